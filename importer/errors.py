@@ -1,0 +1,108 @@
+"""Every error the importer raises, grouped by what the caller should do.
+
+::
+
+    ImporterError                    root; ``exit_code`` says how the CLI ends
+    ├── UsageError                   bad option or configuration: stop before sending (2)
+    │   ├── MappingError             a mapping TOML file is wrong (2)
+    │   └── CredentialsError         no credentials, or the token endpoint refused them (2)
+    ├── InputError                   an input file is missing or unreadable (2)
+    │   └── FormatError              the export's format is unknown or not the one asked for (2)
+    ├── RecordError                  one record cannot be parsed: it becomes an invalid
+    │                                conversation with its location, the run goes on (1)
+    ├── CheckpointError              the checkpoint belongs to another API URL or mailbox,
+    │                                or is damaged (2)
+    ├── ApiError                     an answer of the Help Scout API (or the sandbox)
+    │   ├── RetryableApiError        429, connection refused before sending: wait and send again
+    │   ├── InDoubtApiError          timeout, reset or 5xx after sending: reconcile, never resend
+    │   ├── RejectedApiError         400, 412, 413: this conversation is failed, the run goes on
+    │   └── FatalApiError            403, unknown mailbox, credentials revoked: stop cleanly (3)
+    └── SandboxError                 the local emulator cannot start (2)
+
+Messages say what went wrong, where (file, line, field or option) and what to do next.
+"""
+
+from __future__ import annotations
+
+
+class ImporterError(Exception):
+    """Root of every error the importer raises on purpose."""
+
+    exit_code: int = 2
+
+    def __init__(self, message: str, *, location: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        if self.location:
+            return f"{self.location}: {self.message}"
+        return self.message
+
+
+class UsageError(ImporterError):
+    """An option or a configuration value cannot be used."""
+
+
+class MappingError(UsageError):
+    """A mapping file is not valid TOML or names unknown keys."""
+
+
+class CredentialsError(UsageError):
+    """Credentials are missing from the environment or were refused."""
+
+
+class InputError(ImporterError):
+    """An input file is missing or cannot be read at all."""
+
+
+class FormatError(InputError):
+    """The export's format cannot be recognised, or is not the one asked for."""
+
+
+class RecordError(ImporterError):
+    """One record cannot be parsed; the conversation it held is invalid."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, location: str | None = None, code: str = "parse") -> None:
+        super().__init__(message, location=location)
+        self.code = code
+
+
+class CheckpointError(ImporterError):
+    """The checkpoint file cannot be used for this run."""
+
+
+class ApiError(ImporterError):
+    """An answer of the Help Scout API that is not a success."""
+
+    def __init__(self, message: str, *, status: int | None = None, log_ref: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.log_ref = log_ref
+
+
+class RetryableApiError(ApiError):
+    """Nothing was stored: the same request may be sent again after a wait."""
+
+
+class InDoubtApiError(ApiError):
+    """The request was sent and the answer lost: the conversation may exist."""
+
+
+class RejectedApiError(ApiError):
+    """The API refused this one request for its content."""
+
+    exit_code = 1
+
+
+class FatalApiError(ApiError):
+    """The API refuses all further work: stop, keep the checkpoint, exit 3."""
+
+    exit_code = 3
+
+
+class SandboxError(ImporterError):
+    """The sandbox cannot start (port taken, database unreadable)."""
