@@ -1,29 +1,287 @@
-"""The ``importer`` command line: options become settings, a stage runs, errors exit codes."""
+"""The ``importer`` command line: options become settings, a stage runs, errors become exit codes.
+
+Only this module (and ``progress``) writes to the terminal. Every ``ImporterError`` ends here as
+one message naming the file, line or option and the fix, and the exit code of its class.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from importer import __version__
 from importer.errors import ImporterError
+from importer.model import conversation_json_schema
+from importer.report import Report, render_text
 from importer.sandbox.cli import sandbox_command
+from importer.settings import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_PLACEHOLDER_DOMAIN,
+    DEFAULT_SOURCE_TZ,
+    TransformSettings,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+FORMAT_NAMES = ("canonical", "csv", "zendesk", "freshdesk", "intercom")
+log = logging.getLogger("importer")
+
+
+def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def decorate(function: F) -> F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+input_options = _apply(
+    [
+        click.option(
+            "--format",
+            "format_name",
+            type=click.Choice(FORMAT_NAMES),
+            help="Input format; recognised from the content when left out.",
+        ),
+        click.option(
+            "--mapping",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="TOML file merged over the format's file in mappings/ (tables key by key).",
+        ),
+        click.option("--limit", type=click.IntRange(min=1), help="Only the first N conversations."),
+        click.option("--since", help="Only conversations created at or after DATE."),
+        click.option(
+            "--until",
+            help="Only conversations created before DATE (a bare date: that day included).",
+        ),
+        click.option(
+            "--status-policy",
+            type=click.Choice(["closed", "source"]),
+            default="closed",
+            show_default=True,
+            help="closed: all history closed with closedAt; source: open-like -> active, "
+            "pending-like -> pending, closed-like -> closed.",
+        ),
+        click.option(
+            "--source-tz",
+            default=DEFAULT_SOURCE_TZ,
+            show_default=True,
+            help="Zone of timestamps that carry none (IANA name).",
+        ),
+        click.option(
+            "--max-request-bytes",
+            type=click.IntRange(min=1024),
+            default=DEFAULT_MAX_REQUEST_BYTES,
+            show_default=True,
+            help="Byte budget of one create request; larger conversations are split.",
+        ),
+        click.option(
+            "--no-email-policy",
+            type=click.Choice(["create", "placeholder"]),
+            default="create",
+            show_default=True,
+            help="Customers without email: created once and referenced by id, "
+            "or given a placeholder address.",
+        ),
+        click.option(
+            "--placeholder-domain",
+            default=DEFAULT_PLACEHOLDER_DOMAIN,
+            show_default=True,
+            help="Domain of placeholder addresses.",
+        ),
+        click.option(
+            "--attachments",
+            "attachment_policy",
+            type=click.Choice(["inline", "upload", "link", "skip"]),
+            default="inline",
+            show_default=True,
+            help="inline: base64 while the request stays within budget, the rest uploaded after; "
+            "upload: always after; link: listed in the message; skip: left out.",
+        ),
+        click.option(
+            "--tag", "tags", multiple=True, help="Tag added to every conversation (repeatable)."
+        ),
+    ]
+)
+
+output_options = _apply(
+    [
+        click.option(
+            "--report",
+            "report_path",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Write the report JSON here.",
+        ),
+        click.option(
+            "--dead-letter",
+            "dead_letter_path",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="JSONL of every invalid or failed conversation: reason and canonical record.",
+        ),
+        click.option(
+            "--no-progress", is_flag=True, help="No progress bar; periodic log lines instead."
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="Only errors on stderr."),
+        click.option("--verbose", "-v", is_flag=True, help="More detail on stderr."),
+        click.option(
+            "--log-json",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="One JSON object per event, with a stable 'event' name.",
+        ),
+    ]
+)
+
+
+def transform_settings(options: dict[str, Any], **extra: Any) -> TransformSettings:
+    """Build the transform settings from a command's options."""
+    return TransformSettings(
+        format=options.get("format_name"),
+        mapping_file=options.get("mapping"),
+        status_policy=options["status_policy"],
+        source_tz=options["source_tz"],
+        max_request_bytes=options["max_request_bytes"],
+        no_email_policy=options["no_email_policy"],
+        placeholder_domain=options["placeholder_domain"],
+        attachments=options["attachment_policy"],
+        tags=tuple(options.get("tags") or ()),
+        limit=options.get("limit"),
+        since=options.get("since"),
+        until=options.get("until"),
+        **extra,
+    )
+
+
+def setup_logging(quiet: bool, verbose: bool) -> None:
+    """Messages on stderr: warnings only with --quiet, debug with -v."""
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("importer: %(message)s"))
+    root = logging.getLogger("importer")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def fail(exc: ImporterError) -> None:
+    """End the command with the error's message and exit code."""
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def finish(report: Report, quiet: bool) -> None:
+    """Print the report table and exit with its code."""
+    if not quiet:
+        click.echo(render_text(report))
+    if not report.balanced():  # pragma: no cover - a defect, never an input problem
+        click.echo("Error: the accounting does not add up; please report this", err=True)
+        sys.exit(1)
+    sys.exit(report.exit_code())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="importer")
 def cli() -> None:
-    """Move help-desk history into Help Scout through the Mailbox API 2.0."""
+    """Move help-desk history into Help Scout through the Mailbox API 2.0.
+
+    Start with `importer validate EXPORT` (offline), then `importer plan` and `importer run`.
+    Rehearse against `importer sandbox` before the real account.
+    """
+
+
+@cli.command()
+def formats() -> None:
+    """List the input formats: name, what export it reads, which files it expects."""
+    from importer.readers import FORMATS
+
+    for info in FORMATS.values():
+        state = "" if info.available else " (not yet available)"
+        click.echo(f"{info.name:<10} {info.description}{state}; files: {info.expected_files}")
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@input_options
+@output_options
+def validate(**options: Any) -> None:
+    """Offline dry run: read, map, normalise, validate and split every conversation; send nothing.
+
+    Exit 0 when every conversation is valid, 1 when some are invalid (each in the report and the
+    dead-letter file), 2 when an input or option cannot be used.
+    """
+    from importer.pipeline.offline import run_offline
+
+    setup_logging(options["quiet"], options["verbose"])
+    try:
+        report = run_offline(
+            "validate",
+            list(options["inputs"]),
+            transform_settings(options),
+            report_path=options["report_path"],
+            dead_letter_path=options["dead_letter_path"],
+            show_progress=_progress_wanted(options),
+        )
+    except ImporterError as exc:
+        fail(exc)
+    finish(report, options["quiet"])
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Canonical JSONL to write.",
+)
+@click.option(
+    "--schema", is_flag=True, help="Print the JSON schema of one canonical line and exit."
+)
+@input_options
+@output_options
+def convert(**options: Any) -> None:
+    """Write every valid conversation of INPUT as canonical JSONL (-o OUT.jsonl).
+
+    Timestamps become UTC ISO 8601 and attachment files are inlined as base64, so OUT stands on
+    its own. Invalid conversations go to the report and the dead-letter file, not to OUT.
+    """
+    from importer.pipeline.offline import run_offline
+
+    if options["schema"]:
+        click.echo(json.dumps(conversation_json_schema(), indent=2))
+        return
+    if not options["inputs"] or options["output"] is None:
+        raise click.UsageError("convert needs INPUT... and -o OUT.jsonl (or --schema)")
+    setup_logging(options["quiet"], options["verbose"])
+    try:
+        report = run_offline(
+            "convert",
+            list(options["inputs"]),
+            transform_settings(options),
+            output=options["output"],
+            report_path=options["report_path"],
+            dead_letter_path=options["dead_letter_path"],
+            show_progress=_progress_wanted(options),
+        )
+    except ImporterError as exc:
+        fail(exc)
+    finish(report, options["quiet"])
+
+
+def _progress_wanted(options: dict[str, Any]) -> bool:
+    from importer.progress import Progress
+
+    return Progress.wanted(options["no_progress"], options["quiet"])
 
 
 cli.add_command(sandbox_command, "sandbox")
 
 
 def main() -> None:
-    """Console-script entry point: run the group, turning an ImporterError into its exit code."""
-    try:
-        cli.main(standalone_mode=True)
-    except ImporterError as exc:  # pragma: no cover - commands translate their own errors
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+    """Console-script entry point."""
+    cli.main(prog_name="importer")

@@ -10,6 +10,8 @@
     │   └── FormatError              the export's format is unknown or not the one asked for (2)
     ├── RecordError                  one record cannot be parsed: it becomes an invalid
     │                                conversation with its location, the run goes on (1)
+    ├── InvalidConversationError     a conversation breaks rules that cannot be fixed; carries
+    │                                every reason as findings, the run goes on (1)
     ├── CheckpointError              the checkpoint belongs to another API URL or mailbox,
     │                                or is damaged (2)
     ├── ApiError                     an answer of the Help Scout API (or the sandbox)
@@ -23,6 +25,11 @@ Messages say what went wrong, where (file, line, field or option) and what to do
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importer.findings import Finding
 
 
 class ImporterError(Exception):
@@ -69,6 +76,16 @@ class RecordError(ImporterError):
     def __init__(self, message: str, *, location: str | None = None, code: str = "parse") -> None:
         super().__init__(message, location=location)
         self.code = code
+
+
+class InvalidConversationError(ImporterError):
+    """A conversation cannot be imported; ``findings`` holds every reason at once."""
+
+    exit_code = 1
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__("; ".join(finding.message for finding in findings))
+        self.findings = findings
 
 
 class CheckpointError(ImporterError):

@@ -1,0 +1,73 @@
+"""``validate`` and ``convert``: read, normalise, map, validate and split every conversation;
+send nothing. ``convert`` also writes each valid conversation as canonical JSONL.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from importer.deadletter import DeadLetterFile
+from importer.progress import Progress
+from importer.readers import open_export
+from importer.report import Report, write_report
+from importer.settings import TransformSettings
+from importer.transform.plan import ConversationPlan
+from importer.transform.times import load_zone
+
+from .stages import Planned, canonical_output, plan_context, planned_conversations
+
+
+def tally_offline(report: Report, planned: Planned, dead: DeadLetterFile) -> bool:
+    """Count one planned conversation into an offline report; True when it is valid."""
+    report.add("source_conversations")
+    report.warn(planned.warnings)
+    if not isinstance(planned, ConversationPlan):
+        report.add("invalid")
+        entry = report.conversation_error(
+            planned.source_id, None, "validate", planned.findings, planned.location
+        )
+        dead.write(planned.record, entry)
+        return False
+    report.add("valid")
+    report.add("threads", planned.threads)
+    report.add("attachments", planned.attachments)
+    if len(planned.parts) > 1:
+        report.add("split_conversations")
+    report.left_out(planned.left_out)
+    return True
+
+
+def run_offline(
+    command: str,
+    inputs: list[Path],
+    settings: TransformSettings,
+    *,
+    output: Path | None = None,
+    report_path: Path | None = None,
+    dead_letter_path: Path | None = None,
+    show_progress: bool = False,
+) -> Report:
+    """Run ``validate`` (or ``convert`` with ``output``) and return the report."""
+    started = time.monotonic()
+    with open_export(inputs, settings.format, settings.mapping_file) as export:
+        report = Report(command, export.format, [str(path) for path in inputs])
+        ctx = plan_context(settings, export, offline=True)
+        zone = load_zone(settings.source_tz)
+        with ExitStack() as stack:
+            dead = stack.enter_context(DeadLetterFile(dead_letter_path))
+            progress = stack.enter_context(Progress(command, enabled=show_progress))
+            out = stack.enter_context(output.open("w", encoding="utf-8")) if output else None
+            for planned in planned_conversations(export, ctx, settings):
+                valid = tally_offline(report, planned, dead)
+                progress.update("valid" if valid else "invalid")
+                if valid and out is not None:
+                    assert isinstance(planned, ConversationPlan)
+                    line = json.dumps(canonical_output(planned.record, zone), ensure_ascii=False)
+                    out.write(line + "\n")
+    report.elapsed_s = time.monotonic() - started
+    if report_path is not None:
+        write_report(report, report_path)
+    return report

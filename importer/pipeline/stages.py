@@ -1,0 +1,167 @@
+"""The offline half of every command: records in, planned or invalid conversations out.
+
+``validate``, ``convert``, ``plan`` and ``run`` all go through ``planned_conversations``, so they
+agree on what is valid, on ``--limit``, ``--since`` and ``--until``, and on the accounting.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from importer.errors import UsageError
+from importer.findings import Finding
+from importer.model import Conversation
+from importer.readers import Export, SourceRecord, read_attachment_bytes
+from importer.settings import TransformSettings
+from importer.transform.payload import PayloadContext, UserResolver
+from importer.transform.plan import (
+    ConversationPlan,
+    InvalidConversation,
+    PlanContext,
+    plan_conversation,
+)
+from importer.transform.times import TimestampError, load_zone, parse_timestamp
+
+Planned = ConversationPlan | InvalidConversation
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """``--since`` (inclusive) and ``--until`` (a bare date includes that whole day)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def holds(self, moment: datetime | None) -> bool:
+        """Whether a conversation created at ``moment`` is in range (unknown times are kept)."""
+        if moment is None:
+            return True
+        if self.since is not None and moment < self.since:
+            return False
+        return not (self.until is not None and moment >= self.until)
+
+
+def parse_date_range(since: str | None, until: str | None, zone: tzinfo) -> DateRange:
+    """Read ``--since``/``--until``; a bad value is a usage error naming the option."""
+
+    def read(option: str, value: str | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            moment = parse_timestamp(value, zone)
+        except TimestampError as exc:
+            raise UsageError(f"{option} {value!r}: {exc}") from exc
+        if option == "--until" and len(value.strip()) == 10:  # a bare date: the whole day
+            moment += timedelta(days=1)
+        return moment
+
+    return DateRange(read("--since", since), read("--until", until))
+
+
+def plan_context(
+    settings: TransformSettings,
+    export: Export,
+    *,
+    offline: bool,
+    mailbox: int | None = None,
+    resolve_user: UserResolver | None = None,
+    default_user: int | None = None,
+    field_ids: dict[str, int] | None = None,
+    now: datetime | None = None,
+) -> PlanContext:
+    """The planning context of a run, from its settings and the export's mapping."""
+    status_words = {
+        key: [str(word).lower() for word in words]
+        for key, words in export.mapping.get("status", {}).items()
+        if isinstance(words, list)
+    }
+    payload = PayloadContext(
+        mailbox_id=mailbox,
+        status_policy=settings.status_policy,
+        status_words=status_words,
+        no_email_policy=settings.no_email_policy,
+        placeholder_domain=settings.placeholder_domain,
+        source_name=export.format,
+        attachment_policy=settings.attachments,
+        default_user=default_user,
+        field_ids=field_ids,
+        source_id_field=settings.source_id_field,
+        **({"resolve_user": resolve_user} if resolve_user else {}),
+    )
+    return PlanContext(
+        payload=payload,
+        read_attachment=read_attachment_bytes,
+        max_request_bytes=settings.max_request_bytes,
+        source_tz=load_zone(settings.source_tz),
+        extra_tags=settings.tags,
+        now=now,
+        offline=offline,
+    )
+
+
+def plan_record(record: SourceRecord, ctx: PlanContext) -> Planned:
+    """Plan one record, carrying the reader's own findings along."""
+    if record.error is not None or record.data is None:
+        error = record.error or Finding(
+            "read", "parse", "record could not be read", record.location
+        )
+        return InvalidConversation(
+            record.source_id, record.location, [error], record.data, list(record.warnings)
+        )
+    planned = plan_conversation(
+        record.data, ctx, location=record.location, message_locations=record.message_locations
+    )
+    planned.warnings[:0] = record.warnings
+    if isinstance(planned, ConversationPlan):
+        planned.left_out[:0] = record.left_out
+    else:
+        planned.findings.extend(record.left_out)
+    return planned
+
+
+def planned_conversations(
+    export: Export,
+    ctx: PlanContext,
+    settings: TransformSettings,
+    date_range: DateRange | None = None,
+) -> Iterator[Planned]:
+    """Every conversation of the export in order, planned, within the date range and limit."""
+    date_range = date_range or parse_date_range(settings.since, settings.until, ctx.source_tz)
+    emitted = 0
+    for record in export.records():
+        if settings.limit is not None and emitted >= settings.limit:
+            return
+        planned = plan_record(record, ctx)
+        created = planned.created_at if isinstance(planned, ConversationPlan) else None
+        if not date_range.holds(created):
+            continue
+        emitted += 1
+        yield planned
+
+
+def canonical_output(record: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
+    """A record for ``convert``: canonical keys only, timestamps as UTC ISO text, files inlined."""
+    conversation = Conversation.model_validate(record)
+    body = conversation.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+
+    def iso(value: Any) -> Any:
+        try:
+            return parse_timestamp(value, zone).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except TimestampError:
+            return value
+
+    for key in ("created_at", "closed_at"):
+        if key in body:
+            body[key] = iso(body[key])
+    for message in body["messages"]:
+        message["created_at"] = iso(message["created_at"])
+        for attachment in message.get("attachments", []):
+            if "path" in attachment:
+                data = read_attachment_bytes(attachment.pop("path"))
+                attachment["data_base64"] = base64.b64encode(data).decode("ascii")
+                attachment.setdefault("size", len(data))
+    return body

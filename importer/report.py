@@ -1,0 +1,170 @@
+"""The report: tallies of a command, its errors and warnings, as JSON and as a terminal table.
+
+Pure: collects and renders, never prints. The accounting always adds up:
+``run``: source_conversations == imported + already_imported + invalid + failed;
+``validate``/``convert``: source_conversations == valid + invalid.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from importer.findings import Finding
+
+COUNTER_KEYS = (
+    "source_conversations",
+    "imported",
+    "already_imported",
+    "invalid",
+    "failed",
+    "valid",
+    "created_conversations",
+    "split_conversations",
+    "threads",
+    "attachments",
+    "customers_created",
+    "requests",
+    "throttled",
+    "retries",
+    "in_doubt_resolved",
+)
+
+
+@dataclass
+class Report:
+    """Everything a command tells about its work, in the contract's keys."""
+
+    command: str
+    format: str | None
+    inputs: list[str]
+    mailbox: int | None = None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTER_KEYS, 0))
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def offline(self) -> bool:
+        """Whether this is a command that sends nothing (its ``valid`` key is a number)."""
+        return self.command in ("validate", "convert")
+
+    def add(self, key: str, amount: int = 1) -> None:
+        """Add ``amount`` to the counter ``key``."""
+        self.counts[key] += amount
+
+    def warn(self, findings: list[Finding]) -> None:
+        """Record what was changed to fit."""
+        self.warnings.extend(f.as_warning() for f in findings)
+
+    def left_out(self, findings: list[Finding]) -> None:
+        """Record messages or attachments left out of a conversation that goes on."""
+        self.errors.extend(f.as_error() for f in findings)
+
+    def conversation_error(
+        self,
+        source_id: str | None,
+        part: int | None,
+        stage: str,
+        findings: list[Finding],
+        location: str,
+    ) -> dict[str, Any]:
+        """Record one invalid or failed conversation: one entry, every reason inside it."""
+        first = findings[0] if findings else Finding(stage, stage, "no reason given", location)
+        entry = {
+            "source_id": source_id,
+            "part": part,
+            "stage": first.stage if stage == "validate" else stage,
+            "code": first.code,
+            "message": "; ".join(f.message for f in findings) or first.message,
+            "location": first.location or location,
+        }
+        if len(findings) > 1:
+            entry["reasons"] = [
+                {"stage": f.stage, "code": f.code, "message": f.message, "location": f.location}
+                for f in findings
+            ]
+        self.errors.append(entry)
+        return entry
+
+    def balanced(self) -> bool:
+        """Whether the accounting adds up."""
+        c = self.counts
+        if self.offline:
+            return c["source_conversations"] == c["valid"] + c["invalid"]
+        done = c["imported"] + c["already_imported"] + c["invalid"] + c["failed"]
+        return c["source_conversations"] == done
+
+    def exit_code(self) -> int:
+        """0 when every conversation is accounted for as done, 1 when some are invalid or failed."""
+        return 1 if self.counts["invalid"] or self.counts["failed"] else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report in the contract's shape and key order."""
+        body: dict[str, Any] = {
+            "command": self.command,
+            "format": self.format,
+            "inputs": list(self.inputs),
+            "mailbox": self.mailbox,
+        }
+        for key in COUNTER_KEYS:
+            body[key] = self.counts[key]
+        if not self.offline:
+            body["valid"] = None
+        body["elapsed_s"] = round(self.elapsed_s, 1)
+        body["errors"] = self.errors
+        body["warnings"] = self.warnings
+        return body
+
+
+def write_report(report: Report, path: Path) -> None:
+    """Write the report as JSON, atomically (a reader never sees half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(
+        json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    tmp.replace(path)
+
+
+def render_text(report: Report, *, max_rows: int = 20) -> str:
+    """The report as a short table for the terminal."""
+    c = report.counts
+    lines = [f"{report.command}: {', '.join(report.inputs)} (format {report.format})"]
+    if report.offline:
+        rows = [
+            ("conversations read", "source_conversations"),
+            ("valid", "valid"),
+            ("invalid", "invalid"),
+        ]
+    else:
+        rows = [
+            ("conversations read", "source_conversations"),
+            ("imported", "imported"),
+            ("already imported", "already_imported"),
+            ("invalid", "invalid"),
+            ("failed", "failed"),
+            ("conversations created", "created_conversations"),
+            ("customers created", "customers_created"),
+            ("requests", "requests"),
+            ("throttled (429)", "throttled"),
+            ("retries", "retries"),
+            ("in doubt, resolved", "in_doubt_resolved"),
+        ]
+    rows += [
+        ("split conversations", "split_conversations"),
+        ("threads", "threads"),
+        ("attachments", "attachments"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    lines += [f"  {label:<{width}}  {c[key]:>9}" for label, key in rows]
+    lines.append(f"  {'errors':<{width}}  {len(report.errors):>9}")
+    lines.append(f"  {'warnings':<{width}}  {len(report.warnings):>9}")
+    lines.append(f"  {'elapsed':<{width}}  {report.elapsed_s:>8.1f}s")
+    for entry in report.errors[:max_rows]:
+        where = entry.get("location") or "?"
+        lines.append(f"  error   {where}: [{entry['stage']}/{entry['code']}] {entry['message']}")
+    if len(report.errors) > max_rows:
+        lines.append(f"  ... and {len(report.errors) - max_rows} more errors (see --report)")
+    return "\n".join(lines)

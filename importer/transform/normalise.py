@@ -1,0 +1,278 @@
+"""Normalise a canonical conversation: UTC times, HTML bodies, names and subjects that fit.
+
+Nothing here talks to the network. Every change made to fit Help Scout is a warning; every
+message left out is an error entry; a conversation that cannot be fixed raises
+``InvalidConversationError`` with all of its reasons at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from importer.errors import InvalidConversationError
+from importer.findings import Finding
+from importer.model import Attachment, Conversation, Message
+from importer.transform.html import first_line, html_to_text, text_to_html
+from importer.transform.times import TimestampError, parse_timestamp
+
+NAME_LIMIT = 40
+CUSTOMER_TEXT_LIMIT = 60
+SUBJECT_LIMIT = 255
+DERIVED_SUBJECT_LIMIT = 80
+NO_SUBJECT = "(no subject)"
+
+_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\].]{2,}$")
+
+
+def is_email(text: str) -> bool:
+    """Whether ``text`` is an email address Help Scout would accept."""
+    return bool(_EMAIL.match(text))
+
+
+@dataclass
+class NormalCustomer:
+    """The customer with Help Scout's field names and limits."""
+
+    source_id: str | None
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    organization: str | None
+    job_title: str | None
+    location: str | None
+
+
+@dataclass
+class NormalMessage:
+    """One message with its time in UTC and its body as HTML."""
+
+    created_at: datetime
+    role: str  # customer | agent
+    private: bool
+    body_html: str
+    author_email: str | None
+    author_name: str | None
+    author_id: str | None
+    attachments: list[Attachment]
+    location: str | None
+
+
+@dataclass
+class NormalConversation:
+    """A conversation whose every value fits Help Scout's rules, before mapping."""
+
+    source_id: str
+    source: str | None
+    subject: str
+    type: str
+    status: str | None
+    created_at: datetime
+    closed_at: datetime | None
+    customer: NormalCustomer
+    messages: list[NormalMessage]
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    assignee_email: str | None
+    assignee_id: str | None
+    warnings: list[Finding] = field(default_factory=list)
+    left_out: list[Finding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NormaliseContext:
+    """What normalising needs besides the conversation."""
+
+    source_tz: tzinfo = UTC
+    now: datetime | None = None  # the future starts here; None means the real now
+    extra_tags: tuple[str, ...] = ()
+    location: str | None = None
+    message_locations: tuple[str, ...] = ()
+
+
+class _Findings:
+    """Collects findings of one conversation with its id and location filled in."""
+
+    def __init__(self, source_id: str | None, location: str | None) -> None:
+        self.source_id = source_id
+        self.location = location
+        self.errors: list[Finding] = []
+        self.warnings: list[Finding] = []
+        self.left_out: list[Finding] = []
+
+    def _make(self, stage: str, code: str, message: str, location: str | None) -> Finding:
+        return Finding(stage, code, message, location or self.location, self.source_id)
+
+    def error(self, code: str, message: str, location: str | None = None) -> None:
+        self.errors.append(self._make("validate", code, message, location))
+
+    def warn(
+        self, code: str, message: str, location: str | None = None, stage: str = "normalise"
+    ) -> None:
+        self.warnings.append(self._make(stage, code, message, location))
+
+    def leave_out(
+        self, code: str, message: str, location: str | None = None, stage: str = "map"
+    ) -> None:
+        self.left_out.append(self._make(stage, code, message, location))
+
+
+def _trim(value: str | None, limit: int, code: str, label: str, found: _Findings) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(value.split())
+    if not text:
+        return None
+    if len(text) > limit:
+        found.warn(code, f"{label} trimmed from {len(text)} to {limit} characters")
+        text = text[:limit].rstrip()
+    return text
+
+
+def _customer(conv: Conversation, found: _Findings) -> NormalCustomer:
+    source = conv.customer
+    email = source.email.strip() if source.email else None
+    if email and not is_email(email):
+        found.error("customer.email", f"customer email {email!r} is not a valid address")
+    if not (source.id or email or source.phone):
+        found.error("customer", "the customer has no id, email or phone: nothing identifies them")
+    return NormalCustomer(
+        source_id=source.id,
+        email=email,
+        first_name=_trim(source.first_name, NAME_LIMIT, "customer.firstName", "first name", found),
+        last_name=_trim(source.last_name, NAME_LIMIT, "customer.lastName", "last name", found),
+        phone=source.phone.strip() if source.phone else None,
+        organization=_trim(
+            source.organization, CUSTOMER_TEXT_LIMIT, "customer.organization", "organization", found
+        ),
+        job_title=_trim(
+            source.job_title, CUSTOMER_TEXT_LIMIT, "customer.jobTitle", "job title", found
+        ),
+        location=_trim(
+            source.location, CUSTOMER_TEXT_LIMIT, "customer.location", "location", found
+        ),
+    )
+
+
+def _time(
+    value: Any, ctx: NormaliseContext, code: str, found: _Findings, where: str | None
+) -> datetime | None:
+    try:
+        moment = parse_timestamp(value, ctx.source_tz)
+    except TimestampError as exc:
+        found.error(code, str(exc), where)
+        return None
+    now = ctx.now or datetime.now(UTC)
+    if moment > now:
+        found.warn(code, f"{moment.isoformat()} is in the future; set to the time of import", where)
+        moment = now.replace(microsecond=0)
+    return moment
+
+
+def _body(message: Message) -> str:
+    if message.body_html is not None and message.body_html.strip():
+        return message.body_html
+    if message.body_text is not None and message.body_text.strip():
+        return text_to_html(message.body_text.strip("\n"))
+    return ""
+
+
+def _messages(conv: Conversation, ctx: NormaliseContext, found: _Findings) -> list[NormalMessage]:
+    kept: list[NormalMessage] = []
+    for index, message in enumerate(conv.messages):
+        where = ctx.message_locations[index] if index < len(ctx.message_locations) else None
+        label = f"message {message.source_id or index + 1}"
+        moment = _time(message.created_at, ctx, f"messages[{index}].created_at", found, where)
+        if moment is None:
+            continue
+        if message.author_role == "system":
+            found.warn("message.system", f"{label}: system event dropped", where, stage="map")
+            continue
+        body = _body(message)
+        if not body:
+            if message.attachments:
+                body = "<p>(attachment)</p>"
+            else:
+                found.leave_out("message.body", f"{label} has an empty body: left out", where)
+                continue
+        kept.append(
+            NormalMessage(
+                created_at=moment,
+                role=message.author_role,
+                private=message.private,
+                body_html=body,
+                author_email=message.author_email,
+                author_name=message.author_name,
+                author_id=message.author_id,
+                attachments=list(message.attachments),
+                location=where,
+            )
+        )
+    kept.sort(key=lambda m: m.created_at)  # stable: equal times keep the source's order
+    if not kept and not found.errors:
+        found.error("threads", "no message with a body: nothing to import")
+    return kept
+
+
+def _subject(conv: Conversation, messages: list[NormalMessage], found: _Findings) -> str:
+    subject = " ".join((conv.subject or "").split())
+    if not subject:
+        derived = (
+            first_line(html_to_text(messages[0].body_html), DERIVED_SUBJECT_LIMIT)
+            if messages
+            else ""
+        )
+        subject = derived or NO_SUBJECT
+        found.warn("subject", f"empty subject derived from the first message: {subject!r}")
+    elif len(subject) > SUBJECT_LIMIT:
+        found.warn("subject", f"subject trimmed from {len(subject)} to {SUBJECT_LIMIT} characters")
+        subject = subject[: SUBJECT_LIMIT - 1].rstrip() + "…"
+    return subject
+
+
+def _tags(conv: Conversation, extra: tuple[str, ...]) -> list[str]:
+    seen: set[str] = set()
+    tags: list[str] = []
+    for tag in [*conv.tags, *extra]:
+        clean = " ".join(str(tag).split())
+        if clean and clean.lower() not in seen:
+            seen.add(clean.lower())
+            tags.append(clean)
+    return tags
+
+
+def normalise(conv: Conversation, ctx: NormaliseContext) -> NormalConversation:
+    """Normalise one conversation or raise ``InvalidConversationError`` with every reason."""
+    found = _Findings(conv.source_id, ctx.location)
+    customer = _customer(conv, found)
+    messages = _messages(conv, ctx, found)
+    created_at = None
+    if conv.created_at is not None:
+        created_at = _time(conv.created_at, ctx, "created_at", found, None)
+    closed_at = None
+    if conv.closed_at is not None:
+        closed_at = _time(conv.closed_at, ctx, "closed_at", found, None)
+    if found.errors:
+        raise InvalidConversationError(found.errors + found.left_out)
+    if created_at is None:
+        created_at = messages[0].created_at
+    return NormalConversation(
+        source_id=conv.source_id,
+        source=conv.source,
+        subject=_subject(conv, messages, found),
+        type=conv.type,
+        status=conv.status,
+        created_at=created_at,
+        closed_at=closed_at,
+        customer=customer,
+        messages=messages,
+        tags=_tags(conv, ctx.extra_tags),
+        custom_fields=dict(conv.custom_fields),
+        assignee_email=conv.assignee_email,
+        assignee_id=conv.assignee_id,
+        warnings=found.warnings,
+        left_out=found.left_out,
+    )

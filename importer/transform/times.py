@@ -1,0 +1,102 @@
+"""Timestamps in every form the exports use, turned into UTC and Help Scout's one format.
+
+Accepted: ISO 8601 with ``Z`` or an offset (``+00:00``, ``+0530``, ``+05``), with or without a
+fraction of any length, with ``T`` or a space, seconds optional (Zoho writes ``10:30.000Z``), a
+bare date; epoch seconds as a number or a digit string (float seconds as Front writes them;
+values above 10^11 are taken as milliseconds). Values without a zone are read in ``--source-tz``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from importer.errors import UsageError
+
+API_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+API_TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_EPOCH_MS_THRESHOLD = 10**11
+
+_ISO = re.compile(
+    r"""^\s*(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})
+    (?:[T\s](?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?:[.,](?P<frac>\d+))?)?
+    \s*(?P<zone>Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?\s*$""",
+    re.VERBOSE,
+)
+_EPOCH = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
+
+
+class TimestampError(ValueError):
+    """A value that is not a timestamp in any accepted form."""
+
+
+def load_zone(name: str) -> tzinfo:
+    """The zone for ``--source-tz``; an unknown name is a usage error naming the option."""
+    if name.upper() in ("UTC", "Z", "GMT"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(
+            f"--source-tz {name!r} is not a known time zone; use an IANA name such as "
+            "Europe/Paris or America/New_York"
+        ) from exc
+
+
+def _from_epoch(seconds: float) -> datetime:
+    if abs(seconds) >= _EPOCH_MS_THRESHOLD:
+        seconds = seconds / 1000
+    return datetime.fromtimestamp(int(seconds // 1), tz=UTC)
+
+
+def _zone_of(text: str) -> tzinfo:
+    if text.upper() in ("Z", "UTC", "GMT"):
+        return UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours = int(digits[:2])
+    minutes = int(digits[2:4]) if len(digits) > 2 else 0
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def parse_timestamp(value: str | int | float, source_tz: tzinfo = UTC) -> datetime:
+    """Parse one source timestamp into an aware UTC datetime, whole seconds."""
+    if isinstance(value, bool):
+        raise TimestampError(f"{value!r} is not a timestamp")
+    if isinstance(value, int | float):
+        return _from_epoch(float(value))
+    if not isinstance(value, str):
+        raise TimestampError(f"{value!r} is not a timestamp")
+    if _EPOCH.match(value):
+        return _from_epoch(float(value))
+    match = _ISO.match(value)
+    if not match:
+        raise TimestampError(
+            f"{value!r} is not a timestamp (expected ISO 8601 such as 2024-05-10T10:30:00Z, "
+            "or epoch seconds)"
+        )
+    parts = match.groupdict()
+    try:
+        naive = datetime(
+            int(parts["y"]),
+            int(parts["mo"]),
+            int(parts["d"]),
+            int(parts["h"] or 0),
+            int(parts["mi"] or 0),
+            int(parts["s"] or 0),
+        )
+    except ValueError as exc:
+        raise TimestampError(f"{value!r} is not a real date ({exc})") from exc
+    zone = _zone_of(parts["zone"]) if parts["zone"] else source_tz
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+def format_api_time(moment: datetime) -> str:
+    """Help Scout's only date format: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC."""
+    return moment.astimezone(UTC).strftime(API_TIME_FORMAT)
+
+
+def is_api_time(text: object) -> bool:
+    """Whether ``text`` is already in Help Scout's date format."""
+    return isinstance(text, str) and bool(API_TIME_PATTERN.match(text))

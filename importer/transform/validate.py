@@ -1,0 +1,175 @@
+"""Check a Create Conversation body against every rule Help Scout's docs state, before sending.
+
+The sandbox has its own copy of these rules, written apart from this module, so each can catch the
+other's mistakes. A finding's ``code`` is the field path Help Scout's 400 would name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from importer.findings import Finding
+from importer.settings import MAX_THREADS_PER_CONVERSATION
+from importer.transform.normalise import is_email
+from importer.transform.payload import PENDING_CUSTOMER_ID
+from importer.transform.times import is_api_time
+
+CONVERSATION_TYPES = frozenset({"email", "chat", "phone"})
+CONVERSATION_STATUSES = frozenset({"active", "closed", "pending"})
+THREAD_TYPES = frozenset({"customer", "reply", "note", "chat", "phone"})
+THREADS_NEEDING_CUSTOMER = frozenset({"customer", "reply", "chat", "phone"})
+PHOTO_TYPES = frozenset(
+    {
+        "unknown",
+        "gravatar",
+        "twitter",
+        "facebook",
+        "googleprofile",
+        "googleplus",
+        "linkedin",
+        "instagram",
+    }
+)
+GENDERS = frozenset({"male", "female", "unknown"})
+CUSTOMER_LENGTHS = {
+    "firstName": (1, 40),
+    "lastName": (1, 40),
+    "photoUrl": (0, 200),
+    "jobTitle": (0, 60),
+    "location": (0, 60),
+    "organization": (0, 60),
+    "background": (0, 200),
+}
+
+Report = Callable[[str, str], None]
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _check_customer(customer: Any, path: str, report: Report, *, pending: bool) -> None:
+    if not isinstance(customer, dict):
+        report(path, "a customer object is required")
+        return
+    if "id" in customer:
+        if customer["id"] == PENDING_CUSTOMER_ID and pending:
+            return
+        if not _is_id(customer["id"]):
+            report(f"{path}.id", f"invalid identifier {customer['id']!r}")
+        return  # with an id, every other field is ignored
+    email = customer.get("email")
+    if email is None:
+        report(path, "the customer needs an id or an email")
+    elif not isinstance(email, str) or not is_email(email):
+        report(f"{path}.email", f"malformed email {email!r}")
+    for name, (low, high) in CUSTOMER_LENGTHS.items():
+        if name in customer:
+            value = customer[name]
+            if not isinstance(value, str) or not low <= len(value) <= high:
+                report(f"{path}.{name}", f"size must be between {low} and {high}")
+    if "photoType" in customer and customer["photoType"] not in PHOTO_TYPES:
+        report(f"{path}.photoType", f"expected one of {', '.join(sorted(PHOTO_TYPES))}")
+    if "gender" in customer and customer["gender"] not in GENDERS:
+        report(f"{path}.gender", f"expected one of {', '.join(sorted(GENDERS))}")
+
+
+def _check_time(payload: dict[str, Any], key: str, path: str, report: Report) -> None:
+    if key in payload and not is_api_time(payload[key]):
+        report(path, f"malformed date {payload[key]!r}: expected YYYY-MM-DDTHH:MM:SSZ")
+
+
+def _check_attachments(attachments: Any, path: str, report: Report) -> None:
+    if not isinstance(attachments, list):
+        report(path, "attachments must be a list")
+        return
+    for index, attachment in enumerate(attachments):
+        for key in ("fileName", "mimeType", "data"):
+            value = attachment.get(key) if isinstance(attachment, dict) else None
+            if not isinstance(value, str) or not value:
+                report(f"{path}[{index}].{key}", "may not be empty")
+
+
+def _check_thread(thread: Any, path: str, report: Report, *, pending: bool) -> None:
+    if not isinstance(thread, dict):
+        report(path, "a thread must be an object")
+        return
+    kind = thread.get("type")
+    if kind not in THREAD_TYPES:
+        report(f"{path}.type", f"expected one of {', '.join(sorted(THREAD_TYPES))}, got {kind!r}")
+    text = thread.get("text")
+    if not isinstance(text, str) or not text.strip():
+        report(f"{path}.text", "may not be empty")
+    if kind in THREADS_NEEDING_CUSTOMER:
+        _check_customer(thread.get("customer"), f"{path}.customer", report, pending=pending)
+    if "user" in thread and not _is_id(thread["user"]):
+        report(f"{path}.user", f"invalid identifier {thread['user']!r}")
+    _check_time(thread, "createdAt", f"{path}.createdAt", report)
+    if thread.get("imported") is not True:
+        report(f"{path}.imported", "imported threads must say imported: true")
+    if "attachments" in thread:
+        _check_attachments(thread["attachments"], f"{path}.attachments", report)
+
+
+def _check_fields(fields: Any, report: Report) -> None:
+    if not isinstance(fields, list):
+        report("fields", "fields must be a list")
+        return
+    for index, entry in enumerate(fields):
+        if not isinstance(entry, dict) or not _is_id(entry.get("id")):
+            report(f"fields[{index}].id", "invalid identifier")
+        elif not isinstance(entry.get("value"), str):
+            report(f"fields[{index}].value", "the value must be a string")
+
+
+def check_payload(
+    payload: dict[str, Any],
+    *,
+    source_id: str | None = None,
+    location: str | None = None,
+    offline: bool = False,
+) -> list[Finding]:
+    """Every rule ``payload`` breaks, as findings; an empty list means Help Scout should take it.
+
+    ``offline`` skips what only the target knows (the mailbox id).
+    """
+    findings: list[Finding] = []
+
+    def report(path: str, message: str) -> None:
+        findings.append(Finding("validate", path, f"{path}: {message}", location, source_id))
+
+    subject = payload.get("subject")
+    if not isinstance(subject, str) or not subject.strip():
+        report("subject", "may not be empty")
+    if payload.get("type") not in CONVERSATION_TYPES:
+        report("type", f"expected one of email, chat, phone, got {payload.get('type')!r}")
+    if payload.get("status") not in CONVERSATION_STATUSES:
+        report("status", f"expected one of active, closed, pending, got {payload.get('status')!r}")
+    if not offline and not _is_id(payload.get("mailboxId")):
+        report("mailboxId", f"invalid identifier {payload.get('mailboxId')!r}")
+    pending = payload.get("customer", {}).get("id") == PENDING_CUSTOMER_ID
+    _check_customer(payload.get("customer"), "customer", report, pending=pending)
+    _check_time(payload, "createdAt", "createdAt", report)
+    _check_time(payload, "closedAt", "closedAt", report)
+    created, closed = payload.get("createdAt"), payload.get("closedAt")
+    if is_api_time(created) and is_api_time(closed) and closed < created:  # type: ignore[operator]
+        report("closedAt", "closed before it was created")
+    if payload.get("status") == "closed" and "closedAt" not in payload:
+        report("closedAt", "a closed conversation needs closedAt")
+    if payload.get("imported") is not True:
+        report("imported", "must be true for history")
+    threads = payload.get("threads")
+    if not isinstance(threads, list) or not threads:
+        report("threads", "at least one thread is required")
+    else:
+        if len(threads) > MAX_THREADS_PER_CONVERSATION:
+            report("threads", f"{len(threads)} threads; at most {MAX_THREADS_PER_CONVERSATION}")
+        for index, thread in enumerate(threads):
+            _check_thread(thread, f"threads[{index}]", report, pending=pending)
+    tags = payload.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+        report("tags", "tags must be a list of names")
+    if "fields" in payload:
+        _check_fields(payload["fields"], report)
+    return findings
