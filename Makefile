@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SANDBOX_PORT ?= 8765
 
-.PHONY: install lint test test-fast demo demo-clean bench clean
+.PHONY: install lint test test-fast demo demo-clean bench samples clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,14 +16,29 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check importer tests
-	$(BIN)/ruff format --check importer tests
+	$(BIN)/ruff check importer tests scripts
+	$(BIN)/ruff format --check importer tests scripts
 
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -x -m "not slow" -p no:cacheprovider
+
+# Start the sandbox (state in .demo/), import every export under samples/, print the reports.
+# A second run finds everything already imported. SANDBOX_PORT=9000 make demo for another port.
+demo: $(STAMP)
+	SANDBOX_PORT=$(SANDBOX_PORT) $(BIN)/python scripts/demo.py
+
+demo-clean:
+	rm -rf .demo
+
+# Figures, not tests: prints them and writes BENCHMARKS.md.
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
+
+samples: $(STAMP)
+	$(BIN)/python scripts/make_samples.py
 
 clean:
 	rm -rf $(VENV) .demo build *.egg-info

@@ -6,6 +6,7 @@ one message naming the file, line or option and the fix, and the exit code of it
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -21,9 +22,15 @@ from importer.model import conversation_json_schema
 from importer.report import Report, render_text
 from importer.sandbox.cli import sandbox_command
 from importer.settings import (
+    DEFAULT_API_URL,
     DEFAULT_MAX_REQUEST_BYTES,
     DEFAULT_PLACEHOLDER_DOMAIN,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_RECONCILE_WAIT_S,
     DEFAULT_SOURCE_TZ,
+    DEFAULT_WORKERS,
+    ENV_API_URL,
+    RunSettings,
     TransformSettings,
 )
 
@@ -277,6 +284,139 @@ def _progress_wanted(options: dict[str, Any]) -> bool:
     from importer.progress import Progress
 
     return Progress.wanted(options["no_progress"], options["quiet"])
+
+
+api_options = _apply(
+    [
+        click.option(
+            "--mailbox", type=click.IntRange(min=1), required=True, help="Target mailbox id."
+        ),
+        click.option(
+            "--api-url",
+            envvar=ENV_API_URL,
+            default=DEFAULT_API_URL,
+            show_default=True,
+            help=f"API base URL (env {ENV_API_URL}); plain http only for loopback addresses.",
+        ),
+        click.option(
+            "--ca-bundle",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="Extra CA certificates (PEM). TLS verification cannot be turned off.",
+        ),
+        click.option(
+            "--rate-limit",
+            type=click.IntRange(min=2),
+            default=DEFAULT_RATE_LIMIT,
+            show_default=True,
+            help="Units per minute (a write costs 2, a read 1); the API's headers may lower it.",
+        ),
+        click.option(
+            "--users",
+            "users_file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Agents -> user ids: CSV 'source,user_id' or TOML [users]; "
+            "others are matched by email.",
+        ),
+        click.option(
+            "--default-user",
+            type=click.IntRange(min=1),
+            help="Author of replies and notes whose agent cannot be matched "
+            "(default: the token's own user).",
+        ),
+        click.option(
+            "--source-id-field",
+            type=click.IntRange(min=1),
+            help="Single-line custom field that receives each conversation's source id.",
+        ),
+    ]
+)
+
+
+def run_settings(options: dict[str, Any]) -> RunSettings:
+    """Build the run settings from a command's options."""
+    return RunSettings(
+        transform=transform_settings(options, source_id_field=options.get("source_id_field")),
+        mailbox=options["mailbox"],
+        api_url=options["api_url"],
+        ca_bundle=options.get("ca_bundle"),
+        checkpoint=options.get("checkpoint"),
+        rate_limit=options["rate_limit"],
+        workers=options.get("workers") or DEFAULT_WORKERS,
+        users_file=options.get("users_file"),
+        default_user=options.get("default_user"),
+        reconcile_wait_s=options.get("reconcile_wait") or DEFAULT_RECONCILE_WAIT_S,
+    )
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@api_options
+@click.option(
+    "--checkpoint",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The resumable state (default: <first input>.checkpoint.sqlite).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=DEFAULT_WORKERS,
+    show_default=True,
+    help="Concurrent requests.",
+)
+@click.option(
+    "--reconcile-wait",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_RECONCILE_WAIT_S,
+    show_default=True,
+    help="Seconds the search index is given before a part in doubt is declared absent.",
+)
+@input_options
+@output_options
+def run(**options: Any) -> None:
+    """Import INPUT into Help Scout: every conversation exactly once, resumable after any stop.
+
+    Credentials come from HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (or HELPSCOUT_ACCESS_TOKEN).
+    Exit 0 when everything is imported or already imported, 1 when some conversations are
+    invalid or failed, 2 when nothing could start, 3 when a fatal answer stopped the run, 130
+    when interrupted; rerunning with the same --checkpoint resumes.
+    """
+    from importer.pipeline.run import run_import
+
+    setup_logging(options["quiet"], options["verbose"])
+    try:
+        outcome = asyncio.run(
+            run_import(
+                list(options["inputs"]),
+                run_settings(options),
+                report_path=options["report_path"],
+                dead_letter_path=options["dead_letter_path"],
+                log_json=options["log_json"],
+                show_progress=_progress_wanted(options),
+            )
+        )
+    except ImporterError as exc:
+        fail(exc)
+    if not options["quiet"]:
+        click.echo(render_text(outcome.report))
+    if outcome.exit_code == 130:
+        click.echo("Interrupted: rerun the same command to resume.", err=True)
+    sys.exit(outcome.exit_code)
+
+
+@cli.command()
+@click.option(
+    "--checkpoint", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(checkpoint: Path, as_json: bool) -> None:
+    """Show a checkpoint: counts per state, conversations complete, last 20 errors, run header."""
+    from importer.pipeline.status import read_status, render_status
+
+    try:
+        body = read_status(checkpoint)
+    except ImporterError as exc:
+        fail(exc)
+    click.echo(json.dumps(body, indent=2) if as_json else render_status(body))
 
 
 cli.add_command(sandbox_command, "sandbox")

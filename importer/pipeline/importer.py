@@ -1,0 +1,343 @@
+"""Imports planned conversations exactly once: one conversation at a time per worker, each part
+sent only after its intent is committed, each part in doubt looked up before it is sent again.
+
+The rules, in the order they act:
+- a part already ``done`` in the checkpoint is never sent again;
+- a part found ``sending`` or ``in_doubt`` (a crash, a lost answer) is reconciled first: found,
+  its id is adopted; absent after ``--reconcile-wait``, it is sent;
+- the intent (with the time of the first attempt) is committed before every POST, the result after;
+- conversations of the same new customer are never in flight together, so Help Scout cannot
+  create that customer twice;
+- a fatal answer stops every worker; the checkpoint stays consistent and a rerun resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from importer.deadletter import DeadLetterFile
+from importer.errors import CredentialsError, FatalApiError, ImporterError
+from importer.findings import Finding
+from importer.helpscout.client import HelpScoutClient
+from importer.helpscout.outcome import Outcome, OutcomeKind
+from importer.pipeline.checkpoint import Checkpoint, PartRecord, PartState
+from importer.pipeline.reconcile import PartRef, reconcile_part
+from importer.progress import Progress
+from importer.readers import read_attachment_bytes
+from importer.report import Report
+from importer.transform.payload import PENDING_CUSTOMER_ID, AttachmentDraft
+from importer.transform.plan import ConversationPlan
+from importer.transform.split import Part, json_bytes
+
+log = logging.getLogger("importer.run")
+
+MAX_SENDS_PER_PART = 4  # sends of one part whose answers were all lost before giving up
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+def bind_customer(payload: dict[str, Any], customer_id: int | None) -> dict[str, Any]:
+    """The payload with the created customer's id in place of the placeholder."""
+    if customer_id is None or payload.get("customer", {}).get("id") != PENDING_CUSTOMER_ID:
+        return payload
+    bound = copy.deepcopy(payload)
+    bound["customer"] = {"id": customer_id}
+    for thread in bound["threads"]:
+        if "customer" in thread:
+            thread["customer"] = {"id": customer_id}
+    return bound
+
+
+def payload_digest(payload: dict[str, Any]) -> str:
+    """A short fingerprint of a request body, kept with its intent."""
+    return hashlib.sha256(json_bytes(payload)).hexdigest()[:32]
+
+
+@dataclass
+class PartResult:
+    """How one part ended in this run."""
+
+    conversation_id: int | None
+    outcome: Outcome | None = None
+    reason: str = ""
+    code: str = ""
+
+
+@dataclass
+class ImportRun:
+    """Shared state of the workers of one ``importer run``."""
+
+    client: HelpScoutClient
+    checkpoint: Checkpoint
+    report: Report
+    dead: DeadLetterFile
+    progress: Progress
+    mailbox: int
+    reconcile_wait_s: float
+    source_id_field: int | None = None
+    emit: EventSink = lambda name, fields: None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    fatal: BaseException | None = None
+    _known_customers: set[str] = field(default_factory=set)
+    _customer_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    # --- the pool ----------------------------------------------------------------------------
+
+    async def worker(self, queue: asyncio.Queue[ConversationPlan | None]) -> None:
+        """Take conversations until the queue ends or the run stops."""
+        while True:
+            plan = await queue.get()
+            try:
+                if plan is None:
+                    return
+                if self.stop.is_set():
+                    continue  # drain without working: the rerun picks it up
+                await self.import_conversation(plan)
+            except FatalApiError as exc:
+                self.fatal = exc
+                self.stop.set()
+            except CredentialsError as exc:  # the token endpoint refuses us mid-run: stop (exit 3)
+                self.fatal = FatalApiError(f"credentials refused mid-run: {exc}")
+                self.stop.set()
+            except ImporterError as exc:  # e.g. a checkpoint refusing to resend a done part
+                assert plan is not None
+                self.settle_failed(plan, None, PartResult(None, None, str(exc), "internal"))
+            finally:
+                queue.task_done()
+
+    @asynccontextmanager
+    async def customer_turn(self, key: str) -> AsyncIterator[None]:
+        """Hold back other conversations of a customer Help Scout may not know yet."""
+        if key in self._known_customers:
+            yield
+            return
+        lock = self._customer_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            yield
+        if key in self._known_customers:
+            self._customer_locks.pop(key, None)
+
+    # --- one conversation --------------------------------------------------------------------
+
+    async def import_conversation(self, plan: ConversationPlan) -> None:
+        """Create every missing part of ``plan``, in order, then settle it in the report."""
+        async with self.customer_turn(plan.customer_key):
+            customer_id = None
+            if plan.customer_to_create is not None:
+                customer_id, failure = await self.ensure_customer(plan)
+                if failure is not None:
+                    self.settle_failed(plan, None, failure)
+                    return
+            for part in plan.parts:
+                if self.stop.is_set():
+                    return  # stopped between parts: the rest resumes next run
+                record = self.checkpoint.part(plan.source_id, part.index)
+                if record is not None and record.state == PartState.DONE:
+                    continue
+                result = await self.create_part(
+                    plan, part, bind_customer(part.payload, customer_id), record
+                )
+                if result.conversation_id is None:
+                    self.settle_failed(plan, part.index, result)
+                    return
+                self._known_customers.add(plan.customer_key)
+                if part.deferred:
+                    await self.upload_deferred(plan, part, result.conversation_id)
+            self.settle_imported(plan)
+
+    async def ensure_customer(self, plan: ConversationPlan) -> tuple[int | None, PartResult | None]:
+        """The Help Scout id of a customer without email, created once and remembered."""
+        known = self.checkpoint.customer_id(plan.customer_key)
+        if known is not None:
+            return known, None
+        assert plan.customer_to_create is not None
+        outcome = await self.client.create_customer(plan.customer_to_create)
+        if outcome.kind == OutcomeKind.IN_DOUBT:
+            # No way to find a customer without email again: one more try, the risk of a
+            # duplicate customer is written down in the report.
+            log.warning("customer %s: answer lost; creating again", plan.customer_key)
+            outcome = await self.client.create_customer(plan.customer_to_create)
+        if outcome.kind == OutcomeKind.CREATED and outcome.resource_id is not None:
+            self.checkpoint.put_customer(plan.customer_key, outcome.resource_id)
+            self.report.add("customers_created")
+            self.emit(
+                "customer.created",
+                {"customer_key": plan.customer_key, "customer_id": outcome.resource_id},
+            )
+            return outcome.resource_id, None
+        return None, PartResult(
+            None, outcome, f"customer not created: {outcome.describe()}", "customer"
+        )
+
+    async def create_part(
+        self, plan: ConversationPlan, part: Part, payload: dict[str, Any], record: PartRecord | None
+    ) -> PartResult:
+        """Create one part exactly once: reconcile a part in doubt, else send it."""
+        ref_email = payload["customer"].get("email")
+        if record is not None and record.state in (PartState.SENDING, PartState.IN_DOUBT):
+            found = await self.reconcile(plan, part, payload, record.first_sent_at)
+            if found is not None:
+                return PartResult(found)
+        for _ in range(MAX_SENDS_PER_PART):
+            first_sent_at = self.checkpoint.record_intent(
+                plan.source_id,
+                part.index,
+                part.count,
+                subject=payload["subject"],
+                customer_email=ref_email,
+                payload_digest=payload_digest(payload),
+            )
+            outcome = await self.client.create_conversation(payload)
+            self.emit(
+                "part.sent",
+                {
+                    "source_id": plan.source_id,
+                    "part": part.index,
+                    "outcome": outcome.kind.value,
+                    "status": outcome.status,
+                },
+            )
+            if outcome.kind == OutcomeKind.CREATED and outcome.resource_id is not None:
+                self.checkpoint.record_done(plan.source_id, part.index, outcome.resource_id)
+                self.report.add("created_conversations")
+                return PartResult(outcome.resource_id, outcome)
+            if outcome.kind == OutcomeKind.IN_DOUBT:
+                self.checkpoint.record_in_doubt(
+                    plan.source_id, part.index, code=outcome.code, message=outcome.describe()
+                )
+                found = await self.reconcile(plan, part, payload, first_sent_at)
+                if found is not None:
+                    return PartResult(found)
+                continue  # absent after the wait: send again
+            code = outcome.code or outcome.kind.value
+            self.checkpoint.record_failed(
+                plan.source_id, part.index, code=code, message=outcome.describe()
+            )
+            return PartResult(None, outcome, outcome.describe(), code)
+        message = f"the answer was lost {MAX_SENDS_PER_PART} times and the part was not found"
+        self.checkpoint.record_failed(plan.source_id, part.index, code="in_doubt", message=message)
+        return PartResult(None, None, message, "in_doubt")
+
+    async def reconcile(
+        self,
+        plan: ConversationPlan,
+        part: Part,
+        payload: dict[str, Any],
+        first_sent_at: float | None,
+    ) -> int | None:
+        """Look a part up in Help Scout; adopt its id when found."""
+        if first_sent_at is None:
+            return None  # never sent: nothing to look for
+        ref = PartRef(
+            source_id=plan.source_id,
+            part=part.index,
+            part_count=part.count,
+            subject=payload["subject"],
+            customer_email=payload["customer"].get("email"),
+            first_sent_at=first_sent_at,
+        )
+        found = await reconcile_part(
+            self.client,
+            self.mailbox,
+            ref,
+            wait_s=self.reconcile_wait_s,
+            source_id_field=self.source_id_field,
+            on_event=self.emit,
+        )
+        if found is not None:
+            self.checkpoint.record_done(plan.source_id, part.index, found)
+            self.report.add("in_doubt_resolved")
+        return found
+
+    async def upload_deferred(
+        self, plan: ConversationPlan, part: Part, conversation_id: int
+    ) -> None:
+        """Upload the attachments that did not fit the create request to their threads."""
+        threads = await self.client.list_threads(conversation_id)
+        ordered = sorted(threads, key=lambda t: (str(t.get("createdAt", "")), int(t.get("id", 0))))
+        for thread_index, attachment in part.deferred:
+            if thread_index >= len(ordered):
+                self._attachment_left_out(
+                    plan, part, attachment, "its thread was not found after creation"
+                )
+                continue
+            try:
+                data = await self._attachment_bytes(attachment)
+            except (OSError, ValueError) as exc:
+                self._attachment_left_out(plan, part, attachment, f"cannot be read ({exc})")
+                continue
+            outcome = await self.client.upload_attachment(
+                conversation_id,
+                int(ordered[thread_index]["id"]),
+                attachment.file_name,
+                attachment.mime_type,
+                base64.b64encode(data).decode("ascii"),
+            )
+            if not outcome.ok:
+                self._attachment_left_out(
+                    plan, part, attachment, f"upload failed: {outcome.describe()}"
+                )
+
+    async def _attachment_bytes(self, attachment: AttachmentDraft) -> bytes:
+        source = attachment.source
+        if source.data_base64:
+            return base64.b64decode("".join(source.data_base64.split()), validate=True)
+        if source.path:
+            return await asyncio.to_thread(read_attachment_bytes, source.path)
+        assert source.url is not None
+        async with self.client.session.get(source.url) as response:
+            if response.status != 200:
+                raise OSError(f"GET {source.url.split('?')[0]} answered {response.status}")
+            return await response.read()
+
+    def _attachment_left_out(
+        self, plan: ConversationPlan, part: Part, attachment: AttachmentDraft, why: str
+    ) -> None:
+        finding = Finding(
+            "attachment",
+            "attachment",
+            f"{attachment.file_name}: {why}; left out",
+            attachment.location or plan.location,
+            plan.source_id,
+            part.index,
+        )
+        self.report.left_out([finding])
+
+    # --- settling ----------------------------------------------------------------------------
+
+    def settle_imported(self, plan: ConversationPlan) -> None:
+        """The conversation's last missing part exists: count it imported."""
+        self.report.add("source_conversations")
+        self.report.add("imported")
+        self.report.add("threads", plan.threads)
+        self.report.add("attachments", plan.attachments)
+        if len(plan.parts) > 1:
+            self.report.add("split_conversations")
+        self.report.warn(plan.warnings)
+        self.report.left_out(plan.left_out)
+        self.progress.update("imported")
+        self.emit("conversation.imported", {"source_id": plan.source_id, "parts": len(plan.parts)})
+
+    def settle_failed(self, plan: ConversationPlan, part: int | None, result: PartResult) -> None:
+        """A part could not be created: the conversation is failed, with its reason."""
+        self.report.add("source_conversations")
+        self.report.add("failed")
+        self.report.warn(plan.warnings)
+        finding = Finding(
+            "send", result.code or "send", result.reason, plan.location, plan.source_id, part
+        )
+        entry = self.report.conversation_error(
+            plan.source_id, part, "send", [finding], plan.location
+        )
+        self.dead.write(plan.record, entry)
+        self.progress.update("failed")
+        self.emit(
+            "conversation.failed", {"source_id": plan.source_id, "part": part, "code": result.code}
+        )

@@ -1,0 +1,326 @@
+"""``importer run``: stream the export through the worker pool into Help Scout, resumably.
+
+Set-up stops before sending anything when something is wrong (credentials, mailbox, source-id
+field, checkpoint of another target: exit 2). Then a producer plans conversations one at a time
+into a bounded queue (the reader never runs far ahead) and ``--workers`` workers import them.
+SIGINT/SIGTERM stop taking work; requests in flight settle (or stay recorded as in doubt) and the
+checkpoint is consistent for a rerun (exit 130). A fatal answer stops the run with exit 3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from importer.deadletter import DeadLetterFile
+from importer.errors import FatalApiError, ImporterError, UsageError
+from importer.events import EventLog
+from importer.helpscout.auth import Credentials
+from importer.helpscout.client import HelpScoutClient
+from importer.pipeline.agents import UserDirectory, load_users_file
+from importer.pipeline.checkpoint import Checkpoint, RunHeader
+from importer.pipeline.importer import ImportRun
+from importer.pipeline.stages import DateRange, parse_date_range, plan_context, plan_record
+from importer.progress import Progress
+from importer.readers import Export, open_export
+from importer.report import Report, write_report
+from importer.settings import RunSettings
+from importer.transform.plan import ConversationPlan, PlanContext
+from importer.transform.times import load_zone
+
+log = logging.getLogger("importer.run")
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class RunOutcome:
+    """What ``run`` ended with: the report, and the exit code it calls for."""
+
+    report: Report
+    exit_code: int
+
+
+def default_checkpoint(inputs: list[Path]) -> Path:
+    """``<first input>.checkpoint.sqlite`` beside the first input."""
+    first = Path(inputs[0])
+    return first.with_name(first.name.rstrip("/") + ".checkpoint.sqlite")
+
+
+async def preflight(client: HelpScoutClient, settings: RunSettings) -> dict[str, int]:
+    """Check the mailbox and the source-id field; return the mailbox's field ids by name."""
+    mailbox = settings.mailbox
+    mailboxes = await client.list_mailboxes()
+    if not any(box.get("id") == mailbox for box in mailboxes):
+        known = ", ".join(f"{box.get('id')} ({box.get('name')})" for box in mailboxes) or "none"
+        raise UsageError(
+            f"--mailbox {mailbox}: no such mailbox for these credentials; known: {known}"
+        )
+    fields = await client.mailbox_fields(int(mailbox or 0))
+    by_name: dict[str, int] = {}
+    for entry in fields:
+        if isinstance(entry.get("id"), int) and isinstance(entry.get("name"), str):
+            by_name[entry["name"]] = entry["id"]
+            by_name.setdefault(entry["name"].lower(), entry["id"])
+    wanted = settings.transform.source_id_field
+    if wanted is not None:
+        field = next((f for f in fields if f.get("id") == wanted), None)
+        if field is None:
+            raise UsageError(
+                f"--source-id-field {wanted}: mailbox {mailbox} has no such custom field"
+            )
+        kind = str(field.get("type", "")).lower().replace("_", "").replace("-", "")
+        if kind not in ("singleline", "text", ""):
+            raise UsageError(
+                f"--source-id-field {wanted}: field {field.get('name')!r} is {field.get('type')}; "
+                "it must be a single-line text field"
+            )
+    return by_name
+
+
+class Producer:
+    """Plans records into the queue, after the date range, the limit and the delta check."""
+
+    def __init__(
+        self,
+        run: ImportRun,
+        ctx: PlanContext,
+        directory: UserDirectory,
+        date_range: DateRange,
+        limit: int | None,
+    ) -> None:
+        self.run = run
+        self.ctx = ctx
+        self.directory = directory
+        self.date_range = date_range
+        self.limit = limit
+        self.seen: dict[str, str] = {}
+
+    async def feed(self, export: Export, queue: asyncio.Queue[ConversationPlan | None]) -> None:
+        """Put every conversation to import on the queue; settle the others at once."""
+        accepted = 0
+        for record in export.records():
+            if self.run.stop.is_set() or (self.limit is not None and accepted >= self.limit):
+                break
+            planned = plan_record(record, self.ctx)
+            if self.directory.has_misses:
+                await self.directory.fill_misses()
+                planned = plan_record(record, self.ctx)
+            created = planned.created_at if isinstance(planned, ConversationPlan) else None
+            if not self.date_range.holds(created):
+                continue
+            accepted += 1
+            if not isinstance(planned, ConversationPlan):
+                self._settle_invalid(planned)
+            elif planned.source_id in self.seen:
+                self._settle_duplicate(planned)
+            else:
+                self.seen[planned.source_id] = planned.location
+                if self.run.checkpoint.is_conversation_done(planned.source_id):
+                    self._settle_already_imported(planned)
+                else:
+                    await queue.put(planned)
+            await asyncio.sleep(0)
+
+    def _settle_invalid(self, planned: Any) -> None:
+        report = self.run.report
+        report.add("source_conversations")
+        report.add("invalid")
+        report.warn(planned.warnings)
+        entry = report.conversation_error(
+            planned.source_id, None, "validate", planned.findings, planned.location
+        )
+        self.run.dead.write(planned.record, entry)
+        self.run.progress.update("invalid")
+
+    def _settle_duplicate(self, plan: ConversationPlan) -> None:
+        from importer.findings import Finding
+
+        report = self.run.report
+        report.add("source_conversations")
+        report.add("invalid")
+        first = self.seen[plan.source_id]
+        finding = Finding(
+            "read",
+            "source_id",
+            f"source_id {plan.source_id!r} already seen at {first}",
+            plan.location,
+            plan.source_id,
+        )
+        entry = report.conversation_error(plan.source_id, None, "read", [finding], plan.location)
+        self.run.dead.write(plan.record, entry)
+        self.run.progress.update("invalid")
+
+    def _settle_already_imported(self, plan: ConversationPlan) -> None:
+        self.run.report.add("source_conversations")
+        self.run.report.add("already_imported")
+        self.run.progress.update("already imported")
+
+
+def _install_signals(run: ImportRun) -> list[signal.Signals]:
+    loop = asyncio.get_running_loop()
+    installed = []
+
+    def request_stop(signum: signal.Signals) -> None:
+        if run.stop.is_set():
+            log.warning("second %s: stopping now; requests in flight stay in doubt", signum.name)
+            for task in asyncio.all_tasks(loop):
+                if task is not asyncio.current_task(loop):
+                    task.cancel()
+            return
+        log.warning(
+            "%s: finishing the requests in flight, then stopping (again to stop at once)",
+            signum.name,
+        )
+        run.stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, request_stop, signum)
+            installed.append(signum)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not the main thread
+            pass
+    return installed
+
+
+async def run_import(
+    inputs: list[Path],
+    settings: RunSettings,
+    *,
+    report_path: Path | None = None,
+    dead_letter_path: Path | None = None,
+    log_json: Path | None = None,
+    show_progress: bool = False,
+) -> RunOutcome:
+    """Run the import and return its report and exit code."""
+    started = time.monotonic()
+    credentials = Credentials.from_env()  # missing credentials stop here, before any request
+    users = load_users_file(settings.users_file) if settings.users_file else {}
+    events = EventLog(log_json)
+    transform = settings.transform
+    date_range = parse_date_range(transform.since, transform.until, load_zone(transform.source_tz))
+    try:
+        with open_export(inputs, transform.format, transform.mapping_file) as export:
+            report = Report(
+                "run", export.format, [str(path) for path in inputs], mailbox=settings.mailbox
+            )
+            checkpoint_path = settings.checkpoint or default_checkpoint(inputs)
+            header = RunHeader(
+                api_url=settings.api_url, mailbox=int(settings.mailbox or 0), format=export.format
+            )
+            with Checkpoint.open(checkpoint_path, header) as checkpoint:
+                exit_code = await _run_with(
+                    credentials,
+                    export,
+                    checkpoint,
+                    settings,
+                    report,
+                    users,
+                    events,
+                    date_range,
+                    dead_letter_path,
+                    show_progress,
+                )
+    finally:
+        events.close()
+    report.elapsed_s = time.monotonic() - started
+    if report_path is not None:
+        write_report(report, report_path)
+    return RunOutcome(report, exit_code)
+
+
+async def _run_with(
+    credentials: Credentials,
+    export: Export,
+    checkpoint: Checkpoint,
+    settings: RunSettings,
+    report: Report,
+    users: dict[str, int],
+    events: EventLog,
+    date_range: DateRange,
+    dead_letter_path: Path | None,
+    show_progress: bool,
+) -> int:
+    async with HelpScoutClient(
+        settings.api_url,
+        credentials,
+        rate_limit=settings.rate_limit,
+        ca_bundle=settings.ca_bundle,
+        on_event=events.emit,
+    ) as client:
+        field_ids = await preflight(client, settings)
+        directory = UserDirectory(users, client.find_user_by_email)
+        ctx = plan_context(
+            settings.transform,
+            export,
+            offline=False,
+            mailbox=settings.mailbox,
+            resolve_user=directory.resolve,
+            default_user=settings.default_user,
+            field_ids=field_ids,
+        )
+        with (
+            DeadLetterFile(dead_letter_path) as dead,
+            Progress("run", enabled=show_progress) as progress,
+        ):
+            run = ImportRun(
+                client=client,
+                checkpoint=checkpoint,
+                report=report,
+                dead=dead,
+                progress=progress,
+                mailbox=int(settings.mailbox or 0),
+                reconcile_wait_s=settings.reconcile_wait_s,
+                source_id_field=settings.transform.source_id_field,
+                emit=events.emit,
+            )
+            installed = _install_signals(run)
+            try:
+                interrupted = await _pool(run, export, ctx, directory, date_range, settings)
+            finally:
+                for signum in installed:
+                    asyncio.get_running_loop().remove_signal_handler(signum)
+                stats = client.stats
+                report.counts["requests"] = stats.requests
+                report.counts["throttled"] = stats.throttled
+                report.counts["retries"] = stats.retries
+        if directory.unmatched:
+            log.warning(
+                "agents without a Help Scout user: %s", ", ".join(sorted(directory.unmatched))
+            )
+    if run.fatal is not None:
+        assert isinstance(run.fatal, ImporterError)
+        log.error("stopped: %s", run.fatal)
+        raise run.fatal
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return report.exit_code()
+
+
+async def _pool(
+    run: ImportRun,
+    export: Export,
+    ctx: PlanContext,
+    directory: UserDirectory,
+    date_range: DateRange,
+    settings: RunSettings,
+) -> bool:
+    """Run the producer and the workers; True when the run was interrupted."""
+    queue: asyncio.Queue[ConversationPlan | None] = asyncio.Queue(maxsize=settings.workers * 2)
+    workers = [asyncio.create_task(run.worker(queue)) for _ in range(settings.workers)]
+    producer = Producer(run, ctx, directory, date_range, settings.transform.limit)
+    try:
+        await producer.feed(export, queue)
+    except FatalApiError as exc:
+        run.fatal = exc
+        run.stop.set()
+    finally:
+        for _ in workers:
+            await queue.put(None)
+        await asyncio.gather(*workers, return_exceptions=True)
+    return run.stop.is_set() and run.fatal is None
