@@ -1,0 +1,355 @@
+"""The generic CSV reader: ``conversations.csv`` + ``messages.csv``, or ``messages.csv`` alone.
+
+Files are told apart by their header (see :meth:`CsvColumns.kind_of`), never by name. Rows may
+come in any order and the files may not fit in memory, so every row is first staged in a SQLite
+file in a temporary folder, indexed by conversation id; then conversations are emitted one at a
+time, in the order they first appear (conversation files first; with messages alone, the first
+message row of each), each with its message rows in file order.
+
+Parsing uses the standard library's ``csv`` module rather than pandas: ``reader.line_num`` gives
+the physical line of every record, also when a quoted field spans several lines, which pandas'
+chunked reader cannot report; locations (``file:line``, ``file:line:column``) depend on it.
+Each physical line is decoded on its own (UTF-8, stray bytes as cp1252, see
+:mod:`importer.readers.text`), so an encoding warning lands on the conversation holding the bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import mimetypes
+import posixpath
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from importer.findings import Finding
+from importer.readers.csv_mapping import CsvColumns
+from importer.readers.inputs import AttachmentPathError, InputFile, attachment_size
+from importer.readers.source import SourceRecord
+from importer.readers.text import DecodedLines, encoding_message
+
+FIELD_SIZE_LIMIT = 64 << 20  # a message body may be far larger than csv's 128 KiB default
+BATCH_ROWS = 5000
+
+_SCHEMA = """
+CREATE TABLE conversations (
+    seq INTEGER PRIMARY KEY, cid TEXT, file INTEGER, line INTEGER, cells TEXT,
+    error TEXT, error_at TEXT, replaced INTEGER);
+CREATE INDEX conversations_cid ON conversations (cid);
+CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY, cid TEXT, file INTEGER, line INTEGER, cells TEXT,
+    error TEXT, error_at TEXT, replaced INTEGER);
+CREATE INDEX messages_cid ON messages (cid, seq);
+"""
+
+
+def read_header(input_file: InputFile, delimiter: str) -> list[str] | None:
+    """The header row of a CSV file, ``None`` when the file does not start like one."""
+    with input_file.open() as stream:
+        first = stream.readline(1 << 20)
+    if not first or b"\0" in first:
+        return None
+    lines = DecodedLines([first])
+    try:
+        header = next(csv.reader(lines, delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return None
+    return [name.strip() for name in header]
+
+
+def _rows(input_file: InputFile, delimiter: str) -> Iterator[tuple[int, list[str] | None, int]]:
+    """``(first line, fields, bytes read as cp1252)`` per record; fields ``None`` if unreadable."""
+    with input_file.open() as stream:
+        lines = DecodedLines(stream)
+        reader = csv.reader(lines, delimiter=delimiter)
+        previous = 0
+        while True:
+            try:
+                row: list[str] | None = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                row = None
+            start, previous = previous + 1, reader.line_num
+            replaced = lines.take_replaced()
+            if row == []:
+                continue
+            yield start, row, replaced
+
+
+class CsvStage:
+    """The staging database of one CSV export, in ``folder``."""
+
+    def __init__(self, folder: Path, files: Sequence[tuple[InputFile, str]], columns: CsvColumns):
+        self.files = [input_file for input_file, _ in files]
+        self.kinds = [kind for _, kind in files]
+        self.columns = columns
+        self.headers: list[list[str]] = [[] for _ in files]
+        self.messages_only = "conversations" not in self.kinds
+        # with messages alone, a column both tables name (created_at) is the message's
+        self.message_owned = (
+            set(columns.message.values()) - {columns.message["conversation_id"], ""}
+            if self.messages_only
+            else set()
+        )
+        self.db = sqlite3.connect(folder / "csv-stage.sqlite")
+        self.db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- staging -------------------------------------------------------------------------------
+    def stage(self) -> None:
+        """Read every file into the database: conversation files first, then message files."""
+        csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_LIMIT))
+        order = sorted(range(len(self.files)), key=lambda i: self.kinds[i] != "conversations")
+        for index in order:
+            self._stage_file(index)
+            self.db.commit()
+
+    def _stage_file(self, index: int) -> None:
+        input_file, kind = self.files[index], self.kinds[index]
+        id_column = (
+            self.columns.conversation["source_id"]
+            if kind == "conversations"
+            else self.columns.message["conversation_id"]
+        )
+        rows = _rows(input_file, self.columns.delimiter)
+        for _, header, _ in rows:
+            self.headers[index] = [name.strip() for name in header or []]
+            break
+        header = self.headers[index]
+        id_index = header.index(id_column)
+        for line, row, replaced in rows:
+            location = f"{input_file.name}:{line}"
+            cid, error, error_at = None, None, location
+            if row is None:
+                error = "the CSV row cannot be parsed (a quote is not closed?)"
+            else:
+                if id_index < len(row) and row[id_index].strip():
+                    cid = row[id_index].strip()
+                if len(row) != len(header):
+                    error = (
+                        f"the row has {len(row)} fields, the header has {len(header)}: "
+                        "a field holding the delimiter, a quote or a line break needs double "
+                        "quotes"
+                    )
+                elif cid is None:
+                    error = f"the conversation id (column {id_column!r}) is empty"
+                    error_at = f"{location}:{id_index + 1}"
+            cells = None
+            if row is not None and error is None:
+                cells = json.dumps({n: v for n, v in zip(header, row, strict=True) if v.strip()})
+            values = (cid, index, line, cells, error, error_at if error else None, replaced)
+            if kind == "conversations" or cid is None:
+                self._stage_conversation(values)
+            else:
+                self._stage_message(values)
+
+    def _stage_conversation(self, values: tuple[Any, ...]) -> None:
+        cid = values[0]
+        if cid is not None and values[4] is None:
+            first = self.db.execute(
+                "SELECT file, line FROM conversations WHERE cid = ? LIMIT 1", (cid,)
+            ).fetchone()
+            if first is not None:
+                where = f"{self.files[first[0]].name}:{first[1]}"
+                error = f"conversation id {cid!r} appears again (first at {where})"
+                location = f"{self.files[values[1]].name}:{values[2]}"
+                values = (*values[:4], error, location, values[6])
+        self.db.execute("INSERT INTO conversations VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)", values)
+
+    def _stage_message(self, values: tuple[Any, ...]) -> None:
+        if self.messages_only:
+            known = self.db.execute(
+                "SELECT 1 FROM conversations WHERE cid = ? LIMIT 1", (values[0],)
+            ).fetchone()
+            if known is None:
+                self.db.execute(
+                    "INSERT INTO conversations VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",
+                    (*values[:6], 0),
+                )
+        self.db.execute("INSERT INTO messages VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)", values)
+
+    # -- emitting ------------------------------------------------------------------------------
+    def records(self) -> Iterator[SourceRecord]:
+        """One :class:`SourceRecord` per conversation, then one per orphan conversation id."""
+        query = "SELECT cid, file, line, cells, error, error_at, replaced FROM conversations"
+        for cid, file, line, cells, error, error_at, replaced in self.db.execute(
+            query + " ORDER BY seq"
+        ):
+            location = f"{self.files[file].name}:{line}"
+            if error is not None:
+                yield _invalid(location, cid, error, error_at)
+                continue
+            yield self._conversation(cid, file, line, json.loads(cells), replaced)
+        if not self.messages_only:
+            yield from self._orphans()
+
+    def _orphans(self) -> Iterator[SourceRecord]:
+        orphans = self.db.execute(
+            "SELECT m.cid, MIN(m.seq), COUNT(*) FROM messages AS m WHERE NOT EXISTS "
+            "(SELECT 1 FROM conversations AS c WHERE c.cid = m.cid) GROUP BY m.cid ORDER BY 2"
+        )
+        conversation_files = ", ".join(
+            f.name for f, k in zip(self.files, self.kinds, strict=True) if k == "conversations"
+        )
+        for cid, seq, count in orphans:
+            file, line = self.db.execute(
+                "SELECT file, line FROM messages WHERE seq = ?", (seq,)
+            ).fetchone()
+            location = f"{self.files[file].name}:{line}"
+            rows = "a message row names" if count == 1 else f"{count} message rows name"
+            error = (
+                f"{rows} conversation {cid!r}, which is not in {conversation_files}; "
+                "add its row there or correct the id"
+            )
+            yield _invalid(location, cid, error, location)
+
+    def _conversation(
+        self, cid: str, file: int, line: int, cells: dict[str, str], replaced: int
+    ) -> SourceRecord:
+        location = f"{self.files[file].name}:{line}"
+        record = SourceRecord(location, None, cid)
+        data = self._conversation_data(cells, file, line, record)
+        messages: list[dict[str, Any]] = []
+        rows = self.db.execute(
+            "SELECT file, line, cells, error, error_at, replaced FROM messages "
+            "WHERE cid = ? ORDER BY seq",
+            (cid,),
+        ).fetchall()
+        for m_file, m_line, m_cells, m_error, m_error_at, m_replaced in rows:
+            if m_error is not None:
+                return _invalid(location, cid, m_error, m_error_at)
+            replaced += m_replaced
+            messages.append(self._message_data(json.loads(m_cells), m_file, m_line, record))
+            record.message_locations.append(f"{self.files[m_file].name}:{m_line}")
+        data["messages"] = messages
+        if replaced:
+            record.warnings.append(
+                Finding("read", "encoding", encoding_message(replaced), location, cid)
+            )
+        record.data = data
+        return record
+
+    def _at(self, file: int, line: int, column: str) -> str:
+        position = self.headers[file].index(column) + 1
+        return f"{self.files[file].name}:{line}:{position}"
+
+    def _conversation_data(
+        self, cells: dict[str, str], file: int, line: int, record: SourceRecord
+    ) -> dict[str, Any]:
+        names = self.columns.conversation
+        value = {
+            f: cells[c]
+            for f, c in names.items()
+            if c and c in cells and c not in self.message_owned
+        }
+        data: dict[str, Any] = {"source_id": record.source_id}
+        for field_name in ("subject", "status", "created_at", "closed_at"):
+            if field_name in value:
+                data[field_name] = value[field_name]
+        for field_name in ("assignee_email", "assignee_id"):
+            if field_name in value:
+                data[field_name] = value[field_name].strip()
+        customer = {
+            key: value[f"customer_{key}"].strip()
+            for key in ("id", "email", "first_name", "last_name", "phone")
+            if f"customer_{key}" in value
+        }
+        data["customer"] = customer
+        if "type" in value:
+            word = value["type"].strip().lower()
+            if word in self.columns.channel_words:
+                data["type"] = self.columns.channel_words[word]
+            else:
+                record.warnings.append(
+                    Finding(
+                        "read",
+                        "type",
+                        f"channel {value['type']!r} is not a channel word of the mapping; "
+                        "the conversation is read as email (add the word to [channel_words])",
+                        self._at(file, line, names["type"]),
+                        record.source_id,
+                    )
+                )
+        if "tags" in value:
+            data["tags"] = self._split(value["tags"])
+        prefix = self.columns.custom_field_prefix
+        custom = {k[len(prefix) :]: v for k, v in cells.items() if k.startswith(prefix)}
+        if custom:
+            data["custom_fields"] = custom
+        return data
+
+    def _split(self, cell: str) -> list[str]:
+        return [item.strip() for item in cell.split(self.columns.list_separator) if item.strip()]
+
+    def _message_data(
+        self, cells: dict[str, str], file: int, line: int, record: SourceRecord
+    ) -> dict[str, Any]:
+        names = self.columns.message
+        value = {f: cells[c] for f, c in names.items() if c and c in cells}
+        message: dict[str, Any] = {}
+        for field_name in ("created_at", "body_html", "body_text", "author_name"):
+            if field_name in value:
+                message[field_name] = value[field_name]
+        for field_name in ("source_id", "author_id", "author_email"):
+            if field_name in value:
+                message[field_name] = value[field_name].strip()
+        if "author_role" in value:
+            word = value["author_role"].strip().lower()
+            message["author_role"] = self.columns.role_words.get(word, word)
+        if "private" in value:
+            message["private"] = value["private"].strip().lower() in self.columns.true_words
+        if "attachments" in value:
+            location = self._at(file, line, names["attachments"])
+            message["attachments"] = self._attachments(value["attachments"], file, location, record)
+        return message
+
+    def _attachments(
+        self, cell: str, file: int, location: str, record: SourceRecord
+    ) -> list[dict[str, Any]]:
+        attachments: list[dict[str, Any]] = []
+        for relative in self._split(cell):
+            name = posixpath.basename(relative.replace("\\", "/")) or relative
+            try:
+                ref = self.files[file].resolve(relative)
+            except AttachmentPathError as exc:
+                record.left_out.append(
+                    Finding(
+                        "attachment",
+                        "path",
+                        f"attachment {name!r} is left out: {exc}",
+                        location,
+                        record.source_id,
+                    )
+                )
+                continue
+            attachments.append(
+                {
+                    "file_name": name,
+                    "content_type": mimetypes.guess_type(name)[0] or "application/octet-stream",
+                    "size": attachment_size(ref),
+                    "path": ref,
+                }
+            )
+        return attachments
+
+
+def _invalid(location: str, cid: str | None, error: str, error_at: str | None) -> SourceRecord:
+    finding = Finding("read", "parse", error, error_at or location, cid)
+    return SourceRecord(location, None, cid, error=finding)
+
+
+def read_generic_csv(
+    files: Sequence[tuple[InputFile, str]], columns: CsvColumns, folder: Path
+) -> Iterator[SourceRecord]:
+    """Stage ``files`` (each with its kind) in ``folder``, then yield their conversations."""
+    stage = CsvStage(folder, files, columns)
+    try:
+        stage.stage()
+        yield from stage.records()
+    finally:
+        stage.close()

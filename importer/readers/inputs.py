@@ -1,0 +1,196 @@
+"""The files of an export: plain files, directories and zip archives, opened as binary streams.
+
+An INPUT argument is a file, a directory (every file inside, recursively, sorted; hidden files and
+``__MACOSX`` skipped) or a zip archive (recognised by content; members are streamed, never
+extracted). Each file of the export becomes an :class:`InputFile` that knows its display name
+(``path`` or ``archive.zip!member/path``), how to open itself, and how to resolve a relative
+attachment path against its own folder without leaving the export's top folder.
+
+A resolved attachment reference is a filesystem path or ``archive.zip!member``;
+:func:`read_attachment_bytes` reads either.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from importer.errors import InputError
+
+ARCHIVE_SEPARATOR = "!"
+SKIPPED_FOLDERS = frozenset({"__MACOSX"})
+
+
+class AttachmentPathError(ValueError):
+    """A relative attachment path cannot be used; the message says why."""
+
+
+def _skipped(parts: Sequence[str]) -> bool:
+    return any(part.startswith(".") or part in SKIPPED_FOLDERS for part in parts)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file of the export: on disk (``path``) or in a zip archive (``archive``, ``member``)."""
+
+    name: str  # what a person reads in a location: "export/tickets.json", "x.zip!a/tickets.json"
+    top: Path  # the export's top folder on disk, or the archive itself
+    path: Path | None = None
+    archive: Path | None = None
+    member: str | None = None
+
+    @property
+    def folder(self) -> str:
+        """The folder relative paths in this file resolve against (display form)."""
+        if self.archive is not None and self.member is not None:
+            return f"{self.archive}{ARCHIVE_SEPARATOR}{posixpath.dirname(self.member)}"
+        assert self.path is not None
+        return str(self.path.parent)
+
+    @contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        """The file's bytes as a stream; a zip member is decompressed as it is read."""
+        if self.archive is not None and self.member is not None:
+            with zipfile.ZipFile(self.archive) as archive, archive.open(self.member) as stream:
+                yield stream  # type: ignore[misc]
+            return
+        assert self.path is not None
+        with self.path.open("rb") as stream:
+            yield stream
+
+    def resolve(self, relative: str) -> str:
+        """The reference of ``relative`` (a path named in this file), checked to exist.
+
+        Raises :class:`AttachmentPathError` when the path leaves the export's top folder or
+        names no file.
+        """
+        if self.archive is not None and self.member is not None:
+            return self._resolve_member(relative)
+        assert self.path is not None
+        target = (self.path.parent / relative).resolve()
+        top = self.top.resolve()
+        if not target.is_relative_to(top):
+            raise AttachmentPathError(
+                f"path {relative!r} leaves the export's top folder {self.top}; "
+                "keep attachments inside the export"
+            )
+        if not target.is_file():
+            raise AttachmentPathError(f"file {relative!r} not found next to {self.name}")
+        return str(target)
+
+    def _resolve_member(self, relative: str) -> str:
+        assert self.archive is not None
+        assert self.member is not None
+        joined = posixpath.normpath(
+            posixpath.join(posixpath.dirname(self.member), relative.replace("\\", "/"))
+        )
+        if joined.startswith(("../", "/")) or joined in ("..", "."):
+            raise AttachmentPathError(
+                f"path {relative!r} leaves the archive {self.archive}; "
+                "keep attachments inside the export"
+            )
+        with zipfile.ZipFile(self.archive) as archive:
+            try:
+                archive.getinfo(joined)
+            except KeyError:
+                raise AttachmentPathError(
+                    f"file {relative!r} not found in {self.archive} next to {self.member}"
+                ) from None
+        return f"{self.archive}{ARCHIVE_SEPARATOR}{joined}"
+
+
+def _split_reference(ref: str) -> tuple[Path, str] | None:
+    """``(archive, member)`` when ``ref`` names a zip member, else ``None``."""
+    start = 0
+    while (index := ref.find(ARCHIVE_SEPARATOR, start)) != -1:
+        candidate = Path(ref[:index])
+        if candidate.is_file() and zipfile.is_zipfile(candidate):
+            return candidate, ref[index + 1 :]
+        start = index + 1
+    return None
+
+
+def read_attachment_bytes(ref: str) -> bytes:
+    """The bytes of a resolved attachment reference (a path, or ``archive.zip!member``)."""
+    path = Path(ref)
+    if path.is_file():
+        return path.read_bytes()
+    split = _split_reference(ref)
+    if split is None:
+        raise InputError(f"attachment file not found: {ref}; was it moved after reading?")
+    archive, member = split
+    with zipfile.ZipFile(archive) as zipped:
+        try:
+            return zipped.read(member)
+        except KeyError:
+            raise InputError(f"attachment {member} not found in {archive}") from None
+
+
+def attachment_size(ref: str) -> int:
+    """The size in bytes of a resolved attachment reference."""
+    path = Path(ref)
+    if path.is_file():
+        return path.stat().st_size
+    split = _split_reference(ref)
+    if split is None:
+        raise InputError(f"attachment file not found: {ref}")
+    archive, member = split
+    with zipfile.ZipFile(archive) as zipped:
+        return zipped.getinfo(member).file_size
+
+
+def _archive_files(archive: Path) -> Iterator[InputFile]:
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            members = sorted(info.filename for info in zipped.infolist() if not info.is_dir())
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"{archive}: not a readable zip archive ({exc})") from exc
+    for member in members:
+        if _skipped(member.split("/")):
+            continue
+        yield InputFile(
+            name=f"{archive}{ARCHIVE_SEPARATOR}{member}",
+            top=archive,
+            archive=archive,
+            member=member,
+        )
+
+
+def _directory_files(folder: Path) -> Iterator[InputFile]:
+    found = sorted(
+        (path for path in folder.rglob("*") if path.is_file()),
+        key=lambda path: path.relative_to(folder).parts,
+    )
+    for path in found:
+        if _skipped(path.relative_to(folder).parts):
+            continue
+        yield InputFile(name=str(path), top=folder, path=path)
+
+
+def list_input_files(inputs: Sequence[Path]) -> list[InputFile]:
+    """Every file of the given INPUT arguments, in order; a missing input is an ``InputError``."""
+    files: list[InputFile] = []
+    for given in inputs:
+        path = Path(given)
+        if not path.exists():
+            raise InputError(
+                f"input not found: {path}; check the path, or give the export's file, "
+                "folder or .zip archive"
+            )
+        if path.is_dir():
+            files.extend(_directory_files(path))
+        elif zipfile.is_zipfile(path):
+            files.extend(_archive_files(path))
+        else:
+            try:
+                with path.open("rb"):
+                    pass
+            except OSError as exc:
+                raise InputError(f"input cannot be read: {path} ({exc.strerror})") from exc
+            files.append(InputFile(name=str(path), top=path.parent, path=path))
+    return files

@@ -1,0 +1,31 @@
+"""What a reader hands the next stage: one source conversation, parsed or not, with its findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from importer.findings import Finding
+
+
+@dataclass
+class SourceRecord:
+    """One conversation of the export as read, before validation."""
+
+    location: str  # "file:line" of the conversation's record
+    data: dict[str, Any] | None  # canonical conversation dict, None when unparseable
+    source_id: str | None  # best-known id even when data is None
+    error: Finding | None = None  # why it could not be parsed (stage "read"): invalid
+    warnings: list[Finding] = field(default_factory=list)  # changed to fit (encoding, channel)
+    left_out: list[Finding] = field(default_factory=list)  # messages/attachments left out
+    message_locations: list[str] = field(default_factory=list)  # one per data["messages"] item
+
+
+@dataclass(frozen=True)
+class FormatInfo:
+    """One input format, as ``importer formats`` lists it."""
+
+    name: str
+    description: str
+    expected_files: str
+    available: bool

@@ -1,0 +1,87 @@
+"""Text decoding for every reader: UTF-8 with or without BOM, stray bytes read as cp1252.
+
+Exports made by Excel or older help desks mix encodings. Each record (a JSON line, a JSON item, a
+CSV line) is decoded on its own, so the count of bytes that were not UTF-8 lands on the record that
+held them: the reader turns a non-zero count into an ``encoding`` warning of that conversation.
+"""
+
+from __future__ import annotations
+
+import codecs
+import threading
+from collections.abc import Iterable, Iterator
+
+UTF8_BOM = codecs.BOM_UTF8
+CP1252_FALLBACK = "importer.cp1252"
+
+_replaced = threading.local()
+
+
+def _cp1252_char(byte: int) -> str:
+    """The cp1252 character of one byte; the five bytes cp1252 leaves undefined read as Latin-1."""
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return chr(byte)
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    _replaced.count = getattr(_replaced, "count", 0) + len(bad)
+    return "".join(_cp1252_char(byte) for byte in bad), exc.end
+
+
+codecs.register_error(CP1252_FALLBACK, _cp1252_fallback)
+
+
+def decode_bytes(data: bytes) -> tuple[str, int]:
+    """Decode ``data`` as UTF-8; return the text and how many bytes were read as cp1252 instead."""
+    try:
+        return data.decode("utf-8"), 0
+    except UnicodeDecodeError:
+        pass
+    _replaced.count = 0
+    text = data.decode("utf-8", CP1252_FALLBACK)
+    return text, _replaced.count
+
+
+def strip_bom(data: bytes) -> bytes:
+    """``data`` without a leading UTF-8 byte order mark."""
+    return data[len(UTF8_BOM) :] if data.startswith(UTF8_BOM) else data
+
+
+class DecodedLines:
+    """Decode binary lines one by one, keeping their line ends, and count the replaced bytes.
+
+    Feed it to ``csv.reader``: the reader pulls as many physical lines as a record needs, and
+    :meth:`take_replaced` then says how many bytes of that record were read as cp1252.
+    """
+
+    def __init__(self, lines: Iterable[bytes]) -> None:
+        self._lines = iter(lines)
+        self._first = True
+        self._replaced = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        raw = next(self._lines)
+        if self._first:
+            raw = strip_bom(raw)
+            self._first = False
+        text, replaced = decode_bytes(raw)
+        self._replaced += replaced
+        return text
+
+    def take_replaced(self) -> int:
+        """Bytes read as cp1252 since the last call."""
+        replaced, self._replaced = self._replaced, 0
+        return replaced
+
+
+def encoding_message(replaced: int) -> str:
+    """The warning text for ``replaced`` bytes read as cp1252."""
+    return f"{replaced} bytes were not UTF-8 and were read as cp1252"

@@ -1,0 +1,153 @@
+"""The real CLI on real files: samples match their expected reports, broken records are named."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from importer.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = sorted(p.parent.name for p in (ROOT / "samples").glob("*/export"))
+
+
+@pytest.fixture(autouse=True)
+def _repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_sample_validates_to_its_expected_report(name: str, tmp_path: Path) -> None:
+    """Every key of the report but elapsed_s equals the sample's expected report."""
+    report = tmp_path / "report.json"
+    code, output = invoke(
+        "validate", f"samples/{name}/export", "--report", str(report), "--no-progress"
+    )
+    assert 0 == code, output
+    actual = json.loads(report.read_text())
+    actual.pop("elapsed_s")
+    expected = json.loads((ROOT / "samples" / name / "expected-validate.json").read_text())
+    assert expected == actual
+
+
+def test_samples_cover_what_the_issue_asks_for() -> None:
+    """A 250-message conversation, a chat, a phone call, notes, unicode and a trimmed name."""
+    records = [
+        json.loads(line) for line in (ROOT / "samples/canonical/export/conversations.jsonl").open()
+    ]
+    assert any(len(r["messages"]) == 250 for r in records)
+    assert {"chat", "phone"} <= {r.get("type") for r in records}
+    assert any(m.get("private") for r in records for m in r["messages"])
+    assert any(not r["customer"].get("email") for r in records)
+    expected = json.loads((ROOT / "samples/canonical/expected-validate.json").read_text())
+    assert any(
+        w["code"] == "customer.lastName" and "trimmed" in w["message"] for w in expected["warnings"]
+    )
+    assert 1 <= expected["split_conversations"]
+
+
+@pytest.mark.parametrize(("folder", "invalid"), [("broken", 13), ("broken-csv", 4)])
+def test_broken_records_are_each_named_with_file_line_and_reason(
+    tmp_path: Path, folder: str, invalid: int
+) -> None:
+    """Exit 1, the books balance, and every invalid record has a location and a reason."""
+    report_path, dead_path = tmp_path / "r.json", tmp_path / "dead.jsonl"
+    code, _ = invoke(
+        "validate",
+        f"tests/data/{folder}",
+        "--report",
+        str(report_path),
+        "--dead-letter",
+        str(dead_path),
+        "-q",
+    )
+    report = json.loads(report_path.read_text())
+    assert 1 == code
+    assert report["source_conversations"] == report["valid"] + report["invalid"]
+    assert invalid == report["invalid"]
+    conversation_errors = [e for e in report["errors"] if e["stage"] in ("read", "validate")]
+    assert invalid == len(conversation_errors)
+    for entry in conversation_errors:
+        assert re.match(rf"tests/data/{folder}/[\w.-]+:\d+(:\d+)?$", entry["location"]), entry
+        assert entry["message"]
+    dead = [json.loads(line) for line in dead_path.read_text().splitlines()]
+    assert invalid == len(dead)
+    assert all("_dead_letter" in line for line in dead)
+
+
+def test_dead_letters_can_be_fed_back_as_canonical(tmp_path: Path) -> None:
+    """The dead-letter file is canonical JSONL: fixed records validate again."""
+    dead_path = tmp_path / "dead.jsonl"
+    invoke("validate", "tests/data/broken", "--dead-letter", str(dead_path), "-q")
+    fixed = []
+    for line in dead_path.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("source_id") == "bad-email":
+            record["customer"]["email"] = "someone@example.com"
+            fixed.append(json.dumps(record))
+    (tmp_path / "fixed.jsonl").write_text("\n".join(fixed) + "\n")
+    code, output = invoke("validate", str(tmp_path / "fixed.jsonl"), "-q", "--format", "canonical")
+    assert 0 == code, output
+
+
+def test_convert_writes_canonical_that_validates_the_same(tmp_path: Path) -> None:
+    """convert -o then validate of its output gives the same counts as validating the source."""
+    out = tmp_path / "out.jsonl"
+    code, output = invoke("convert", "samples/csv/export", "-o", str(out), "-q")
+    assert 0 == code, output
+    report = tmp_path / "r.json"
+    code, output = invoke("validate", str(out), "--report", str(report), "-q")
+    assert 0 == code, output
+    expected = json.loads((ROOT / "samples/csv/expected-validate.json").read_text())
+    actual = json.loads(report.read_text())
+    for key in ("source_conversations", "valid", "threads", "attachments"):
+        assert expected[key] == actual[key]
+
+
+def test_convert_schema_is_json_schema() -> None:
+    """--schema prints the canonical line's JSON schema."""
+    code, output = invoke("convert", "--schema")
+    assert 0 == code
+    schema = json.loads(output)
+    assert {"source_id", "customer", "messages"} <= set(schema["required"])
+
+
+def test_missing_input_exits_2_naming_it() -> None:
+    """An input that does not exist stops before anything is read."""
+    code, output = invoke("validate", "no/such/export")
+    assert 2 == code
+    assert "no/such/export" in output
+
+
+def test_platform_without_reader_exits_2_with_the_way_forward() -> None:
+    """A Zendesk export is recognised and refused with a message that says what to do."""
+    code, output = invoke("validate", "tests/data/real/zendesk_nango_incremental_tickets.json")
+    assert 2 == code
+    assert "zendesk" in output.lower()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--limit", "3"], '"source_conversations": 3'),
+        (["--since", "2023-06-01", "--until", "2023-08-31"], '"source_conversations": 10'),
+        (["--status-policy", "source", "--tag", "migrated"], '"valid": 30'),
+    ],
+)
+def test_selection_and_policy_options(tmp_path: Path, args: list[str], needle: str) -> None:
+    """--limit, --since/--until, --status-policy and --tag take effect."""
+    report = tmp_path / "r.json"
+    code, output = invoke(
+        "validate", "samples/canonical/export", "--report", str(report), "-q", *args
+    )
+    assert 0 == code, output
+    assert needle in report.read_text()
