@@ -19,6 +19,7 @@ DEMO = ROOT / ".demo"
 PORT = int(os.environ.get("SANDBOX_PORT", "8765"))
 MAILBOX = "85"
 RATE = "1200"
+AGENTS = ("sam@northwind.example", "priya@northwind.example")  # the samples' agents
 
 
 def start_sandbox() -> subprocess.Popen[str]:
@@ -36,6 +37,7 @@ def start_sandbox() -> subprocess.Popen[str]:
         str(DEMO / "sandbox.sqlite"),
         "--rate-limit",
         RATE,
+        *[arg for agent in AGENTS for arg in ("--user", agent)],
     ]
     sandbox = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     assert sandbox.stderr is not None

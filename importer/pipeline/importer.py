@@ -216,6 +216,8 @@ class ImportRun:
                 if found is not None:
                     return PartResult(found)
                 continue  # absent after the wait: send again
+            if any(error.get("path") == "mailboxId" for error in outcome.errors):
+                raise FatalApiError(f"mailbox {self.mailbox} refused: {outcome.describe()}")
             code = outcome.code or outcome.kind.value
             self.checkpoint.record_failed(
                 plan.source_id, part.index, code=code, message=outcome.describe()

@@ -28,6 +28,7 @@ def test_300_conversations_through_every_fault_exist_exactly_once(
         faults=FAULTS,
         seed=7,
         slow_s=1.0,
+        window_s=2,  # a throttle fault's Retry-After runs to the next window
         token_ttl=3,
         search_lag=0.5,
         search_created_at=search_created_at,
