@@ -18,13 +18,14 @@ import base64
 import copy
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from importer.deadletter import DeadLetterFile
-from importer.errors import CredentialsError, FatalApiError, ImporterError
+from importer.errors import CredentialsError, FatalApiError, ImporterError, RetryableApiError
 from importer.findings import Finding
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.outcome import Outcome, OutcomeKind
@@ -194,7 +195,13 @@ class ImportRun:
                 customer_email=ref_email,
                 payload_digest=payload_digest(payload),
             )
-            outcome = await self.client.create_conversation(payload)
+            try:
+                outcome = await self.client.create_conversation(payload)
+            except RetryableApiError as exc:  # refused or throttled past every retry: not stored
+                self.checkpoint.record_failed(
+                    plan.source_id, part.index, code="retries", message=str(exc)
+                )
+                return PartResult(None, None, f"not sent after every retry: {exc}", "retries")
             self.emit(
                 "part.sent",
                 {
@@ -212,7 +219,7 @@ class ImportRun:
                 self.checkpoint.record_in_doubt(
                     plan.source_id, part.index, code=outcome.code, message=outcome.describe()
                 )
-                found = await self.reconcile(plan, part, payload, first_sent_at)
+                found = await self.reconcile(plan, part, payload, first_sent_at, time.time())
                 if found is not None:
                     return PartResult(found)
                 continue  # absent after the wait: send again
@@ -233,8 +240,12 @@ class ImportRun:
         part: Part,
         payload: dict[str, Any],
         first_sent_at: float | None,
+        lost_at: float | None = None,
     ) -> int | None:
-        """Look a part up in Help Scout; adopt its id when found."""
+        """Look a part up in Help Scout; adopt its id when found.
+
+        ``lost_at`` is when its answer was lost; on resume (None) the wait runs from now.
+        """
         if first_sent_at is None:
             return None  # never sent: nothing to look for
         ref = PartRef(
@@ -252,6 +263,7 @@ class ImportRun:
             wait_s=self.reconcile_wait_s,
             source_id_field=self.source_id_field,
             on_event=self.emit,
+            lost_at=lost_at,
         )
         if found is not None:
             self.checkpoint.record_done(plan.source_id, part.index, found)

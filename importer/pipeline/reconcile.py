@@ -1,0 +1,176 @@
+"""Find out whether a part whose answer was lost exists in Help Scout, before sending it again.
+
+Lookup: ``GET /v2/conversations?mailbox=M&status=all&modifiedSince=<first send - margin>``
+and an exact client-side match on subject and customer email (every page). With a source-id
+custom field, ``customFieldsByIds=<field>:<source id>`` instead (plus the subject for split
+parts, which share the source id). The search index lags behind writes, so "absent" is only
+concluded once ``wait_s`` seconds have passed since the first send attempt; until then the
+lookup is repeated every ``poll_s`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+__all__ = [
+    "DEFAULT_MARGIN_S",
+    "PartRef",
+    "SearchClient",
+    "format_api_time",
+    "matches",
+    "reconcile_part",
+]
+
+#: How far before the first send attempt ``modifiedSince`` looks (clock skew, queueing).
+DEFAULT_MARGIN_S = 120.0
+DEFAULT_POLL_S = 2.0
+MAX_PAGES = 200
+
+
+@dataclass(frozen=True)
+class PartRef:
+    """What identifies a sent part in Help Scout (from the checkpoint's intent row)."""
+
+    source_id: str
+    part: int
+    part_count: int
+    subject: str
+    customer_email: str | None
+    first_sent_at: float  # UTC epoch seconds
+
+
+class SearchClient(Protocol):
+    """The one client method reconciliation needs."""
+
+    async def search_conversations(
+        self,
+        mailbox: int,
+        *,
+        status: str = "all",
+        modified_since: str | None = None,
+        query: str | None = None,
+        custom_fields_by_ids: str | None = None,
+        page: int = 1,
+    ) -> dict[str, Any]: ...
+
+
+def format_api_time(epoch: float) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` (UTC, no fraction), the only form the API accepts."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _norm(text: Any) -> str:
+    return " ".join(text.split()) if isinstance(text, str) else ""
+
+
+def _conversation_emails(conv: dict[str, Any]) -> set[str]:
+    found = []
+    for key in ("primaryCustomer", "customer", "createdBy"):
+        person = conv.get(key)
+        if isinstance(person, dict) and isinstance(person.get("email"), str):
+            found.append(person["email"])
+    if isinstance(conv.get("customerEmail"), str):
+        found.append(conv["customerEmail"])
+    return {e.strip().lower() for e in found}
+
+
+def matches(conv: dict[str, Any], part: PartRef, *, by_field: bool = False) -> bool:
+    """Whether a listed conversation is this part.
+
+    By field (the source id already matched on the server): a single-part conversation
+    matches, a split part must also have its subject. Otherwise: exact subject (whitespace
+    runs collapsed) and, when the part has one, the customer's email (case-insensitive)."""
+    subject_ok = _norm(conv.get("subject")) == _norm(part.subject)
+    if by_field:
+        return part.part_count == 1 or subject_ok
+    if not subject_ok:
+        return False
+    if part.customer_email:
+        return part.customer_email.strip().lower() in _conversation_emails(conv)
+    return True
+
+
+async def _find(
+    client: SearchClient,
+    mailbox: int,
+    part: PartRef,
+    *,
+    source_id_field: int | None,
+    margin_s: float,
+) -> int | None:
+    kwargs: dict[str, Any] = {"status": "all"}
+    if source_id_field is not None:
+        kwargs["custom_fields_by_ids"] = f"{int(source_id_field)}:{part.source_id}"
+    else:
+        kwargs["modified_since"] = format_api_time(part.first_sent_at - margin_s)
+    found: list[int] = []
+    page = 1
+    while page <= MAX_PAGES:
+        body = await client.search_conversations(mailbox, page=page, **kwargs)
+        embedded = body.get("_embedded") if isinstance(body, dict) else None
+        items = embedded.get("conversations") if isinstance(embedded, dict) else None
+        for conv in items if isinstance(items, list) else []:
+            if (
+                isinstance(conv, dict)
+                and isinstance(conv.get("id"), int)
+                and matches(conv, part, by_field=source_id_field is not None)
+            ):
+                found.append(conv["id"])
+        info = body.get("page") if isinstance(body, dict) else None
+        total = info.get("totalPages") if isinstance(info, dict) else None
+        if not isinstance(total, int) or page >= total:
+            break
+        page += 1
+    # Several matches means a duplicate already exists: the oldest one is the part.
+    return min(found) if found else None
+
+
+async def reconcile_part(
+    client: SearchClient,
+    mailbox: int,
+    part: PartRef,
+    *,
+    wait_s: float,
+    source_id_field: int | None = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Coroutine[Any, Any, Any]] = asyncio.sleep,
+    poll_s: float = DEFAULT_POLL_S,
+    margin_s: float = DEFAULT_MARGIN_S,
+    on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    lost_at: float | None = None,
+) -> int | None:
+    """The Help Scout id of ``part`` if it exists, else None once ``wait_s`` seconds have
+    passed since its answer was lost (``lost_at``, default: now); the caller may then send it.
+    The search looks back to a little before its first send attempt.
+
+    ``clock`` must be wall-clock epoch seconds, like ``part.first_sent_at``."""
+    # The index is given ``wait_s`` from the latest moment the part can have been created: when
+    # its answer was lost (or, on resume, now), not when its intent was first committed (a
+    # request may wait in the pacer, behind a 429 pause, long after its intent).
+    deadline = max(part.first_sent_at, lost_at if lost_at is not None else clock()) + wait_s
+    lookups = 0
+    while True:
+        lookups += 1
+        found = await _find(
+            client, mailbox, part, source_id_field=source_id_field, margin_s=margin_s
+        )
+        now = clock()
+        if found is not None or now >= deadline:
+            if on_event is not None:
+                on_event(
+                    "reconcile.result",
+                    {
+                        "source_id": part.source_id,
+                        "part": part.part,
+                        "found": found is not None,
+                        "conversation_id": found,
+                        "lookups": lookups,
+                    },
+                )
+            return found
+        await sleep(min(poll_s, deadline - now))

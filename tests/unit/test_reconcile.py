@@ -1,0 +1,179 @@
+"""Reconciling parts in doubt: a fake search client and a fake clock, no sockets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from importer.pipeline.reconcile import PartRef, format_api_time, matches, reconcile_part
+
+T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+def part(**kw: Any) -> PartRef:
+    base = {
+        "source_id": "z-1",
+        "part": 1,
+        "part_count": 1,
+        "subject": "Refund please",
+        "customer_email": "Ann@Example.com",
+        "first_sent_at": T0,
+    }
+    return PartRef(**{**base, **kw})
+
+
+def conv(
+    cid: int, subject: str = "Refund please", email: str = "ann@example.com"
+) -> dict[str, Any]:
+    return {"id": cid, "subject": subject, "primaryCustomer": {"id": 5, "email": email}}
+
+
+class FakeSearch:
+    """Answers search calls from a list of page sets, one set per lookup; records the calls."""
+
+    def __init__(self, lookups: list[list[list[dict[str, Any]]]]) -> None:
+        self.lookups = lookups
+        self.calls: list[dict[str, Any]] = []
+        self._lookup = -1
+
+    async def search_conversations(self, mailbox: int, **kw: Any) -> dict[str, Any]:
+        self.calls.append({"mailbox": mailbox, **kw})
+        if kw["page"] == 1:
+            self._lookup = min(self._lookup + 1, len(self.lookups) - 1)
+        pages = self.lookups[self._lookup]
+        items = pages[kw["page"] - 1] if pages else []
+        return {
+            "_embedded": {"conversations": items},
+            "page": {"number": kw["page"], "totalPages": max(len(pages), 1)},
+        }
+
+
+class FakeTime:
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_format_api_time():
+    """UTC, no fraction, Z."""
+    assert format_api_time(T0 + 0.9) == "2026-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("candidate", "by_field", "ref", "expected"),
+    [
+        (conv(1), False, part(), True),
+        (conv(1, subject="Refund  please "), False, part(), True),  # whitespace runs
+        (conv(1, subject="Refund please!"), False, part(), False),
+        (conv(1, email="other@example.com"), False, part(), False),
+        (conv(1, email="other@example.com"), False, part(customer_email=None), True),
+        (conv(1, subject="x"), True, part(), True),  # field match, single part
+        (conv(1, subject="x"), True, part(part_count=2), False),  # split: subject needed
+        (conv(1), True, part(part_count=2), True),
+    ],
+)
+def test_matches(candidate, by_field, ref, expected):
+    """Exact subject and case-insensitive email; by field, subject only for split parts."""
+    assert expected == matches(candidate, ref, by_field=by_field)
+
+
+async def test_found_on_first_lookup_by_subject_and_email():
+    """The part is found on the second page; modifiedSince is 2 minutes before the first send."""
+    search = FakeSearch([[[conv(1, subject="Other")], [conv(2)]]])
+    clock = FakeTime(T0 + 1)
+    found = await reconcile_part(search, 3, part(), wait_s=10, clock=clock, sleep=clock.sleep)
+    assert found == 2
+    assert search.calls[0] == {
+        "mailbox": 3,
+        "page": 1,
+        "status": "all",
+        "modified_since": "2025-12-31T23:58:00Z",
+    }
+    assert [c["page"] for c in search.calls] == [1, 2]
+    assert clock.slept == []
+
+
+async def test_lag_then_found():
+    """The index lags: the lookup is repeated until the part shows up."""
+    search = FakeSearch([[], [], [[conv(9)]]])
+    clock = FakeTime(T0 + 1)
+    found = await reconcile_part(
+        search, 3, part(), wait_s=10, clock=clock, sleep=clock.sleep, poll_s=2
+    )
+    assert found == 9
+    assert clock.slept == [2, 2]
+
+
+async def test_absent_only_after_wait_since_the_answer_was_lost():
+    """Not found is concluded only once wait_s has passed since the answer was lost."""
+    search = FakeSearch([[]])
+    clock = FakeTime(T0 + 3)
+    events: list[tuple[str, dict]] = []
+    found = await reconcile_part(
+        search,
+        3,
+        part(),
+        wait_s=10,
+        clock=clock,
+        sleep=clock.sleep,
+        poll_s=2,
+        on_event=lambda n, f: events.append((n, f)),
+        lost_at=T0 + 1,  # sent at T0, answer lost at T0 + 1, reconciling from T0 + 3
+    )
+    assert found is None
+    assert clock.now >= T0 + 11
+    assert sum(clock.slept) == pytest.approx(8)
+    assert events == [
+        (
+            "reconcile.result",
+            {"source_id": "z-1", "part": 1, "found": False, "conversation_id": None, "lookups": 5},
+        )
+    ]
+
+
+async def test_a_request_that_waited_in_the_pacer_still_gets_the_whole_wait():
+    """Intent long before the send (a 429 pause): the index still gets wait_s from the loss."""
+    search = FakeSearch([[]])
+    clock = FakeTime(T0 + 3600)
+    assert (
+        await reconcile_part(search, 3, part(), wait_s=10, clock=clock, sleep=clock.sleep) is None
+    )
+    assert clock.now >= T0 + 3610
+    assert len(search.calls) > 1
+
+
+async def test_by_source_id_field():
+    """With a source-id field, search by customFieldsByIds; duplicates resolve to the oldest."""
+    search = FakeSearch([[[conv(30, subject="Renamed"), conv(20, subject="Renamed")]]])
+    clock = FakeTime(T0 + 1)
+    found = await reconcile_part(
+        search, 3, part(), wait_s=10, source_id_field=44, clock=clock, sleep=clock.sleep
+    )
+    assert found == 20
+    assert search.calls[0]["custom_fields_by_ids"] == "44:z-1"
+    assert "modified_since" not in search.calls[0]
+
+
+async def test_by_source_id_field_split_parts_need_subject():
+    """Split parts share the source id; the subject tells them apart."""
+    candidates = [
+        conv(1, subject="Refund please (part 1/2)"),
+        conv(2, subject="Refund please (part 2/2)"),
+    ]
+    search = FakeSearch([[candidates]])
+    clock = FakeTime(T0 + 1)
+    ref = part(part=2, part_count=2, subject="Refund please (part 2/2)")
+    assert (
+        await reconcile_part(
+            search, 3, ref, wait_s=10, source_id_field=44, clock=clock, sleep=clock.sleep
+        )
+        == 2
+    )
