@@ -73,7 +73,7 @@ def expected_subjects(path: Path) -> Counter[str]:
 
 def importer_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELPSCOUT_")}
-    env.update(HELPSCOUT_APP_ID="sandbox", HELPSCOUT_APP_SECRET="sandbox", **extra)
+    env.update({"HELPSCOUT_APP_ID": "sandbox", "HELPSCOUT_APP_SECRET": "sandbox", **extra})
     return env
 
 

@@ -1,0 +1,179 @@
+"""`importer run` exit codes and edges, driven as a user would, against the real sandbox."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from importer.sandbox.testing import SandboxConfig, running_sandbox
+
+from .conftest import expected_subjects, importer_env, run_importer, start_importer, write_export
+
+pytestmark = pytest.mark.integration
+
+
+def base_args(export: Path, url: str, tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        "run",
+        str(export),
+        "--mailbox",
+        "85",
+        "--api-url",
+        url,
+        "--checkpoint",
+        str(tmp_path / "cp.sqlite"),
+        "--no-progress",
+        "--rate-limit",
+        "100000",
+        *extra,
+    ]
+
+
+def test_byte_budget_parts_are_accepted_by_the_server(tmp_path: Path, export_dir: Path) -> None:
+    """Parts cut at the request budget stay under the server's body limit: no 413."""
+    record = {
+        "source_id": "big",
+        "subject": "Long history",
+        "customer": {"email": "long@example.com"},
+        "messages": [
+            {
+                "created_at": 1_700_000_000 + n * 60,
+                "author_role": "customer",
+                "body_text": f"{n} " + "é" * 3000,
+            }
+            for n in range(120)
+        ],
+    }
+    export = export_dir / "big.jsonl"
+    export.write_text(json.dumps(record) + "\n")
+    with running_sandbox(SandboxConfig(mailboxes=[85], max_body_bytes=262_144)) as sandbox:
+        result = run_importer(
+            base_args(export, sandbox.url, tmp_path, "--report", str(tmp_path / "r.json"))
+        )
+        conversations = sandbox.store.conversations(mailbox=85)
+        by_status = sandbox.stats.by_status
+    assert 0 == result.returncode, result.stderr[-2000:]
+    assert 413 not in by_status
+    assert len(conversations) >= 3  # 120 messages of ~6 kB cannot fit in fewer requests of 256 kB
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert (1, len(conversations), 120) == (
+        report["split_conversations"],
+        report["created_conversations"],
+        report["threads"],
+    )
+
+
+def test_sigterm_stops_cleanly_with_130_and_a_rerun_resumes(
+    tmp_path: Path, export_dir: Path
+) -> None:
+    """SIGTERM: exit 130, consistent checkpoint; the rerun finishes and creates nothing twice."""
+    export = write_export(export_dir / "c.jsonl", 120)
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        args = [
+            "run",
+            str(export),
+            "--mailbox",
+            "85",
+            "--api-url",
+            sandbox.url,
+            "--checkpoint",
+            str(tmp_path / "cp.sqlite"),
+            "--no-progress",
+            "--rate-limit",
+            "1200",
+        ]
+        process = start_importer(args)
+        time.sleep(2.5)
+        process.send_signal(signal.SIGTERM)
+        assert 130 == process.wait(timeout=60)
+        assert process.stderr is not None
+        assert "resume" in process.stderr.read()
+        process.stderr.close()
+        part_way = sandbox.store.count_conversations(mailbox=85)
+        final = run_importer(
+            [*args, "--rate-limit", "100000", "--report", str(tmp_path / "r.json")]
+        )
+        conversations = sandbox.store.conversations(mailbox=85)
+    assert 0 < part_way < 120
+    assert 0 == final.returncode, final.stderr[-2000:]
+    assert expected_subjects(export) == Counter(c["subject"] for c in conversations)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert 120 == report["imported"] + report["already_imported"]
+    assert (
+        report["already_imported"] >= part_way - 8
+    )  # at most one conversation per worker in flight
+
+
+def test_unknown_mailbox_stops_before_sending_with_2(tmp_path: Path, export_dir: Path) -> None:
+    """A mailbox the credentials cannot see: exit 2, the message names it, nothing sent."""
+    export = write_export(export_dir / "c.jsonl", 3)
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        args = base_args(export, sandbox.url, tmp_path)
+        args[args.index("85")] = "99"
+        result = run_importer(args)
+        created = sandbox.store.count_conversations()
+    assert 2 == result.returncode
+    assert "--mailbox 99" in result.stderr
+    assert 0 == created
+
+
+def test_refused_credentials_stop_before_sending_with_2(tmp_path: Path, export_dir: Path) -> None:
+    """Wrong app secret: exit 2 and the secret is not printed."""
+    export = write_export(export_dir / "c.jsonl", 3)
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        env = importer_env(HELPSCOUT_APP_SECRET="wrong-secret-value")
+        result = run_importer(base_args(export, sandbox.url, tmp_path), env=env)
+    assert 2 == result.returncode
+    assert "wrong-secret-value" not in result.stderr + result.stdout
+
+
+def test_missing_credentials_exit_2_naming_the_variables(tmp_path: Path, export_dir: Path) -> None:
+    """No credentials in the environment: exit 2 and the message names what to set."""
+    export = write_export(export_dir / "c.jsonl", 1)
+    env = {k: v for k, v in importer_env().items() if not k.startswith("HELPSCOUT_")}
+    result = run_importer(base_args(export, "http://127.0.0.1:9", tmp_path), env=env)
+    assert 2 == result.returncode
+    assert "HELPSCOUT_APP_ID" in result.stderr
+
+
+def test_checkpoint_of_another_mailbox_is_refused(tmp_path: Path, export_dir: Path) -> None:
+    """A checkpoint written for mailbox 85 is refused for mailbox 86 (exit 2)."""
+    export = write_export(export_dir / "c.jsonl", 2)
+    with running_sandbox(SandboxConfig(mailboxes=[85, 86])) as sandbox:
+        assert 0 == run_importer(base_args(export, sandbox.url, tmp_path)).returncode
+        args = base_args(export, sandbox.url, tmp_path)
+        args[args.index("85")] = "86"
+        result = run_importer(args)
+    assert 2 == result.returncode
+    assert "mailbox 85" in result.stderr
+
+
+def test_delta_run_imports_only_new_conversations_and_status_reports(
+    tmp_path: Path, export_dir: Path
+) -> None:
+    """Inputs grow: done ones are already imported, new ones imported; status agrees."""
+    export = write_export(export_dir / "c.jsonl", 10)
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        assert 0 == run_importer(base_args(export, sandbox.url, tmp_path)).returncode
+        write_export(export, 14)
+        report_path = tmp_path / "r.json"
+        result = run_importer(
+            base_args(export, sandbox.url, tmp_path, "--report", str(report_path))
+        )
+        total = sandbox.store.count_conversations(mailbox=85)
+    assert 0 == result.returncode
+    report = json.loads(report_path.read_text())
+    assert (14, 4, 10, 14) == (
+        report["source_conversations"],
+        report["imported"],
+        report["already_imported"],
+        total,
+    )
+    status = run_importer(["status", "--checkpoint", str(tmp_path / "cp.sqlite"), "--json"])
+    body = json.loads(status.stdout)
+    assert (14, 14) == (body["parts"]["done"], body["source_conversations_complete"])

@@ -1,0 +1,224 @@
+"""The worker logic of ``importer run`` against a scripted client: exactly once, in order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from importer.deadletter import DeadLetterFile
+from importer.helpscout.outcome import Outcome, OutcomeKind
+from importer.pipeline.checkpoint import Checkpoint, PartState, RunHeader
+from importer.pipeline.importer import ImportRun
+from importer.progress import Progress
+from importer.report import Report
+from importer.transform.payload import PayloadContext
+from importer.transform.plan import ConversationPlan, PlanContext, plan_conversation
+
+
+class ScriptedClient:
+    """Stores what it creates; ``script`` says how the next creates of a subject answer."""
+
+    def __init__(self, script: dict[str, list[str]] | None = None) -> None:
+        self.script = script or {}
+        self.created: list[dict[str, Any]] = []
+        self.sent: Counter[str] = Counter()
+        self.in_flight: Counter[str] = Counter()
+        self.max_in_flight: Counter[str] = Counter()
+        self.customers: list[dict[str, Any]] = []
+
+    async def create_conversation(self, payload: dict[str, Any]) -> Outcome:
+        subject = payload["subject"]
+        who = str(payload["customer"])
+        self.sent[subject] += 1
+        self.in_flight[who] += 1
+        self.max_in_flight[who] = max(self.max_in_flight[who], self.in_flight[who])
+        for _ in range(3):
+            await asyncio.sleep(0)  # let other workers run while this one is "in flight"
+        self.in_flight[who] -= 1
+        step = self.script.get(subject, []).pop(0) if self.script.get(subject) else "created"
+        if step in ("created", "lost"):
+            self.created.append(dict(payload, id=len(self.created) + 100))
+        if step == "created":
+            return Outcome(OutcomeKind.CREATED, 201, "created", resource_id=len(self.created) + 99)
+        if step in ("lost", "refused-lost"):
+            return Outcome(OutcomeKind.IN_DOUBT, None, "disconnected")
+        return Outcome(
+            OutcomeKind.REJECTED, 400, "validation", errors=[{"path": "subject", "message": "bad"}]
+        )
+
+    async def create_customer(self, body: dict[str, Any]) -> Outcome:
+        self.customers.append(body)
+        return Outcome(
+            OutcomeKind.CREATED, 201, "created", resource_id=3_000_000 + len(self.customers)
+        )
+
+    async def search_conversations(self, mailbox: int, **kwargs: Any) -> dict[str, Any]:
+        items = [
+            {
+                "id": c["id"],
+                "subject": c["subject"],
+                "primaryCustomer": {"email": c["customer"].get("email")},
+            }
+            for c in self.created
+        ]
+        return {"_embedded": {"conversations": items}, "page": {"totalPages": 1}}
+
+
+def plan(source_id: str, email: str | None, messages: int = 2, **extra: Any) -> ConversationPlan:
+    ctx = PlanContext(
+        payload=PayloadContext(mailbox_id=85),
+        read_attachment=lambda r: b"",
+        max_request_bytes=262_144,
+    )
+    customer = {"email": email} if email else {"id": f"c-{source_id}", "phone": "+1 555 0100"}
+    data = {
+        "source_id": source_id,
+        "subject": f"Subject {source_id}",
+        "customer": {**customer, **extra},
+        "messages": [
+            {
+                "created_at": 1_704_103_200 + 60 * n,
+                "author_role": "customer",
+                "body_text": f"m{n}",
+            }
+            for n in range(messages)
+        ],
+    }
+    result = plan_conversation(data, ctx, location=f"t.jsonl:{source_id}")
+    assert isinstance(result, ConversationPlan)
+    return result
+
+
+@pytest.fixture
+def checkpoint(tmp_path: Path) -> Checkpoint:
+    return Checkpoint.open(tmp_path / "cp.sqlite", RunHeader("http://127.0.0.1:1", 85, "canonical"))
+
+
+def make_run(client: ScriptedClient, checkpoint: Checkpoint) -> ImportRun:
+    return ImportRun(
+        client=client,  # type: ignore[arg-type]
+        checkpoint=checkpoint,
+        report=Report("run", "canonical", ["t.jsonl"], mailbox=85),
+        dead=DeadLetterFile(None),
+        progress=Progress("run", enabled=False),
+        mailbox=85,
+        reconcile_wait_s=0,
+    )
+
+
+async def run_all(run: ImportRun, plans: list[ConversationPlan], workers: int = 4) -> None:
+    queue: asyncio.Queue[ConversationPlan | None] = asyncio.Queue()
+    for item in plans:
+        queue.put_nowait(item)
+    for _ in range(workers):
+        queue.put_nowait(None)
+    await asyncio.gather(*(run.worker(queue) for _ in range(workers)))
+
+
+async def test_a_lost_answer_is_found_and_never_sent_again(checkpoint: Checkpoint) -> None:
+    """In doubt, found by reconciliation: adopted, counted once, sent once."""
+    client = ScriptedClient({"Subject a": ["lost"]})
+    run = make_run(client, checkpoint)
+    await run_all(run, [plan("a", "a@example.com")])
+    assert 1 == client.sent["Subject a"]
+    assert (1, 1, 0) == (
+        run.report.counts["imported"],
+        run.report.counts["in_doubt_resolved"],
+        len(client.created) - 1,
+    )
+    assert PartState.DONE == checkpoint.part("a", 1).state
+
+
+async def test_a_lost_request_that_was_not_stored_is_sent_again(checkpoint: Checkpoint) -> None:
+    """In doubt and absent after the wait: sent again, created once."""
+    client = ScriptedClient({"Subject b": ["refused-lost"]})
+    run = make_run(client, checkpoint)
+    await run_all(run, [plan("b", "b@example.com")])
+    assert 2 == client.sent["Subject b"]
+    assert 1 == len(client.created)
+    assert 1 == run.report.counts["imported"]
+
+
+async def test_a_rejected_part_fails_the_conversation_with_its_reason(
+    checkpoint: Checkpoint,
+) -> None:
+    """A 400 is failed, reported with its part and written to the dead letters."""
+    client = ScriptedClient({"Subject c": ["rejected"]})
+    run = make_run(client, checkpoint)
+    await run_all(run, [plan("c", "c@example.com")])
+    assert (0, 1) == (run.report.counts["imported"], run.report.counts["failed"])
+    (entry,) = run.report.errors
+    assert ("c", 1, "send") == (entry["source_id"], entry["part"], entry["stage"])
+    assert "subject: bad" in entry["message"]
+    assert 1 == run.dead.count
+    assert run.report.balanced()
+
+
+async def test_resume_reconciles_a_part_left_sending_before_sending_it(
+    checkpoint: Checkpoint,
+) -> None:
+    """A crash left part 1 'sending' and Help Scout has it: adopted, part 2 sent, none twice."""
+    client = ScriptedClient()
+    conversation = plan("d", "d@example.com", messages=150)
+    first = conversation.parts[0].payload
+    checkpoint.record_intent(
+        "d", 1, 2, subject=first["subject"], customer_email="d@example.com", payload_digest="x"
+    )
+    client.created.append(dict(first, id=555))
+    run = make_run(client, checkpoint)
+    await run_all(run, [conversation])
+    assert Counter({"Subject d (part 2/2)": 1}) == client.sent
+    assert (555, PartState.DONE) == (
+        checkpoint.part("d", 1).conversation_id,
+        checkpoint.part("d", 1).state,
+    )
+    assert 1 == run.report.counts["imported"]
+
+
+async def test_done_parts_are_skipped(checkpoint: Checkpoint) -> None:
+    """Parts already done are never sent again."""
+    client = ScriptedClient()
+    conversation = plan("e", "e@example.com", messages=150)
+    checkpoint.record_intent("e", 1, 2, subject="x", customer_email=None, payload_digest="x")
+    checkpoint.record_done("e", 1, 777)
+    run = make_run(client, checkpoint)
+    await run_all(run, [conversation])
+    assert ["Subject e (part 2/2)"] == list(client.sent)
+
+
+async def test_conversations_of_one_new_customer_are_never_in_flight_together(
+    checkpoint: Checkpoint,
+) -> None:
+    """Eight workers, six conversations of one new customer: one at a time; others run alongside."""
+    client = ScriptedClient()
+    plans = [plan(f"s{i}", "same@example.com") for i in range(6)] + [
+        plan(f"o{i}", f"o{i}@example.com") for i in range(6)
+    ]
+    run = make_run(client, checkpoint)
+    await run_all(run, plans, workers=8)
+    assert 1 == client.max_in_flight[str({"email": "same@example.com"})]
+    assert 12 == run.report.counts["imported"]
+
+
+async def test_a_customer_without_email_is_created_once_and_referenced_by_id(
+    checkpoint: Checkpoint,
+) -> None:
+    """--no-email-policy create: one POST /v2/customers, then every conversation uses its id."""
+    client = ScriptedClient()
+    plans = [plan("p1", None), plan("p1b", None, id="c-p1")]
+    plans[1].customer_key = plans[0].customer_key  # the same source customer
+    run = make_run(client, checkpoint)
+    await run_all(run, plans, workers=4)
+    assert 1 == len(client.customers)
+    assert [{"id": 3_000_001}] * 2 == [c["customer"] for c in client.created]
+    assert all(
+        t["customer"] == {"id": 3_000_001}
+        for c in client.created
+        for t in c["threads"]
+        if "customer" in t
+    )
+    assert 1 == run.report.counts["customers_created"]
