@@ -153,6 +153,11 @@ def bench_run(work: Path, minutes: float) -> dict[str, object]:
 
 
 def write_markdown(validate: dict[str, object] | None, run: dict[str, object] | None) -> None:
+    store = ROOT / "benchmarks.json"  # the last figures of each part, so --only keeps the other
+    known = json.loads(store.read_text()) if store.exists() else {}
+    validate = validate or known.get("validate")
+    run = run or known.get("run")
+    store.write_text(json.dumps({"validate": validate, "run": run}, indent=2) + "\n", encoding="utf-8")
     lines = [
         "# Benchmarks",
         "",
