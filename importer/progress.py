@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 from types import TracebackType
+from typing import Any
 
 from tqdm import tqdm
 
@@ -26,7 +27,7 @@ class Progress:
     ):
         self.label = label
         self.counts: dict[str, int] = {}
-        self._bar: tqdm[None] | None = None
+        self._bar: tqdm[Any] | None = None
         self._enabled = enabled
         self._total = total
         self._log_every = log_every_s

@@ -73,7 +73,7 @@ class Report:
     ) -> dict[str, Any]:
         """Record one invalid or failed conversation: one entry, every reason inside it."""
         first = findings[0] if findings else Finding(stage, stage, "no reason given", location)
-        entry = {
+        entry: dict[str, Any] = {
             "source_id": source_id,
             "part": part,
             "stage": first.stage if stage == "validate" else stage,

@@ -239,6 +239,17 @@ class HelpScoutClient:
                 return customer
         return None
 
+    async def find_customer_by_marker(
+        self, marker: str, modified_since: str
+    ) -> dict[str, Any] | None:
+        """The customer created since ``modified_since`` whose ``background`` is ``marker``
+        (how a customer without email is found again after its create answer was lost)."""
+        params = {"modifiedSince": modified_since, "sortField": "modifiedAt", "sortOrder": "asc"}
+        async for customer in self._iter_pages("/v2/customers", "customers", params):
+            if customer.get("background") == marker:
+                return customer
+        return None
+
     # --- plumbing ----------------------------------------------------------------------------
 
     async def _get_json(

@@ -200,6 +200,10 @@ CREATE TABLE IF NOT EXISTS customers (
     customer_id INTEGER NOT NULL,
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS customer_intents (
+    source_key TEXT PRIMARY KEY,
+    first_sent_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS errors (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -414,7 +418,26 @@ class Checkpoint:
         ).fetchone()
         return int(row[0]) if row else None
 
+    def customer_intent(self, source_key: str) -> float | None:
+        """When a customer of this key was first asked for, if ever (to look for it first)."""
+        row = self._conn.execute(
+            "SELECT first_sent_at FROM customer_intents WHERE source_key = ?", (source_key,)
+        ).fetchone()
+        return float(row[0]) if row else None
+
     # --- writes (each commits at once) -------------------------------------------------------
+
+    def record_customer_intent(self, source_key: str) -> float:
+        """Commit the intent to create a customer before its POST; returns the first time."""
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(
+                "INSERT OR IGNORE INTO customer_intents (source_key, first_sent_at) VALUES (?, ?)",
+                (source_key, self._clock()),
+            )
+        first = self.customer_intent(source_key)
+        assert first is not None
+        return first
 
     def register_parts(self, source_id: str, part_count: int) -> None:
         """Record the parts of a conversation as pending (existing rows are left alone)."""

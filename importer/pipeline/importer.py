@@ -30,7 +30,13 @@ from importer.findings import Finding
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.pipeline.checkpoint import Checkpoint, PartRecord, PartState
-from importer.pipeline.reconcile import PartRef, reconcile_part
+from importer.pipeline.reconcile import (
+    DEFAULT_MARGIN_S,
+    DEFAULT_POLL_S,
+    PartRef,
+    format_api_time,
+    reconcile_part,
+)
 from importer.progress import Progress
 from importer.readers import read_attachment_bytes
 from importer.report import Report
@@ -154,28 +160,54 @@ class ImportRun:
             self.settle_imported(plan)
 
     async def ensure_customer(self, plan: ConversationPlan) -> tuple[int | None, PartResult | None]:
-        """The Help Scout id of a customer without email, created once and remembered."""
-        known = self.checkpoint.customer_id(plan.customer_key)
+        """The Help Scout id of a customer without email: created once, found again if in doubt."""
+        key = plan.customer_key
+        known = self.checkpoint.customer_id(key)
         if known is not None:
             return known, None
         assert plan.customer_to_create is not None
-        outcome = await self.client.create_customer(plan.customer_to_create)
-        if outcome.kind == OutcomeKind.IN_DOUBT:
-            # No way to find a customer without email again: one more try, the risk of a
-            # duplicate customer is written down in the report.
-            log.warning("customer %s: answer lost; creating again", plan.customer_key)
-            outcome = await self.client.create_customer(plan.customer_to_create)
-        if outcome.kind == OutcomeKind.CREATED and outcome.resource_id is not None:
-            self.checkpoint.put_customer(plan.customer_key, outcome.resource_id)
-            self.report.add("customers_created")
-            self.emit(
-                "customer.created",
-                {"customer_key": plan.customer_key, "customer_id": outcome.resource_id},
-            )
-            return outcome.resource_id, None
-        return None, PartResult(
-            None, outcome, f"customer not created: {outcome.describe()}", "customer"
-        )
+        body = plan.customer_to_create
+        marker = str(body.get("background", ""))
+        if self.checkpoint.customer_intent(key) is not None:  # asked for before a stop: look first
+            found = await self.find_customer(key, marker, lost_at=None)
+            if found is not None:
+                return found, None
+        for _ in range(MAX_SENDS_PER_PART):
+            first = self.checkpoint.record_customer_intent(key)
+            outcome = await self.client.create_customer(body)
+            if outcome.kind == OutcomeKind.CREATED and outcome.resource_id is not None:
+                self.checkpoint.put_customer(key, outcome.resource_id)
+                self.report.add("customers_created")
+                self.emit(
+                    "customer.created", {"customer_key": key, "customer_id": outcome.resource_id}
+                )
+                return outcome.resource_id, None
+            if outcome.kind != OutcomeKind.IN_DOUBT:
+                return None, PartResult(
+                    None, outcome, f"customer not created: {outcome.describe()}", "customer"
+                )
+            found = await self.find_customer(key, marker, lost_at=time.time(), first_sent_at=first)
+            if found is not None:
+                return found, None
+        return None, PartResult(None, None, "customer creation stayed in doubt", "customer")
+
+    async def find_customer(
+        self, key: str, marker: str, *, lost_at: float | None, first_sent_at: float | None = None
+    ) -> int | None:
+        """Look for a customer this importer created (by its marker), giving the index time."""
+        first = first_sent_at or self.checkpoint.customer_intent(key) or time.time()
+        since = format_api_time(first - DEFAULT_MARGIN_S)
+        deadline = (lost_at if lost_at is not None else time.time()) + self.reconcile_wait_s
+        while True:
+            customer = await self.client.find_customer_by_marker(marker, since)
+            if customer is not None and isinstance(customer.get("id"), int):
+                self.checkpoint.put_customer(key, customer["id"])
+                self.report.add("in_doubt_resolved")
+                self.emit("customer.found", {"customer_key": key, "customer_id": customer["id"]})
+                return int(customer["id"])
+            if time.time() >= deadline:
+                return None
+            await asyncio.sleep(min(DEFAULT_POLL_S, max(deadline - time.time(), 0.05)))
 
     async def create_part(
         self, plan: ConversationPlan, part: Part, payload: dict[str, Any], record: PartRecord | None
@@ -326,6 +358,11 @@ class ImportRun:
 
     # --- settling ----------------------------------------------------------------------------
 
+    def tick(self, outcome: str) -> None:
+        """Move the progress on by one settled conversation, with the 429s seen so far."""
+        self.progress.counts["throttled"] = self.client.stats.throttled
+        self.progress.update(outcome)
+
     def settle_imported(self, plan: ConversationPlan) -> None:
         """The conversation's last missing part exists: count it imported."""
         self.report.add("source_conversations")
@@ -336,7 +373,7 @@ class ImportRun:
             self.report.add("split_conversations")
         self.report.warn(plan.warnings)
         self.report.left_out(plan.left_out)
-        self.progress.update("imported")
+        self.tick("imported")
         self.emit("conversation.imported", {"source_id": plan.source_id, "parts": len(plan.parts)})
 
     def settle_failed(self, plan: ConversationPlan, part: int | None, result: PartResult) -> None:
@@ -351,7 +388,7 @@ class ImportRun:
             plan.source_id, part, "send", [finding], plan.location
         )
         self.dead.write(plan.record, entry)
-        self.progress.update("failed")
+        self.tick("failed")
         self.emit(
             "conversation.failed", {"source_id": plan.source_id, "part": part, "code": result.code}
         )

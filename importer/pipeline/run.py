@@ -136,7 +136,7 @@ class Producer:
             planned.source_id, None, "validate", planned.findings, planned.location
         )
         self.run.dead.write(planned.record, entry)
-        self.run.progress.update("invalid")
+        self.run.tick("invalid")
 
     def _settle_duplicate(self, plan: ConversationPlan) -> None:
         from importer.findings import Finding
@@ -154,12 +154,21 @@ class Producer:
         )
         entry = report.conversation_error(plan.source_id, None, "read", [finding], plan.location)
         self.run.dead.write(plan.record, entry)
-        self.run.progress.update("invalid")
+        self.run.tick("invalid")
 
     def _settle_already_imported(self, plan: ConversationPlan) -> None:
         self.run.report.add("source_conversations")
         self.run.report.add("already_imported")
-        self.run.progress.update("already imported")
+        self.run.tick("already imported")
+
+
+def _count_for_progress(export: Export, settings: RunSettings) -> int | None:
+    """How many conversations the bar counts to (a quick pass, only for the bar's ETA)."""
+    if settings.transform.since or settings.transform.until:
+        return None  # the range needs every conversation planned: no cheap total
+    count = sum(1 for _ in export.records())
+    limit = settings.transform.limit
+    return min(count, limit) if limit is not None else count
 
 
 def _install_signals(run: ImportRun) -> list[signal.Signals]:
@@ -264,9 +273,10 @@ async def _run_with(
             default_user=settings.default_user,
             field_ids=field_ids,
         )
+        total = _count_for_progress(export, settings) if show_progress else None
         with (
             DeadLetterFile(dead_letter_path) as dead,
-            Progress("run", enabled=show_progress) as progress,
+            Progress("run", enabled=show_progress, total=total) as progress,
         ):
             run = ImportRun(
                 client=client,

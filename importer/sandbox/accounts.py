@@ -18,6 +18,7 @@ from importer.sandbox.hal import (
     user_json,
     vnd_error,
 )
+from importer.sandbox.reads import parse_stamp
 from importer.sandbox.search import Predicate, QueryError, compile_query
 from importer.sandbox.state import origin_of, query_int, read_json, sandbox_of
 from importer.sandbox.validation import FieldError, check_customer_create
@@ -142,10 +143,18 @@ async def list_customers(request: web.Request) -> web.StreamResponse:
         if request.query.get(name):
             wanted = request.query[name].lower()
             predicates.append(_contains(name, wanted))
+    since = None
+    if request.query.get("modifiedSince"):
+        since = parse_stamp(request.query["modifiedSince"])
+        if since is None:
+            error = FieldError("modifiedSince", "malformed date", request.query["modifiedSince"])
+            return vnd_error(400, "Bad request", [error])
     origin = origin_of(request)
     items = []
     for row in sb.store.customers():
         if not sb.visible(row["created_via_api_at"]):
+            continue
+        if since is not None and row["created_via_api_at"] < since:
             continue
         doc: dict[str, Any] = {
             "id": row["id"], "firstName": row["first_name"], "lastName": row["last_name"],

@@ -65,7 +65,7 @@ class _Doc(dict[str, Any]):
         return text
 
 
-def _parse_stamp(value: str) -> float | None:
+def parse_stamp(value: str) -> float | None:
     try:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
     except ValueError:
@@ -100,7 +100,7 @@ def _filters(request: web.Request) -> tuple[list[Predicate], list[FieldError]]:
         wanted = {t.strip().lower() for t in q["tag"].split(",") if t.strip()}
         preds.append(lambda d: bool(wanted & set(d["tags"])))
     if q.get("modifiedSince") is not None:
-        since = _parse_stamp(q["modifiedSince"])
+        since = parse_stamp(q["modifiedSince"])
         if since is None:
             rules.date(q["modifiedSince"], "modifiedSince")
         else:

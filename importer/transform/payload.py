@@ -149,6 +149,11 @@ def _customer(
     return {"id": PENDING_CUSTOMER_ID}, to_create
 
 
+def customer_marker(key: str) -> str:
+    """The note (``background``) a created customer carries, so it can be found again."""
+    return f"Imported by importer; source customer {key}"[:200]
+
+
 def _thread_ref(customer: dict[str, Any]) -> dict[str, Any]:
     return {"id": customer["id"]} if "id" in customer else {"email": customer["email"]}
 
@@ -289,11 +294,14 @@ def build_draft(conv: NormalConversation, ctx: PayloadContext) -> Draft:
     if fields:
         base["fields"] = fields
     threads = [_thread(message, conv, customer, ctx, found) for message in conv.messages]
+    key = customer_key(conv.customer)
+    if to_create is not None:
+        to_create["background"] = customer_marker(key)
     return Draft(
         source_id=conv.source_id,
         base=base,
         threads=threads,
-        customer_key=customer_key(conv.customer),
+        customer_key=key,
         customer_to_create=to_create,
         warnings=conv.warnings + found.warnings,
         left_out=list(conv.left_out),

@@ -54,7 +54,7 @@ class Part:
 
 
 def _pending_refs(draft: Draft) -> bool:
-    return draft.base.get("customer", {}).get("id") == PENDING_CUSTOMER_ID
+    return bool(draft.base.get("customer", {}).get("id") == PENDING_CUSTOMER_ID)
 
 
 def _base_size(draft: Draft) -> int:

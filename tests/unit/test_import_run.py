@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from importer.deadletter import DeadLetterFile
+from importer.helpscout.client import ClientStats
 from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.pipeline.checkpoint import Checkpoint, PartState, RunHeader
 from importer.pipeline.importer import ImportRun
@@ -22,8 +23,12 @@ from importer.transform.plan import ConversationPlan, PlanContext, plan_conversa
 class ScriptedClient:
     """Stores what it creates; ``script`` says how the next creates of a subject answer."""
 
-    def __init__(self, script: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self, script: dict[str, list[str]] | None = None, lose_customer: bool = False
+    ) -> None:
         self.script = script or {}
+        self.stats = ClientStats()
+        self.lose_customer = lose_customer
         self.created: list[dict[str, Any]] = []
         self.sent: Counter[str] = Counter()
         self.in_flight: Counter[str] = Counter()
@@ -52,9 +57,18 @@ class ScriptedClient:
 
     async def create_customer(self, body: dict[str, Any]) -> Outcome:
         self.customers.append(body)
+        if self.lose_customer:  # stored, answer lost
+            self.lose_customer = False
+            return Outcome(OutcomeKind.IN_DOUBT, None, "disconnected")
         return Outcome(
             OutcomeKind.CREATED, 201, "created", resource_id=3_000_000 + len(self.customers)
         )
+
+    async def find_customer_by_marker(self, marker: str, since: str) -> dict[str, Any] | None:
+        for index, body in enumerate(self.customers, start=1):
+            if body.get("background") == marker:
+                return {"id": 3_000_000 + index, "background": marker}
+        return None
 
     async def search_conversations(self, mailbox: int, **kwargs: Any) -> dict[str, Any]:
         items = [
@@ -222,3 +236,20 @@ async def test_a_customer_without_email_is_created_once_and_referenced_by_id(
         if "customer" in t
     )
     assert 1 == run.report.counts["customers_created"]
+
+
+async def test_a_customer_whose_answer_was_lost_is_found_not_created_twice(
+    checkpoint: Checkpoint,
+) -> None:
+    """Customer create in doubt: found again by its marker; one customer, used by the import."""
+    client = ScriptedClient(lose_customer=True)
+    run = make_run(client, checkpoint)
+    await run_all(run, [plan("q1", None)])
+    assert 1 == len(client.customers)
+    assert "source customer id:c-q1" in client.customers[0]["background"]
+    assert {"id": 3_000_001} == client.created[0]["customer"]
+    assert (0, 1) == (
+        run.report.counts["customers_created"],
+        run.report.counts["in_doubt_resolved"],
+    )
+    assert 3_000_001 == checkpoint.customer_id("id:c-q1")

@@ -204,6 +204,7 @@ def test_create_policy_asks_for_the_customer_first() -> None:
     assert {
         "firstName": "Bo",
         "phones": [{"type": "work", "value": "+1 555 0100"}],
+        "background": "Imported by importer; source customer id:991",
     } == result.customer_to_create
     assert "id:991" == result.customer_key
 
