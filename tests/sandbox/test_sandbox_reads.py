@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -326,3 +327,21 @@ async def test_write_without_json_content_type_is_415(api: Api) -> None:
                                                   "Content-Type": "text/plain"},
     ) as resp:  # fmt: skip
         assert resp.status == 415
+
+
+async def test_customers_modified_since_lists_only_newer_ones(
+    make_api: MakeApi, wall: FakeClock
+) -> None:
+    """GET /v2/customers?modifiedSince= lists customers created since then, with background."""
+    api = await make_api(wall_clock=wall)
+    old = await api.call("POST", "/v2/customers", json={"firstName": "Old", "background": "a"})
+    wall.advance(3600)
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall.now - 60))
+    new = await api.call(
+        "POST", "/v2/customers", json={"firstName": "New", "background": "marker-1"}
+    )
+    assert (201, 201) == (old.status, new.status)
+    listed = (await api.get("/v2/customers", modifiedSince=since)).body["_embedded"]["customers"]
+    assert [("New", "marker-1")] == [(c["firstName"], c["background"]) for c in listed]
+    bad = await api.call("GET", "/v2/customers", params={"modifiedSince": "yesterday"})
+    assert 400 == bad.status
