@@ -232,6 +232,7 @@ def validate(**options: Any) -> None:
             report_path=options["report_path"],
             dead_letter_path=options["dead_letter_path"],
             show_progress=_progress_wanted(options),
+            log_json=options["log_json"],
         )
     except ImporterError as exc:
         fail(exc)
@@ -274,6 +275,7 @@ def convert(**options: Any) -> None:
             report_path=options["report_path"],
             dead_letter_path=options["dead_letter_path"],
             show_progress=_progress_wanted(options),
+            log_json=options["log_json"],
         )
     except ImporterError as exc:
         fail(exc)

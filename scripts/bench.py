@@ -157,7 +157,9 @@ def write_markdown(validate: dict[str, object] | None, run: dict[str, object] | 
     known = json.loads(store.read_text()) if store.exists() else {}
     validate = validate or known.get("validate")
     run = run or known.get("run")
-    store.write_text(json.dumps({"validate": validate, "run": run}, indent=2) + "\n", encoding="utf-8")
+    store.write_text(
+        json.dumps({"validate": validate, "run": run}, indent=2) + "\n", encoding="utf-8"
+    )
     lines = [
         "# Benchmarks",
         "",

@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from importer.deadletter import DeadLetterFile
+from importer.events import EventLog
 from importer.progress import Progress
 from importer.readers import open_export
 from importer.report import Report, write_report
@@ -49,6 +50,7 @@ def run_offline(
     report_path: Path | None = None,
     dead_letter_path: Path | None = None,
     show_progress: bool = False,
+    log_json: Path | None = None,
 ) -> Report:
     """Run ``validate`` (or ``convert`` with ``output``) and return the report."""
     started = time.monotonic()
@@ -60,9 +62,15 @@ def run_offline(
             dead = stack.enter_context(DeadLetterFile(dead_letter_path))
             progress = stack.enter_context(Progress(command, enabled=show_progress))
             out = stack.enter_context(output.open("w", encoding="utf-8")) if output else None
+            events = EventLog(log_json)
+            stack.callback(events.close)
             for planned in planned_conversations(export, ctx, settings):
                 valid = tally_offline(report, planned, dead)
                 progress.update("valid" if valid else "invalid")
+                events.emit(
+                    "conversation.valid" if valid else "conversation.invalid",
+                    {"source_id": planned.source_id, "location": planned.location},
+                )
                 if valid and out is not None:
                     assert isinstance(planned, ConversationPlan)
                     line = json.dumps(canonical_output(planned.record, zone), ensure_ascii=False)

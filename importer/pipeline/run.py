@@ -223,23 +223,29 @@ async def run_import(
                 api_url=settings.api_url, mailbox=int(settings.mailbox or 0), format=export.format
             )
             with Checkpoint.open(checkpoint_path, header) as checkpoint:
-                exit_code = await _run_with(
-                    credentials,
-                    export,
-                    checkpoint,
-                    settings,
-                    report,
-                    users,
-                    events,
-                    date_range,
-                    dead_letter_path,
-                    show_progress,
-                )
+                fatal: FatalApiError | None = None
+                try:
+                    exit_code = await _run_with(
+                        credentials,
+                        export,
+                        checkpoint,
+                        settings,
+                        report,
+                        users,
+                        events,
+                        date_range,
+                        dead_letter_path,
+                        show_progress,
+                    )
+                except FatalApiError as exc:  # stopped mid-run: the report still says how far
+                    fatal = exc
     finally:
         events.close()
     report.elapsed_s = time.monotonic() - started
     if report_path is not None:
         write_report(report, report_path)
+    if fatal is not None:
+        raise fatal
     return RunOutcome(report, exit_code)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from importer.deadletter import DeadLetterFile
+from importer.errors import FatalApiError
 from importer.helpscout.client import ClientStats
 from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.pipeline.checkpoint import Checkpoint, PartState, RunHeader
@@ -253,3 +254,22 @@ async def test_a_customer_whose_answer_was_lost_is_found_not_created_twice(
         run.report.counts["in_doubt_resolved"],
     )
     assert 3_000_001 == checkpoint.customer_id("id:c-q1")
+
+
+async def test_a_fatal_answer_stops_every_worker(checkpoint: Checkpoint) -> None:
+    """A 403 mid-run: the run stops, later conversations are not attempted, the part is in doubt."""
+
+    class RevokedClient(ScriptedClient):
+        async def create_conversation(self, payload: dict[str, Any]) -> Outcome:
+            if len(self.created) == 2:
+                raise FatalApiError("POST /v2/conversations: HTTP 403 forbidden", status=403)
+            return await super().create_conversation(payload)
+
+    client = RevokedClient()
+    run = make_run(client, checkpoint)
+    await run_all(run, [plan(f"f{i}", f"f{i}@example.com") for i in range(10)], workers=1)
+    assert isinstance(run.fatal, FatalApiError)
+    assert run.stop.is_set()
+    assert 2 == len(client.created) == run.report.counts["imported"]
+    assert PartState.SENDING == checkpoint.part("f2", 1).state  # reconciled before any resend
+    assert checkpoint.part("f3", 1) is None
