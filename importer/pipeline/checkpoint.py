@@ -200,6 +200,13 @@ CREATE TABLE IF NOT EXISTS customers (
     customer_id INTEGER NOT NULL,
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS uploads (
+    source_id TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    attachment INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+    PRIMARY KEY (source_id, part, attachment)
+);
 CREATE TABLE IF NOT EXISTS customer_intents (
     source_key TEXT PRIMARY KEY,
     first_sent_at REAL NOT NULL
@@ -418,6 +425,21 @@ class Checkpoint:
         ).fetchone()
         return int(row[0]) if row else None
 
+    def pending_uploads(self, source_id: str, part: int) -> set[int]:
+        """Attachments of a part still to upload after its creation (by their index)."""
+        rows = self._conn.execute(
+            "SELECT attachment FROM uploads WHERE source_id = ? AND part = ? AND state = 'pending'",
+            (source_id, part),
+        ).fetchall()
+        return {int(row[0]) for row in rows}
+
+    def has_pending_uploads(self, source_id: str) -> bool:
+        """Whether a conversation still has attachments to upload."""
+        row = self._conn.execute(
+            "SELECT 1 FROM uploads WHERE source_id = ? AND state = 'pending' LIMIT 1", (source_id,)
+        ).fetchone()
+        return row is not None
+
     def customer_intent(self, source_key: str) -> float | None:
         """When a customer of this key was first asked for, if ever (to look for it first)."""
         row = self._conn.execute(
@@ -426,6 +448,25 @@ class Checkpoint:
         return float(row[0]) if row else None
 
     # --- writes (each commits at once) -------------------------------------------------------
+
+    def record_uploads(self, source_id: str, part: int, count: int) -> None:
+        """Note that a created part has ``count`` attachments to upload (kept if noted before)."""
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO uploads (source_id, part, attachment, state) "
+                "VALUES (?, ?, ?, 'pending')",
+                [(source_id, part, index) for index in range(count)],
+            )
+
+    def record_upload(self, source_id: str, part: int, attachment: int, *, done: bool) -> None:
+        """An attachment was uploaded (``done``) or given up on."""
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(
+                "UPDATE uploads SET state = ? WHERE source_id = ? AND part = ? AND attachment = ?",
+                ("done" if done else "failed", source_id, part, attachment),
+            )
 
     def record_customer_intent(self, source_key: str) -> float:
         """Commit the intent to create a customer before its POST; returns the first time."""

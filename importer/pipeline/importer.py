@@ -142,22 +142,34 @@ class ImportRun:
                 if failure is not None:
                     self.settle_failed(plan, None, failure)
                     return
+            created_now = False
             for part in plan.parts:
                 if self.stop.is_set():
                     return  # stopped between parts: the rest resumes next run
                 record = self.checkpoint.part(plan.source_id, part.index)
                 if record is not None and record.state == PartState.DONE:
-                    continue
-                result = await self.create_part(
-                    plan, part, bind_customer(part.payload, customer_id), record
-                )
-                if result.conversation_id is None:
-                    self.settle_failed(plan, part.index, result)
-                    return
-                self._known_customers.add(plan.customer_key)
-                if part.deferred:
-                    await self.upload_deferred(plan, part, result.conversation_id)
-            self.settle_imported(plan)
+                    conversation_id = record.conversation_id
+                else:
+                    if part.deferred:  # noted before the POST, so a stop cannot lose them
+                        self.checkpoint.record_uploads(
+                            plan.source_id, part.index, len(part.deferred)
+                        )
+                    result = await self.create_part(
+                        plan, part, bind_customer(part.payload, customer_id), record
+                    )
+                    if result.conversation_id is None:
+                        self.settle_failed(plan, part.index, result)
+                        return
+                    conversation_id, created_now = result.conversation_id, True
+                    self._known_customers.add(plan.customer_key)
+                if part.deferred and conversation_id is not None:
+                    pending = self.checkpoint.pending_uploads(plan.source_id, part.index)
+                    if pending:
+                        await self.upload_deferred(plan, part, conversation_id, pending)
+            if created_now:
+                self.settle_imported(plan)
+            else:
+                self.settle_already_imported(plan)
 
     async def ensure_customer(self, plan: ConversationPlan) -> tuple[int | None, PartResult | None]:
         """The Help Scout id of a customer without email: created once, found again if in doubt."""
@@ -303,33 +315,51 @@ class ImportRun:
         return found
 
     async def upload_deferred(
-        self, plan: ConversationPlan, part: Part, conversation_id: int
+        self, plan: ConversationPlan, part: Part, conversation_id: int, pending: set[int]
     ) -> None:
-        """Upload the attachments that did not fit the create request to their threads."""
+        """Upload the attachments still pending for a created part, each to its thread."""
         threads = await self.client.list_threads(conversation_id)
         ordered = sorted(threads, key=lambda t: (str(t.get("createdAt", "")), int(t.get("id", 0))))
-        for thread_index, attachment in part.deferred:
-            if thread_index >= len(ordered):
-                self._attachment_left_out(
-                    plan, part, attachment, "its thread was not found after creation"
-                )
+        for index, (thread_index, attachment) in enumerate(part.deferred):
+            if index not in pending:
                 continue
-            try:
-                data = await self._attachment_bytes(attachment)
-            except (OSError, ValueError) as exc:
-                self._attachment_left_out(plan, part, attachment, f"cannot be read ({exc})")
-                continue
-            outcome = await self.client.upload_attachment(
-                conversation_id,
-                int(ordered[thread_index]["id"]),
-                attachment.file_name,
-                attachment.mime_type,
-                base64.b64encode(data).decode("ascii"),
+            ok = await self._upload_one(
+                plan, part, conversation_id, ordered, thread_index, attachment
             )
-            if not outcome.ok:
-                self._attachment_left_out(
-                    plan, part, attachment, f"upload failed: {outcome.describe()}"
-                )
+            self.checkpoint.record_upload(plan.source_id, part.index, index, done=ok)
+
+    async def _upload_one(
+        self,
+        plan: ConversationPlan,
+        part: Part,
+        conversation_id: int,
+        ordered: list[dict[str, Any]],
+        thread_index: int,
+        attachment: AttachmentDraft,
+    ) -> bool:
+        """Upload one attachment; an attachment that cannot be uploaded is an error entry."""
+        if thread_index >= len(ordered):
+            self._attachment_left_out(
+                plan, part, attachment, "its thread was not found after creation"
+            )
+            return False
+        try:
+            data = await self._attachment_bytes(attachment)
+        except (OSError, ValueError) as exc:
+            self._attachment_left_out(plan, part, attachment, f"cannot be read ({exc})")
+            return False
+        outcome = await self.client.upload_attachment(
+            conversation_id,
+            int(ordered[thread_index]["id"]),
+            attachment.file_name,
+            attachment.mime_type,
+            base64.b64encode(data).decode("ascii"),
+        )
+        if not outcome.ok:
+            self._attachment_left_out(
+                plan, part, attachment, f"upload failed: {outcome.describe()}"
+            )
+        return outcome.ok
 
     async def _attachment_bytes(self, attachment: AttachmentDraft) -> bytes:
         source = attachment.source
@@ -375,6 +405,12 @@ class ImportRun:
         self.report.left_out(plan.left_out)
         self.tick("imported")
         self.emit("conversation.imported", {"source_id": plan.source_id, "parts": len(plan.parts)})
+
+    def settle_already_imported(self, plan: ConversationPlan) -> None:
+        """Every part existed before this run (it only finished uploading attachments)."""
+        self.report.add("source_conversations")
+        self.report.add("already_imported")
+        self.tick("already imported")
 
     def settle_failed(self, plan: ConversationPlan, part: int | None, result: PartResult) -> None:
         """A part could not be created: the conversation is failed, with its reason."""

@@ -121,8 +121,11 @@ class Producer:
                 self._settle_duplicate(planned)
             else:
                 self.seen[planned.source_id] = planned.location
-                if self.run.checkpoint.is_conversation_done(planned.source_id):
-                    self._settle_already_imported(planned)
+                checkpoint = self.run.checkpoint
+                if checkpoint.is_conversation_done(
+                    planned.source_id
+                ) and not checkpoint.has_pending_uploads(planned.source_id):
+                    self.run.settle_already_imported(planned)
                 else:
                     await queue.put(planned)
             await asyncio.sleep(0)
@@ -155,11 +158,6 @@ class Producer:
         entry = report.conversation_error(plan.source_id, None, "read", [finding], plan.location)
         self.run.dead.write(plan.record, entry)
         self.run.tick("invalid")
-
-    def _settle_already_imported(self, plan: ConversationPlan) -> None:
-        self.run.report.add("source_conversations")
-        self.run.report.add("already_imported")
-        self.run.tick("already imported")
 
 
 def _count_for_progress(export: Export, settings: RunSettings) -> int | None:

@@ -177,3 +177,21 @@ def test_delta_run_imports_only_new_conversations_and_status_reports(
     status = run_importer(["status", "--checkpoint", str(tmp_path / "cp.sqlite"), "--json"])
     body = json.loads(status.stdout)
     assert (14, 14) == (body["parts"]["done"], body["source_conversations_complete"])
+
+
+def test_attachments_uploaded_after_creation_land_on_their_thread(tmp_path: Path) -> None:
+    """--attachments upload: the CSV sample's receipt is uploaded to the thread that named it."""
+    root = Path(__file__).resolve().parents[2]
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        result = run_importer(
+            base_args(root / "samples/csv/export", sandbox.url, tmp_path, "--attachments", "upload")
+        )
+        found = [
+            (thread["type"], attachment["file_name"], attachment["size"])
+            for conv in sandbox.store.conversations(mailbox=85)
+            for thread in sandbox.store.threads(conv["id"])
+            for attachment in sandbox.store.attachments(thread["id"])
+        ]
+    assert 0 == result.returncode, result.stderr[-2000:]
+    receipt = root / "samples/csv/export/files/receipt-1042.txt"
+    assert [("customer", "receipt-1042.txt", receipt.stat().st_size)] == found

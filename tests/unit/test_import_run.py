@@ -273,3 +273,51 @@ async def test_a_fatal_answer_stops_every_worker(checkpoint: Checkpoint) -> None
     assert 2 == len(client.created) == run.report.counts["imported"]
     assert PartState.SENDING == checkpoint.part("f2", 1).state  # reconciled before any resend
     assert checkpoint.part("f3", 1) is None
+
+
+async def test_resume_uploads_attachments_left_pending_by_a_stop(checkpoint: Checkpoint) -> None:
+    """Part created, stopped before its uploads: the rerun uploads them; already imported."""
+
+    class UploadClient(ScriptedClient):
+        def __init__(self) -> None:
+            super().__init__()
+            self.uploads: list[tuple[int, int, str]] = []
+
+        async def list_threads(self, conversation_id: int) -> list[dict[str, Any]]:
+            return [{"id": 50 + i, "createdAt": f"2024-01-01T10:0{i}:00Z"} for i in range(2)]
+
+        async def upload_attachment(
+            self, conv: int, thread: int, name: str, mime: str, data: str
+        ) -> Outcome:
+            self.uploads.append((conv, thread, name))
+            return Outcome(OutcomeKind.CREATED, 201, "created", resource_id=9)
+
+    ctx = PlanContext(
+        payload=PayloadContext(mailbox_id=85, attachment_policy="upload"),
+        read_attachment=lambda ref: b"file",
+        max_request_bytes=262_144,
+    )
+    data = {
+        "source_id": "u1",
+        "subject": "With a file",
+        "customer": {"email": "u@example.com"},
+        "messages": [
+            {"created_at": 1_704_103_200, "author_role": "customer", "body_text": "a"},
+            {"created_at": 1_704_103_260, "author_role": "agent", "body_text": "b",
+             "attachments": [{"file_name": "r.txt", "data_base64": "aGk="}]},
+        ],
+    }  # fmt: skip
+    conversation = plan_conversation(data, ctx, location="t:1")
+    assert isinstance(conversation, ConversationPlan)
+    checkpoint.record_uploads("u1", 1, 1)
+    checkpoint.record_intent(
+        "u1", 1, 1, subject="With a file", customer_email=None, payload_digest="x"
+    )
+    checkpoint.record_done("u1", 1, 4242)
+    client = UploadClient()
+    run = make_run(client, checkpoint)
+    await run_all(run, [conversation])
+    assert [(4242, 51, "r.txt")] == client.uploads
+    assert (0, 1) == (run.report.counts["imported"], run.report.counts["already_imported"])
+    assert not checkpoint.has_pending_uploads("u1")
+    assert not client.sent
