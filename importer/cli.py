@@ -191,6 +191,27 @@ def finish(report: Report, quiet: bool) -> None:
     sys.exit(report.exit_code())
 
 
+def run_offline_command(command: str, options: dict[str, Any], output: Path | None = None) -> None:
+    """Run validate or convert with a command's options, then print and exit."""
+    from importer.pipeline.offline import run_offline
+
+    setup_logging(options["quiet"], options["verbose"])
+    try:
+        report = run_offline(
+            command,
+            list(options["inputs"]),
+            transform_settings(options),
+            output=output,
+            report_path=options["report_path"],
+            dead_letter_path=options["dead_letter_path"],
+            show_progress=_progress_wanted(options),
+            log_json=options["log_json"],
+        )
+    except ImporterError as exc:
+        fail(exc)
+    finish(report, options["quiet"])
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="importer")
 def cli() -> None:
@@ -221,22 +242,7 @@ def validate(**options: Any) -> None:
     Exit 0 when every conversation is valid, 1 when some are invalid (each in the report and the
     dead-letter file), 2 when an input or option cannot be used.
     """
-    from importer.pipeline.offline import run_offline
-
-    setup_logging(options["quiet"], options["verbose"])
-    try:
-        report = run_offline(
-            "validate",
-            list(options["inputs"]),
-            transform_settings(options),
-            report_path=options["report_path"],
-            dead_letter_path=options["dead_letter_path"],
-            show_progress=_progress_wanted(options),
-            log_json=options["log_json"],
-        )
-    except ImporterError as exc:
-        fail(exc)
-    finish(report, options["quiet"])
+    run_offline_command("validate", options)
 
 
 @cli.command()
@@ -258,28 +264,12 @@ def convert(**options: Any) -> None:
     Timestamps become UTC ISO 8601 and attachment files are inlined as base64, so OUT stands on
     its own. Invalid conversations go to the report and the dead-letter file, not to OUT.
     """
-    from importer.pipeline.offline import run_offline
-
     if options["schema"]:
         click.echo(json.dumps(conversation_json_schema(), indent=2))
         return
     if not options["inputs"] or options["output"] is None:
         raise click.UsageError("convert needs INPUT... and -o OUT.jsonl (or --schema)")
-    setup_logging(options["quiet"], options["verbose"])
-    try:
-        report = run_offline(
-            "convert",
-            list(options["inputs"]),
-            transform_settings(options),
-            output=options["output"],
-            report_path=options["report_path"],
-            dead_letter_path=options["dead_letter_path"],
-            show_progress=_progress_wanted(options),
-            log_json=options["log_json"],
-        )
-    except ImporterError as exc:
-        fail(exc)
-    finish(report, options["quiet"])
+    run_offline_command("convert", options, output=options["output"])
 
 
 def _progress_wanted(options: dict[str, Any]) -> bool:
