@@ -18,6 +18,7 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check importer tests scripts
 	$(BIN)/ruff format --check importer tests scripts
+	$(BIN)/mypy importer
 
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
