@@ -211,13 +211,14 @@ class ImportRun:
         since = format_api_time(first - DEFAULT_MARGIN_S)
         deadline = (lost_at if lost_at is not None else time.time()) + self.reconcile_wait_s
         while True:
+            started = time.time()  # only a lookup begun after the deadline proves absence
             customer = await self.client.find_customer_by_marker(marker, since)
             if customer is not None and isinstance(customer.get("id"), int):
                 self.checkpoint.put_customer(key, customer["id"])
                 self.report.add("in_doubt_resolved")
                 self.emit("customer.found", {"customer_key": key, "customer_id": customer["id"]})
                 return int(customer["id"])
-            if time.time() >= deadline:
+            if started >= deadline:
                 return None
             await asyncio.sleep(min(DEFAULT_POLL_S, max(deadline - time.time(), 0.05)))
 

@@ -152,15 +152,21 @@ async def reconcile_part(
     # The index is given ``wait_s`` from the latest moment the part can have been created: when
     # its answer was lost (or, on resume, now), not when its intent was first committed (a
     # request may wait in the pacer, behind a 429 pause, long after its intent).
+    #
+    # Only a lookup that *started* at or after the deadline can prove absence: a walk over
+    # several pages that began earlier may have passed the part's place in the listing before
+    # the part became visible there (a newly visible conversation lands anywhere in the
+    # ``createdAt`` order, possibly on a page already read).
     deadline = max(part.first_sent_at, lost_at if lost_at is not None else clock()) + wait_s
     lookups = 0
     while True:
         lookups += 1
+        started = clock()
         found = await _find(
             client, mailbox, part, source_id_field=source_id_field, margin_s=margin_s
         )
         now = clock()
-        if found is not None or now >= deadline:
+        if found is not None or started >= deadline:
             if on_event is not None:
                 on_event(
                     "reconcile.result",
@@ -173,4 +179,4 @@ async def reconcile_part(
                     },
                 )
             return found
-        await sleep(min(poll_s, deadline - now))
+        await sleep(max(min(poll_s, deadline - now), 0.0))

@@ -177,3 +177,35 @@ async def test_by_source_id_field_split_parts_need_subject():
         )
         == 2
     )
+
+
+class SlowListing:
+    """A live listing, newest ``createdAt`` first: each page read takes ``page_s`` seconds of
+    the fake clock, and the part becomes visible at ``visible_at``, at the head of page 1."""
+
+    def __init__(self, clock: FakeTime, *, visible_at: float, page_s: float) -> None:
+        self.clock = clock
+        self.visible_at = visible_at
+        self.page_s = page_s
+        self.others = [conv(100 + n, subject=f"Other {n}") for n in range(60)]
+
+    async def search_conversations(self, mailbox: int, **kw: Any) -> dict[str, Any]:
+        visible = [conv(7)] if self.clock.now >= self.visible_at else []
+        listing = visible + self.others
+        page = kw["page"]
+        self.clock.now += self.page_s
+        return {
+            "_embedded": {"conversations": listing[(page - 1) * 50 : page * 50]},
+            "page": {"number": page, "totalPages": -(-len(listing) // 50)},
+        }
+
+
+async def test_a_walk_begun_before_the_deadline_cannot_prove_absence():
+    """The part shows up on page 1 just after page 1 was read, and the walk ends past the
+    deadline: that walk saw a listing older than the deadline, so the lookup is repeated."""
+    clock = FakeTime(T0 + 1)
+    listing = SlowListing(clock, visible_at=T0 + 2, page_s=3)
+    found = await reconcile_part(
+        listing, 3, part(), wait_s=4, clock=clock, sleep=clock.sleep, lost_at=T0 + 1
+    )
+    assert found == 7
