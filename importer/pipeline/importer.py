@@ -19,7 +19,7 @@ import copy
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +90,9 @@ class ImportRun:
     reconcile_wait_s: float
     source_id_field: int | None = None
     emit: EventSink = lambda name, fields: None
+    #: wall-clock epoch seconds and the matching sleep (tests move a fake clock instead)
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], Coroutine[Any, Any, Any]] = asyncio.sleep
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     fatal: BaseException | None = None
     _known_customers: set[str] = field(default_factory=set)
@@ -198,7 +201,7 @@ class ImportRun:
                 return None, PartResult(
                     None, outcome, f"customer not created: {outcome.describe()}", "customer"
                 )
-            found = await self.find_customer(key, marker, lost_at=time.time(), first_sent_at=first)
+            found = await self.find_customer(key, marker, lost_at=self.clock(), first_sent_at=first)
             if found is not None:
                 return found, None
         return None, PartResult(None, None, "customer creation stayed in doubt", "customer")
@@ -207,11 +210,11 @@ class ImportRun:
         self, key: str, marker: str, *, lost_at: float | None, first_sent_at: float | None = None
     ) -> int | None:
         """Look for a customer this importer created (by its marker), giving the index time."""
-        first = first_sent_at or self.checkpoint.customer_intent(key) or time.time()
+        first = first_sent_at or self.checkpoint.customer_intent(key) or self.clock()
         since = format_api_time(first - DEFAULT_MARGIN_S)
-        deadline = (lost_at if lost_at is not None else time.time()) + self.reconcile_wait_s
+        deadline = (lost_at if lost_at is not None else self.clock()) + self.reconcile_wait_s
         while True:
-            started = time.time()  # only a lookup begun after the deadline proves absence
+            started = self.clock()  # only a lookup begun after the deadline proves absence
             customer = await self.client.find_customer_by_marker(marker, since)
             if customer is not None and isinstance(customer.get("id"), int):
                 self.checkpoint.put_customer(key, customer["id"])
@@ -220,7 +223,7 @@ class ImportRun:
                 return int(customer["id"])
             if started >= deadline:
                 return None
-            await asyncio.sleep(min(DEFAULT_POLL_S, max(deadline - time.time(), 0.05)))
+            await self.sleep(min(DEFAULT_POLL_S, max(deadline - self.clock(), 0.05)))
 
     async def create_part(
         self, plan: ConversationPlan, part: Part, payload: dict[str, Any], record: PartRecord | None
@@ -264,7 +267,7 @@ class ImportRun:
                 self.checkpoint.record_in_doubt(
                     plan.source_id, part.index, code=outcome.code, message=outcome.describe()
                 )
-                found = await self.reconcile(plan, part, payload, first_sent_at, time.time())
+                found = await self.reconcile(plan, part, payload, first_sent_at, self.clock())
                 if found is not None:
                     return PartResult(found)
                 continue  # absent after the wait: send again
@@ -309,6 +312,8 @@ class ImportRun:
             source_id_field=self.source_id_field,
             on_event=self.emit,
             lost_at=lost_at,
+            clock=self.clock,
+            sleep=self.sleep,
         )
         if found is not None:
             self.checkpoint.record_done(plan.source_id, part.index, found)

@@ -256,6 +256,52 @@ async def test_a_customer_whose_answer_was_lost_is_found_not_created_twice(
     assert 3_000_001 == checkpoint.customer_id("id:c-q1")
 
 
+class FakeClock:
+    """Wall-clock seconds that move only when told (or when the run sleeps)."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class SlowCustomerSearch(ScriptedClient):
+    """The customer's creation answer is lost; it becomes searchable only after the first
+    search began, and each search takes 3 seconds of the fake clock (many pages)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(lose_customer=True)
+        self.clock = clock
+        self.searches = 0
+
+    async def find_customer_by_marker(self, marker: str, since: str) -> dict[str, Any] | None:
+        self.searches += 1
+        visible = self.searches > 1  # indexed while the first search walked its pages
+        self.clock.now += 3
+        return await super().find_customer_by_marker(marker, since) if visible else None
+
+
+async def test_a_customer_search_begun_before_the_wait_ended_cannot_prove_absence(
+    checkpoint: Checkpoint,
+) -> None:
+    """The first search starts inside the wait and ends after it without the customer: the run
+    searches again instead of creating the customer a second time."""
+    clock = FakeClock()
+    client = SlowCustomerSearch(clock)
+    run = make_run(client, checkpoint)
+    run.reconcile_wait_s = 2
+    run.clock = clock
+    run.sleep = clock.sleep
+    await run_all(run, [plan("s1", None)])
+    assert 1 == len(client.customers)
+    assert 2 == client.searches
+    assert {"id": 3_000_001} == client.created[0]["customer"]
+
+
 async def test_a_fatal_answer_stops_every_worker(checkpoint: Checkpoint) -> None:
     """A 403 mid-run: the run stops, later conversations are not attempted, the part is in doubt."""
 
