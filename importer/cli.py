@@ -343,6 +343,41 @@ def run_settings(options: dict[str, Any]) -> RunSettings:
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @api_options
+@input_options
+@output_options
+def plan(**options: Any) -> None:
+    """Check INPUT and the target read-only, and say what the run will cost and take.
+
+    Plans every conversation as run would, checks the credentials, the mailbox, the
+    --source-id-field and the agents against Help Scout (GET requests only; nothing is written),
+    and estimates requests, rate-limit units and time. Exit 0 when ready, 1 when some
+    conversations would be invalid (nothing blocks the rest), 2 when something blocks the run
+    (each blocker is named; the report is still written).
+    """
+    from importer.pipeline.planning import plan_import, render_plan, write_plan
+
+    setup_logging(options["quiet"], options["verbose"])
+    try:
+        report = asyncio.run(
+            plan_import(
+                list(options["inputs"]),
+                run_settings(options),
+                dead_letter_path=options["dead_letter_path"],
+                log_json=options["log_json"],
+            )
+        )
+    except ImporterError as exc:
+        fail(exc)
+    if options["report_path"] is not None:
+        write_plan(report, options["report_path"])
+    if not options["quiet"]:
+        click.echo(render_plan(report))
+    sys.exit(report.exit_code())
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@api_options
 @click.option(
     "--checkpoint",
     type=click.Path(path_type=Path, dir_okay=False),

@@ -119,13 +119,16 @@ class Report:
         return body
 
 
-def write_report(report: Report, path: Path) -> None:
-    """Write the report as JSON, atomically (a reader never sees half a file)."""
+def write_json_atomic(body: dict[str, Any], path: Path) -> None:
+    """Write ``body`` as indented JSON, atomically (a reader never sees half a file)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(
-        json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    tmp.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def write_report(report: Report, path: Path) -> None:
+    """Write the report as JSON, atomically."""
+    write_json_atomic(report.to_dict(), path)
 
 
 def render_text(report: Report, *, max_rows: int = 20) -> str:

@@ -444,6 +444,16 @@ class HelpScoutClient:
                 if not isinstance(token, str) or not token:
                     raise CredentialsError("the token endpoint answered without an access_token")
                 return token, float(expires_in) if isinstance(expires_in, int | float) else 7200.0
+            if (
+                outcome.kind is not OutcomeKind.FATAL
+                and outcome.status is None
+                and (attempt >= self.max_attempts)
+            ):
+                raise CredentialsError(
+                    f"cannot reach {url} ({outcome.code}: {outcome.message or 'no answer'}) "
+                    f"after {attempt} attempts; check --api-url (or HELPSCOUT_API_URL) and the "
+                    "network"
+                )
             if outcome.kind is OutcomeKind.FATAL or attempt >= self.max_attempts:
                 status = f"HTTP {outcome.status}" if outcome.status else outcome.code
                 raise CredentialsError(

@@ -345,6 +345,21 @@ async def test_refused_connection_is_retried_then_raises(fake_time, events, unus
     assert fake_time.slept == pytest.approx([1.0, 2.0])
 
 
+async def test_token_endpoint_unreachable_names_the_url_not_the_credentials(
+    fake_time, events, unused_tcp_port
+):
+    """Nothing listens at the token endpoint: the error says where and to check --api-url."""
+    url = f"http://127.0.0.1:{unused_tcp_port}"
+    async with client_for(url, fake_time, events, max_attempts=2) as client:
+        with pytest.raises(CredentialsError) as info:
+            await client.create_conversation({"subject": "s"})
+    message = str(info.value)
+    assert f"cannot reach {url}/v2/oauth2/token" in message
+    assert "--api-url" in message
+    assert "refused the credentials" not in message
+    assert SECRET not in message
+
+
 async def test_reads_retry_server_errors(api, fake_time, events):
     """A GET answered 503 then 200 is retried and returns the body."""
     script, url = api

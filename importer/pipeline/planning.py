@@ -1,0 +1,320 @@
+"""``importer plan``: read-only checks against Help Scout, and what the run will cost.
+
+Every conversation is planned exactly as ``run`` would plan it (same stages, same splitting,
+agents matched through the same users endpoint), but nothing is written: the only requests are
+the token, the mailbox list, the mailbox's fields and one users lookup per agent email.
+
+What blocks the run (no credentials, credentials refused, an unknown mailbox, an unusable
+``--source-id-field``, the API unreachable) is a *blocker*: the report is still written, with
+the offline counts, and the command exits 2. Invalid conversations do not block the others
+(exit 1). The estimate assumes no 429 and no answer lost: ``units`` at the pace ``run`` keeps
+(``--rate-limit``, lowered by the API's ``X-RateLimit-Limit-Minute`` when that is lower, times
+the pacer's headroom).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from importer.deadletter import DeadLetterFile
+from importer.errors import ImporterError
+from importer.events import EventLog
+from importer.helpscout.auth import Credentials
+from importer.helpscout.client import HelpScoutClient
+from importer.helpscout.pacing import HEADROOM
+from importer.readers import Export, open_export
+from importer.report import Report, write_json_atomic
+from importer.settings import RunSettings
+from importer.transform.plan import ConversationPlan
+from importer.transform.times import load_zone
+
+from .agents import UserDirectory, load_users_file
+from .run import preflight
+from .stages import Planned, parse_date_range, plan_context, plan_record
+
+__all__ = ["PLAN_KEYS", "PlanReport", "plan_import", "render_plan", "write_plan"]
+
+#: The contract's keys of ``plan --report``, in order (``errors`` is ours: the invalid ones).
+PLAN_KEYS = (
+    "conversations",
+    "invalid",
+    "parts",
+    "threads",
+    "attachments",
+    "customers_to_create",
+    "requests",
+    "units",
+    "rate_limit",
+    "estimated_s",
+    "unmatched_agents",
+    "blockers",
+    "warnings",
+)
+
+WRITE_UNITS = 2
+READ_UNITS = 1
+
+
+@dataclass
+class PlanReport:
+    """What ``plan`` found: the counts of the contract and the reasons behind them."""
+
+    inputs: list[str]
+    mailbox: int
+    format: str | None = None
+    conversations: int = 0
+    invalid: int = 0
+    parts: int = 0
+    threads: int = 0
+    attachments: int = 0
+    customers_to_create: int = 0
+    writes: int = 0
+    reads: int = 0
+    rate_limit: int = 0
+    pace_units_per_minute: float = 0.0
+    unmatched_agents: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)
+    #: errors (invalid conversations, what would be left out) and warnings, as ``validate``
+    notes: Report = field(default_factory=lambda: Report("plan", None, []))
+    elapsed_s: float = 0.0
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """One entry per invalid conversation and per message or file that would be left out."""
+        return self.notes.errors
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """What would be changed to fit."""
+        return self.notes.warnings
+
+    @property
+    def requests(self) -> int:
+        """Requests the run will make when nothing is lost or throttled."""
+        return self.writes + self.reads
+
+    @property
+    def units(self) -> int:
+        """Rate-limit units of those requests (a write costs 2, a read 1)."""
+        return self.writes * WRITE_UNITS + self.reads * READ_UNITS
+
+    @property
+    def estimated_s(self) -> float:
+        """Seconds the run will take at the pace it keeps."""
+        if self.pace_units_per_minute <= 0:
+            return 0.0
+        return round(self.units / self.pace_units_per_minute * 60.0, 1)
+
+    def exit_code(self) -> int:
+        """2 when something blocks the run, 1 when some conversations would be invalid, else 0."""
+        if self.blockers:
+            return 2
+        return 1 if self.invalid else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report JSON: the contract's keys, then what else helps."""
+        body: dict[str, Any] = {
+            "conversations": self.conversations,
+            "invalid": self.invalid,
+            "parts": self.parts,
+            "threads": self.threads,
+            "attachments": self.attachments,
+            "customers_to_create": self.customers_to_create,
+            "requests": self.requests,
+            "units": self.units,
+            "rate_limit": self.rate_limit,
+            "estimated_s": self.estimated_s,
+            "unmatched_agents": sorted(self.unmatched_agents),
+            "blockers": list(self.blockers),
+            "warnings": list(self.warnings),
+            "errors": list(self.errors),
+            "command": "plan",
+            "format": self.format,
+            "inputs": self.inputs,
+            "mailbox": self.mailbox,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+        return body
+
+
+class _Tally:
+    """Counts planned conversations into a :class:`PlanReport`."""
+
+    def __init__(self, report: PlanReport, dead: DeadLetterFile) -> None:
+        self.report = report
+        self.dead = dead
+        self.customers: set[str] = set()
+
+    def add(self, planned: Planned) -> None:
+        report = self.report
+        report.conversations += 1
+        report.notes.warn(planned.warnings)
+        if not isinstance(planned, ConversationPlan):
+            report.invalid += 1
+            entry = report.notes.conversation_error(
+                planned.source_id, None, "validate", planned.findings, planned.location
+            )
+            self.dead.write(planned.record, entry)
+            return
+        report.parts += len(planned.parts)
+        report.threads += planned.threads
+        report.attachments += planned.attachments
+        report.notes.left_out(planned.left_out)
+        report.writes += len(planned.parts)
+        for part in planned.parts:
+            if part.deferred:
+                report.reads += 1  # the part's threads are listed to find the upload targets
+                report.writes += len(part.deferred)
+        if planned.customer_to_create is not None and planned.customer_key not in self.customers:
+            self.customers.add(planned.customer_key)
+            report.customers_to_create += 1
+            report.writes += 1
+
+
+async def _connect(
+    stack: AsyncExitStack, settings: RunSettings, events: EventLog, report: PlanReport
+) -> tuple[HelpScoutClient | None, dict[str, int] | None]:
+    """The client and the mailbox's field ids, or (None, None) with a blocker said."""
+    try:
+        credentials = Credentials.from_env()
+    except ImporterError as exc:
+        report.blockers.append(str(exc))
+        return None, None
+    client = await stack.enter_async_context(
+        HelpScoutClient(
+            settings.api_url,
+            credentials,
+            rate_limit=settings.rate_limit,
+            ca_bundle=settings.ca_bundle,
+            on_event=events.emit,
+        )
+    )
+    try:
+        field_ids = await preflight(client, settings)
+        if settings.default_user is None:
+            await client.me()  # the author of unmatched agents' messages must exist
+    except ImporterError as exc:
+        report.blockers.append(str(exc))
+        return None, None
+    return client, field_ids
+
+
+async def plan_import(
+    inputs: list[Path],
+    settings: RunSettings,
+    *,
+    dead_letter_path: Path | None = None,
+    log_json: Path | None = None,
+) -> PlanReport:
+    """Plan the run of ``inputs`` into ``settings.mailbox`` without writing anything."""
+    started = time.monotonic()
+    transform = settings.transform
+    users = load_users_file(settings.users_file) if settings.users_file else {}
+    parse_date_range(transform.since, transform.until, load_zone(transform.source_tz))  # usage
+    report = PlanReport([str(p) for p in inputs], int(settings.mailbox or 0))
+    events = EventLog(log_json)
+    try:
+        with (
+            open_export(inputs, transform.format, transform.mapping_file) as export,
+            DeadLetterFile(dead_letter_path) as dead,
+        ):
+            report.format = export.format
+            async with AsyncExitStack() as stack:
+                client, field_ids = await _connect(stack, settings, events, report)
+                await _plan_all(export, settings, report, dead, client, field_ids, users)
+                pacer_budget = client.pacer.budget if client is not None else None
+                server = client.pacer.server_limit if client is not None else None
+                if client is not None:
+                    report.reads += client.stats.requests  # preflight and users lookups
+    finally:
+        events.close()
+    report.rate_limit = int(server) if server is not None else int(settings.rate_limit)
+    report.pace_units_per_minute = (pacer_budget or settings.rate_limit) * HEADROOM
+    report.elapsed_s = time.monotonic() - started
+    return report
+
+
+async def _plan_all(
+    export: Export,
+    settings: RunSettings,
+    report: PlanReport,
+    dead: DeadLetterFile,
+    client: HelpScoutClient | None,
+    field_ids: dict[str, int] | None,
+    users: dict[str, int],
+) -> None:
+    transform = settings.transform
+    date_range = parse_date_range(transform.since, transform.until, load_zone(transform.source_tz))
+    directory = UserDirectory(users, client.find_user_by_email if client is not None else None)
+    ctx = plan_context(
+        settings.transform,
+        export,
+        offline=client is None,
+        mailbox=settings.mailbox,
+        resolve_user=directory.resolve,
+        default_user=settings.default_user,
+        field_ids=field_ids,
+    )
+    tally = _Tally(report, dead)
+    limit = settings.transform.limit
+    for record in export.records():
+        if limit is not None and report.conversations >= limit:
+            break
+        planned = plan_record(record, ctx)
+        if directory.has_misses:
+            await directory.fill_misses()
+            planned = plan_record(record, ctx)
+        created = planned.created_at if isinstance(planned, ConversationPlan) else None
+        if not date_range.holds(created):
+            continue
+        tally.add(planned)
+    report.unmatched_agents = sorted(directory.unmatched)
+
+
+def write_plan(report: PlanReport, path: Path) -> None:
+    """Write the plan report JSON, atomically."""
+    write_json_atomic(report.to_dict(), path)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h {minutes}m"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+def render_plan(report: PlanReport, *, max_rows: int = 20) -> str:
+    """The plan as a table for the terminal: the same keys as the report."""
+    body = report.to_dict()
+    rows = [(key, body[key]) for key in PLAN_KEYS if key not in ("warnings", "blockers")]
+    rows = [
+        (key, f"{value} ({_duration(value)})" if key == "estimated_s" else value)
+        for key, value in rows
+    ]
+    rows = [
+        (key, ", ".join(value) if isinstance(value, list) and value else (value or 0))
+        for key, value in rows
+    ]
+    width = max(len(key) for key, _ in rows)
+    lines = [f"plan: mailbox {report.mailbox}, format {report.format}"]
+    lines += [f"  {key:<{width}}  {value}" for key, value in rows]
+    lines.append(f"  {'warnings':<{width}}  {len(report.warnings)}")
+    verdict = "blocked" if report.blockers else "ready"
+    if not report.blockers and report.invalid:
+        verdict = f"ready; {report.invalid} conversation(s) would be invalid"
+    lines.append(f"  {'blockers':<{width}}  {len(report.blockers)} ({verdict})")
+    for blocker in report.blockers:
+        lines.append(f"blocker: {blocker}")
+    for entry in report.errors[:max_rows]:
+        lines.append(f"error: {entry.get('location')}: {entry.get('message')}")
+    if len(report.errors) > max_rows:
+        lines.append(f"... and {len(report.errors) - max_rows} more errors (see --report)")
+    return "\n".join(lines)
