@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from importer import __version__
-from importer.errors import ImporterError
+from importer.errors import ImporterError, UsageError
 from importer.model import conversation_json_schema
 from importer.report import Report, render_text
 from importer.sandbox.cli import sandbox_command
@@ -134,7 +135,12 @@ output_options = _apply(
         click.option(
             "--no-progress", is_flag=True, help="No progress bar; periodic log lines instead."
         ),
-        click.option("--quiet", "-q", is_flag=True, help="Only errors on stderr."),
+        click.option(
+            "--quiet",
+            "-q",
+            is_flag=True,
+            help="Less output: only warnings and errors on stderr, no report table.",
+        ),
         click.option("--verbose", "-v", is_flag=True, help="More detail on stderr."),
         click.option(
             "--log-json",
@@ -181,6 +187,28 @@ def fail(exc: ImporterError) -> None:
     sys.exit(exc.exit_code)
 
 
+OUTPUT_OPTIONS = {
+    "report_path": "--report",
+    "dead_letter_path": "--dead-letter",
+    "log_json": "--log-json",
+    "output": "-o",
+    "checkpoint": "--checkpoint",
+}
+
+
+def check_outputs(options: dict[str, Any]) -> None:
+    """Refuse, before any work, an output file whose folder is missing or not writable."""
+    for key, flag in OUTPUT_OPTIONS.items():
+        path = options.get(key)
+        if path is None:
+            continue
+        folder = Path(path).parent
+        if not folder.is_dir():
+            fail(UsageError(f"{flag} {path}: folder {folder} does not exist; create it first"))
+        if not os.access(folder, os.W_OK):
+            fail(UsageError(f"{flag} {path}: folder {folder} is not writable; choose another"))
+
+
 def finish(report: Report, quiet: bool) -> None:
     """Print the report table and exit with its code."""
     if not quiet:
@@ -196,6 +224,7 @@ def run_offline_command(command: str, options: dict[str, Any], output: Path | No
     from importer.pipeline.offline import run_offline
 
     setup_logging(options["quiet"], options["verbose"])
+    check_outputs({**options, "output": output})
     try:
         report = run_offline(
             command,
@@ -357,6 +386,7 @@ def plan(**options: Any) -> None:
     from importer.pipeline.planning import plan_import, render_plan, write_plan
 
     setup_logging(options["quiet"], options["verbose"])
+    check_outputs(options)
     try:
         report = asyncio.run(
             plan_import(
@@ -410,6 +440,7 @@ def run(**options: Any) -> None:
     from importer.pipeline.run import run_import
 
     setup_logging(options["quiet"], options["verbose"])
+    check_outputs(options)
     try:
         outcome = asyncio.run(
             run_import(

@@ -121,5 +121,12 @@ class FatalApiError(ApiError):
     exit_code = 3
 
 
+class StoppedError(ImporterError):
+    """A stop was asked for (SIGINT/SIGTERM): a request not yet sent, or waiting to be retried,
+    is given up; whatever it was for is in the checkpoint and resumes on the next run."""
+
+    exit_code = 130
+
+
 class SandboxError(ImporterError):
     """The sandbox cannot start (port taken, database unreadable)."""

@@ -32,6 +32,7 @@ from importer.errors import (
     FatalApiError,
     RejectedApiError,
     RetryableApiError,
+    StoppedError,
     UsageError,
 )
 from importer.helpscout.auth import Credentials, TokenManager
@@ -89,6 +90,7 @@ class HelpScoutClient:
         max_attempts: int = 6,
         max_retry_s: float = 300.0,
         max_throttle_s: float = 1800.0,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self.api_url = check_api_url(api_url)
         self._ssl = make_ssl_context(ca_bundle) if self.api_url.startswith("https:") else None
@@ -100,6 +102,8 @@ class HelpScoutClient:
         self.max_attempts = max_attempts
         self.max_retry_s = max_retry_s
         self.max_throttle_s = max_throttle_s
+        #: set when the run is stopping: no request is sent (or retried) after that
+        self.stop = stop
         self.stats = ClientStats()
         self._credentials = credentials
         self.pacer = pacer or Pacer(rate_limit, on_event=on_event)
@@ -308,7 +312,7 @@ class HelpScoutClient:
         refreshed = False
         while True:
             attempt += 1
-            await self.pacer.acquire(cost)
+            await self._acquire(cost, f"{method} {path}")
             token, generation = await self._tokens.token()
             outcome = await self._send(
                 method,
@@ -375,6 +379,25 @@ class HelpScoutClient:
             )
             if delay > 0:
                 await self._sleep(delay)
+
+    async def _acquire(self, cost: float, what: str) -> None:
+        """Wait for the pacer; give up (nothing sent) if the run starts stopping meanwhile."""
+        if self.stop is None:
+            await self.pacer.acquire(cost)
+            return
+        if not self.stop.is_set():
+            acquiring = asyncio.ensure_future(self.pacer.acquire(cost))
+            stopping = asyncio.ensure_future(self.stop.wait())
+            try:
+                await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+                if not acquiring.done():
+                    acquiring.cancel()
+            if acquiring.done() and not acquiring.cancelled() and not self.stop.is_set():
+                acquiring.result()
+                return
+        raise StoppedError(f"{what}: not sent, the run is stopping")
 
     async def _send(
         self,

@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from importer.deadletter import DeadLetterFile
-from importer.errors import CredentialsError, FatalApiError, ImporterError, RetryableApiError
+from importer.errors import (
+    CredentialsError,
+    FatalApiError,
+    ImporterError,
+    RetryableApiError,
+    StoppedError,
+)
 from importer.findings import Finding
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.outcome import Outcome, OutcomeKind
@@ -94,6 +100,8 @@ class ImportRun:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Coroutine[Any, Any, Any]] = asyncio.sleep
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    #: the producer and the workers, cancelled by a second SIGINT/SIGTERM
+    pool_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     fatal: BaseException | None = None
     _known_customers: set[str] = field(default_factory=set)
     _customer_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -116,6 +124,8 @@ class ImportRun:
             except CredentialsError as exc:  # the token endpoint refuses us mid-run: stop (exit 3)
                 self.fatal = FatalApiError(f"credentials refused mid-run: {exc}")
                 self.stop.set()
+            except StoppedError:
+                pass  # stopping: what was in flight is in the checkpoint; the rerun resumes it
             except ImporterError as exc:  # e.g. a checkpoint refusing to resend a done part
                 assert plan is not None
                 self.settle_failed(plan, None, PartResult(None, None, str(exc), "internal"))
@@ -219,6 +229,8 @@ class ImportRun:
             if customer is not None and isinstance(customer.get("id"), int):
                 self.checkpoint.put_customer(key, customer["id"])
                 self.report.add("in_doubt_resolved")
+                if lost_at is not None:  # its answer was lost in this run: created in this run
+                    self.report.add("customers_created")
                 self.emit("customer.found", {"customer_key": key, "customer_id": customer["id"]})
                 return int(customer["id"])
             if started >= deadline:
@@ -318,6 +330,8 @@ class ImportRun:
         if found is not None:
             self.checkpoint.record_done(plan.source_id, part.index, found)
             self.report.add("in_doubt_resolved")
+            if lost_at is not None:  # its answer was lost in this run: created in this run
+                self.report.add("created_conversations")
         return found
 
     async def upload_deferred(
@@ -390,7 +404,20 @@ class ImportRun:
             plan.source_id,
             part.index,
         )
-        self.report.left_out([finding])
+        self.left_out([finding])
+
+    def left_out(self, findings: list[Finding]) -> None:
+        """Messages or files of an imported conversation that are not in Help Scout: in the
+        report's errors and in the checkpoint's error log (``importer status``)."""
+        self.report.left_out(findings)
+        for finding in findings:
+            self.checkpoint.log_error(
+                stage=finding.stage,
+                code=finding.code,
+                message=f"{finding.location}: {finding.message}",
+                source_id=finding.source_id,
+                part=finding.part,
+            )
 
     # --- settling ----------------------------------------------------------------------------
 
@@ -408,7 +435,7 @@ class ImportRun:
         if len(plan.parts) > 1:
             self.report.add("split_conversations")
         self.report.warn(plan.warnings)
-        self.report.left_out(plan.left_out)
+        self.left_out(plan.left_out)
         self.tick("imported")
         self.emit("conversation.imported", {"source_id": plan.source_id, "parts": len(plan.parts)})
 

@@ -18,14 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from importer.deadletter import DeadLetterFile
-from importer.errors import FatalApiError, ImporterError, UsageError
+from importer.errors import FatalApiError, ImporterError, StoppedError, UsageError
 from importer.events import EventLog
 from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
 from importer.pipeline.agents import UserDirectory, load_users_file
 from importer.pipeline.checkpoint import Checkpoint, RunHeader
 from importer.pipeline.importer import ImportRun
-from importer.pipeline.stages import DateRange, parse_date_range, plan_context, plan_record
+from importer.pipeline.stages import (
+    DateRange,
+    SeenSourceIds,
+    parse_date_range,
+    plan_context,
+    plan_record,
+)
 from importer.progress import Progress
 from importer.readers import Export, open_export
 from importer.report import Report, write_report
@@ -47,9 +53,11 @@ class RunOutcome:
 
 
 def default_checkpoint(inputs: list[Path]) -> Path:
-    """``<first input>.checkpoint.sqlite`` beside the first input."""
+    """``<first input>.checkpoint.sqlite`` beside the first input (``.`` is the folder's name)."""
     first = Path(inputs[0])
-    return first.with_name(first.name.rstrip("/") + ".checkpoint.sqlite")
+    if not first.name:  # ".", "..", "/": name it after the folder it stands for
+        first = first.resolve()
+    return first.with_name((first.name or "export") + ".checkpoint.sqlite")
 
 
 async def preflight(client: HelpScoutClient, settings: RunSettings) -> dict[str, int]:
@@ -83,6 +91,13 @@ async def preflight(client: HelpScoutClient, settings: RunSettings) -> dict[str,
     return by_name
 
 
+async def token_user(client: HelpScoutClient) -> int | None:
+    """The id of the token's own user: the author of replies and notes of unmatched agents."""
+    me = await client.me()
+    user_id = me.get("id") if isinstance(me, dict) else None
+    return user_id if isinstance(user_id, int) else None
+
+
 class Producer:
     """Plans records into the queue, after the date range, the limit and the delta check."""
 
@@ -99,7 +114,7 @@ class Producer:
         self.directory = directory
         self.date_range = date_range
         self.limit = limit
-        self.seen: dict[str, str] = {}
+        self.seen = SeenSourceIds()
 
     async def feed(self, export: Export, queue: asyncio.Queue[ConversationPlan | None]) -> None:
         """Put every conversation to import on the queue; settle the others at once."""
@@ -115,12 +130,10 @@ class Producer:
             if not self.date_range.holds(created):
                 continue
             accepted += 1
+            planned = self.seen.check(planned)
             if not isinstance(planned, ConversationPlan):
                 self._settle_invalid(planned)
-            elif planned.source_id in self.seen:
-                self._settle_duplicate(planned)
             else:
-                self.seen[planned.source_id] = planned.location
                 checkpoint = self.run.checkpoint
                 if checkpoint.is_conversation_done(
                     planned.source_id
@@ -139,24 +152,12 @@ class Producer:
             planned.source_id, None, "validate", planned.findings, planned.location
         )
         self.run.dead.write(planned.record, entry)
-        self.run.tick("invalid")
-
-    def _settle_duplicate(self, plan: ConversationPlan) -> None:
-        from importer.findings import Finding
-
-        report = self.run.report
-        report.add("source_conversations")
-        report.add("invalid")
-        first = self.seen[plan.source_id]
-        finding = Finding(
-            "read",
-            "source_id",
-            f"source_id {plan.source_id!r} already seen at {first}",
-            plan.location,
-            plan.source_id,
+        self.run.checkpoint.log_error(
+            stage=entry["stage"],
+            code=entry["code"],
+            message=f"{entry['location']}: {entry['message']}",
+            source_id=planned.source_id,
         )
-        entry = report.conversation_error(plan.source_id, None, "read", [finding], plan.location)
-        self.run.dead.write(plan.record, entry)
         self.run.tick("invalid")
 
 
@@ -176,9 +177,8 @@ def _install_signals(run: ImportRun) -> list[signal.Signals]:
     def request_stop(signum: signal.Signals) -> None:
         if run.stop.is_set():
             log.warning("second %s: stopping now; requests in flight stay in doubt", signum.name)
-            for task in asyncio.all_tasks(loop):
-                if task is not asyncio.current_task(loop):
-                    task.cancel()
+            for task in run.pool_tasks:
+                task.cancel()
             return
         log.warning(
             "%s: finishing the requests in flight, then stopping (again to stop at once)",
@@ -220,23 +220,22 @@ async def run_import(
             header = RunHeader(
                 api_url=settings.api_url, mailbox=int(settings.mailbox or 0), format=export.format
             )
-            with Checkpoint.open(checkpoint_path, header) as checkpoint:
-                fatal: FatalApiError | None = None
-                try:
-                    exit_code = await _run_with(
-                        credentials,
-                        export,
-                        checkpoint,
-                        settings,
-                        report,
-                        users,
-                        events,
-                        date_range,
-                        dead_letter_path,
-                        show_progress,
-                    )
-                except FatalApiError as exc:  # stopped mid-run: the report still says how far
-                    fatal = exc
+            fatal: FatalApiError | None = None
+            try:
+                exit_code = await _run_with(
+                    credentials,
+                    export,
+                    (checkpoint_path, header),
+                    settings,
+                    report,
+                    users,
+                    events,
+                    date_range,
+                    dead_letter_path,
+                    show_progress,
+                )
+            except FatalApiError as exc:  # stopped mid-run: the report still says how far
+                fatal = exc
     finally:
         events.close()
     report.elapsed_s = time.monotonic() - started
@@ -250,7 +249,7 @@ async def run_import(
 async def _run_with(
     credentials: Credentials,
     export: Export,
-    checkpoint: Checkpoint,
+    checkpoint_at: tuple[Path, RunHeader],
     settings: RunSettings,
     report: Report,
     users: dict[str, int],
@@ -259,14 +258,18 @@ async def _run_with(
     dead_letter_path: Path | None,
     show_progress: bool,
 ) -> int:
+    stop = asyncio.Event()
     async with HelpScoutClient(
         settings.api_url,
         credentials,
         rate_limit=settings.rate_limit,
         ca_bundle=settings.ca_bundle,
         on_event=events.emit,
+        stop=stop,
     ) as client:
+        # Checked before the checkpoint exists: a refused start leaves nothing behind.
         field_ids = await preflight(client, settings)
+        default_user = settings.default_user or await token_user(client)
         directory = UserDirectory(users, client.find_user_by_email)
         ctx = plan_context(
             settings.transform,
@@ -274,11 +277,12 @@ async def _run_with(
             offline=False,
             mailbox=settings.mailbox,
             resolve_user=directory.resolve,
-            default_user=settings.default_user,
+            default_user=default_user,
             field_ids=field_ids,
         )
         total = _count_for_progress(export, settings) if show_progress else None
         with (
+            Checkpoint.open(*checkpoint_at) as checkpoint,
             DeadLetterFile(dead_letter_path) as dead,
             Progress("run", enabled=show_progress, total=total) as progress,
         ):
@@ -292,6 +296,7 @@ async def _run_with(
                 reconcile_wait_s=settings.reconcile_wait_s,
                 source_id_field=settings.transform.source_id_field,
                 emit=events.emit,
+                stop=stop,
             )
             installed = _install_signals(run)
             try:
@@ -328,13 +333,31 @@ async def _pool(
     queue: asyncio.Queue[ConversationPlan | None] = asyncio.Queue(maxsize=settings.workers * 2)
     workers = [asyncio.create_task(run.worker(queue)) for _ in range(settings.workers)]
     producer = Producer(run, ctx, directory, date_range, settings.transform.limit)
+    feeding = asyncio.create_task(producer.feed(export, queue))
+    run.pool_tasks = [feeding, *workers]
     try:
-        await producer.feed(export, queue)
-    except FatalApiError as exc:
-        run.fatal = exc
-        run.stop.set()
+        await asyncio.wait([feeding])  # returns when it ends, also when a second signal cancels it
+        error = None if feeding.cancelled() else feeding.exception()
+        if error is not None:
+            if isinstance(error, FatalApiError):
+                run.fatal = error
+                run.stop.set()
+            elif not isinstance(error, StoppedError):
+                raise error
     finally:
-        for _ in workers:
-            await queue.put(None)
-        await asyncio.gather(*workers, return_exceptions=True)
+        await _end_workers(queue, workers)
     return run.stop.is_set() and run.fatal is None
+
+
+async def _end_workers(
+    queue: asyncio.Queue[ConversationPlan | None], workers: list[asyncio.Task[None]]
+) -> None:
+    """One end mark per worker (unless they were cancelled), then wait for them all."""
+    for _ in workers:
+        while not all(worker.done() for worker in workers):
+            try:
+                queue.put_nowait(None)
+                break
+            except asyncio.QueueFull:
+                await asyncio.sleep(0.05)  # workers are busy with a full queue
+    await asyncio.gather(*workers, return_exceptions=True)

@@ -109,8 +109,11 @@ def plan_record(record: SourceRecord, ctx: PlanContext) -> Planned:
         error = record.error or Finding(
             "read", "parse", "record could not be read", record.location
         )
+        kept = record.data
+        if kept is None and record.raw_text is not None:  # the text itself, to fix and re-feed
+            kept = {"source_id": record.source_id, "_raw": record.raw_text}
         return InvalidConversation(
-            record.source_id, record.location, [error], record.data, list(record.warnings)
+            record.source_id, record.location, [error], kept, list(record.warnings)
         )
     planned = plan_conversation(
         record.data, ctx, location=record.location, message_locations=record.message_locations
@@ -123,6 +126,37 @@ def plan_record(record: SourceRecord, ctx: PlanContext) -> Planned:
     return planned
 
 
+class SeenSourceIds:
+    """A source id met a second time makes that conversation invalid (the first one stands)."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, str] = {}
+
+    def check(self, planned: Planned) -> Planned:
+        """``planned`` itself, or an invalid conversation naming where the id was first seen."""
+        if not isinstance(planned, ConversationPlan):
+            return planned
+        first = self._first.setdefault(planned.source_id, planned.location)
+        if first == planned.location:
+            return planned
+        finding = Finding(
+            "read",
+            "source_id",
+            f"source_id {planned.source_id!r} already seen at {first}; give every conversation "
+            "its own id",
+            planned.location,
+            planned.source_id,
+        )
+        return InvalidConversation(
+            planned.source_id,
+            planned.location,
+            [finding],
+            planned.record,
+            list(planned.warnings),
+            planned.created_at,
+        )
+
+
 def planned_conversations(
     export: Export,
     ctx: PlanContext,
@@ -131,6 +165,7 @@ def planned_conversations(
 ) -> Iterator[Planned]:
     """Every conversation of the export in order, planned, within the date range and limit."""
     date_range = date_range or parse_date_range(settings.since, settings.until, ctx.source_tz)
+    seen = SeenSourceIds()
     emitted = 0
     for record in export.records():
         if settings.limit is not None and emitted >= settings.limit:
@@ -140,7 +175,7 @@ def planned_conversations(
         if not date_range.holds(created):
             continue
         emitted += 1
-        yield planned
+        yield seen.check(planned)
 
 
 def canonical_output(record: dict[str, Any], zone: tzinfo) -> dict[str, Any]:

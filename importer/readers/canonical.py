@@ -76,7 +76,7 @@ def source_record(record: JsonRecord, input_file: InputFile) -> SourceRecord:
             location=record.location,
             source_id=source_id,
         )
-        return SourceRecord(record.location, None, source_id, error=error)
+        return SourceRecord(record.location, None, source_id, error=error, raw_text=record.raw_text)
     data = record.data
     source_id = _source_id(data)
     if record.replaced_bytes:

@@ -35,6 +35,10 @@ SINGER_CONTROL_TYPES = frozenset({"SCHEMA", "STATE", "ACTIVATE_VERSION", "BATCH"
 _ID_HINT = re.compile(r'"(?:source_id|id)"\s*:\s*"?([^",}\s]+)')
 
 
+#: how much of an unparsable record is kept for the dead-letter file
+MAX_RAW_TEXT = 1_000_000
+
+
 @dataclass(frozen=True)
 class JsonRecord:
     """One record of a JSON file, or the reason it could not be parsed."""
@@ -45,6 +49,7 @@ class JsonRecord:
     error: str | None = None
     id_hint: str | None = None  # a best guess at the record's id when it could not be parsed
     replaced_bytes: int = 0  # bytes read as cp1252 (see ``importer.readers.text``)
+    raw_text: str | None = None  # the text of a record that could not be parsed, to fix it
 
 
 def _unwrap(value: Any, stream: str | None) -> tuple[Any, str | None] | None:
@@ -125,6 +130,7 @@ def _parse(raw: bytes, name: str, line: int, stream: str | None) -> Iterator[Jso
             ),
             id_hint=hint.group(1) if hint else None,
             replaced_bytes=replaced,
+            raw_text=text.strip("\r\n")[:MAX_RAW_TEXT],
         )
         return
     yield from _records_of(value, location, stream, replaced)

@@ -19,6 +19,7 @@ class SourceRecord:
     warnings: list[Finding] = field(default_factory=list)  # changed to fit (encoding, channel)
     left_out: list[Finding] = field(default_factory=list)  # messages/attachments left out
     message_locations: list[str] = field(default_factory=list)  # one per data["messages"] item
+    raw_text: str | None = None  # the record's text when it could not be parsed
 
 
 @dataclass(frozen=True)

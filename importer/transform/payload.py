@@ -161,13 +161,21 @@ def _thread_ref(customer: dict[str, Any]) -> dict[str, Any]:
 def _attachment_drafts(
     message: NormalMessage, ctx: PayloadContext, found: _Collector
 ) -> list[AttachmentDraft]:
-    if ctx.attachment_policy in ("skip", "link"):
+    if ctx.attachment_policy == "skip":  # left out on purpose, still one error entry each
         for attachment in message.attachments:
-            verb = "skipped" if ctx.attachment_policy == "skip" else "listed as a link"
+            found.leave_out(
+                "attachment",
+                "attachment.skipped",
+                f"{attachment.file_name}: left out (--attachments skip)",
+                message.location,
+            )
+        return []
+    if ctx.attachment_policy == "link":
+        for attachment in message.attachments:
             found.warn(
                 "attachment",
-                f"attachment.{verb.split()[0]}",
-                f"{attachment.file_name}: {verb}",
+                "attachment.listed",
+                f"{attachment.file_name}: listed as a link in the message",
                 message.location,
             )
         return []
@@ -197,9 +205,14 @@ class _Collector:
     def __init__(self, source_id: str) -> None:
         self.source_id = source_id
         self.warnings: list[Finding] = []
+        self.left_out: list[Finding] = []
 
     def warn(self, stage: str, code: str, message: str, location: str | None = None) -> None:
         self.warnings.append(Finding(stage, code, message, location, self.source_id))
+
+    def leave_out(self, stage: str, code: str, message: str, location: str | None = None) -> None:
+        """Something of an imported conversation that is not sent: an error entry."""
+        self.left_out.append(Finding(stage, code, message, location, self.source_id))
 
 
 def _thread(
@@ -304,5 +317,5 @@ def build_draft(conv: NormalConversation, ctx: PayloadContext) -> Draft:
         customer_key=key,
         customer_to_create=to_create,
         warnings=conv.warnings + found.warnings,
-        left_out=list(conv.left_out),
+        left_out=list(conv.left_out) + found.left_out,
     )

@@ -2,8 +2,9 @@
 
 Accepted: ISO 8601 with ``Z`` or an offset (``+00:00``, ``+0530``, ``+05``), with or without a
 fraction of any length, with ``T`` or a space, seconds optional (Zoho writes ``10:30.000Z``), a
-bare date; epoch seconds as a number or a digit string (float seconds as Front writes them;
-values above 10^11 are taken as milliseconds). Values without a zone are read in ``--source-tz``.
+bare date, the basic format (``20240510T103000Z``); epoch seconds as a number or a digit string
+(float seconds as Front writes them; values above 10^11 are taken as milliseconds). Values without
+a zone are read in ``--source-tz``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ _ISO = re.compile(
     r"""^\s*(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})
     (?:[T\s](?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?:[.,](?P<frac>\d+))?)?
     \s*(?P<zone>Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?\s*$""",
+    re.VERBOSE,
+)
+#: ISO 8601 basic format (``20240510T103000Z``); the ``T`` is required (8 bare digits are epoch)
+_ISO_BASIC = re.compile(
+    r"""^\s*(?P<y>\d{4})(?P<mo>\d{2})(?P<d>\d{2})
+    T(?P<h>\d{2})(?P<mi>\d{2})(?P<s>\d{2})?(?:[.,](?P<frac>\d+))?
+    \s*(?P<zone>Z|z|[+-]\d{2}(?::?\d{2})?)?\s*$""",
     re.VERBOSE,
 )
 _EPOCH = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
@@ -70,7 +78,7 @@ def parse_timestamp(value: str | int | float, source_tz: tzinfo = UTC) -> dateti
         raise TimestampError(f"{value!r} is not a timestamp")
     if _EPOCH.match(value):
         return _from_epoch(float(value))
-    match = _ISO.match(value)
+    match = _ISO.match(value) or _ISO_BASIC.match(value)
     if not match:
         raise TimestampError(
             f"{value!r} is not a timestamp (expected ISO 8601 such as 2024-05-10T10:30:00Z, "

@@ -99,6 +99,21 @@ def test_dead_letters_can_be_fed_back_as_canonical(tmp_path: Path) -> None:
     assert 0 == code, output
 
 
+def test_a_record_that_cannot_be_parsed_keeps_its_text_in_the_dead_letter_file(
+    tmp_path: Path,
+) -> None:
+    """Line 2 of the broken export is not JSON: its dead letter holds the line, to fix it."""
+    dead_path = tmp_path / "dead.jsonl"
+    invoke("validate", "tests/data/broken", "--dead-letter", str(dead_path), "-q")
+    source_line = (ROOT / "tests/data/broken/conversations.jsonl").read_text().splitlines()[1]
+    letters = [json.loads(line) for line in dead_path.read_text().splitlines()]
+    unparsed = [
+        d for d in letters if d["_dead_letter"]["location"].endswith("conversations.jsonl:2")
+    ]
+    assert [source_line] == [d.get("_raw") for d in unparsed]
+    assert "not valid JSON" in unparsed[0]["_dead_letter"]["message"]
+
+
 def test_convert_writes_canonical_that_validates_the_same(tmp_path: Path) -> None:
     """convert -o then validate of its output gives the same counts as validating the source."""
     out = tmp_path / "out.jsonl"
@@ -151,3 +166,38 @@ def test_selection_and_policy_options(tmp_path: Path, args: list[str], needle: s
     )
     assert 0 == code, output
     assert needle in report.read_text()
+
+
+def test_a_repeated_source_id_is_invalid_in_validate_as_in_run(tmp_path: Path) -> None:
+    """The second conversation with an id already seen is invalid, named with both lines."""
+    line = json.dumps(
+        {
+            "source_id": "dup-1",
+            "subject": "Twice",
+            "customer": {"email": "twice@example.com"},
+            "messages": [{"created_at": "2024-01-01T00:00:00Z", "author_role": "customer",
+                          "body_text": "hello"}],
+        }
+    )  # fmt: skip
+    export = tmp_path / "twice.jsonl"
+    export.write_text(f"{line}\n{line}\n", encoding="utf-8")
+    report_path = tmp_path / "r.json"
+    code, _ = invoke("validate", str(export), "--report", str(report_path), "-q")
+    report = json.loads(report_path.read_text())
+    assert (1, 2, 1, 1) == (
+        code,
+        report["source_conversations"],
+        report["valid"],
+        report["invalid"],
+    )
+    assert report["errors"][0]["location"].endswith("twice.jsonl:2")
+    assert "twice.jsonl:1" in report["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("flag", ["--report", "--dead-letter", "--log-json"])
+def test_an_output_in_a_missing_folder_exits_2_before_any_work(tmp_path: Path, flag: str) -> None:
+    target = tmp_path / "missing" / "out.json"
+    code, output = invoke("validate", "samples/canonical/export", flag, str(target), "-q")
+    assert 2 == code
+    assert f"{flag} {target}" in output
+    assert "does not exist" in output

@@ -120,6 +120,41 @@ def test_unknown_mailbox_stops_before_sending_with_2(tmp_path: Path, export_dir:
     assert 2 == result.returncode
     assert "--mailbox 99" in result.stderr
     assert 0 == created
+    assert not (tmp_path / "cp.sqlite").exists()  # the corrected rerun is not refused
+
+
+def test_stop_while_throttled_exits_130_without_waiting_out_the_429(
+    tmp_path: Path, export_dir: Path
+) -> None:
+    """Every create answered 429 with a minute's Retry-After: SIGTERM still ends the run at
+    once (nothing was stored), with exit 130 and the report; a second SIGTERM is harmless."""
+    export = write_export(export_dir / "c.jsonl", 20)
+    config = SandboxConfig(mailboxes=[85], faults={"throttle": 1.0}, window_s=60)
+    with running_sandbox(config) as sandbox:
+        report_path = tmp_path / "r.json"
+        process = start_importer(
+            base_args(export, sandbox.url, tmp_path, "--report", str(report_path))
+        )
+        deadline = time.monotonic() + 30
+        while sandbox.stats.by_status.get(429, 0) == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+        assert process.stderr is not None
+        stderr = process.stderr.read()
+        process.stderr.close()
+        created = sandbox.store.count_conversations()
+    assert 130 == code, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert 0 == created
+    report = json.loads(report_path.read_text())
+    assert report["throttled"] >= 1
+    assert (
+        report["source_conversations"]
+        == report["imported"] + report["failed"] + report["invalid"] + report["already_imported"]
+    )
 
 
 def test_refused_credentials_stop_before_sending_with_2(tmp_path: Path, export_dir: Path) -> None:
@@ -161,22 +196,26 @@ def test_delta_run_imports_only_new_conversations_and_status_reports(
     with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
         assert 0 == run_importer(base_args(export, sandbox.url, tmp_path)).returncode
         write_export(export, 14)
+        with export.open("a", encoding="utf-8") as handle:
+            handle.write('{"source_id": "S-broken", "subject": "no customer"}\n')
         report_path = tmp_path / "r.json"
         result = run_importer(
             base_args(export, sandbox.url, tmp_path, "--report", str(report_path))
         )
         total = sandbox.store.count_conversations(mailbox=85)
-    assert 0 == result.returncode
+    assert 1 == result.returncode
     report = json.loads(report_path.read_text())
-    assert (14, 4, 10, 14) == (
+    assert (15, 4, 10, 1, 14) == (
         report["source_conversations"],
         report["imported"],
         report["already_imported"],
+        report["invalid"],
         total,
     )
     status = run_importer(["status", "--checkpoint", str(tmp_path / "cp.sqlite"), "--json"])
     body = json.loads(status.stdout)
     assert (14, 14) == (body["parts"]["done"], body["source_conversations_complete"])
+    assert ["S-broken"] == [e["source_id"] for e in body["last_errors"]]  # the invalid one
 
 
 def test_attachments_uploaded_after_creation_land_on_their_thread(tmp_path: Path) -> None:

@@ -73,4 +73,6 @@ def test_300_conversations_through_every_fault_exist_exactly_once(
     )
     assert all(1 == n for n in phones.values()), phones
     assert report["split_conversations"] == 7
-    assert report["created_conversations"] + report["in_doubt_resolved"] == sum(created.values())
+    # One run created them all, those whose answer was lost and then found included.
+    assert report["created_conversations"] == sum(created.values())
+    assert report["in_doubt_resolved"] > 0

@@ -140,9 +140,10 @@ async def test_a_lost_answer_is_found_and_never_sent_again(checkpoint: Checkpoin
     run = make_run(client, checkpoint)
     await run_all(run, [plan("a", "a@example.com")])
     assert 1 == client.sent["Subject a"]
-    assert (1, 1, 0) == (
+    assert (1, 1, 1, 0) == (
         run.report.counts["imported"],
         run.report.counts["in_doubt_resolved"],
+        run.report.counts["created_conversations"],  # its answer was lost, but it was created
         len(client.created) - 1,
     )
     assert PartState.DONE == checkpoint.part("a", 1).state
@@ -192,6 +193,8 @@ async def test_resume_reconciles_a_part_left_sending_before_sending_it(
         checkpoint.part("d", 1).state,
     )
     assert 1 == run.report.counts["imported"]
+    # part 1 was created by the run that crashed; only part 2 by this one
+    assert 1 == run.report.counts["created_conversations"]
 
 
 async def test_done_parts_are_skipped(checkpoint: Checkpoint) -> None:
@@ -249,8 +252,8 @@ async def test_a_customer_whose_answer_was_lost_is_found_not_created_twice(
     assert 1 == len(client.customers)
     assert "source customer id:c-q1" in client.customers[0]["background"]
     assert {"id": 3_000_001} == client.created[0]["customer"]
-    assert (0, 1) == (
-        run.report.counts["customers_created"],
+    assert (1, 1) == (
+        run.report.counts["customers_created"],  # created in this run, its answer lost
         run.report.counts["in_doubt_resolved"],
     )
     assert 3_000_001 == checkpoint.customer_id("id:c-q1")
@@ -367,3 +370,19 @@ async def test_resume_uploads_attachments_left_pending_by_a_stop(checkpoint: Che
     assert (0, 1) == (run.report.counts["imported"], run.report.counts["already_imported"])
     assert not checkpoint.has_pending_uploads("u1")
     assert not client.sent
+
+
+def test_default_checkpoint_of_the_current_folder_is_named_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`importer run .` puts `<folder>.checkpoint.sqlite` beside the folder, not a crash."""
+    from importer.pipeline.run import default_checkpoint
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    assert tmp_path / "export.checkpoint.sqlite" == default_checkpoint([Path(".")])
+    assert (
+        tmp_path / "export.checkpoint.sqlite" == default_checkpoint([Path("../export/")]).resolve()
+    )
+    assert folder / "a.jsonl.checkpoint.sqlite" == default_checkpoint([Path("a.jsonl")]).resolve()

@@ -306,3 +306,19 @@ def test_large_attachment_waits_for_upload_after_creation() -> None:
     assert 1 == len(result.parts)
     assert "attachments" not in result.parts[0].payload["threads"][0]
     assert [(0, "big.bin")] == [(i, a.file_name) for i, a in result.parts[0].deferred]
+
+
+def test_skipped_attachment_is_an_error_entry_and_a_linked_one_a_warning() -> None:
+    """--attachments skip: left out, one error entry each (not a warning); link: a warning."""
+    data = record()
+    data["messages"][0]["attachments"] = [
+        {"file_name": "a.txt", "content_type": "text/plain", "size": 10, "url": "https://x/a"}
+    ]
+    skipped = plan(data, context(attachment_policy="skip"))
+    assert ["attachment.skipped"] == [f.code for f in skipped.left_out]
+    assert "attachment.skipped" not in [f.code for f in skipped.warnings]
+    assert "attachments" not in skipped.parts[0].payload["threads"][0]
+    linked = plan(data, context(attachment_policy="link"))
+    assert [] == linked.left_out
+    assert "attachment.listed" in [f.code for f in linked.warnings]
+    assert 'href="https://x/a"' in linked.parts[0].payload["threads"][0]["text"]

@@ -25,6 +25,8 @@ PARIS = ZoneInfo("Europe/Paris")
         (1729618499.791, "2024-10-22T17:34:59Z"),
         ("1729618499", "2024-10-22T17:34:59Z"),
         (1729618499791, "2024-10-22T17:34:59Z"),
+        ("20240510T103000Z", "2024-05-10T10:30:00Z"),  # ISO 8601 basic format
+        ("20240510T1030+0200", "2024-05-10T08:30:00Z"),
     ],
 )
 def test_parse_timestamp_accepts_every_form(value: str | float, expected: str) -> None:
