@@ -73,7 +73,8 @@ def run_offline(
                 )
                 if valid and out is not None:
                     assert isinstance(planned, ConversationPlan)
-                    line = json.dumps(canonical_output(planned.record, zone), ensure_ascii=False)
+                    converted = canonical_output(planned.record, zone, export.format)
+                    line = json.dumps(converted, ensure_ascii=False)
                     out.write(line + "\n")
     report.elapsed_s = time.monotonic() - started
     if report_path is not None:

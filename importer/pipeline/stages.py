@@ -178,10 +178,16 @@ def planned_conversations(
         yield seen.check(planned)
 
 
-def canonical_output(record: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
-    """A record for ``convert``: canonical keys only, timestamps as UTC ISO text, files inlined."""
+def canonical_output(
+    record: dict[str, Any], zone: tzinfo, source_name: str | None = None
+) -> dict[str, Any]:
+    """A record for ``convert``: canonical keys only, timestamps as UTC ISO text, files inlined,
+    ``source`` kept (the input format when the record has none, so placeholder addresses made
+    from the converted file are the ones the original export would give)."""
     conversation = Conversation.model_validate(record)
     body = conversation.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    if source_name and not body.get("source"):
+        body["source"] = source_name
 
     def iso(value: Any) -> Any:
         try:

@@ -5,6 +5,7 @@ fields. Attachments stay candidates here; ``split`` decides which go inline.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 import re
@@ -110,6 +111,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
+def _id_slug(text: str) -> str:
+    """A customer id fit for an address; ids that had to change get a short hash of the
+    original, so ``A.b`` and ``a-B`` stay two customers."""
+    slug = _slug(text)
+    if slug == text:
+        return slug
+    return f"{slug}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
+
+
 def _customer_fields(customer: NormalCustomer) -> dict[str, Any]:
     pairs = {
         "firstName": customer.first_name,
@@ -141,7 +151,7 @@ def _customer(
         return {"email": customer.email, **fields}, None
     if ctx.no_email_policy == "placeholder":
         who = customer.source_id or re.sub(r"\D", "", customer.phone or "")
-        email = f"{_slug(conv.source or ctx.source_name)}-{_slug(who)}@{ctx.placeholder_domain}"
+        email = f"{_slug(conv.source or ctx.source_name)}-{_id_slug(who)}@{ctx.placeholder_domain}"
         return {"email": email, **fields}, None
     to_create = {k: v for k, v in fields.items() if k != "phone"}
     if customer.phone:

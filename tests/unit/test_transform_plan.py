@@ -322,3 +322,16 @@ def test_skipped_attachment_is_an_error_entry_and_a_linked_one_a_warning() -> No
     assert [] == linked.left_out
     assert "attachment.listed" in [f.code for f in linked.warnings]
     assert 'href="https://x/a"' in linked.parts[0].payload["threads"][0]["text"]
+
+
+def test_placeholder_addresses_of_ids_that_differ_only_in_punctuation_stay_apart() -> None:
+    """Ids made fit for an address carry a hash of the original, so they never merge."""
+    context_ = context(no_email_policy="placeholder")
+    emails = [
+        plan(record(source="zd", customer={"id": who}), context_).parts[0].payload["customer"]
+        for who in ("A.b", "a-B", "a-b")
+    ]
+    addresses = [e["email"] for e in emails]
+    assert 3 == len(set(addresses))
+    assert "zd-a-b@imported.invalid" == addresses[2]  # a clean id keeps the contract's form
+    assert all(a.startswith("zd-a-b-") for a in addresses[:2])
