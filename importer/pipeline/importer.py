@@ -102,6 +102,8 @@ class ImportRun:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     #: the producer and the workers, cancelled by a second SIGINT/SIGTERM
     pool_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    #: uploads given up, by source id: not counted among the conversation's attachments
+    _uploads_left_out: dict[str, int] = field(default_factory=dict)
     fatal: BaseException | None = None
     _known_customers: set[str] = field(default_factory=set)
     _customer_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -404,6 +406,7 @@ class ImportRun:
             plan.source_id,
             part.index,
         )
+        self._uploads_left_out[plan.source_id] = self._uploads_left_out.get(plan.source_id, 0) + 1
         self.left_out([finding])
 
     def left_out(self, findings: list[Finding]) -> None:
@@ -431,7 +434,8 @@ class ImportRun:
         self.report.add("source_conversations")
         self.report.add("imported")
         self.report.add("threads", plan.threads)
-        self.report.add("attachments", plan.attachments)
+        given_up = self._uploads_left_out.pop(plan.source_id, 0)
+        self.report.add("attachments", plan.attachments - given_up)
         if len(plan.parts) > 1:
             self.report.add("split_conversations")
         self.report.warn(plan.warnings)

@@ -164,14 +164,29 @@ class CsvStage:
     def _stage_message(self, values: tuple[Any, ...]) -> None:
         if self.messages_only:
             known = self.db.execute(
-                "SELECT 1 FROM conversations WHERE cid = ? LIMIT 1", (values[0],)
+                "SELECT seq, cells FROM conversations WHERE cid = ? LIMIT 1", (values[0],)
             ).fetchone()
             if known is None:
                 self.db.execute(
                     "INSERT INTO conversations VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",
                     (*values[:6], 0),
                 )
+            else:
+                self._fill_conversation_cells(known[0], known[1], values[3])
         self.db.execute("INSERT INTO messages VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)", values)
+
+    def _fill_conversation_cells(self, seq: int, stored: str | None, row: str | None) -> None:
+        """With ``messages.csv`` alone, a conversation column left empty on its first row is
+        taken from a later row of the same conversation (the first non-empty value wins)."""
+        if stored is None or row is None:
+            return
+        cells, later = json.loads(stored), json.loads(row)
+        missing = {name: value for name, value in later.items() if name not in cells}
+        if missing:
+            cells.update(missing)
+            self.db.execute(
+                "UPDATE conversations SET cells = ? WHERE seq = ?", (json.dumps(cells), seq)
+            )
 
     # -- emitting ------------------------------------------------------------------------------
     def records(self) -> Iterator[SourceRecord]:

@@ -386,3 +386,47 @@ def test_default_checkpoint_of_the_current_folder_is_named_after_it(
         tmp_path / "export.checkpoint.sqlite" == default_checkpoint([Path("../export/")]).resolve()
     )
     assert folder / "a.jsonl.checkpoint.sqlite" == default_checkpoint([Path("a.jsonl")]).resolve()
+
+
+async def test_an_upload_given_up_is_an_error_not_a_counted_attachment(
+    checkpoint: Checkpoint,
+) -> None:
+    """An upload refused after creation: the conversation is imported, the file is an error
+    entry (also in the checkpoint's log), and `attachments` counts only what is in Help Scout."""
+
+    class RefusingUploads(ScriptedClient):
+        async def list_threads(self, conversation_id: int) -> list[dict[str, Any]]:
+            return [{"id": 50 + i, "createdAt": f"2024-01-01T10:0{i}:00Z"} for i in range(2)]
+
+        async def upload_attachment(
+            self, conv: int, thread: int, name: str, mime: str, data: str
+        ) -> Outcome:
+            if name == "bad.txt":
+                return Outcome(OutcomeKind.REJECTED, 400, "validation", errors=[])
+            return Outcome(OutcomeKind.CREATED, 201, "created", resource_id=9)
+
+    ctx = PlanContext(
+        payload=PayloadContext(mailbox_id=85, attachment_policy="upload"),
+        read_attachment=lambda ref: b"file",
+        max_request_bytes=262_144,
+    )
+    files = [{"file_name": n, "data_base64": "aGk="} for n in ("good.txt", "bad.txt")]
+    data = {
+        "source_id": "u2",
+        "subject": "Two files",
+        "customer": {"email": "u@example.com"},
+        "messages": [
+            {"created_at": 1_704_103_200, "author_role": "customer", "body_text": "a"},
+            {"created_at": 1_704_103_260, "author_role": "agent", "body_text": "b",
+             "attachments": files},
+        ],
+    }  # fmt: skip
+    conversation = plan_conversation(data, ctx, location="t:1")
+    assert isinstance(conversation, ConversationPlan)
+    run = make_run(RefusingUploads(), checkpoint)
+    await run_all(run, [conversation])
+    counts = run.report.counts
+    assert (1, 1) == (counts["imported"], counts["attachments"])
+    assert ["attachment"] == [e["stage"] for e in run.report.errors]
+    assert "bad.txt" in run.report.errors[0]["message"]
+    assert ["u2"] == [e.source_id for e in checkpoint.last_errors(20)]

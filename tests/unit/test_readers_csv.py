@@ -173,6 +173,24 @@ def test_messages_only_layout_in_first_appearance_order(tmp_path: Path) -> None:
     assert records[0].message_locations == [f"{path}:2", f"{path}:4"]
 
 
+def test_messages_only_layout_takes_a_conversation_column_from_a_later_row(
+    tmp_path: Path,
+) -> None:
+    """The customer's email is blank on the conversation's first row and given on the next:
+    the conversation has it (the first non-empty value of each column wins)."""
+    header = ["conversation_id", "subject", "customer_email", "author_role", "body_text"]
+    rows = [
+        ["k1", "One", "", "customer", "hi"],
+        ["k1", "Other subject", "one@example.com", "agent", "answer"],
+    ]
+    path = tmp_path / "export.csv"
+    _write_csv(path, header, rows)
+    (record,) = _records(path)
+    assert record.data is not None
+    assert "one@example.com" == record.data["customer"]["email"]
+    assert "One" == record.data["subject"]  # given on the first row: kept
+
+
 def test_wrong_field_count_makes_the_conversation_invalid(tmp_path: Path) -> None:
     export = tmp_path / "export"
     export.mkdir()
