@@ -228,13 +228,14 @@ def run_offline_command(command: str, options: dict[str, Any], output: Path | No
     try:
         report = run_offline(
             command,
-            list(options["inputs"]),
+            [Path(name) for name in options["inputs"]],
             transform_settings(options),
             output=output,
             report_path=options["report_path"],
             dead_letter_path=options["dead_letter_path"],
             show_progress=_progress_wanted(options),
             log_json=options["log_json"],
+            input_names=list(options["inputs"]),
         )
     except ImporterError as exc:
         fail(exc)
@@ -262,7 +263,7 @@ def formats() -> None:
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @input_options
 @output_options
 def validate(**options: Any) -> None:
@@ -275,7 +276,7 @@ def validate(**options: Any) -> None:
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, type=click.Path())
 @click.option(
     "-o",
     "--output",
@@ -370,7 +371,7 @@ def run_settings(options: dict[str, Any]) -> RunSettings:
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @api_options
 @input_options
 @output_options
@@ -390,10 +391,11 @@ def plan(**options: Any) -> None:
     try:
         report = asyncio.run(
             plan_import(
-                list(options["inputs"]),
+                [Path(name) for name in options["inputs"]],
                 run_settings(options),
                 dead_letter_path=options["dead_letter_path"],
                 log_json=options["log_json"],
+                input_names=list(options["inputs"]),
             )
         )
     except ImporterError as exc:
@@ -406,7 +408,7 @@ def plan(**options: Any) -> None:
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @api_options
 @click.option(
     "--checkpoint",
@@ -444,12 +446,13 @@ def run(**options: Any) -> None:
     try:
         outcome = asyncio.run(
             run_import(
-                list(options["inputs"]),
+                [Path(name) for name in options["inputs"]],
                 run_settings(options),
                 report_path=options["report_path"],
                 dead_letter_path=options["dead_letter_path"],
                 log_json=options["log_json"],
                 show_progress=_progress_wanted(options),
+                input_names=list(options["inputs"]),
             )
         )
     except ImporterError as exc:

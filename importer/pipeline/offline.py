@@ -51,11 +51,12 @@ def run_offline(
     dead_letter_path: Path | None = None,
     show_progress: bool = False,
     log_json: Path | None = None,
+    input_names: list[str] | None = None,
 ) -> Report:
     """Run ``validate`` (or ``convert`` with ``output``) and return the report."""
     started = time.monotonic()
     with open_export(inputs, settings.format, settings.mapping_file) as export:
-        report = Report(command, export.format, [str(path) for path in inputs])
+        report = Report(command, export.format, input_names or [str(path) for path in inputs])
         ctx = plan_context(settings, export, offline=True)
         zone = load_zone(settings.source_tz)
         with ExitStack() as stack:

@@ -209,13 +209,14 @@ async def plan_import(
     *,
     dead_letter_path: Path | None = None,
     log_json: Path | None = None,
+    input_names: list[str] | None = None,
 ) -> PlanReport:
     """Plan the run of ``inputs`` into ``settings.mailbox`` without writing anything."""
     started = time.monotonic()
     transform = settings.transform
     users = load_users_file(settings.users_file) if settings.users_file else {}
     parse_date_range(transform.since, transform.until, load_zone(transform.source_tz))  # usage
-    report = PlanReport([str(p) for p in inputs], int(settings.mailbox or 0))
+    report = PlanReport(input_names or [str(p) for p in inputs], int(settings.mailbox or 0))
     events = EventLog(log_json)
     try:
         with (

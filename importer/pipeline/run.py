@@ -203,6 +203,7 @@ async def run_import(
     dead_letter_path: Path | None = None,
     log_json: Path | None = None,
     show_progress: bool = False,
+    input_names: list[str] | None = None,
 ) -> RunOutcome:
     """Run the import and return its report and exit code."""
     started = time.monotonic()
@@ -214,7 +215,10 @@ async def run_import(
     try:
         with open_export(inputs, transform.format, transform.mapping_file) as export:
             report = Report(
-                "run", export.format, [str(path) for path in inputs], mailbox=settings.mailbox
+                "run",
+                export.format,
+                input_names or [str(path) for path in inputs],
+                mailbox=settings.mailbox,
             )
             checkpoint_path = settings.checkpoint or default_checkpoint(inputs)
             header = RunHeader(

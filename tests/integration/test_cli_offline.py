@@ -201,3 +201,9 @@ def test_an_output_in_a_missing_folder_exits_2_before_any_work(tmp_path: Path, f
     assert 2 == code
     assert f"{flag} {target}" in output
     assert "does not exist" in output
+
+
+def test_report_inputs_are_spelled_as_given(tmp_path: Path) -> None:
+    report_path = tmp_path / "r.json"
+    invoke("validate", "samples/canonical/export/", "--report", str(report_path), "-q")
+    assert ["samples/canonical/export/"] == json.loads(report_path.read_text())["inputs"]
