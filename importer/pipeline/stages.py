@@ -116,7 +116,11 @@ def plan_record(record: SourceRecord, ctx: PlanContext) -> Planned:
             record.source_id, record.location, [error], kept, list(record.warnings)
         )
     planned = plan_conversation(
-        record.data, ctx, location=record.location, message_locations=record.message_locations
+        record.data,
+        ctx,
+        location=record.location,
+        message_locations=record.message_locations,
+        field_locations=record.field_locations,
     )
     planned.warnings[:0] = record.warnings
     if isinstance(planned, ConversationPlan):

@@ -136,6 +136,7 @@ class CsvStage:
                         "a field holding the delimiter, a quote or a line break needs double "
                         "quotes"
                     )
+                    error_at = f"{location}:{min(len(row), len(header)) + 1}"  # first odd field
                 elif cid is None:
                     error = f"the conversation id (column {id_column!r}) is empty"
                     error_at = f"{location}:{id_index + 1}"
@@ -262,6 +263,9 @@ class CsvStage:
             for f, c in names.items()
             if c and c in cells and c not in self.message_owned
         }
+        for field_name in value:
+            path = field_name.replace("customer_", "customer.", 1)
+            record.field_locations[path] = self._at(file, line, names[field_name])
         data: dict[str, Any] = {"source_id": record.source_id}
         for field_name in ("subject", "status", "created_at", "closed_at"):
             if field_name in value:
@@ -306,6 +310,10 @@ class CsvStage:
     ) -> dict[str, Any]:
         names = self.columns.message
         value = {f: cells[c] for f, c in names.items() if c and c in cells}
+        index = len(record.message_locations)  # this message's place in data["messages"]
+        for field_name in value:
+            path = f"messages[{index}].{field_name}"
+            record.field_locations[path] = self._at(file, line, names[field_name])
         message: dict[str, Any] = {}
         for field_name in ("created_at", "body_html", "body_text", "author_name"):
             if field_name in value:

@@ -20,6 +20,9 @@ class SourceRecord:
     left_out: list[Finding] = field(default_factory=list)  # messages/attachments left out
     message_locations: list[str] = field(default_factory=list)  # one per data["messages"] item
     raw_text: str | None = None  # the record's text when it could not be parsed
+    #: ``file:line:column`` of a field, by canonical path (``subject``,
+    #: ``messages[2].created_at``), where the export has columns (CSV)
+    field_locations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ message left out is an error entry; a conversation that cannot be fixed raises
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -91,12 +92,27 @@ class NormaliseContext:
     extra_tags: tuple[str, ...] = ()
     location: str | None = None
     message_locations: tuple[str, ...] = ()
+    #: ``file:line:column`` by canonical path (CSV), the most precise place of a finding
+    field_locations: Mapping[str, str] = field(default_factory=dict)
+
+
+#: finding codes that name a canonical field under another spelling
+_CODE_FIELDS = {
+    "customer.firstName": "customer.first_name",
+    "customer.lastName": "customer.last_name",
+}
 
 
 class _Findings:
     """Collects findings of one conversation with its id and location filled in."""
 
-    def __init__(self, source_id: str | None, location: str | None) -> None:
+    def __init__(
+        self,
+        source_id: str | None,
+        location: str | None,
+        field_locations: Mapping[str, str] | None = None,
+    ) -> None:
+        self.field_locations = field_locations or {}
         self.source_id = source_id
         self.location = location
         self.errors: list[Finding] = []
@@ -104,7 +120,8 @@ class _Findings:
         self.left_out: list[Finding] = []
 
     def _make(self, stage: str, code: str, message: str, location: str | None) -> Finding:
-        return Finding(stage, code, message, location or self.location, self.source_id)
+        exact = self.field_locations.get(_CODE_FIELDS.get(code, code))
+        return Finding(stage, code, message, exact or location or self.location, self.source_id)
 
     def error(self, code: str, message: str, location: str | None = None) -> None:
         self.errors.append(self._make("validate", code, message, location))
@@ -246,7 +263,7 @@ def _tags(conv: Conversation, extra: tuple[str, ...]) -> list[str]:
 
 def normalise(conv: Conversation, ctx: NormaliseContext) -> NormalConversation:
     """Normalise one conversation or raise ``InvalidConversationError`` with every reason."""
-    found = _Findings(conv.source_id, ctx.location)
+    found = _Findings(conv.source_id, ctx.location, ctx.field_locations)
     customer = _customer(conv, found)
     messages = _messages(conv, ctx, found)
     created_at = None

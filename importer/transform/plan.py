@@ -7,7 +7,7 @@ function it is given, touches no network.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -79,7 +79,11 @@ class InvalidConversation:
 
 
 def _pydantic_findings(
-    exc: ValidationError, source_id: str | None, location: str, message_locations: Sequence[str]
+    exc: ValidationError,
+    source_id: str | None,
+    location: str,
+    message_locations: Sequence[str],
+    field_locations: Mapping[str, str],
 ) -> list[Finding]:
     findings = []
     for error in exc.errors():
@@ -93,6 +97,7 @@ def _pydantic_findings(
                     where = message_locations[part]
             else:
                 path += ("." if path else "") + str(part)
+        where = field_locations.get(path, where)
         path = path or "record"
         message = str(error["msg"]).removeprefix("Value error, ")
         findings.append(Finding("read", path, f"{path}: {message}", where, source_id))
@@ -105,14 +110,17 @@ def plan_conversation(
     *,
     location: str,
     message_locations: Sequence[str] = (),
+    field_locations: Mapping[str, str] | None = None,
 ) -> ConversationPlan | InvalidConversation:
-    """Plan one canonical conversation record."""
+    """Plan one canonical conversation record (``field_locations``: ``file:line:column`` by
+    canonical path, for findings about one field of a CSV export)."""
+    field_locations = field_locations or {}
     raw_id = data.get("source_id") if isinstance(data, dict) else None
     source_id = None if raw_id is None else str(raw_id)
     try:
         conversation = Conversation.model_validate(data)
     except ValidationError as exc:
-        findings = _pydantic_findings(exc, source_id, location, message_locations)
+        findings = _pydantic_findings(exc, source_id, location, message_locations, field_locations)
         return InvalidConversation(source_id, location, findings, data)
     norm_ctx = NormaliseContext(
         source_tz=ctx.source_tz,
@@ -120,6 +128,7 @@ def plan_conversation(
         extra_tags=ctx.extra_tags,
         location=location,
         message_locations=tuple(message_locations),
+        field_locations=field_locations,
     )
     try:
         normal = normalise(conversation, norm_ctx)

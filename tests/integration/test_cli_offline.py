@@ -207,3 +207,25 @@ def test_report_inputs_are_spelled_as_given(tmp_path: Path) -> None:
     report_path = tmp_path / "r.json"
     invoke("validate", "samples/canonical/export/", "--report", str(report_path), "-q")
     assert ["samples/canonical/export/"] == json.loads(report_path.read_text())["inputs"]
+
+
+def test_csv_findings_about_one_field_name_its_column(tmp_path: Path) -> None:
+    """A bad message time and a bad customer email in a CSV export: file:line:column each."""
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "conversations.csv").write_text(
+        "conversation_id,subject,customer_email\n1,One,nobody@\n2,Two,b@example.com\n"
+    )
+    (export / "messages.csv").write_text(
+        "conversation_id,message_id,created_at,author_role,body_text\n"
+        "1,m1,2024-01-01,customer,hi\n"
+        "2,m2,last tuesday,customer,hello\n"
+    )
+    report_path = tmp_path / "r.json"
+    code, _ = invoke("validate", str(export), "--report", str(report_path), "-q")
+    errors = json.loads(report_path.read_text())["errors"]
+    assert 1 == code
+    assert [
+        (f"{export / 'conversations.csv'}:2:3", "customer.email"),
+        (f"{export / 'messages.csv'}:3:3", "messages[0].created_at"),
+    ] == [(e["location"], e["code"]) for e in errors]

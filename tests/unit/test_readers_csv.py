@@ -207,11 +207,11 @@ def test_wrong_field_count_makes_the_conversation_invalid(tmp_path: Path) -> Non
     assert one.error is None
     assert two.data is None
     assert two.error is not None
-    assert two.error.location == f"{export / 'conversations.csv'}:3"
+    assert two.error.location == f"{export / 'conversations.csv'}:3:4"  # the extra field
     assert "4 fields, the header has 3" in two.error.message
     assert three.source_id == "3"
     assert three.error is not None
-    assert three.error.location == f"{export / 'messages.csv'}:3"
+    assert three.error.location == f"{export / 'messages.csv'}:3:5"  # the missing field
     assert own.source_id is None
     assert own.error is not None
     assert own.location == f"{export / 'messages.csv'}:4"
