@@ -2,15 +2,21 @@
 
 Each line is the canonical record itself (so ``--format canonical`` reads the file back) with one
 extra key, ``_dead_letter``, that says why it is there. A record that could not be parsed at all
-keeps its location and reason with ``source_id`` null.
+keeps its text under ``_raw``. Attachments given by a path in the export are written inline
+(``data_base64``): the reader resolved their paths against the export's folder, and a path that
+leaves the folder of the file that names it is refused on re-feed.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+
+from importer.errors import ImporterError
+from importer.readers.inputs import read_attachment_bytes
 
 DEAD_LETTER_KEY = "_dead_letter"
 
@@ -43,6 +49,30 @@ class DeadLetterFile:
         if self._handle is None:
             return
         body = dict(record) if isinstance(record, dict) else {"source_id": entry.get("source_id")}
+        messages = body.get("messages")
+        if isinstance(messages, list):
+            body["messages"] = [_inline_attachments(m) for m in messages]
         body[DEAD_LETTER_KEY] = entry
         self._handle.write(json.dumps(body, ensure_ascii=False, default=str) + "\n")
         self._handle.flush()
+
+
+def _inline_attachments(message: Any) -> Any:
+    """The message with each readable path attachment turned into ``data_base64``."""
+    if not isinstance(message, dict) or not isinstance(message.get("attachments"), list):
+        return message
+    attachments = []
+    for attachment in message["attachments"]:
+        if isinstance(attachment, dict) and isinstance(attachment.get("path"), str):
+            try:
+                data = read_attachment_bytes(attachment["path"])
+            except (ImporterError, OSError, ValueError):
+                attachments.append(attachment)  # unreadable: the reason is in the entry
+                continue
+            inlined = {k: v for k, v in attachment.items() if k != "path"}
+            inlined["data_base64"] = base64.b64encode(data).decode("ascii")
+            inlined.setdefault("size", len(data))
+            attachments.append(inlined)
+        else:
+            attachments.append(attachment)
+    return {**message, "attachments": attachments}

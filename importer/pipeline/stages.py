@@ -7,6 +7,7 @@ agree on what is valid, on ``--limit``, ``--since`` and ``--until``, and on the 
 from __future__ import annotations
 
 import base64
+import mimetypes
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -209,4 +210,10 @@ def canonical_output(
                 data = read_attachment_bytes(attachment.pop("path"))
                 attachment["data_base64"] = base64.b64encode(data).decode("ascii")
                 attachment.setdefault("size", len(data))
+            elif "data_base64" in attachment and "size" not in attachment:
+                raw = "".join(str(attachment["data_base64"]).split())
+                attachment["size"] = len(raw) * 3 // 4 - raw[-2:].count("=")
+            if not attachment.get("content_type"):  # every written attachment says its type
+                guessed, _ = mimetypes.guess_type(str(attachment.get("file_name", "")))
+                attachment["content_type"] = guessed or "application/octet-stream"
     return body

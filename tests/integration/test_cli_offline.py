@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -126,6 +127,16 @@ def test_convert_writes_canonical_that_validates_the_same(tmp_path: Path) -> Non
     actual = json.loads(report.read_text())
     for key in ("source_conversations", "valid", "threads", "attachments"):
         assert expected[key] == actual[key]
+    written = [
+        attachment
+        for line in out.read_text().splitlines()
+        for message in json.loads(line)["messages"]
+        for attachment in message.get("attachments", [])
+    ]
+    assert written  # the CSV sample has a receipt
+    for attachment in written:  # every field the contract lists for an attachment
+        assert {"file_name", "content_type", "size", "data_base64"} <= attachment.keys()
+        assert attachment["size"] == len(base64.b64decode(attachment["data_base64"]))
 
 
 def test_convert_schema_is_json_schema() -> None:
@@ -229,3 +240,37 @@ def test_csv_findings_about_one_field_name_its_column(tmp_path: Path) -> None:
         (f"{export / 'conversations.csv'}:2:3", "customer.email"),
         (f"{export / 'messages.csv'}:3:3", "messages[0].created_at"),
     ] == [(e["location"], e["code"]) for e in errors]
+
+
+def test_dead_letters_carry_path_attachments_inline_so_they_feed_back_anywhere(
+    tmp_path: Path,
+) -> None:
+    """An invalid CSV conversation with a file: its dead letter holds the bytes, and once fixed
+    it validates from another folder with its attachment."""
+    export = tmp_path / "export"
+    (export / "files").mkdir(parents=True)
+    (export / "files" / "a.txt").write_bytes(b"hello")
+    (export / "conversations.csv").write_text(
+        "conversation_id,subject,customer_email\n1,One,bad@\n"
+    )
+    (export / "messages.csv").write_text(
+        "conversation_id,message_id,created_at,author_role,body_text,attachments\n"
+        "1,m1,2024-01-01T00:00:00Z,customer,see file,files/a.txt\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    dead_path = elsewhere / "dead.jsonl"
+    code, _ = invoke("validate", str(export), "--dead-letter", str(dead_path), "-q")
+    assert 1 == code
+    (letter,) = [json.loads(line) for line in dead_path.read_text().splitlines()]
+    (attachment,) = letter["messages"][0]["attachments"]
+    assert "path" not in attachment
+    assert b"hello" == base64.b64decode(attachment["data_base64"])
+    letter["customer"]["email"] = "good@example.com"
+    del letter["_dead_letter"]
+    fixed = elsewhere / "fixed.jsonl"
+    fixed.write_text(json.dumps(letter) + "\n")
+    report_path = tmp_path / "r.json"
+    code, output = invoke("validate", str(fixed), "--report", str(report_path), "-q")
+    assert 0 == code, output
+    assert 1 == json.loads(report_path.read_text())["attachments"]

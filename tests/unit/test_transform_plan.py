@@ -335,3 +335,19 @@ def test_placeholder_addresses_of_ids_that_differ_only_in_punctuation_stay_apart
     assert 3 == len(set(addresses))
     assert "zd-a-b@imported.invalid" == addresses[2]  # a clean id keeps the contract's form
     assert all(a.startswith("zd-a-b-") for a in addresses[:2])
+
+
+def test_convert_output_gives_every_attachment_its_size_and_type() -> None:
+    """convert: a base64 attachment without size or type gets both (from the bytes, the name)."""
+    from importer.pipeline.stages import canonical_output
+
+    data = record()
+    data["messages"][0]["attachments"] = [{"file_name": "note.txt", "data_base64": "aGk="}]
+    out = canonical_output(data, UTC, "csv")
+    assert {
+        "file_name": "note.txt",
+        "data_base64": "aGk=",
+        "size": 2,
+        "content_type": "text/plain",
+    } == (out["messages"][0]["attachments"][0])
+    assert "csv" == out["source"]
