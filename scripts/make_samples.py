@@ -6,7 +6,9 @@ samples/canonical/export/  canonical JSONL, 30 conversations (one of 250 message
                            call, private notes, unicode, a 52-character name, a customer with only a
                            phone, epoch and offset timestamps)
 samples/csv/export/        the generic CSV template: conversations.csv + messages.csv (rows
-                           shuffled), a custom field, an attachment, files written with a UTF-8 BOM
+                           shuffled), 24 conversations (one of 250 messages, a chat, a phone
+                           call, private notes, unicode, a 44-character last name), a custom
+                           field, an attachment, files written with a UTF-8 BOM
 """
 
 from __future__ import annotations
@@ -169,6 +171,8 @@ def generic_csv() -> None:
         first, last, email = CUSTOMERS[(index + 3) % len(CUSTOMERS)]
         start = START + timedelta(days=index * 11, hours=3)
         count = RNG.randint(2, 6)
+        if index == 7:  # a long conversation: split into three parts by the 100-thread rule
+            count = 250
         channel = "chat" if index == 5 else "phone" if index == 9 else "email"
         conv_id = f"T{2000 + index}"
         conv_rows.append(

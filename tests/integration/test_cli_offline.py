@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,26 @@ def test_samples_cover_what_the_issue_asks_for() -> None:
     assert any(m.get("private") for r in records for m in r["messages"])
     assert any(not r["customer"].get("email") for r in records)
     expected = json.loads((ROOT / "samples/canonical/expected-validate.json").read_text())
+    assert any(
+        w["code"] == "customer.lastName" and "trimmed" in w["message"] for w in expected["warnings"]
+    )
+    assert 1 <= expected["split_conversations"]
+
+
+def test_csv_sample_covers_what_the_issue_asks_for() -> None:
+    """The CSV export too: 250 messages in one conversation, chat, phone, notes, a trimmed name."""
+
+    folder = ROOT / "samples/csv/export"
+    with (folder / "conversations.csv").open(encoding="utf-8-sig", newline="") as handle:
+        conversations = list(csv.DictReader(handle))
+    with (folder / "messages.csv").open(encoding="utf-8-sig", newline="") as handle:
+        messages = list(csv.DictReader(handle))
+    per_conversation = Counter(m["conversation_id"] for m in messages)
+    assert 250 in per_conversation.values()
+    assert {"chat", "phone"} <= {c["channel"] for c in conversations}
+    assert any(m["private"] == "true" for m in messages)
+    assert any(any(ord(ch) > 127 for ch in c["subject"]) for c in conversations)
+    expected = json.loads((ROOT / "samples/csv/expected-validate.json").read_text())
     assert any(
         w["code"] == "customer.lastName" and "trimmed" in w["message"] for w in expected["warnings"]
     )
