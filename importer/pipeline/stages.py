@@ -10,7 +10,7 @@ import base64
 import mimetypes
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from importer.errors import UsageError
@@ -25,7 +25,13 @@ from importer.transform.plan import (
     PlanContext,
     plan_conversation,
 )
-from importer.transform.times import TimestampError, load_zone, parse_timestamp
+from importer.transform.times import (
+    TimestampError,
+    api_time_or_given,
+    is_bare_date,
+    load_zone,
+    parse_timestamp,
+)
 
 Planned = ConversationPlan | InvalidConversation
 
@@ -56,7 +62,7 @@ def parse_date_range(since: str | None, until: str | None, zone: tzinfo) -> Date
             moment = parse_timestamp(value, zone)
         except TimestampError as exc:
             raise UsageError(f"{option} {value!r}: {exc}") from exc
-        if option == "--until" and len(value.strip()) == 10:  # a bare date: the whole day
+        if option == "--until" and is_bare_date(value):  # a bare date: the whole day
             moment += timedelta(days=1)
         return moment
 
@@ -106,6 +112,31 @@ def plan_context(
 
 def plan_record(record: SourceRecord, ctx: PlanContext) -> Planned:
     """Plan one record, carrying the reader's own findings along."""
+    planned = _plan_record(record, ctx)
+    if isinstance(planned, InvalidConversation) and planned.created_at is None:
+        planned.created_at = readable_created_at(planned.record, ctx.source_tz)
+    return planned
+
+
+def readable_created_at(record: Any, zone: tzinfo) -> datetime | None:
+    """When an invalid record was created, if its times can be read: ``created_at``, else its
+    earliest message (as normalising would take it), so ``--since``/``--until`` hold for it too."""
+    if not isinstance(record, dict):
+        return None
+    given = record.get("created_at")
+    values = [given] if given not in (None, "") else []
+    if not values and isinstance(record.get("messages"), list):
+        values = [m.get("created_at") for m in record["messages"] if isinstance(m, dict)]
+    moments = []
+    for value in values:
+        try:
+            moments.append(parse_timestamp(value, zone))
+        except TimestampError:
+            continue
+    return min(moments, default=None)
+
+
+def _plan_record(record: SourceRecord, ctx: PlanContext) -> Planned:
     if record.error is not None or record.data is None:
         error = record.error or Finding(
             "read", "parse", "record could not be read", record.location
@@ -176,8 +207,7 @@ def planned_conversations(
         if settings.limit is not None and emitted >= settings.limit:
             return
         planned = plan_record(record, ctx)
-        created = planned.created_at if isinstance(planned, ConversationPlan) else None
-        if not date_range.holds(created):
+        if not date_range.holds(planned.created_at):
             continue
         emitted += 1
         yield seen.check(planned)
@@ -195,10 +225,7 @@ def canonical_output(
         body["source"] = source_name
 
     def iso(value: Any) -> Any:
-        try:
-            return parse_timestamp(value, zone).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        except TimestampError:
-            return value
+        return api_time_or_given(value, zone)
 
     for key in ("created_at", "closed_at"):
         if key in body:

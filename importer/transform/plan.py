@@ -150,7 +150,8 @@ def plan_conversation(
         )
     ]
     if problems:
-        return InvalidConversation(conversation.source_id, location, problems, data, draft.warnings)
+        warnings = [_located(f, location) for f in draft.warnings]
+        return InvalidConversation(conversation.source_id, location, problems, data, warnings)
     return ConversationPlan(
         source_id=conversation.source_id,
         location=location,

@@ -190,9 +190,9 @@ def split_draft(
             payload["subject"] = f"{draft.base['subject']} (part {number}/{count})"
             if number > 1:
                 payload["createdAt"] = threads[0].created_at
-            if number < count:
+            if number < count:  # closes at its last thread, never before it was created
                 payload["status"] = "closed"
-                payload["closedAt"] = threads[-1].created_at
+                payload["closedAt"] = max(threads[-1].created_at, payload["createdAt"])
             elif "closedAt" in payload and payload["closedAt"] < payload["createdAt"]:
                 payload["closedAt"] = payload["createdAt"]
         part = Part(index=number, count=count, payload=payload)

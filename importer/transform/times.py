@@ -108,3 +108,20 @@ def format_api_time(moment: datetime) -> str:
 def is_api_time(text: object) -> bool:
     """Whether ``text`` is already in Help Scout's date format."""
     return isinstance(text, str) and bool(API_TIME_PATTERN.match(text))
+
+
+_BARE_DATE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$")
+
+
+def is_bare_date(text: str) -> bool:
+    """Whether ``text`` names a day without a time (``2024-05-10``), not a moment."""
+    return bool(_BARE_DATE.match(text))
+
+
+def api_time_or_given(value: object, source_tz: tzinfo) -> object:
+    """``value`` in Help Scout's format when it is a timestamp, else ``value`` unchanged (for
+    records written back out, so their zone-less times no longer depend on ``--source-tz``)."""
+    try:
+        return format_api_time(parse_timestamp(value, source_tz))  # type: ignore[arg-type]
+    except TimestampError:
+        return value

@@ -296,3 +296,51 @@ def test_dead_letters_carry_path_attachments_inline_so_they_feed_back_anywhere(
     code, output = invoke("validate", str(fixed), "--report", str(report_path), "-q")
     assert 0 == code, output
     assert 1 == json.loads(report_path.read_text())["attachments"]
+
+
+def _dated(source_id: str, created_at: str | int, email: str, body: str = "hello") -> str:
+    return json.dumps(
+        {
+            "source_id": source_id,
+            "subject": "Dated",
+            "created_at": created_at,
+            "customer": {"email": email},
+            "messages": [{"created_at": created_at, "author_role": "customer", "body_text": body}],
+        }
+    )
+
+
+def test_since_and_until_leave_out_invalid_conversations_of_other_dates(tmp_path: Path) -> None:
+    """An invalid conversation whose time can be read is selected by its date like a valid one,
+    so a range or a sample run is not filled with old broken records."""
+    export = tmp_path / "range.jsonl"
+    lines = [
+        _dated("old-bad", "2019-03-01T10:00:00Z", "bad@"),
+        _dated("old-empty", "2019-03-02T10:00:00Z", "a@example.com", body=""),
+        _dated("no-time", "yesterday", "b@example.com"),
+        _dated("new-ok", "2024-07-01T10:00:00Z", "c@example.com"),
+    ]
+    export.write_text("\n".join(lines) + "\n")
+    report = tmp_path / "r.json"
+    code, output = invoke(
+        "validate", str(export), "--since", "2024-06-01", "--limit", "2", "--report", str(report)
+    )
+    body = json.loads(report.read_text())
+    assert 1 == code, output  # the record whose time cannot be read is never silently dropped
+    assert (2, 1, 1) == (body["source_conversations"], body["valid"], body["invalid"])
+    assert ["no-time"] == [entry["source_id"] for entry in body["errors"]]
+
+
+def test_until_given_as_epoch_seconds_is_a_moment_not_a_day(tmp_path: Path) -> None:
+    """--until 1704153600 is 2024-01-02T00:00:00Z itself, not the end of a day."""
+    export = tmp_path / "epoch.jsonl"
+    lines = [
+        _dated("in", "2024-01-01T12:00:00Z", "a@example.com"),
+        _dated("after", "2024-01-02T03:00:00Z", "b@example.com"),
+    ]
+    export.write_text("\n".join(lines) + "\n")
+    report = tmp_path / "r.json"
+    args = ["--since", "1704067200", "--until", "1704153600", "--report", str(report)]
+    code, output = invoke("validate", str(export), *args)
+    assert 0 == code, output
+    assert 1 == json.loads(report.read_text())["source_conversations"]

@@ -123,3 +123,19 @@ def test_part_rules_for_subject_and_times(count: int, status: str) -> None:
         assert "2023-05-31T00:00:00Z" == last["closedAt"]
     else:
         assert "closedAt" not in last
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    count=st.integers(min_value=101, max_value=300),
+    created_shift=st.integers(min_value=-600, max_value=400),
+)
+def test_parts_never_close_before_they_were_created(count: int, created_shift: int) -> None:
+    """A conversation created after some of its messages (exports do this) still splits into
+    valid parts: no part closes before its createdAt."""
+    data = conversation([1] * count, ["customer", "agent"], "closed")
+    data["created_at"] = (START + timedelta(minutes=created_shift)).isoformat()
+    result = planned(data, 262_144)
+    for part in result.parts:
+        assert [] == check_payload(part.payload)
+        assert part.payload["closedAt"] >= part.payload["createdAt"]
