@@ -4,19 +4,24 @@ Each line is the canonical record itself (so ``--format canonical`` reads the fi
 extra key, ``_dead_letter``, that says why it is there. A record that could not be parsed at all
 keeps its text under ``_raw``. Attachments given by a path in the export are written inline
 (``data_base64``): the reader resolved their paths against the export's folder, and a path that
-leaves the folder of the file that names it is refused on re-feed.
+leaves the folder of the file that names it is refused on re-feed. A record without ``source``
+gets the export's format (placeholder addresses made on re-feed are then the ones the export
+gives), and times that can be read are written in UTC (a re-feed no longer needs the run's
+``--source-tz``).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from datetime import tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 from importer.errors import ImporterError
 from importer.readers.inputs import read_attachment_bytes
+from importer.transform.times import api_time_or_given
 
 DEAD_LETTER_KEY = "_dead_letter"
 
@@ -24,8 +29,12 @@ DEAD_LETTER_KEY = "_dead_letter"
 class DeadLetterFile:
     """Appends dead letters to a JSONL file, flushed after every line."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(
+        self, path: Path | None, source_name: str | None = None, source_tz: tzinfo | None = None
+    ) -> None:
         self.path = path
+        self.source_name = source_name
+        self.source_tz = source_tz
         self._handle: IO[str] | None = None
         self.count = 0
 
@@ -49,12 +58,27 @@ class DeadLetterFile:
         if self._handle is None:
             return
         body = dict(record) if isinstance(record, dict) else {"source_id": entry.get("source_id")}
+        if isinstance(record, dict) and self.source_name and not body.get("source"):
+            body["source"] = self.source_name
+        if isinstance(record, dict) and self.source_tz is not None:
+            for key in ("created_at", "closed_at"):
+                if body.get(key) is not None:
+                    body[key] = api_time_or_given(body[key], self.source_tz)
         messages = body.get("messages")
         if isinstance(messages, list):
-            body["messages"] = [_inline_attachments(m) for m in messages]
+            body["messages"] = [self._message(m) for m in messages]
         body[DEAD_LETTER_KEY] = entry
         self._handle.write(json.dumps(body, ensure_ascii=False, default=str) + "\n")
         self._handle.flush()
+
+    def _message(self, message: Any) -> Any:
+        message = _inline_attachments(message)
+        if isinstance(message, dict) and self.source_tz is not None and "created_at" in message:
+            message = {
+                **message,
+                "created_at": api_time_or_given(message["created_at"], self.source_tz),
+            }
+        return message
 
 
 def _inline_attachments(message: Any) -> Any:

@@ -60,7 +60,7 @@ def run_offline(
         ctx = plan_context(settings, export, offline=True)
         zone = load_zone(settings.source_tz)
         with ExitStack() as stack:
-            dead = stack.enter_context(DeadLetterFile(dead_letter_path))
+            dead = stack.enter_context(DeadLetterFile(dead_letter_path, export.format, zone))
             progress = stack.enter_context(Progress(command, enabled=show_progress))
             out = stack.enter_context(output.open("w", encoding="utf-8")) if output else None
             events = EventLog(log_json)

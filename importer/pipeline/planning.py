@@ -221,7 +221,7 @@ async def plan_import(
     try:
         with (
             open_export(inputs, transform.format, transform.mapping_file) as export,
-            DeadLetterFile(dead_letter_path) as dead,
+            DeadLetterFile(dead_letter_path, export.format, load_zone(transform.source_tz)) as dead,
         ):
             report.format = export.format
             async with AsyncExitStack() as stack:

@@ -287,7 +287,7 @@ async def _run_with(
         total = _count_for_progress(export, settings) if show_progress else None
         with (
             Checkpoint.open(*checkpoint_at) as checkpoint,
-            DeadLetterFile(dead_letter_path) as dead,
+            DeadLetterFile(dead_letter_path, export.format, ctx.source_tz) as dead,
             Progress("run", enabled=show_progress, total=total) as progress,
         ):
             run = ImportRun(

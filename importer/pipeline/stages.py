@@ -145,7 +145,11 @@ def _plan_record(record: SourceRecord, ctx: PlanContext) -> Planned:
         if kept is None and record.raw_text is not None:  # the text itself, to fix and re-feed
             kept = {"source_id": record.source_id, "_raw": record.raw_text}
         return InvalidConversation(
-            record.source_id, record.location, [error], kept, list(record.warnings)
+            record.source_id,
+            record.location,
+            [error, *record.left_out],
+            kept,
+            list(record.warnings),
         )
     planned = plan_conversation(
         record.data,

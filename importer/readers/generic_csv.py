@@ -16,6 +16,7 @@ Each physical line is decoded on its own (UTF-8, stray bytes as cp1252, see
 from __future__ import annotations
 
 import csv
+import io
 import json
 import mimetypes
 import posixpath
@@ -30,6 +31,7 @@ from importer.readers.inputs import AttachmentPathError, InputFile, attachment_s
 from importer.readers.source import SourceRecord
 from importer.readers.text import DecodedLines, encoding_message
 
+RAW_KEY = "_raw"  # the text of a row that could not be read, in the dead letter
 FIELD_SIZE_LIMIT = 64 << 20  # a message body may be far larger than csv's 128 KiB default
 BATCH_ROWS = 5000
 
@@ -74,9 +76,16 @@ def _rows(input_file: InputFile, delimiter: str) -> Iterator[tuple[int, list[str
                 row = None
             start, previous = previous + 1, reader.line_num
             replaced = lines.take_replaced()
-            if row == []:
-                continue
+            if row is not None and not any(cell.strip() for cell in row):
+                continue  # a blank line, or a row of empty cells as spreadsheets write them
             yield start, row, replaced
+
+
+def _row_text(row: list[str], delimiter: str) -> str:
+    """A parsed row written back as CSV text, kept with an invalid record to fix and re-feed."""
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="").writerow(row)
+    return out.getvalue()
 
 
 class CsvStage:
@@ -143,6 +152,8 @@ class CsvStage:
             cells = None
             if row is not None and error is None:
                 cells = json.dumps({n: v for n, v in zip(header, row, strict=True) if v.strip()})
+            elif row is not None:  # the row's text goes with the invalid record
+                cells = json.dumps({RAW_KEY: _row_text(row, self.columns.delimiter)})
             values = (cid, index, line, cells, error, error_at if error else None, replaced)
             if kind == "conversations" or cid is None:
                 self._stage_conversation(values)
@@ -198,7 +209,8 @@ class CsvStage:
         ):
             location = f"{self.files[file].name}:{line}"
             if error is not None:
-                yield _invalid(location, cid, error, error_at)
+                raw = json.loads(cells).get(RAW_KEY) if cells else None
+                yield _invalid(location, cid, error, error_at, raw)
                 continue
             yield self._conversation(cid, file, line, json.loads(cells), replaced)
         if not self.messages_only:
@@ -236,13 +248,21 @@ class CsvStage:
             "WHERE cid = ? ORDER BY seq",
             (cid,),
         ).fetchall()
+        bad_rows: list[Finding] = []
+        raw_rows: list[str] = []
         for m_file, m_line, m_cells, m_error, m_error_at, m_replaced in rows:
-            if m_error is not None:
-                return _invalid(location, cid, m_error, m_error_at)
+            if m_error is not None:  # the conversation is invalid; its good rows are kept
+                bad_rows.append(Finding("read", "parse", m_error, m_error_at, cid))
+                raw = json.loads(m_cells).get(RAW_KEY) if m_cells else None
+                raw_rows.append(raw if raw is not None else "")
+                continue
             replaced += m_replaced
             messages.append(self._message_data(json.loads(m_cells), m_file, m_line, record))
             record.message_locations.append(f"{self.files[m_file].name}:{m_line}")
         data["messages"] = messages
+        if bad_rows:
+            record.error, record.left_out[:0] = bad_rows[0], bad_rows[1:]
+            data[RAW_KEY] = "\n".join(raw_rows)
         if replaced:
             record.warnings.append(
                 Finding("read", "encoding", encoding_message(replaced), location, cid)
@@ -329,6 +349,11 @@ class CsvStage:
         if "attachments" in value:
             location = self._at(file, line, names["attachments"])
             message["attachments"] = self._attachments(value["attachments"], file, location, record)
+        body_columns = {names["body_html"], names["body_text"]} - {""}
+        if not {"body_html", "body_text"} & message.keys() and body_columns & set(
+            self.headers[file]
+        ):  # empty body cells: an empty body, as in canonical input (left out, or "(attachment)")
+            message["body_text"] = ""
         return message
 
     def _attachments(
@@ -361,9 +386,11 @@ class CsvStage:
         return attachments
 
 
-def _invalid(location: str, cid: str | None, error: str, error_at: str | None) -> SourceRecord:
+def _invalid(
+    location: str, cid: str | None, error: str, error_at: str | None, raw: str | None = None
+) -> SourceRecord:
     finding = Finding("read", "parse", error, error_at or location, cid)
-    return SourceRecord(location, None, cid, error=finding)
+    return SourceRecord(location, None, cid, error=finding, raw_text=raw)
 
 
 def read_generic_csv(

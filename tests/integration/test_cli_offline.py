@@ -344,3 +344,46 @@ def test_until_given_as_epoch_seconds_is_a_moment_not_a_day(tmp_path: Path) -> N
     code, output = invoke("validate", str(export), *args)
     assert 0 == code, output
     assert 1 == json.loads(report.read_text())["source_conversations"]
+
+
+def test_csv_dead_letters_keep_source_and_utc_times_so_a_refeed_is_the_same_customer(
+    tmp_path: Path,
+) -> None:
+    """A CSV dead letter says ``source: csv`` (placeholder addresses on re-feed stay those of the
+    export) and its zone-less times are written in UTC (a re-feed needs no --source-tz)."""
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "conversations.csv").write_text(
+        "conversation_id,subject,created_at,customer_id\n"
+        "P1,One,2024-03-01 10:00:00,Cust.9\nP3,Three,2024-03-01 10:00:00,Cust.9\n"
+    )
+    (export / "messages.csv").write_text(
+        "conversation_id,message_id,created_at,author_role,body_text\n"
+        "P1,m1,2024-03-01 10:00:00,customer,hello\n"
+        "P3,m1,2024-03-01 10:00:00,customer,\n"
+    )
+    dead_path = tmp_path / "dead.jsonl"
+    options = ["-q", "--no-email-policy", "placeholder", "--source-tz", "Europe/Paris"]
+    code, _ = invoke("validate", str(export), "--dead-letter", str(dead_path), *options)
+    assert 1 == code  # P3's only message is empty
+    (letter,) = [json.loads(line) for line in dead_path.read_text().splitlines()]
+    assert ("csv", "2024-03-01T09:00:00Z") == (letter["source"], letter["created_at"])
+    assert "2024-03-01T09:00:00Z" == letter["messages"][0]["created_at"]
+
+    from importer.pipeline.stages import plan_context, plan_record
+    from importer.readers import SourceRecord, open_export
+    from importer.settings import TransformSettings
+
+    settings = TransformSettings(no_email_policy="placeholder", source_tz="Europe/Paris")
+    with open_export([export]) as csv_export:
+        first = next(iter(csv_export.records()))
+        csv_plan = plan_record(first, plan_context(settings, csv_export, offline=True))
+    letter["messages"][0]["body_text"] = "fixed"
+    del letter["_dead_letter"]
+    refeed = tmp_path / "fixed.jsonl"
+    refeed.write_text(json.dumps(letter) + "\n")
+    with open_export([refeed]) as canonical_export:
+        again = SourceRecord(str(refeed), letter, "P3")
+        refed_plan = plan_record(again, plan_context(settings, canonical_export, offline=True))
+    customer = csv_plan.parts[0].payload["customer"]  # type: ignore[union-attr]
+    assert customer == refed_plan.parts[0].payload["customer"]  # type: ignore[union-attr]
