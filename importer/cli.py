@@ -20,7 +20,7 @@ import click
 from importer import __version__
 from importer.errors import ImporterError, UsageError
 from importer.model import conversation_json_schema
-from importer.report import Report, render_text
+from importer.report import STDOUT_NAME, Report, render_text
 from importer.sandbox.cli import sandbox_command
 from importer.settings import (
     DEFAULT_API_URL,
@@ -124,7 +124,8 @@ output_options = _apply(
             "--report",
             "report_path",
             type=click.Path(path_type=Path, dir_okay=False),
-            help="Write the report JSON here.",
+            help="Write the report JSON here ('-': standard output, the table then goes to "
+            "standard error).",
         ),
         click.option(
             "--dead-letter",
@@ -202,6 +203,10 @@ def check_outputs(options: dict[str, Any]) -> None:
         path = options.get(key)
         if path is None:
             continue
+        if key == "report_path" and str(path) == STDOUT_NAME:
+            continue
+        if Path(path).exists() and not Path(path).is_file() and os.access(path, os.W_OK):
+            continue  # a pipe or device such as /dev/stdout, written in place
         folder = Path(path).parent
         if not folder.is_dir():
             fail(UsageError(f"{flag} {path}: folder {folder} does not exist; create it first"))
@@ -209,10 +214,15 @@ def check_outputs(options: dict[str, Any]) -> None:
             fail(UsageError(f"{flag} {path}: folder {folder} is not writable; choose another"))
 
 
-def finish(report: Report, quiet: bool) -> None:
+def show_table(text: str, options: dict[str, Any]) -> None:
+    """Print a report table, on standard error when the report JSON goes to standard output."""
+    if not options["quiet"]:
+        click.echo(text, err=str(options.get("report_path")) == STDOUT_NAME)
+
+
+def finish(report: Report, options: dict[str, Any]) -> None:
     """Print the report table and exit with its code."""
-    if not quiet:
-        click.echo(render_text(report))
+    show_table(render_text(report), options)
     if not report.balanced():  # pragma: no cover - a defect, never an input problem
         click.echo("Error: the accounting does not add up; please report this", err=True)
         sys.exit(1)
@@ -239,7 +249,7 @@ def run_offline_command(command: str, options: dict[str, Any], output: Path | No
         )
     except ImporterError as exc:
         fail(exc)
-    finish(report, options["quiet"])
+    finish(report, options)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -402,8 +412,7 @@ def plan(**options: Any) -> None:
         fail(exc)
     if options["report_path"] is not None:
         write_plan(report, options["report_path"])
-    if not options["quiet"]:
-        click.echo(render_plan(report))
+    show_table(render_plan(report), options)
     sys.exit(report.exit_code())
 
 
@@ -457,8 +466,7 @@ def run(**options: Any) -> None:
         )
     except ImporterError as exc:
         fail(exc)
-    if not options["quiet"]:
-        click.echo(render_text(outcome.report))
+    show_table(render_text(outcome.report), options)
     if outcome.exit_code == 130:
         click.echo("Interrupted: rerun the same command to resume.", err=True)
     sys.exit(outcome.exit_code)

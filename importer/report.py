@@ -8,6 +8,7 @@ Pure: collects and renders, never prints. The accounting always adds up:
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,10 +120,23 @@ class Report:
         return body
 
 
+STDOUT_NAME = "-"  # ``--report -``: the report goes to standard output
+
+
 def write_json_atomic(body: dict[str, Any], path: Path) -> None:
-    """Write ``body`` as indented JSON, atomically (a reader never sees half a file)."""
+    """Write ``body`` as indented JSON, atomically (a reader never sees half a file); ``-`` is
+    standard output, and a pipe or device (``/dev/stdout``) is written in place, never replaced."""
+    text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+    if str(path) == STDOUT_NAME:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    if path.exists() and not path.is_file():
+        with path.open("w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 
 

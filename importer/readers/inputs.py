@@ -193,4 +193,18 @@ def list_input_files(inputs: Sequence[Path]) -> list[InputFile]:
             except OSError as exc:
                 raise InputError(f"input cannot be read: {path} ({exc.strerror})") from exc
             files.append(InputFile(name=str(path), top=path.parent, path=path))
-    return files
+    return _once_each(files)
+
+
+def _once_each(files: list[InputFile]) -> list[InputFile]:
+    """The files with each one kept once (``export/ export/a.json`` reads ``a.json`` once)."""
+    seen: set[tuple[Path, str | None]] = set()
+    kept = []
+    for input_file in files:
+        on_disk = input_file.archive or input_file.path
+        assert on_disk is not None
+        key = (on_disk.resolve(), input_file.member)
+        if key not in seen:
+            seen.add(key)
+            kept.append(input_file)
+    return kept

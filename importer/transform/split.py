@@ -127,15 +127,19 @@ def _place_attachments(
     for thread_index, thread in enumerate(threads):
         inline: list[dict[str, str]] = []
         for attachment in thread.attachments:
-            if policy == "upload" or attachment.source.url:
-                part.deferred.append((thread_index, attachment))
-                continue
-            estimate = attachment.inline_bytes
-            if estimate >= 0 and used + estimate > max_bytes:
-                part.deferred.append((thread_index, attachment))
-                continue
             try:
-                data = _inline_data(attachment, read)
+                if attachment.source.data_base64:  # given inline: checked whatever the policy
+                    data: str | None = _inline_data(attachment, read)
+                else:
+                    data = None
+                if policy == "upload" or attachment.source.url:
+                    part.deferred.append((thread_index, attachment))
+                    continue
+                estimate = attachment.inline_bytes
+                if estimate >= 0 and used + estimate > max_bytes:
+                    part.deferred.append((thread_index, attachment))
+                    continue
+                data = data if data is not None else _inline_data(attachment, read)
             except (OSError, ValueError, binascii.Error) as exc:
                 left_out.append(
                     Finding(

@@ -387,3 +387,14 @@ def test_csv_dead_letters_keep_source_and_utc_times_so_a_refeed_is_the_same_cust
         refed_plan = plan_record(again, plan_context(settings, canonical_export, offline=True))
     customer = csv_plan.parts[0].payload["customer"]  # type: ignore[union-attr]
     assert customer == refed_plan.parts[0].payload["customer"]  # type: ignore[union-attr]
+
+
+def test_report_dash_is_standard_output_and_the_table_goes_to_standard_error() -> None:
+    """``--report -`` gives a script pure JSON on stdout; the table moves to stderr."""
+    result = CliRunner().invoke(
+        cli, ["validate", "samples/csv/export", "--report", "-", "--no-progress"]
+    )
+    assert 0 == result.exit_code, result.output
+    assert 24 == json.loads(result.stdout)["valid"]
+    assert "conversations read" in result.stderr
+    assert not (ROOT / "-").exists()

@@ -36,6 +36,21 @@ def test_directory_lists_every_file_sorted_without_hidden_ones(tmp_path: Path) -
     ]
 
 
+def test_a_file_reached_twice_is_read_once(tmp_path: Path) -> None:
+    """``export/ export/a.json`` (or the same zip twice) names each file once, in first order."""
+    _tree(tmp_path / "export")
+    archive = tmp_path / "x.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("c.json", "[3]")
+    export = tmp_path / "export"
+    files = list_input_files([export / "a.json", export, archive, tmp_path / "." / "x.zip"])
+    assert [f.name for f in files] == [
+        str(export / "a.json"),
+        str(export / "b" / "two.json"),
+        f"{archive}!c.json",
+    ]
+
+
 def test_zip_is_recognised_by_content_and_streamed(tmp_path: Path) -> None:
     archive = tmp_path / "export.data"  # no .zip extension
     with zipfile.ZipFile(archive, "w") as zipped:

@@ -308,6 +308,19 @@ def test_large_attachment_waits_for_upload_after_creation() -> None:
     assert [(0, "big.bin")] == [(i, a.file_name) for i, a in result.parts[0].deferred]
 
 
+@pytest.mark.parametrize("policy", ["inline", "upload"])
+def test_bad_base64_is_left_out_under_every_policy(policy: str) -> None:
+    """Inline data that is not base64 is found offline, whether it would go inline or later."""
+    data = record()
+    data["messages"][0]["attachments"] = [
+        {"file_name": "a.txt", "content_type": "text/plain", "data_base64": "not base64!"},
+        {"file_name": "b.txt", "content_type": "text/plain", "data_base64": "aGk="},
+    ]
+    result = plan(data, context(attachment_policy=policy))
+    assert ["a.txt: cannot be read"] == [f.message.split(" (")[0] for f in result.left_out]
+    assert 1 == result.attachments
+
+
 def test_skipped_attachment_is_an_error_entry_and_a_linked_one_a_warning() -> None:
     """--attachments skip: left out, one error entry each (not a warning); link: a warning."""
     data = record()
