@@ -195,6 +195,7 @@ CREATE TABLE IF NOT EXISTS parts (
     PRIMARY KEY (source_id, part)
 );
 CREATE INDEX IF NOT EXISTS parts_state ON parts (state);
+CREATE INDEX IF NOT EXISTS parts_conversation ON parts (conversation_id);
 CREATE TABLE IF NOT EXISTS customers (
     source_key TEXT PRIMARY KEY,
     customer_id INTEGER NOT NULL,
@@ -544,6 +545,16 @@ class Checkpoint:
                 ),
             )
         return float(first)
+
+    def holds_conversation(self, conversation_id: int, *, other_than: tuple[str, int]) -> bool:
+        """Whether a part other than ``other_than`` (source id, part) has this conversation id:
+        reconciliation never adopts a conversation another part already is."""
+        row = self._conn.execute(
+            "SELECT 1 FROM parts WHERE conversation_id = ? AND NOT (source_id = ? AND part = ?) "
+            "LIMIT 1",
+            (int(conversation_id), other_than[0], int(other_than[1])),
+        ).fetchone()
+        return row is not None
 
     def record_done(self, source_id: str, part: int, conversation_id: int) -> None:
         """The part exists in Help Scout as ``conversation_id`` (created or found)."""

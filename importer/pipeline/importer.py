@@ -317,7 +317,9 @@ class ImportRun:
             subject=payload["subject"],
             customer_email=payload["customer"].get("email"),
             first_sent_at=first_sent_at,
+            thread_times=tuple(sorted(str(t.get("createdAt", "")) for t in payload["threads"])),
         )
+        me = (plan.source_id, part.index)
         found = await reconcile_part(
             self.client,
             self.mailbox,
@@ -328,6 +330,7 @@ class ImportRun:
             lost_at=lost_at,
             clock=self.clock,
             sleep=self.sleep,
+            claimed=lambda cid: self.checkpoint.holds_conversation(cid, other_than=me),
         )
         if found is not None:
             self.checkpoint.record_done(plan.source_id, part.index, found)

@@ -1,9 +1,13 @@
 """Find out whether a part whose answer was lost exists in Help Scout, before sending it again.
 
 Lookup: ``GET /v2/conversations?mailbox=M&status=all&modifiedSince=<first send - margin>``
-and an exact client-side match on subject and customer email (every page). With a source-id
-custom field, ``customFieldsByIds=<field>:<source id>`` instead (plus the subject for split
-parts, which share the source id). The search index lags behind writes, so "absent" is only
+and an exact client-side match on subject and customer email (every page). Subject and email do
+not tell apart a customer's many "Order issue" conversations, so a candidate must also be
+unclaimed (no other part of the checkpoint holds its id) and have the part's threads: its
+``GET /v2/conversations/{id}/threads`` gives the same number of threads at the same ``createdAt``
+times (an imported thread keeps the time it was sent with). With a source-id custom field,
+``customFieldsByIds=<field>:<source id>`` instead (plus the subject for split parts, which share
+the source id), an exact key. The search index lags behind writes, so "absent" is only
 concluded once ``wait_s`` seconds have passed since the first send attempt; until then the
 lookup is repeated every ``poll_s`` seconds.
 """
@@ -16,6 +20,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+from importer.transform.times import TimestampError, parse_timestamp
 
 __all__ = [
     "DEFAULT_MARGIN_S",
@@ -42,6 +48,8 @@ class PartRef:
     subject: str
     customer_email: str | None
     first_sent_at: float  # UTC epoch seconds
+    #: the ``createdAt`` of every thread the part was sent with, sorted (empty: not compared)
+    thread_times: tuple[str, ...] = ()
 
 
 class SearchClient(Protocol):
@@ -57,6 +65,8 @@ class SearchClient(Protocol):
         custom_fields_by_ids: str | None = None,
         page: int = 1,
     ) -> dict[str, Any]: ...
+
+    async def list_threads(self, conversation_id: int) -> list[dict[str, Any]]: ...
 
 
 def format_api_time(epoch: float) -> str:
@@ -95,6 +105,44 @@ def matches(conv: dict[str, Any], part: PartRef, *, by_field: bool = False) -> b
     return True
 
 
+#: thread types Help Scout may add on its own (status and assignment line items): not compared
+_ADDED_THREAD_TYPES = frozenset({"lineitem"})
+
+
+def same_threads(threads: list[dict[str, Any]], part: PartRef) -> bool:
+    """Whether a conversation's listed threads are the ones ``part`` was sent with: as many, at
+    the same ``createdAt`` times (API order is newest first; compared sorted)."""
+    times = sorted(
+        _moment(thread.get("createdAt"))
+        for thread in threads
+        if isinstance(thread, dict) and thread.get("type") not in _ADDED_THREAD_TYPES
+    )
+    return times == sorted(_moment(t) for t in part.thread_times)
+
+
+def _moment(value: Any) -> str:
+    """A time in one spelling (``2024-01-01T10:00:00.000Z`` and ``…:00Z`` compare equal)."""
+    try:
+        return format_api_time(parse_timestamp(value).timestamp())
+    except TimestampError:
+        return str(value)
+
+
+async def _verified(
+    client: SearchClient,
+    candidates: list[int],
+    part: PartRef,
+    claimed: Callable[[int], bool] | None,
+) -> int | None:
+    """The oldest candidate no other part holds whose threads are the part's."""
+    for conversation_id in sorted(set(candidates)):
+        if claimed is not None and claimed(conversation_id):
+            continue
+        if not part.thread_times or same_threads(await client.list_threads(conversation_id), part):
+            return conversation_id
+    return None
+
+
 async def _find(
     client: SearchClient,
     mailbox: int,
@@ -102,6 +150,7 @@ async def _find(
     *,
     source_id_field: int | None,
     margin_s: float,
+    claimed: Callable[[int], bool] | None = None,
 ) -> int | None:
     kwargs: dict[str, Any] = {"status": "all"}
     if source_id_field is not None:
@@ -126,8 +175,9 @@ async def _find(
         if not isinstance(total, int) or page >= total:
             break
         page += 1
-    # Several matches means a duplicate already exists: the oldest one is the part.
-    return min(found) if found else None
+    if source_id_field is not None:  # an exact key; several means a duplicate exists already
+        return min(found) if found else None
+    return await _verified(client, found, part, claimed)
 
 
 async def reconcile_part(
@@ -143,10 +193,12 @@ async def reconcile_part(
     margin_s: float = DEFAULT_MARGIN_S,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
     lost_at: float | None = None,
+    claimed: Callable[[int], bool] | None = None,
 ) -> int | None:
     """The Help Scout id of ``part`` if it exists, else None once ``wait_s`` seconds have
     passed since its answer was lost (``lost_at``, default: now); the caller may then send it.
-    The search looks back to a little before its first send attempt.
+    The search looks back to a little before its first send attempt. ``claimed(id)`` says
+    whether another part already holds a conversation id (it is then not this part).
 
     ``clock`` must be wall-clock epoch seconds, like ``part.first_sent_at``."""
     # The index is given ``wait_s`` from the latest moment the part can have been created: when
@@ -163,7 +215,12 @@ async def reconcile_part(
         lookups += 1
         started = clock()
         found = await _find(
-            client, mailbox, part, source_id_field=source_id_field, margin_s=margin_s
+            client,
+            mailbox,
+            part,
+            source_id_field=source_id_field,
+            margin_s=margin_s,
+            claimed=claimed,
         )
         now = clock()
         if found is not None or started >= deadline:

@@ -76,3 +76,64 @@ def test_300_conversations_through_every_fault_exist_exactly_once(
     # One run created them all, those whose answer was lost and then found included.
     assert report["created_conversations"] == sum(created.values())
     assert report["in_doubt_resolved"] > 0
+
+
+def test_a_customers_conversations_with_one_subject_each_exist_once(tmp_path: Path) -> None:
+    """Twelve "Order issue" conversations of one customer, through writes that fail before
+    storing: a failed send is never taken for the customer's other conversation (which would
+    lose it behind an exit 0); each ends up in Help Scout exactly once."""
+    export = tmp_path / "same.jsonl"
+    lines = [
+        json.dumps(
+            {
+                "source_id": f"D{i}",
+                "subject": "Order issue",
+                "customer": {"email": "same@example.com"},
+                "messages": [
+                    {
+                        "created_at": 1_704_100_000 + i * 600,
+                        "author_role": "customer",
+                        "body_text": f"uniq-{i} body",
+                    }
+                ],
+            }
+        )
+        for i in range(12)
+    ]
+    export.write_text("\n".join(lines) + "\n")
+    config = SandboxConfig(
+        mailboxes=[85], faults={"error500": 0.3, "reset": 0.2, "drop": 0.1}, seed=3
+    )
+    report_path = tmp_path / "report.json"
+    with running_sandbox(config) as sandbox:
+        result = run_importer(
+            [
+                "run",
+                str(export),
+                "--mailbox",
+                "85",
+                "--api-url",
+                sandbox.url,
+                "--checkpoint",
+                str(tmp_path / "cp.sqlite"),
+                "--report",
+                str(report_path),
+                "--rate-limit",
+                "100000",
+                "--reconcile-wait",
+                "1",
+                "--no-progress",
+            ]
+        )
+        bodies = Counter(
+            thread["text"]
+            for conv in sandbox.store.conversations(mailbox=85)
+            for thread in sandbox.store.threads(conv["id"])
+        )
+    report = json.loads(report_path.read_text())
+    assert result.returncode in (0, 1), result.stderr[-3000:]
+    imported = report["imported"]
+    assert 12 == imported + report["failed"]
+    assert imported == len(bodies)  # every conversation counted imported is there
+    assert all(1 == n for n in bodies.values()), bodies  # and none twice
+    assert report["in_doubt_resolved"] > 0  # the drops were found again, not resent

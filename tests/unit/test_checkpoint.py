@@ -175,6 +175,16 @@ def test_done_part_is_never_sent_again(cp: Checkpoint):
     assert cp.part("s1", 1).conversation_id == 555
 
 
+def test_a_conversation_id_held_by_one_part_is_claimed_for_every_other(cp: Checkpoint):
+    """Reconciliation asks this before adopting a found conversation."""
+    intent(cp, "s1")
+    cp.record_done("s1", 1, 555)
+    intent(cp, "s2")
+    assert cp.holds_conversation(555, other_than=("s2", 1))
+    assert not cp.holds_conversation(555, other_than=("s1", 1))
+    assert not cp.holds_conversation(556, other_than=("s2", 1))
+
+
 def test_split_conversation_done_only_with_all_parts(cp: Checkpoint):
     """is_conversation_done needs every part; complete count follows."""
     cp.register_parts("s2", 2)

@@ -82,6 +82,10 @@ class ScriptedClient:
         ]
         return {"_embedded": {"conversations": items}, "page": {"totalPages": 1}}
 
+    async def list_threads(self, conversation_id: int) -> list[dict[str, Any]]:
+        (stored,) = [c for c in self.created if c["id"] == conversation_id]
+        return [{"type": t["type"], "createdAt": t["createdAt"]} for t in stored["threads"]][::-1]
+
 
 def plan(source_id: str, email: str | None, messages: int = 2, **extra: Any) -> ConversationPlan:
     ctx = PlanContext(

@@ -209,3 +209,78 @@ async def test_a_walk_begun_before_the_deadline_cannot_prove_absence():
         listing, 3, part(), wait_s=4, clock=clock, sleep=clock.sleep, lost_at=T0 + 1
     )
     assert found == 7
+
+
+class FakeSearchWithThreads(FakeSearch):
+    """Also answers ``list_threads`` (newest first, as the API lists them)."""
+
+    def __init__(
+        self, lookups: list[list[list[dict[str, Any]]]], threads: dict[int, list[str]]
+    ) -> None:
+        super().__init__(lookups)
+        self.threads = threads
+        self.thread_calls: list[int] = []
+
+    async def list_threads(self, conversation_id: int) -> list[dict[str, Any]]:
+        self.thread_calls.append(conversation_id)
+        times = sorted(self.threads[conversation_id], reverse=True)
+        return [{"id": n, "type": "customer", "createdAt": t} for n, t in enumerate(times)]
+
+
+SENT = ("2024-01-01T10:00:00Z", "2024-01-01T11:00:00Z")
+
+
+async def test_same_subject_and_email_is_not_enough_the_threads_must_match():
+    """A customer's many "Refund please" conversations: a candidate another part already holds
+    is passed over, one with other thread times too; the one with the part's threads is it."""
+    search = FakeSearchWithThreads(
+        [[[conv(1), conv(2), conv(3), conv(4)]]],
+        {
+            1: list(SENT),  # the same times, but part z-0 holds it already
+            2: ["2024-01-01T10:00:00Z"],  # fewer threads
+            3: ["2024-01-01T10:00:00.000Z", "2024-01-01T11:00:00+00:00"],  # it, spelled otherwise
+            4: list(SENT),
+        },
+    )
+    clock = FakeTime(T0 + 1)
+    found = await reconcile_part(
+        search,
+        3,
+        part(thread_times=SENT),
+        wait_s=10,
+        clock=clock,
+        sleep=clock.sleep,
+        claimed=lambda cid: cid == 1,
+    )
+    assert 3 == found
+    assert [2, 3] == search.thread_calls
+
+
+async def test_a_failed_send_is_not_mistaken_for_an_earlier_conversation_of_the_customer():
+    """The part never reached Help Scout; the customer's only "Refund please" conversation is
+    another source conversation's: absent after the wait, so it is sent (not lost)."""
+    search = FakeSearchWithThreads(
+        [[[conv(1)]]], {1: ["2023-05-01T09:00:00Z", "2023-05-01T09:30:00Z"]}
+    )
+    clock = FakeTime(T0 + 1)
+    found = await reconcile_part(
+        search, 3, part(thread_times=SENT), wait_s=4, clock=clock, sleep=clock.sleep, poll_s=2
+    )
+    assert found is None
+    assert clock.now >= T0 + 1 + 4
+
+
+async def test_by_source_id_field_the_key_is_exact_and_threads_are_not_read():
+    search = FakeSearchWithThreads([[[conv(7, subject="x")]]], {})
+    clock = FakeTime(T0 + 1)
+    found = await reconcile_part(
+        search,
+        3,
+        part(thread_times=SENT),
+        wait_s=10,
+        source_id_field=4,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert 7 == found
+    assert [] == search.thread_calls
