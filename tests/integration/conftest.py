@@ -108,3 +108,21 @@ def export_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "export"
     folder.mkdir()
     return folder
+
+
+def base_args(export: Path, url: str, tmp_path: Path, *extra: str) -> list[str]:
+    """The arguments of `importer run` against a loopback sandbox, checkpoint in tmp_path."""
+    return [
+        "run",
+        str(export),
+        "--mailbox",
+        "85",
+        "--api-url",
+        url,
+        "--checkpoint",
+        str(tmp_path / "cp.sqlite"),
+        "--no-progress",
+        "--rate-limit",
+        "100000",
+        *extra,
+    ]

@@ -12,26 +12,16 @@ import pytest
 
 from importer.sandbox.testing import SandboxConfig, running_sandbox
 
-from .conftest import expected_subjects, importer_env, run_importer, start_importer, write_export
+from .conftest import (
+    base_args,
+    expected_subjects,
+    importer_env,
+    run_importer,
+    start_importer,
+    write_export,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def base_args(export: Path, url: str, tmp_path: Path, *extra: str) -> list[str]:
-    return [
-        "run",
-        str(export),
-        "--mailbox",
-        "85",
-        "--api-url",
-        url,
-        "--checkpoint",
-        str(tmp_path / "cp.sqlite"),
-        "--no-progress",
-        "--rate-limit",
-        "100000",
-        *extra,
-    ]
 
 
 def test_byte_budget_parts_are_accepted_by_the_server(tmp_path: Path, export_dir: Path) -> None:

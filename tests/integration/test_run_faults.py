@@ -10,7 +10,7 @@ import pytest
 
 from importer.sandbox.testing import SandboxConfig, running_sandbox
 
-from .conftest import expected_subjects, run_importer, write_export
+from .conftest import base_args, expected_subjects, run_importer, write_export
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -36,23 +36,15 @@ def test_300_conversations_through_every_fault_exist_exactly_once(
     report_path = tmp_path / "report.json"
     with running_sandbox(config) as sandbox:
         result = run_importer(
-            [
-                "run",
-                str(export),
-                "--mailbox",
-                "85",
-                "--api-url",
+            base_args(
+                export,
                 sandbox.url,
-                "--checkpoint",
-                str(tmp_path / "cp.sqlite"),
+                tmp_path,
                 "--report",
                 str(report_path),
-                "--rate-limit",
-                "100000",
                 "--reconcile-wait",
                 "1.5",
-                "--no-progress",
-            ]
+            )
         )
         conversations = sandbox.store.conversations(mailbox=85)
         customers = sandbox.store.customers()
@@ -107,23 +99,9 @@ def test_a_customers_conversations_with_one_subject_each_exist_once(tmp_path: Pa
     report_path = tmp_path / "report.json"
     with running_sandbox(config) as sandbox:
         result = run_importer(
-            [
-                "run",
-                str(export),
-                "--mailbox",
-                "85",
-                "--api-url",
-                sandbox.url,
-                "--checkpoint",
-                str(tmp_path / "cp.sqlite"),
-                "--report",
-                str(report_path),
-                "--rate-limit",
-                "100000",
-                "--reconcile-wait",
-                "1",
-                "--no-progress",
-            ]
+            base_args(
+                export, sandbox.url, tmp_path, "--report", str(report_path), "--reconcile-wait", "1"
+            )
         )
         bodies = Counter(
             thread["text"]
