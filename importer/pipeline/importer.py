@@ -452,6 +452,29 @@ class ImportRun:
         self.report.add("already_imported")
         self.tick("already imported")
 
+    def _record_failed_before_sending(self, plan: ConversationPlan, result: PartResult) -> None:
+        """Mark the conversation's next part failed (``importer status`` counts it, a rerun sends
+        it again); a part that may exist (sending, in doubt) is left as it is, the error logged."""
+        code = result.code or "send"
+        for part in plan.parts if code == "customer" else ():
+            row = self.checkpoint.part(plan.source_id, part.index)
+            if row is not None and row.state == PartState.DONE:
+                continue
+            if row is None or row.state in (PartState.PENDING, PartState.FAILED):
+                self.checkpoint.record_failed(
+                    plan.source_id,
+                    part.index,
+                    code=code,
+                    message=result.reason,
+                    part_count=part.count,
+                    stage=code if code == "customer" else "send",
+                )
+                return
+            break
+        self.checkpoint.log_error(
+            stage="send", code=code, message=result.reason, source_id=plan.source_id
+        )
+
     def settle_failed(self, plan: ConversationPlan, part: int | None, result: PartResult) -> None:
         """A part could not be created: the conversation is failed, with its reason."""
         self.report.add("source_conversations")
@@ -464,6 +487,8 @@ class ImportRun:
             plan.source_id, part, "send", [finding], plan.location
         )
         self.dead.write(plan.record, entry)
+        if part is None:  # failed before any part was sent (its customer): in the checkpoint too
+            self._record_failed_before_sending(plan, result)
         self.tick("failed")
         self.emit(
             "conversation.failed", {"source_id": plan.source_id, "part": part, "code": result.code}

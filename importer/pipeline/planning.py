@@ -34,7 +34,7 @@ from importer.transform.times import load_zone
 
 from .agents import UserDirectory, load_users_file
 from .run import preflight
-from .stages import Planned, SeenSourceIds, parse_date_range, plan_context, plan_record
+from .stages import Planned, parse_date_range, plan_context, planned_with_agents
 
 __all__ = ["PLAN_KEYS", "PlanReport", "plan_import", "render_plan", "write_plan"]
 
@@ -261,19 +261,9 @@ async def _plan_all(
         field_ids=field_ids,
     )
     tally = _Tally(report, dead)
-    seen = SeenSourceIds()
     limit = settings.transform.limit
-    for record in export.records():
-        if limit is not None and report.conversations >= limit:
-            break
-        planned = plan_record(record, ctx)
-        if directory.has_misses:
-            await directory.fill_misses()
-            planned = plan_record(record, ctx)
-        created = planned.created_at if isinstance(planned, ConversationPlan) else None
-        if not date_range.holds(created):
-            continue
-        tally.add(seen.check(planned))
+    async for planned in planned_with_agents(export, ctx, date_range, limit, directory):
+        tally.add(planned)
     report.unmatched_agents = sorted(directory.unmatched)
 
 

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import signal
 import time
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,9 @@ from importer.pipeline.checkpoint import Checkpoint, RunHeader
 from importer.pipeline.importer import ImportRun
 from importer.pipeline.stages import (
     DateRange,
-    SeenSourceIds,
     parse_date_range,
     plan_context,
-    plan_record,
+    planned_with_agents,
 )
 from importer.progress import Progress
 from importer.readers import Export, open_export
@@ -114,34 +114,25 @@ class Producer:
         self.directory = directory
         self.date_range = date_range
         self.limit = limit
-        self.seen = SeenSourceIds()
 
     async def feed(self, export: Export, queue: asyncio.Queue[ConversationPlan | None]) -> None:
         """Put every conversation to import on the queue; settle the others at once."""
-        accepted = 0
-        for record in export.records():
-            if self.run.stop.is_set() or (self.limit is not None and accepted >= self.limit):
-                break
-            planned = plan_record(record, self.ctx)
-            if self.directory.has_misses:
-                await self.directory.fill_misses()
-                planned = plan_record(record, self.ctx)
-            created = planned.created_at if isinstance(planned, ConversationPlan) else None
-            if not self.date_range.holds(created):
-                continue
-            accepted += 1
-            planned = self.seen.check(planned)
-            if not isinstance(planned, ConversationPlan):
-                self._settle_invalid(planned)
-            else:
-                checkpoint = self.run.checkpoint
-                if checkpoint.is_conversation_done(
+        conversations = planned_with_agents(
+            export, self.ctx, self.date_range, self.limit, self.directory
+        )
+        async with aclosing(conversations):
+            async for planned in conversations:
+                if self.run.stop.is_set():
+                    break
+                if not isinstance(planned, ConversationPlan):
+                    self._settle_invalid(planned)
+                elif self.run.checkpoint.is_conversation_done(
                     planned.source_id
-                ) and not checkpoint.has_pending_uploads(planned.source_id):
+                ) and not self.run.checkpoint.has_pending_uploads(planned.source_id):
                     self.run.settle_already_imported(planned)
                 else:
                     await queue.put(planned)
-            await asyncio.sleep(0)
+                await asyncio.sleep(0)
 
     def _settle_invalid(self, planned: Any) -> None:
         report = self.run.report

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from importer.errors import UsageError
 from importer.findings import Finding
 from importer.model import Conversation
+from importer.pipeline.agents import UserDirectory
 from importer.readers import Export, SourceRecord, read_attachment_bytes
 from importer.settings import TransformSettings
 from importer.transform.payload import PayloadContext, UserResolver
@@ -214,6 +215,30 @@ def planned_conversations(
         if not date_range.holds(planned.created_at):
             continue
         emitted += 1
+        yield seen.check(planned)
+
+
+async def planned_with_agents(
+    export: Export,
+    ctx: PlanContext,
+    date_range: DateRange,
+    limit: int | None,
+    directory: UserDirectory,
+) -> AsyncGenerator[Planned, None]:
+    """``planned_conversations`` for ``plan`` and ``run``: an agent met for the first time is
+    looked up in Help Scout (users endpoint), then its conversation is planned again."""
+    seen = SeenSourceIds()
+    accepted = 0
+    for record in export.records():
+        if limit is not None and accepted >= limit:
+            return
+        planned = plan_record(record, ctx)
+        if directory.has_misses:
+            await directory.fill_misses()
+            planned = plan_record(record, ctx)
+        if not date_range.holds(planned.created_at):
+            continue
+        accepted += 1
         yield seen.check(planned)
 
 

@@ -224,3 +224,35 @@ def test_attachments_uploaded_after_creation_land_on_their_thread(tmp_path: Path
     assert 0 == result.returncode, result.stderr[-2000:]
     receipt = root / "samples/csv/export/files/receipt-1042.txt"
     assert [("customer", "receipt-1042.txt", receipt.stat().st_size)] == found
+
+
+def test_since_leaves_out_invalid_conversations_of_other_dates_in_run_too(
+    tmp_path: Path,
+) -> None:
+    """`run --since` selects an invalid conversation by its readable date, as `validate` does."""
+    export = tmp_path / "range.jsonl"
+    records = [("old-bad", "2019-03-01T10:00:00Z", "bad@"), ("new", "2024-07-01T10:00:00Z", "")]
+    export.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "source_id": source_id,
+                    "subject": "Dated",
+                    "customer": {"email": email or "c@example.com"},
+                    "messages": [{"created_at": at, "author_role": "customer", "body_text": "hi"}],
+                }
+            )
+            + "\n"
+            for source_id, at, email in records
+        )
+    )
+    report = tmp_path / "r.json"
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        result = run_importer(
+            base_args(
+                export, sandbox.url, tmp_path, "--since", "2024-06-01", "--report", str(report)
+            )
+        )
+    assert 0 == result.returncode, result.stderr[-2000:]
+    body = json.loads(report.read_text())
+    assert (1, 1, 0) == (body["source_conversations"], body["imported"], body["invalid"])

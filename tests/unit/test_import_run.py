@@ -246,6 +246,31 @@ async def test_a_customer_without_email_is_created_once_and_referenced_by_id(
     assert 1 == run.report.counts["customers_created"]
 
 
+async def test_a_conversation_whose_customer_is_refused_is_failed_in_the_checkpoint_too(
+    checkpoint: Checkpoint,
+) -> None:
+    """``importer status`` counts it failed and names it; a rerun sends it again."""
+
+    class RefusingClient(ScriptedClient):
+        async def create_customer(self, body: dict[str, Any]) -> Outcome:
+            return Outcome(OutcomeKind.REJECTED, 400, "validation", errors=[])
+
+    run = make_run(RefusingClient(), checkpoint)
+    await run_all(run, [plan("r1", None)])
+    assert 1 == run.report.counts["failed"]
+    assert PartState.FAILED == checkpoint.part("r1", 1).state
+    assert 1 == checkpoint.counts().get("failed")
+    (error,) = checkpoint.last_errors(20)
+    assert ("r1", "customer") == (error.source_id, error.stage)
+    assert "customer not created" in error.message
+
+    client = ScriptedClient()
+    rerun = make_run(client, checkpoint)
+    await run_all(rerun, [plan("r1", None)])
+    assert (1, 1) == (rerun.report.counts["imported"], len(client.created))
+    assert PartState.DONE == checkpoint.part("r1", 1).state
+
+
 async def test_a_customer_whose_answer_was_lost_is_found_not_created_twice(
     checkpoint: Checkpoint,
 ) -> None:
