@@ -29,6 +29,7 @@ from importer.helpscout.pacing import HEADROOM
 from importer.readers import Export, open_export
 from importer.report import Report, write_json_atomic
 from importer.settings import RunSettings
+from importer.transform.fields import MailboxField
 from importer.transform.plan import ConversationPlan
 from importer.transform.times import load_zone
 
@@ -177,7 +178,7 @@ class _Tally:
 
 async def _connect(
     stack: AsyncExitStack, settings: RunSettings, events: EventLog, report: PlanReport
-) -> tuple[HelpScoutClient | None, dict[str, int] | None]:
+) -> tuple[HelpScoutClient | None, dict[str, MailboxField] | None]:
     """The client and the mailbox's field ids, or (None, None) with a blocker said."""
     try:
         credentials = Credentials.from_env()
@@ -194,13 +195,13 @@ async def _connect(
         )
     )
     try:
-        field_ids = await preflight(client, settings)
+        mailbox_fields = await preflight(client, settings)
         if settings.default_user is None:
             await client.me()  # the author of unmatched agents' messages must exist
     except ImporterError as exc:
         report.blockers.append(str(exc))
         return None, None
-    return client, field_ids
+    return client, mailbox_fields
 
 
 async def plan_import(
@@ -225,8 +226,8 @@ async def plan_import(
         ):
             report.format = export.format
             async with AsyncExitStack() as stack:
-                client, field_ids = await _connect(stack, settings, events, report)
-                await _plan_all(export, settings, report, dead, client, field_ids, users)
+                client, mailbox_fields = await _connect(stack, settings, events, report)
+                await _plan_all(export, settings, report, dead, client, mailbox_fields, users)
                 pacer_budget = client.pacer.budget if client is not None else None
                 server = client.pacer.server_limit if client is not None else None
                 if client is not None:
@@ -245,7 +246,7 @@ async def _plan_all(
     report: PlanReport,
     dead: DeadLetterFile,
     client: HelpScoutClient | None,
-    field_ids: dict[str, int] | None,
+    mailbox_fields: dict[str, MailboxField] | None,
     users: dict[str, int],
 ) -> None:
     transform = settings.transform
@@ -258,7 +259,7 @@ async def _plan_all(
         mailbox=settings.mailbox,
         resolve_user=directory.resolve,
         default_user=settings.default_user,
-        field_ids=field_ids,
+        mailbox_fields=mailbox_fields,
     )
     tally = _Tally(report, dead)
     limit = settings.transform.limit

@@ -36,6 +36,7 @@ from importer.progress import Progress
 from importer.readers import Export, open_export
 from importer.report import Report, write_report
 from importer.settings import RunSettings
+from importer.transform.fields import MailboxField, field_kind, fields_by_name
 from importer.transform.plan import ConversationPlan, PlanContext
 from importer.transform.times import load_zone
 
@@ -60,8 +61,8 @@ def default_checkpoint(inputs: list[Path]) -> Path:
     return first.with_name((first.name or "export") + ".checkpoint.sqlite")
 
 
-async def preflight(client: HelpScoutClient, settings: RunSettings) -> dict[str, int]:
-    """Check the mailbox and the source-id field; return the mailbox's field ids by name."""
+async def preflight(client: HelpScoutClient, settings: RunSettings) -> dict[str, MailboxField]:
+    """Check the mailbox and the source-id field; return the mailbox's custom fields by name."""
     mailbox = settings.mailbox
     mailboxes = await client.list_mailboxes()
     if not any(box.get("id") == mailbox for box in mailboxes):
@@ -70,11 +71,7 @@ async def preflight(client: HelpScoutClient, settings: RunSettings) -> dict[str,
             f"--mailbox {mailbox}: no such mailbox for these credentials; known: {known}"
         )
     fields = await client.mailbox_fields(int(mailbox or 0))
-    by_name: dict[str, int] = {}
-    for entry in fields:
-        if isinstance(entry.get("id"), int) and isinstance(entry.get("name"), str):
-            by_name[entry["name"]] = entry["id"]
-            by_name.setdefault(entry["name"].lower(), entry["id"])
+    by_name = fields_by_name(fields)
     wanted = settings.transform.source_id_field
     if wanted is not None:
         field = next((f for f in fields if f.get("id") == wanted), None)
@@ -82,7 +79,7 @@ async def preflight(client: HelpScoutClient, settings: RunSettings) -> dict[str,
             raise UsageError(
                 f"--source-id-field {wanted}: mailbox {mailbox} has no such custom field"
             )
-        kind = str(field.get("type", "")).lower().replace("_", "").replace("-", "")
+        kind = field_kind(field.get("type"))
         if kind not in ("singleline", "text", ""):
             raise UsageError(
                 f"--source-id-field {wanted}: field {field.get('name')!r} is {field.get('type')}; "
@@ -263,7 +260,7 @@ async def _run_with(
         stop=stop,
     ) as client:
         # Checked before the checkpoint exists: a refused start leaves nothing behind.
-        field_ids = await preflight(client, settings)
+        mailbox_fields = await preflight(client, settings)
         default_user = settings.default_user or await token_user(client)
         directory = UserDirectory(users, client.find_user_by_email)
         ctx = plan_context(
@@ -273,7 +270,7 @@ async def _run_with(
             mailbox=settings.mailbox,
             resolve_user=directory.resolve,
             default_user=default_user,
-            field_ids=field_ids,
+            mailbox_fields=mailbox_fields,
         )
         total = _count_for_progress(export, settings) if show_progress else None
         with (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -19,6 +19,7 @@ from importer.model import Conversation
 from importer.pipeline.agents import UserDirectory
 from importer.readers import Export, SourceRecord, read_attachment_bytes
 from importer.settings import TransformSettings
+from importer.transform.fields import MailboxField
 from importer.transform.payload import PayloadContext, UserResolver
 from importer.transform.plan import (
     ConversationPlan,
@@ -78,7 +79,7 @@ def plan_context(
     mailbox: int | None = None,
     resolve_user: UserResolver | None = None,
     default_user: int | None = None,
-    field_ids: dict[str, int] | None = None,
+    mailbox_fields: Mapping[str, MailboxField] | None = None,
     now: datetime | None = None,
 ) -> PlanContext:
     """The planning context of a run, from its settings and the export's mapping."""
@@ -96,7 +97,7 @@ def plan_context(
         source_name=export.format,
         attachment_policy=settings.attachments,
         default_user=default_user,
-        field_ids=field_ids,
+        mailbox_fields=mailbox_fields,
         source_id_field=settings.source_id_field,
         **({"resolve_user": resolve_user} if resolve_user else {}),
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from importer.findings import Finding
 from importer.model import CLOSED_LIKE, OPEN_LIKE, PENDING_LIKE, Attachment
+from importer.transform.fields import MailboxField, field_value
 from importer.transform.normalise import NormalConversation, NormalCustomer, NormalMessage
 from importer.transform.times import format_api_time
 
@@ -40,7 +41,8 @@ class PayloadContext:
     attachment_policy: str = "inline"
     resolve_user: UserResolver = _no_user
     default_user: int | None = None
-    field_ids: Mapping[str, int] | None = None  # custom field name -> id; None when offline
+    #: the mailbox's custom fields by name (and lowercase name); None when offline
+    mailbox_fields: Mapping[str, MailboxField] | None = None
     source_id_field: int | None = None
 
 
@@ -267,19 +269,25 @@ def _fields(
     conv: NormalConversation, ctx: PayloadContext, found: _Collector
 ) -> list[dict[str, Any]]:
     fields: list[dict[str, Any]] = []
-    if ctx.field_ids is not None:
+    if ctx.mailbox_fields is not None:
         for name, value in conv.custom_fields.items():
             if value is None or value == "":
                 continue
-            field_id = ctx.field_ids.get(name) or ctx.field_ids.get(name.lower())
-            if field_id is None:
+            target = ctx.mailbox_fields.get(name) or ctx.mailbox_fields.get(name.lower())
+            if target is None:
                 found.warn(
                     "map",
                     "custom_fields",
                     f"custom field {name!r} has no field in the mailbox: left out",
                 )
                 continue
-            fields.append({"id": field_id, "value": str(value)})
+            if target.id == ctx.source_id_field:
+                continue  # the source id goes there
+            sent = field_value(target, value)
+            if sent.note is not None:
+                found.warn("map", "custom_fields", f"custom field {name!r}: {sent.note}")
+            if sent.value is not None:
+                fields.append({"id": target.id, "value": sent.value})
     if ctx.source_id_field is not None:
         fields.append({"id": ctx.source_id_field, "value": conv.source_id})
     return fields

@@ -256,3 +256,39 @@ def test_since_leaves_out_invalid_conversations_of_other_dates_in_run_too(
     assert 0 == result.returncode, result.stderr[-2000:]
     body = json.loads(report.read_text())
     assert (1, 1, 0) == (body["source_conversations"], body["imported"], body["invalid"])
+
+
+def test_a_dropdown_label_is_sent_as_its_option_id(tmp_path: Path) -> None:
+    """The export holds "High"; Help Scout takes the id of the option: the conversation is
+    imported with it, and an unknown label is left out with a warning, not a failed import."""
+    export = tmp_path / "fields.jsonl"
+    export.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "source_id": source_id,
+                    "subject": f"Fields {source_id}",
+                    "customer": {"email": f"{source_id}@example.com"},
+                    "custom_fields": {"Priority": priority, "Notes": "hello"},
+                    "messages": [
+                        {"created_at": "2024-03-01T10:00:00Z", "author_role": "customer",
+                         "body_text": "hi"}
+                    ],
+                }
+            )
+            + "\n"
+            for source_id, priority in (("e1", "high"), ("e2", "Urgent"))
+        )
+    )  # fmt: skip
+    report = tmp_path / "r.json"
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        result = run_importer(base_args(export, sandbox.url, tmp_path, "--report", str(report)))
+        stored = {c["subject"]: c["fields"] for c in sandbox.store.conversations(mailbox=85)}
+        priority = next(f for f in sandbox.store.fields(85) if f["name"] == "Priority")
+    assert 0 == result.returncode, result.stderr[-2000:]
+    body = json.loads(report.read_text())
+    assert (2, 0) == (body["imported"], body["failed"])
+    high = next(option_id for option_id, label in priority["options"] if label == "High")
+    assert {"id": priority["id"], "value": str(high)} in stored["Fields e1"]
+    assert priority["id"] not in [f["id"] for f in stored["Fields e2"]]
+    assert any("Urgent" in w["message"] for w in body["warnings"])

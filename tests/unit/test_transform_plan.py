@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from importer.transform.fields import fields_by_name
 from importer.transform.payload import PENDING_CUSTOMER_ID, PayloadContext
 from importer.transform.plan import (
     ConversationPlan,
@@ -211,9 +212,57 @@ def test_create_policy_asks_for_the_customer_first() -> None:
 
 def test_source_id_field_and_known_custom_fields_are_sent() -> None:
     """Custom fields go by mailbox field id; the source id goes to --source-id-field."""
-    ctx = context(field_ids={"plan": 4}, source_id_field=9)
+    ctx = context(mailbox_fields=fields_by_name([{"id": 4, "name": "plan"}]), source_id_field=9)
     payload = plan(record(custom_fields={"plan": "gold", "unknown": "x"}), ctx).parts[0].payload
     assert [{"id": 4, "value": "gold"}, {"id": 9, "value": "c1"}] == payload["fields"]
+
+
+MAILBOX_FIELDS = fields_by_name(
+    [
+        {
+            "id": 2,
+            "name": "Priority",
+            "type": "DROPDOWN",
+            "options": [{"id": 21, "label": "Low"}, {"id": 23, "label": "High"}],
+        },
+        {"id": 3, "name": "Seats", "type": "number"},
+        {"id": 5, "name": "Renewal", "type": "date"},
+        {"id": 6, "name": "Note", "type": "single_line"},
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "sent", "note"),
+    [
+        ("Priority", "high", "23", None),  # a dropdown takes the option's id, label any case
+        ("priority", " High ", "23", None),  # field names case-insensitive too
+        ("Priority", "21", "21", None),  # already an option id
+        ("Priority", "Urgent", None, "is not an option of dropdown 'Priority' (high, low)"),
+        ("Seats", "12", "12", None),
+        ("Seats", "twelve", None, "is not a number"),
+        ("Renewal", "2024-05-10", "2024-05-10", None),
+        ("Renewal", "2024-05-10T22:00:00Z", "2024-05-10", None),
+        ("Renewal", "soon", None, "is not a date"),
+        ("Note", "x" * 300, "x" * 255, "trimmed from 300 to 255 characters"),
+    ],
+)
+def test_custom_field_values_take_the_form_of_their_field(
+    name: str, value: str, sent: str | None, note: str | None
+) -> None:
+    """A value that cannot fit its field is left out with a warning, never sent to fail the
+    conversation with a 400 (helpscout-api.md 5.5)."""
+    result = plan(record(custom_fields={name: value}), context(mailbox_fields=MAILBOX_FIELDS))
+    payload = result.parts[0].payload
+    assert ([{"id": MAILBOX_FIELDS[name].id, "value": sent}] if sent else []) == payload.get(
+        "fields", []
+    )
+    notes = [f.message for f in result.warnings if f.code == "custom_fields"]
+    if note is None:
+        assert [] == notes
+    else:
+        (only,) = notes
+        assert note in only
 
 
 def test_agents_are_authors_when_resolved() -> None:
