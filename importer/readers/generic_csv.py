@@ -178,12 +178,20 @@ class CsvStage:
             known = self.db.execute(
                 "SELECT seq, cells FROM conversations WHERE cid = ? LIMIT 1", (values[0],)
             ).fetchone()
-            if known is None:
+            broken = values[4] is not None
+            if known is None and broken and values[0] is not None:
+                # a broken first row: the conversation takes its columns from later rows, and
+                # the row itself makes it invalid (kept in its dead letter with the good rows)
+                self.db.execute(
+                    "INSERT INTO conversations VALUES (NULL, ?, ?, ?, '{}', NULL, NULL, 0)",
+                    values[:3],
+                )
+            elif known is None:
                 self.db.execute(
                     "INSERT INTO conversations VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",
                     (*values[:6], 0),
                 )
-            else:
+            elif not broken:
                 self._fill_conversation_cells(known[0], known[1], values[3])
         self.db.execute("INSERT INTO messages VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)", values)
 

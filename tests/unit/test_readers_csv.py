@@ -241,6 +241,28 @@ def test_a_bad_message_row_keeps_the_good_rows_and_its_own_text(tmp_path: Path) 
     )
 
 
+def test_messages_only_a_broken_first_row_keeps_the_later_rows(tmp_path: Path) -> None:
+    """With messages.csv alone, the conversation takes its columns from the next good row; the
+    broken row makes it invalid and is kept as text."""
+    path = tmp_path / "messages.csv"
+    path.write_text(
+        "conversation_id,subject,message_id,created_at,author_role,body_text\n"
+        "A,Sub,m1,2024-01-01,customer,hi,extra\n"
+        "A,Sub,m2,2024-01-02,customer,fine\n"
+        "B,Other,m1,2024-01-01,customer,ok\n"
+    )
+    first, second = _records(path)
+    assert first.error is not None
+    assert first.location == f"{path}:2"
+    assert first.data is not None
+    assert ("Sub", ["m2"]) == (
+        first.data["subject"],
+        [m["source_id"] for m in first.data["messages"]],
+    )
+    assert "A,Sub,m1,2024-01-01,customer,hi,extra" == first.data["_raw"]
+    assert second.error is None
+
+
 def test_a_broken_conversation_row_keeps_its_text(tmp_path: Path) -> None:
     path = tmp_path / "conversations.csv"
     path.write_text("conversation_id,subject\n1,One,extra\n")
