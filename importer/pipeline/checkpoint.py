@@ -434,6 +434,14 @@ class Checkpoint:
         ).fetchall()
         return {int(row[0]) for row in rows}
 
+    def upload_states(self, source_id: str, part: int) -> dict[int, str]:
+        """Every noted attachment of a part with its state (pending, done, failed)."""
+        rows = self._conn.execute(
+            "SELECT attachment, state FROM uploads WHERE source_id = ? AND part = ?",
+            (source_id, part),
+        ).fetchall()
+        return {int(row[0]): str(row[1]) for row in rows}
+
     def has_pending_uploads(self, source_id: str) -> bool:
         """Whether a conversation still has attachments to upload."""
         row = self._conn.execute(

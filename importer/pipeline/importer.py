@@ -43,6 +43,7 @@ from importer.pipeline.reconcile import (
     format_api_time,
     reconcile_part,
 )
+from importer.pipeline.uploads import ThreadFiles, UploadResult, UploadState, upload_once
 from importer.progress import Progress
 from importer.readers import read_attachment_bytes
 from importer.report import Report
@@ -342,49 +343,53 @@ class ImportRun:
     async def upload_deferred(
         self, plan: ConversationPlan, part: Part, conversation_id: int, pending: set[int]
     ) -> None:
-        """Upload the attachments still pending for a created part, each to its thread."""
-        threads = await self.client.list_threads(conversation_id)
-        ordered = sorted(threads, key=lambda t: (str(t.get("createdAt", "")), int(t.get("id", 0))))
+        """Upload the attachments still pending for a created part, each to its thread, each
+        once (see :mod:`importer.pipeline.uploads`)."""
+        states = self.checkpoint.upload_states(plan.source_id, part.index)
+        files = ThreadFiles.of(part, await self.client.list_threads(conversation_id))
         for index, (thread_index, attachment) in enumerate(part.deferred):
             if index not in pending:
+                if states.get(index) == UploadState.DONE:
+                    files.account(thread_index, attachment.file_name)
                 continue
-            ok = await self._upload_one(
-                plan, part, conversation_id, ordered, thread_index, attachment
-            )
-            self.checkpoint.record_upload(plan.source_id, part.index, index, done=ok)
+            result = await self._upload_one(plan, conversation_id, files, thread_index, attachment)
+            if result.state is not UploadState.DONE:
+                self._attachment_left_out(plan, part, attachment, result.reason)
+            if result.found:
+                self.emit(
+                    "upload.found",
+                    {"source_id": plan.source_id, "part": part.index, "file": attachment.file_name},
+                )
+            if result.state is not UploadState.PENDING:
+                self.checkpoint.record_upload(
+                    plan.source_id, part.index, index, done=result.state is UploadState.DONE
+                )
 
     async def _upload_one(
         self,
         plan: ConversationPlan,
-        part: Part,
         conversation_id: int,
-        ordered: list[dict[str, Any]],
+        files: ThreadFiles,
         thread_index: int,
         attachment: AttachmentDraft,
-    ) -> bool:
-        """Upload one attachment; an attachment that cannot be uploaded is an error entry."""
-        if thread_index >= len(ordered):
-            self._attachment_left_out(
-                plan, part, attachment, "its thread was not found after creation"
-            )
-            return False
+    ) -> UploadResult:
+        """Read one file and upload it unless it is on its thread already."""
         try:
             data = await self._attachment_bytes(attachment)
         except (OSError, ValueError) as exc:
-            self._attachment_left_out(plan, part, attachment, f"cannot be read ({exc})")
-            return False
-        outcome = await self.client.upload_attachment(
+            if files.there(thread_index, attachment.file_name):  # uploaded by an earlier run
+                files.account(thread_index, attachment.file_name)
+                return UploadResult(UploadState.DONE, found=True)
+            return UploadResult(UploadState.FAILED, f"cannot be read ({exc})")
+        return await upload_once(
+            self.client.upload_attachment,
+            self.client.list_threads,
+            files,
             conversation_id,
-            int(ordered[thread_index]["id"]),
-            attachment.file_name,
-            attachment.mime_type,
+            thread_index,
+            attachment,
             base64.b64encode(data).decode("ascii"),
         )
-        if not outcome.ok:
-            self._attachment_left_out(
-                plan, part, attachment, f"upload failed: {outcome.describe()}"
-            )
-        return outcome.ok
 
     async def _attachment_bytes(self, attachment: AttachmentDraft) -> bytes:
         source = attachment.source

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import Counter
 from pathlib import Path
@@ -115,3 +116,43 @@ def test_a_customers_conversations_with_one_subject_each_exist_once(tmp_path: Pa
     assert imported == len(bodies)  # every conversation counted imported is there
     assert all(1 == n for n in bodies.values()), bodies  # and none twice
     assert report["in_doubt_resolved"] > 0  # the drops were found again, not resent
+
+
+def test_uploads_through_lost_answers_end_with_each_file_once(tmp_path: Path) -> None:
+    """Uploads after creation through 5xx before storing and answers dropped after storing: a
+    lost answer is looked up on the thread before the file is sent again; what stays unknown
+    is retried by the rerun. Every file ends in Help Scout exactly once."""
+    export = tmp_path / "files.jsonl"
+    records = []
+    for i in range(20):
+        files = [
+            {"file_name": f"f{i}-{n}.txt", "content_type": "text/plain",
+             "data_base64": base64.b64encode(f"file {i}-{n}".encode()).decode()}
+            for n in range(2)
+        ]  # fmt: skip
+        records.append(
+            {
+                "source_id": f"U{i}",
+                "subject": f"Files {i}",
+                "customer": {"email": f"u{i}@example.com"},
+                "messages": [
+                    {"created_at": 1_704_100_000 + i * 60, "author_role": "customer",
+                     "body_text": f"files {i}", "attachments": files}
+                ],
+            }
+        )  # fmt: skip
+    export.write_text("".join(json.dumps(r) + "\n" for r in records))
+    config = SandboxConfig(mailboxes=[85], faults={"error500": 0.25, "drop": 0.25}, seed=5)
+    args_extra = ["--attachments", "upload", "--reconcile-wait", "1"]
+    with running_sandbox(config) as sandbox:
+        for _ in range(2):  # the rerun finishes what stayed pending
+            result = run_importer(base_args(export, sandbox.url, tmp_path, *args_extra))
+            assert result.returncode in (0, 1), result.stderr[-3000:]
+        stored = Counter(
+            attachment["file_name"]
+            for conv in sandbox.store.conversations(mailbox=85)
+            for thread in sandbox.store.threads(conv["id"])
+            for attachment in sandbox.store.attachments(thread["id"])
+        )
+    expected = Counter(f"f{i}-{n}.txt" for i in range(20) for n in range(2))
+    assert expected == stored
