@@ -63,8 +63,8 @@ def bind_customer(payload: dict[str, Any], customer_id: int | None) -> dict[str,
         return payload
     bound = copy.deepcopy(payload)
     bound["customer"] = {"id": customer_id}
-    for thread in bound["threads"]:
-        if "customer" in thread:
+    for thread in bound["threads"]:  # a message by someone else keeps its own author
+        if thread.get("customer", {}).get("id") == PENDING_CUSTOMER_ID:
             thread["customer"] = {"id": customer_id}
     return bound
 

@@ -16,7 +16,13 @@ from typing import Any
 from importer.findings import Finding
 from importer.model import CLOSED_LIKE, OPEN_LIKE, PENDING_LIKE, Attachment
 from importer.transform.fields import MailboxField, field_value
-from importer.transform.normalise import NormalConversation, NormalCustomer, NormalMessage
+from importer.transform.normalise import (
+    NAME_LIMIT,
+    NormalConversation,
+    NormalCustomer,
+    NormalMessage,
+    is_email,
+)
 from importer.transform.times import format_api_time
 
 PENDING_CUSTOMER_ID = 0  # replaced by the created customer's id before sending; never sent as is
@@ -170,6 +176,22 @@ def _thread_ref(customer: dict[str, Any]) -> dict[str, Any]:
     return {"id": customer["id"]} if "id" in customer else {"email": customer["email"]}
 
 
+def _author_ref(message: NormalMessage, conv: NormalConversation) -> dict[str, Any] | None:
+    """The thread's own customer when someone else than the conversation's customer wrote it
+    (a colleague in copy): by their email, so the message keeps its true author."""
+    email = (message.author_email or "").strip()
+    own = (conv.customer.email or "").strip().lower()
+    if not own or not email or email.lower() == own or not is_email(email):
+        return None  # without the customer's own address, another author cannot be told
+    ref: dict[str, Any] = {"email": email}
+    first, _, last = " ".join((message.author_name or "").split()).partition(" ")
+    if first:
+        ref["firstName"] = first[:NAME_LIMIT]
+    if last:
+        ref["lastName"] = last[:NAME_LIMIT]
+    return ref
+
+
 def _attachment_drafts(
     message: NormalMessage, ctx: PayloadContext, found: _Collector
 ) -> list[AttachmentDraft]:
@@ -241,7 +263,7 @@ def _thread(
     body: dict[str, Any] = {"type": "", "text": text, "imported": True, "createdAt": created_at}
     if message.role == "customer" and not message.private:
         body["type"] = {"chat": "chat", "phone": "phone"}.get(conv.type, "customer")
-        body["customer"] = _thread_ref(customer)
+        body["customer"] = _author_ref(message, conv) or _thread_ref(customer)
     else:
         user = ctx.resolve_user(message.author_email, message.author_id) or ctx.default_user
         if message.role == "customer":

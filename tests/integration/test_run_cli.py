@@ -292,3 +292,27 @@ def test_a_dropdown_label_is_sent_as_its_option_id(tmp_path: Path) -> None:
     assert {"id": priority["id"], "value": str(high)} in stored["Fields e1"]
     assert priority["id"] not in [f["id"] for f in stored["Fields e2"]]
     assert any("Urgent" in w["message"] for w in body["warnings"])
+
+
+def test_a_message_by_a_colleague_in_copy_is_theirs_in_help_scout(tmp_path: Path) -> None:
+    """Help Scout takes a thread's own customer: the colleague's message is created by them."""
+    export = tmp_path / "cc.jsonl"
+    messages = [
+        {"created_at": "2024-03-01T10:00:00Z", "author_role": "customer",
+         "body_text": "from main", "author_email": "main@example.com"},
+        {"created_at": "2024-03-01T10:05:00Z", "author_role": "customer",
+         "body_text": "from cc", "author_email": "cc.person@example.com",
+         "author_name": "CC Person"},
+    ]  # fmt: skip
+    customer = {"email": "main@example.com", "first_name": "Main"}
+    record = {"source_id": "cc1", "subject": "Copy", "customer": customer, "messages": messages}
+    export.write_text(json.dumps(record) + "\n")
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        result = run_importer(base_args(export, sandbox.url, tmp_path))
+        (conv,) = sandbox.store.conversations(mailbox=85)
+        authors = {
+            t["text"]: (sandbox.store.customer(t["customer_id"]) or {}).get("first_name")
+            for t in sandbox.store.threads(conv["id"])
+        }
+    assert 0 == result.returncode, result.stderr[-2000:]
+    assert {"from main": "Main", "from cc": "CC"} == authors

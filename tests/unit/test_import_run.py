@@ -14,10 +14,10 @@ from importer.errors import FatalApiError
 from importer.helpscout.client import ClientStats
 from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.pipeline.checkpoint import Checkpoint, PartState, RunHeader
-from importer.pipeline.importer import ImportRun
+from importer.pipeline.importer import ImportRun, bind_customer
 from importer.progress import Progress
 from importer.report import Report
-from importer.transform.payload import PayloadContext
+from importer.transform.payload import PENDING_CUSTOMER_ID, PayloadContext
 from importer.transform.plan import ConversationPlan, PlanContext, plan_conversation
 
 
@@ -459,3 +459,20 @@ async def test_an_upload_given_up_is_an_error_not_a_counted_attachment(
     assert ["attachment"] == [e["stage"] for e in run.report.errors]
     assert "bad.txt" in run.report.errors[0]["message"]
     assert ["u2"] == [e.source_id for e in checkpoint.last_errors(20)]
+
+
+def test_binding_the_created_customer_keeps_other_authors() -> None:
+    """The new customer's id replaces the placeholder; a colleague's thread keeps its email."""
+    payload = {
+        "customer": {"id": PENDING_CUSTOMER_ID},
+        "threads": [
+            {"type": "customer", "customer": {"id": PENDING_CUSTOMER_ID}},
+            {"type": "customer", "customer": {"email": "cc@example.com"}},
+            {"type": "note"},
+        ],
+    }
+    bound = bind_customer(payload, 77)
+    assert {"id": 77} == bound["customer"]
+    assert [{"id": 77}, {"email": "cc@example.com"}, None] == [
+        t.get("customer") for t in bound["threads"]
+    ]

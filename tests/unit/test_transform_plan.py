@@ -78,6 +78,27 @@ def test_roles_and_privacy_map_to_thread_types() -> None:
     assert all(t["imported"] is True for t in threads)
 
 
+def test_a_customer_message_by_someone_else_keeps_its_author() -> None:
+    """A colleague in copy writes: the thread's customer is that person, by email and name; the
+    customer's own messages (any case) and messages without a usable address stay the
+    conversation's customer."""
+    data = record()
+    data["messages"] = [
+        {"created_at": "2024-01-01T10:00:00Z", "author_role": "customer", "body_text": "a",
+         "author_email": "ADA@example.com"},
+        {"created_at": "2024-01-01T10:01:00Z", "author_role": "customer", "body_text": "b",
+         "author_email": "cc.person@example.com", "author_name": " CC  Person "},
+        {"created_at": "2024-01-01T10:02:00Z", "author_role": "customer", "body_text": "c",
+         "author_email": "not an address"},
+    ]  # fmt: skip
+    threads = plan(data).parts[0].payload["threads"]
+    assert [
+        {"email": "ada@example.com"},
+        {"email": "cc.person@example.com", "firstName": "CC", "lastName": "Person"},
+        {"email": "ada@example.com"},
+    ] == [t["customer"] for t in threads]
+
+
 def test_plain_text_is_escaped_with_line_breaks_kept() -> None:
     """body_text becomes HTML; body_html is kept as it is."""
     threads = plan(record()).parts[0].payload["threads"]
