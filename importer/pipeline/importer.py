@@ -69,6 +69,14 @@ def bind_customer(payload: dict[str, Any], customer_id: int | None) -> dict[str,
     return bound
 
 
+def _created_customer_id(payload: dict[str, Any]) -> int | None:
+    """The id of the customer a part names by id (one the importer created), if any."""
+    customer_id = payload.get("customer", {}).get("id")
+    if isinstance(customer_id, int) and customer_id != PENDING_CUSTOMER_ID:
+        return customer_id
+    return None
+
+
 def payload_digest(payload: dict[str, Any]) -> str:
     """A short fingerprint of a request body, kept with its intent."""
     return hashlib.sha256(json_bytes(payload)).hexdigest()[:32]
@@ -319,6 +327,7 @@ class ImportRun:
             customer_email=payload["customer"].get("email"),
             first_sent_at=first_sent_at,
             thread_times=tuple(sorted(str(t.get("createdAt", "")) for t in payload["threads"])),
+            customer_id=_created_customer_id(payload),
         )
         me = (plan.source_id, part.index)
         found = await reconcile_part(
@@ -333,6 +342,11 @@ class ImportRun:
             sleep=self.sleep,
             claimed=lambda cid: self.checkpoint.holds_conversation(cid, other_than=me),
         )
+        if found is not None and self.checkpoint.holds_conversation(found, other_than=me):
+            # another part adopted or created it while this lookup awaited: not this part's
+            # (checked again here, with no await before the record, so two cannot both take it)
+            self.emit("reconcile.claimed", {"source_id": plan.source_id, "conversation_id": found})
+            found = None
         if found is not None:
             self.checkpoint.record_done(plan.source_id, part.index, found)
             self.report.add("in_doubt_resolved")

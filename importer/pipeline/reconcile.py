@@ -50,6 +50,8 @@ class PartRef:
     first_sent_at: float  # UTC epoch seconds
     #: the ``createdAt`` of every thread the part was sent with, sorted (empty: not compared)
     thread_times: tuple[str, ...] = ()
+    #: the Help Scout id of its customer when the importer created it (customers without email)
+    customer_id: int | None = None
 
 
 class SearchClient(Protocol):
@@ -78,6 +80,15 @@ def _norm(text: Any) -> str:
     return " ".join(text.split()) if isinstance(text, str) else ""
 
 
+def _conversation_customer_ids(conv: dict[str, Any]) -> set[int]:
+    found = set()
+    for key in ("primaryCustomer", "customer"):
+        person = conv.get(key)
+        if isinstance(person, dict) and isinstance(person.get("id"), int):
+            found.add(person["id"])
+    return found
+
+
 def _conversation_emails(conv: dict[str, Any]) -> set[str]:
     found = []
     for key in ("primaryCustomer", "customer", "createdBy"):
@@ -94,7 +105,8 @@ def matches(conv: dict[str, Any], part: PartRef, *, by_field: bool = False) -> b
 
     By field (the source id already matched on the server): a single-part conversation
     matches, a split part must also have its subject. Otherwise: exact subject (whitespace
-    runs collapsed) and, when the part has one, the customer's email (case-insensitive)."""
+    runs collapsed) and the customer: its email (case-insensitive) when the part has one, else
+    the id of the customer the importer created for it."""
     subject_ok = _norm(conv.get("subject")) == _norm(part.subject)
     if by_field:
         return part.part_count == 1 or subject_ok
@@ -102,6 +114,8 @@ def matches(conv: dict[str, Any], part: PartRef, *, by_field: bool = False) -> b
         return False
     if part.customer_email:
         return part.customer_email.strip().lower() in _conversation_emails(conv)
+    if part.customer_id is not None:
+        return part.customer_id in _conversation_customer_ids(conv)
     return True
 
 

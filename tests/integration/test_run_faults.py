@@ -156,3 +156,38 @@ def test_uploads_through_lost_answers_end_with_each_file_once(tmp_path: Path) ->
         )
     expected = Counter(f"f{i}-{n}.txt" for i in range(20) for n in range(2))
     assert expected == stored
+
+
+def test_customers_without_email_alike_in_everything_else_each_keep_their_conversation(
+    tmp_path: Path,
+) -> None:
+    """Forty "Welcome" conversations of forty customers without email, one message each at the
+    same moment, through lost answers: each lands once, none is taken for another's."""
+    export = tmp_path / "welcome.jsonl"
+    lines = []
+    for i in range(40):
+        message = {"created_at": "2023-05-01T00:00:00Z", "author_role": "customer",
+                   "body_text": f"token W{i:03d}"}  # fmt: skip
+        customer = {"id": f"cust-{i}", "phone": f"+1 555 01{i:02d}"}
+        record = {"source_id": f"W{i:03d}", "subject": "Welcome", "customer": customer,
+                  "messages": [message]}  # fmt: skip
+        lines.append(json.dumps(record) + "\n")
+    export.write_text("".join(lines))
+    faults = {"drop": 0.2, "reset": 0.2, "slow": 0.2}
+    config = SandboxConfig(mailboxes=[85], faults=faults, seed=1, slow_s=1.0, search_lag=0.5)
+    report_path = tmp_path / "report.json"
+    with running_sandbox(config) as sandbox:
+        result = run_importer(
+            base_args(export, sandbox.url, tmp_path, "--report", str(report_path),
+                      "--reconcile-wait", "1.5")
+        )  # fmt: skip
+        bodies = Counter(
+            thread["text"]
+            for conv in sandbox.store.conversations(mailbox=85)
+            for thread in sandbox.store.threads(conv["id"])
+        )
+    report = json.loads(report_path.read_text())
+    assert result.returncode in (0, 1), result.stderr[-3000:]
+    assert report["imported"] == len(bodies)
+    assert 40 == report["imported"] + report["failed"]
+    assert all(1 == n for n in bodies.values()), bodies

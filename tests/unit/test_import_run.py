@@ -476,3 +476,17 @@ def test_binding_the_created_customer_keeps_other_authors() -> None:
     assert [{"id": 77}, {"email": "cc@example.com"}, None] == [
         t.get("customer") for t in bound["threads"]
     ]
+
+
+async def test_a_conversation_another_part_holds_is_never_adopted(checkpoint: Checkpoint) -> None:
+    """Two source conversations alike in subject, customer and times: the first one's lost
+    answer is found; the second one's send that was never stored is not mistaken for it."""
+    first, second = plan("twin-1", "t@example.com"), plan("twin-2", "t@example.com")
+    for twin in (first, second):
+        twin.parts[0].payload["subject"] = "Same subject"
+    client = ScriptedClient({"Same subject": ["lost", "refused-lost"]})
+    run = make_run(client, checkpoint)
+    await run_all(run, [first, second], workers=1)
+    ids = {checkpoint.part(s, 1).conversation_id for s in ("twin-1", "twin-2")}
+    assert 2 == len(ids) == len(client.created)
+    assert 2 == run.report.counts["imported"]

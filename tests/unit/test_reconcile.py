@@ -284,3 +284,18 @@ async def test_by_source_id_field_the_key_is_exact_and_threads_are_not_read():
     )
     assert 7 == found
     assert [] == search.thread_calls
+
+
+async def test_a_customer_without_email_is_told_apart_by_the_id_the_importer_created():
+    """Eighty "Welcome" conversations of customers without email, at one time: a candidate of
+    another customer is never taken, though subject and thread times agree."""
+    others = [
+        {"id": n, "subject": "Refund please", "primaryCustomer": {"id": 3_000_000 + n}}
+        for n in (1, 2, 3)
+    ]
+    search = FakeSearchWithThreads([[others]], {n: list(SENT) for n in (1, 2, 3)})
+    clock = FakeTime(T0 + 1)
+    ref = part(customer_email=None, customer_id=3_000_002, thread_times=SENT)
+    found = await reconcile_part(search, 3, ref, wait_s=10, clock=clock, sleep=clock.sleep)
+    assert 2 == found
+    assert [2] == search.thread_calls
