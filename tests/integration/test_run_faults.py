@@ -6,6 +6,7 @@ import base64
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,16 @@ from importer.sandbox.testing import SandboxConfig, running_sandbox
 from .conftest import base_args, expected_subjects, run_importer, write_export
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def stored_bodies(sandbox: Any) -> Counter[str]:
+    """How many times each thread text is stored in mailbox 85 of the sandbox."""
+    return Counter(
+        thread["text"]
+        for conv in sandbox.store.conversations(mailbox=85)
+        for thread in sandbox.store.threads(conv["id"])
+    )
+
 
 FAULTS = {"error500": 0.05, "drop": 0.05, "reset": 0.05, "slow": 0.05, "throttle": 0.05}
 
@@ -104,11 +115,7 @@ def test_a_customers_conversations_with_one_subject_each_exist_once(tmp_path: Pa
                 export, sandbox.url, tmp_path, "--report", str(report_path), "--reconcile-wait", "1"
             )
         )
-        bodies = Counter(
-            thread["text"]
-            for conv in sandbox.store.conversations(mailbox=85)
-            for thread in sandbox.store.threads(conv["id"])
-        )
+        bodies = stored_bodies(sandbox)
     report = json.loads(report_path.read_text())
     assert result.returncode in (0, 1), result.stderr[-3000:]
     imported = report["imported"]
@@ -181,11 +188,7 @@ def test_customers_without_email_alike_in_everything_else_each_keep_their_conver
             base_args(export, sandbox.url, tmp_path, "--report", str(report_path),
                       "--reconcile-wait", "1.5")
         )  # fmt: skip
-        bodies = Counter(
-            thread["text"]
-            for conv in sandbox.store.conversations(mailbox=85)
-            for thread in sandbox.store.threads(conv["id"])
-        )
+        bodies = stored_bodies(sandbox)
     report = json.loads(report_path.read_text())
     assert result.returncode in (0, 1), result.stderr[-3000:]
     assert report["imported"] == len(bodies)
