@@ -20,6 +20,8 @@ Times are UTC epoch seconds (REAL). Credentials are never stored.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -229,16 +231,39 @@ _PART_COLUMNS = (
 )
 
 
+def _lock_for_one_run(path: Path) -> int:
+    """Hold an exclusive ``flock`` on the checkpoint file while a run uses it: two runs of one
+    checkpoint at once would both send what each thinks is pending. (SQLite's own locks are
+    ``fcntl`` record locks, which ``flock`` does not touch on Linux; ``status`` reads freely.)"""
+    fd = os.open(str(path), os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise CheckpointError(
+            "another importer run is using this checkpoint; let it finish (or stop it) and "
+            "run again, or give this run its own --checkpoint for another export",
+            location=str(path),
+        ) from None
+    return fd
+
+
 class Checkpoint:
     """The checkpoint file of one run (one API URL and mailbox); see the module docstring."""
 
     def __init__(
-        self, conn: sqlite3.Connection, header: RunHeader, path: Path, clock: Callable[[], float]
+        self,
+        conn: sqlite3.Connection,
+        header: RunHeader,
+        path: Path,
+        clock: Callable[[], float],
+        lock_fd: int | None = None,
     ) -> None:
         self._conn = conn
         self.header = header
         self.path = path
         self._clock = clock
+        self._lock_fd = lock_fd
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -272,7 +297,12 @@ class Checkpoint:
         except CheckpointError:
             conn.close()
             raise
-        return cls(conn, stored, path, clock)
+        try:
+            lock_fd = _lock_for_one_run(path)
+        except CheckpointError:
+            conn.close()
+            raise
+        return cls(conn, stored, path, clock, lock_fd)
 
     @classmethod
     def open_existing(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Checkpoint:
@@ -346,8 +376,11 @@ class Checkpoint:
         )
 
     def close(self) -> None:
-        """Close the database (every write is already committed)."""
+        """Close the database (every write is already committed) and let another run in."""
         self._conn.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
 
     def __enter__(self) -> Checkpoint:
         return self

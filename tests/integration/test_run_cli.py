@@ -316,3 +316,26 @@ def test_a_message_by_a_colleague_in_copy_is_theirs_in_help_scout(tmp_path: Path
         }
     assert 0 == result.returncode, result.stderr[-2000:]
     assert {"from main": "Main", "from cc": "CC"} == authors
+
+
+def test_a_second_run_of_a_checkpoint_in_use_is_refused(tmp_path: Path, export_dir: Path) -> None:
+    """Two runs of one checkpoint at once would both send what each thinks is pending: the
+    second is refused (exit 2) before it sends anything."""
+    export = write_export(export_dir / "conversations.jsonl", 5)
+    config = SandboxConfig(mailboxes=[85], faults={"throttle": 1.0}, window_s=60)
+    with running_sandbox(config) as sandbox:
+        first = start_importer(base_args(export, sandbox.url, tmp_path))
+        deadline = time.monotonic() + 30
+        while sandbox.stats.by_status.get(429, 0) == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)  # the first run holds the checkpoint and waits out 429s
+        posts_before = sandbox.stats.by_status.get(429, 0)
+        second = run_importer(base_args(export, sandbox.url, tmp_path))
+        first.send_signal(signal.SIGTERM)
+        assert 130 == first.wait(timeout=30)
+        assert first.stderr is not None
+        first.stderr.close()
+        created = sandbox.store.count_conversations(mailbox=85)
+    assert 0 < posts_before
+    assert 2 == second.returncode, second.stderr
+    assert "another importer run is using this checkpoint" in second.stderr
+    assert 0 == created

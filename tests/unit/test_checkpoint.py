@@ -252,7 +252,7 @@ def test_every_write_is_durable_without_close(tmp_path: Path, clock: Clock):
     cp = Checkpoint.open(path, RunHeader(URL, 1), clock=clock)
     try:
         intent(cp, "z")
-        other = Checkpoint.open(path, RunHeader(URL, 1), clock=clock)
+        other = Checkpoint.open_existing(path, clock=clock)  # as `importer status` reads it
         try:
             assert other.part("z", 1).state is P.SENDING
             cp.record_done("z", 1, 77)
@@ -261,6 +261,16 @@ def test_every_write_is_durable_without_close(tmp_path: Path, clock: Clock):
             other.close()
     finally:
         cp.close()
+
+
+def test_one_run_at_a_time_per_checkpoint(tmp_path: Path, clock: Clock):
+    """A second run of the same checkpoint is refused while the first holds it; then let in."""
+    path = tmp_path / "run.sqlite"
+    first = Checkpoint.open(path, RunHeader(URL, 1), clock=clock)
+    with pytest.raises(CheckpointError, match="another importer run is using this checkpoint"):
+        Checkpoint.open(path, RunHeader(URL, 1), clock=clock)
+    first.close()
+    Checkpoint.open(path, RunHeader(URL, 1), clock=clock).close()
 
 
 @given(st.lists(st.sampled_from(list(PartState)), min_size=1, max_size=6), st.integers(1, 6))
