@@ -587,6 +587,21 @@ class Checkpoint:
             )
         return float(first)
 
+    def resplit(self, source_id: str, part_count: int) -> None:
+        """The export changed between runs and the conversation splits otherwise now: every
+        part follows the new count, and parts past it that never reached Help Scout go."""
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(
+                "UPDATE parts SET part_count = ? WHERE source_id = ? AND part_count != ?",
+                (part_count, source_id, part_count),
+            )
+            self._conn.execute(
+                "DELETE FROM parts WHERE source_id = ? AND part > ? "
+                "AND state IN ('pending', 'failed')",
+                (source_id, part_count),
+            )
+
     def holds_conversation(self, conversation_id: int, *, other_than: tuple[str, int]) -> bool:
         """Whether a part other than ``other_than`` (source id, part) has this conversation id:
         reconciliation never adopts a conversation another part already is."""

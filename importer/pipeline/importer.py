@@ -167,6 +167,7 @@ class ImportRun:
                     self.settle_failed(plan, None, failure)
                     return
             created_now = False
+            self._note_changed_split(plan)
             for part in plan.parts:
                 if self.stop.is_set():
                     return  # stopped between parts: the rest resumes next run
@@ -194,6 +195,27 @@ class ImportRun:
                 self.settle_imported(plan)
             else:
                 self.settle_already_imported(plan)
+
+    def _note_changed_split(self, plan: ConversationPlan) -> None:
+        """A delta run may split a partly imported conversation otherwise than before: the parts
+        already created stay; say so."""
+        first = self.checkpoint.part(plan.source_id, 1)
+        if first is None or first.part_count == len(plan.parts):
+            return
+        self.report.warn(
+            [
+                Finding(
+                    "send",
+                    "parts",
+                    f"split into {first.part_count} parts by an earlier run and into "
+                    f"{len(plan.parts)} now (its messages changed); the parts already in Help "
+                    "Scout stay as they are",
+                    plan.location,
+                    plan.source_id,
+                )
+            ]
+        )
+        self.checkpoint.resplit(plan.source_id, len(plan.parts))
 
     async def ensure_customer(self, plan: ConversationPlan) -> tuple[int | None, PartResult | None]:
         """The Help Scout id of a customer without email: created once, found again if in doubt."""

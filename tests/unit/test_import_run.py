@@ -490,3 +490,26 @@ async def test_a_conversation_another_part_holds_is_never_adopted(checkpoint: Ch
     ids = {checkpoint.part(s, 1).conversation_id for s in ("twin-1", "twin-2")}
     assert 2 == len(ids) == len(client.created)
     assert 2 == run.report.counts["imported"]
+
+
+async def test_a_conversation_split_otherwise_by_a_delta_run_completes(
+    checkpoint: Checkpoint,
+) -> None:
+    """Run 1: 250 messages, part 2 of 3 refused. The export is fixed to 179 messages (2 parts):
+    run 2 creates part 2/2 and the conversation is complete, with a warning; run 3 skips it."""
+    client = ScriptedClient({"Subject p (part 2/3)": ["rejected"]})
+    await run_all(make_run(client, checkpoint), [plan("p", "p@example.com", messages=250)])
+    assert PartState.FAILED == checkpoint.part("p", 2).state
+
+    second = make_run(client, checkpoint)
+    await run_all(second, [plan("p", "p@example.com", messages=179)])
+    assert 1 == second.report.counts["imported"]
+    assert ["parts"] == [w["code"] for w in second.report.warnings]
+    assert checkpoint.is_conversation_done("p")
+    assert 1 == checkpoint.source_conversations_complete()
+
+    third = make_run(client, checkpoint)
+    await run_all(third, [plan("p", "p@example.com", messages=179)])
+    assert (1, []) == (third.report.counts["already_imported"], third.report.warnings)
+    subjects = [c["subject"] for c in client.created]
+    assert ["Subject p (part 1/3)", "Subject p (part 2/2)"] == subjects
