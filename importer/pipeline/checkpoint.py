@@ -436,6 +436,13 @@ class Checkpoint:
             counts[state] = n
         return counts
 
+    def upload_counts(self) -> dict[str, int]:
+        """Attachments to upload after creation, per state (pending, done, failed)."""
+        counts = {"pending": 0, "done": 0, "failed": 0}
+        for state, n in self._conn.execute("SELECT state, COUNT(*) FROM uploads GROUP BY state"):
+            counts[state] = n
+        return counts
+
     def source_conversations_complete(self) -> int:
         """Source conversations whose every part is done."""
         row = self._conn.execute(

@@ -10,7 +10,8 @@ from importer.pipeline.checkpoint import Checkpoint
 
 
 def read_status(path: Path) -> dict[str, Any]:
-    """Counts per state, source conversations complete, the last 20 errors and the run header."""
+    """Counts per state, source conversations complete, uploads after creation per state (a
+    failed one is also among the errors), the last 20 errors and the run header."""
     with Checkpoint.open_existing(path) as checkpoint:
         raw = checkpoint.counts()
         counts = {"done": 0, "failed": 0, "in_doubt": 0, "pending": 0}
@@ -22,6 +23,7 @@ def read_status(path: Path) -> dict[str, Any]:
             "header": asdict(checkpoint.header),
             "parts": counts,
             "source_conversations_complete": checkpoint.source_conversations_complete(),
+            "uploads": checkpoint.upload_counts(),
             "last_errors": [
                 {
                     "at": e.at_iso,
@@ -48,6 +50,10 @@ def render_status(body: dict[str, Any]) -> str:
     ]
     lines += [f"  {state:<9} {count:>9}" for state, count in body["parts"].items()]
     lines.append(f"source conversations complete: {body['source_conversations_complete']}")
+    uploads = body["uploads"]
+    if any(uploads.values()):
+        lines.append("attachments uploaded after creation")
+        lines += [f"  {state:<9} {count:>9}" for state, count in uploads.items()]
     if body["last_errors"]:
         lines.append("last errors")
         for e in body["last_errors"]:

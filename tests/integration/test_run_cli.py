@@ -205,6 +205,7 @@ def test_delta_run_imports_only_new_conversations_and_status_reports(
     status = run_importer(["status", "--checkpoint", str(tmp_path / "cp.sqlite"), "--json"])
     body = json.loads(status.stdout)
     assert (14, 14) == (body["parts"]["done"], body["source_conversations_complete"])
+    assert {"pending": 0, "done": 0, "failed": 0} == body["uploads"]
     assert ["S-broken"] == [e["source_id"] for e in body["last_errors"]]  # the invalid one
 
 
@@ -224,6 +225,8 @@ def test_attachments_uploaded_after_creation_land_on_their_thread(tmp_path: Path
     assert 0 == result.returncode, result.stderr[-2000:]
     receipt = root / "samples/csv/export/files/receipt-1042.txt"
     assert [("customer", "receipt-1042.txt", receipt.stat().st_size)] == found
+    status = run_importer(["status", "--checkpoint", str(tmp_path / "cp.sqlite"), "--json"])
+    assert {"pending": 0, "done": 1, "failed": 0} == json.loads(status.stdout)["uploads"]
 
 
 def test_since_leaves_out_invalid_conversations_of_other_dates_in_run_too(
