@@ -158,6 +158,8 @@ class PartRecord:
     error_message: str | None
     created_at: float
     updated_at: float
+    #: which messages the part holds (see ``part_span``); None in checkpoints of older versions
+    span: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ CREATE TABLE IF NOT EXISTS parts (
     error_message TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
+    span TEXT,
     PRIMARY KEY (source_id, part)
 );
 CREATE INDEX IF NOT EXISTS parts_state ON parts (state);
@@ -227,7 +230,8 @@ CREATE TABLE IF NOT EXISTS errors (
 
 _PART_COLUMNS = (
     "source_id, part, part_count, state, conversation_id, subject, customer_email, "
-    "payload_digest, first_sent_at, attempts, error_code, error_message, created_at, updated_at"
+    "payload_digest, first_sent_at, attempts, error_code, error_message, created_at, updated_at, "
+    "span"
 )
 
 
@@ -286,6 +290,7 @@ class Checkpoint:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
+            _add_missing_columns(conn)
             stored = cls._read_or_write_header(conn, header, clock)
         except sqlite3.DatabaseError as exc:
             conn.close()
@@ -550,6 +555,7 @@ class Checkpoint:
         subject: str,
         customer_email: str | None,
         payload_digest: str,
+        span: str | None = None,
     ) -> float:
         """Commit the intent to send (state ``sending``) before the POST; returns the time of
         the part's first send attempt (kept across re-sends, so reconciling looks far enough
@@ -571,12 +577,12 @@ class Checkpoint:
             first = row[1] if row and row[1] is not None else now
             self._conn.execute(
                 "INSERT INTO parts (source_id, part, part_count, state, subject, customer_email, "
-                "payload_digest, first_sent_at, attempts, created_at, updated_at) "
-                "VALUES (?, ?, ?, 'sending', ?, ?, ?, ?, 1, ?, ?) "
+                "payload_digest, first_sent_at, attempts, created_at, updated_at, span) "
+                "VALUES (?, ?, ?, 'sending', ?, ?, ?, ?, 1, ?, ?, ?) "
                 "ON CONFLICT (source_id, part) DO UPDATE SET state = 'sending', "
                 "part_count = excluded.part_count, subject = excluded.subject, "
                 "customer_email = excluded.customer_email, "
-                "payload_digest = excluded.payload_digest, "
+                "payload_digest = excluded.payload_digest, span = excluded.span, "
                 "first_sent_at = COALESCE(parts.first_sent_at, excluded.first_sent_at), "
                 "attempts = parts.attempts + 1, error_code = NULL, error_message = NULL, "
                 "updated_at = excluded.updated_at",
@@ -590,24 +596,10 @@ class Checkpoint:
                     first,
                     now,
                     now,
+                    span,
                 ),
             )
         return float(first)
-
-    def resplit(self, source_id: str, part_count: int) -> None:
-        """The export changed between runs and the conversation splits otherwise now: every
-        part follows the new count, and parts past it that never reached Help Scout go."""
-        with self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.execute(
-                "UPDATE parts SET part_count = ? WHERE source_id = ? AND part_count != ?",
-                (part_count, source_id, part_count),
-            )
-            self._conn.execute(
-                "DELETE FROM parts WHERE source_id = ? AND part > ? "
-                "AND state IN ('pending', 'failed')",
-                (source_id, part_count),
-            )
 
     def holds_conversation(self, conversation_id: int, *, other_than: tuple[str, int]) -> bool:
         """Whether a part other than ``other_than`` (source id, part) has this conversation id:
@@ -718,6 +710,13 @@ class Checkpoint:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (self._clock(), source_id, part, stage, code, message),
         )
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a checkpoint of an earlier version up to date (columns added since)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(parts)")}
+    if "span" not in columns:
+        conn.execute("ALTER TABLE parts ADD COLUMN span TEXT")
 
 
 def _part(row: tuple[Any, ...]) -> PartRecord:

@@ -20,7 +20,7 @@ import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +75,51 @@ def _created_customer_id(payload: dict[str, Any]) -> int | None:
     if isinstance(customer_id, int) and customer_id != PENDING_CUSTOMER_ID:
         return customer_id
     return None
+
+
+def customer_keys(plan: ConversationPlan) -> list[str]:
+    """The customers a conversation's creation may make in Help Scout: its own, and every
+    colleague a customer thread names by email (keys as ``customer_key`` spells them)."""
+    keys = {plan.customer_key}
+    for part in plan.parts:
+        for thread in part.payload["threads"]:
+            email = thread.get("customer", {}).get("email")
+            if isinstance(email, str):
+                keys.add("email:" + email.lower())
+    return sorted(keys)
+
+
+def part_span(payload: dict[str, Any]) -> str:
+    """Which messages a part holds: a digest of its threads' times and texts (not of user or
+    customer ids, tags or fields, which may change between runs without moving a message)."""
+    threads = [
+        [str(t.get("createdAt")), hashlib.sha256(str(t.get("text")).encode()).hexdigest()[:16]]
+        for t in payload["threads"]
+    ]
+    return hashlib.sha256(json_bytes(threads)).hexdigest()[:32]
+
+
+def split_changed(plan: ConversationPlan, rows: list[PartRecord]) -> str | None:
+    """Why the rest of a partly imported conversation cannot be sent as planned now, if so: the
+    parts in Help Scout were cut otherwise (the export or --max-request-bytes changed since)."""
+    done = [row for row in rows if row.state is PartState.DONE]
+    count = len(plan.parts)
+    moved = [
+        row.part
+        for row in done
+        if row.part_count != count
+        or row.part > count
+        or (row.span is not None and row.span != part_span(plan.parts[row.part - 1].payload))
+    ]
+    if not moved:
+        return None
+    return (
+        f"part(s) {', '.join(map(str, moved))} of {done[0].part_count} are in Help Scout, cut "
+        f"from other messages than the {count} part(s) planned now (the export or "
+        "--max-request-bytes changed since): sending the rest would lose or repeat messages. "
+        "Run with the export and --max-request-bytes of that run, or delete the conversation's "
+        "parts in Help Scout and import it with a new --checkpoint"
+    )
 
 
 def payload_digest(payload: dict[str, Any]) -> str:
@@ -144,22 +189,27 @@ class ImportRun:
                 queue.task_done()
 
     @asynccontextmanager
-    async def customer_turn(self, key: str) -> AsyncIterator[None]:
-        """Hold back other conversations of a customer Help Scout may not know yet."""
-        if key in self._known_customers:
+    async def customer_turn(self, keys: list[str]) -> AsyncIterator[None]:
+        """Hold back other conversations of customers Help Scout may not know yet (the
+        conversation's, and colleagues who wrote in it): two creates naming one new address at
+        once could make two customers. Locks are taken in key order, so turns never deadlock."""
+        unknown = sorted(set(keys) - self._known_customers)
+        async with AsyncExitStack() as stack:
+            for key in unknown:
+                await stack.enter_async_context(
+                    self._customer_locks.setdefault(key, asyncio.Lock())
+                )
             yield
-            return
-        lock = self._customer_locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            yield
-        if key in self._known_customers:
-            self._customer_locks.pop(key, None)
+        for key in unknown:
+            if key in self._known_customers:
+                self._customer_locks.pop(key, None)
 
     # --- one conversation --------------------------------------------------------------------
 
     async def import_conversation(self, plan: ConversationPlan) -> None:
         """Create every missing part of ``plan``, in order, then settle it in the report."""
-        async with self.customer_turn(plan.customer_key):
+        keys = customer_keys(plan)
+        async with self.customer_turn(keys):
             customer_id = None
             if plan.customer_to_create is not None:
                 customer_id, failure = await self.ensure_customer(plan)
@@ -167,7 +217,10 @@ class ImportRun:
                     self.settle_failed(plan, None, failure)
                     return
             created_now = False
-            self._note_changed_split(plan)
+            changed = split_changed(plan, self.checkpoint.parts_of(plan.source_id))
+            if changed is not None:  # sending the rest would lose or repeat messages
+                self.settle_failed(plan, None, PartResult(None, None, changed, "split_changed"))
+                return
             for part in plan.parts:
                 if self.stop.is_set():
                     return  # stopped between parts: the rest resumes next run
@@ -186,7 +239,7 @@ class ImportRun:
                         self.settle_failed(plan, part.index, result)
                         return
                     conversation_id, created_now = result.conversation_id, True
-                    self._known_customers.add(plan.customer_key)
+                    self._known_customers.update(keys)
                 if part.deferred and conversation_id is not None:
                     pending = self.checkpoint.pending_uploads(plan.source_id, part.index)
                     if pending:
@@ -195,27 +248,6 @@ class ImportRun:
                 self.settle_imported(plan)
             else:
                 self.settle_already_imported(plan)
-
-    def _note_changed_split(self, plan: ConversationPlan) -> None:
-        """A delta run may split a partly imported conversation otherwise than before: the parts
-        already created stay; say so."""
-        first = self.checkpoint.part(plan.source_id, 1)
-        if first is None or first.part_count == len(plan.parts):
-            return
-        self.report.warn(
-            [
-                Finding(
-                    "send",
-                    "parts",
-                    f"split into {first.part_count} parts by an earlier run and into "
-                    f"{len(plan.parts)} now (its messages changed); the parts already in Help "
-                    "Scout stay as they are",
-                    plan.location,
-                    plan.source_id,
-                )
-            ]
-        )
-        self.checkpoint.resplit(plan.source_id, len(plan.parts))
 
     async def ensure_customer(self, plan: ConversationPlan) -> tuple[int | None, PartResult | None]:
         """The Help Scout id of a customer without email: created once, found again if in doubt."""
@@ -287,6 +319,7 @@ class ImportRun:
                 subject=payload["subject"],
                 customer_email=ref_email,
                 payload_digest=payload_digest(payload),
+                span=part_span(part.payload),
             )
             try:
                 outcome = await self.client.create_conversation(payload)
@@ -384,9 +417,10 @@ class ImportRun:
         states = self.checkpoint.upload_states(plan.source_id, part.index)
         files = ThreadFiles.of(part, await self.client.list_threads(conversation_id))
         for index, (thread_index, attachment) in enumerate(part.deferred):
+            if states.get(index) == UploadState.DONE:  # all of them before any lookup
+                files.account(thread_index, attachment.file_name)
+        for index, (thread_index, attachment) in enumerate(part.deferred):
             if index not in pending:
-                if states.get(index) == UploadState.DONE:
-                    files.account(thread_index, attachment.file_name)
                 continue
             result = await self._upload_one(plan, conversation_id, files, thread_index, attachment)
             if result.state is not UploadState.DONE:

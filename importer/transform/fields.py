@@ -11,10 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import date
 from typing import Any
-
-from importer.transform.times import TimestampError, parse_timestamp
 
 SINGLE_LINE_MAX = 255
 MULTI_LINE_MAX = 15_000
@@ -104,13 +102,15 @@ def field_value(target: MailboxField, raw: Any) -> FieldValue:
 
 
 def _date_value(target: MailboxField, text: str) -> FieldValue:
-    day = text.strip()
-    if _DATE.match(day):
-        return FieldValue(day)
+    """The day as written (``2024-05-10``, or the date part of a timestamp in its own zone);
+    anything else, epoch numbers included, is left out rather than guessed."""
+    day = text.strip()[:10]
     try:
-        moment = parse_timestamp(day, UTC)
-    except TimestampError:
+        if not _DATE.match(day):
+            raise ValueError(day)
+        date.fromisoformat(day)
+    except ValueError:
         return FieldValue(
             None, f"value {text!r} of date field {target.name!r} is not a date: left out"
         )
-    return FieldValue(moment.strftime("%Y-%m-%d"))
+    return FieldValue(day)

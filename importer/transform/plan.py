@@ -117,6 +117,16 @@ def plan_conversation(
     field_locations = field_locations or {}
     raw_id = data.get("source_id") if isinstance(data, dict) else None
     source_id = None if raw_id is None else str(raw_id)
+    if isinstance(data, dict) and data.get("_raw"):  # a dead letter fed back unfixed
+        finding = Finding(
+            "read",
+            "_raw",
+            "the record still holds _raw, the text of a record or row that could not be read: "
+            "fold it into the record (or delete _raw to leave it out) and feed it again",
+            location,
+            source_id,
+        )
+        return InvalidConversation(source_id, location, [finding], data)
     try:
         conversation = Conversation.model_validate(data)
     except ValidationError as exc:

@@ -55,7 +55,10 @@ def load_zone(name: str) -> tzinfo:
 def _from_epoch(seconds: float) -> datetime:
     if abs(seconds) >= _EPOCH_MS_THRESHOLD:
         seconds = seconds / 1000
-    return datetime.fromtimestamp(int(seconds // 1), tz=UTC)
+    try:
+        return datetime.fromtimestamp(int(seconds // 1), tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:  # 1e20, nan, inf: no real moment
+        raise TimestampError(f"{seconds!r} is out of range for a timestamp") from exc
 
 
 def _zone_of(text: str) -> tzinfo:

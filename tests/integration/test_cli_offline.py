@@ -398,3 +398,22 @@ def test_report_dash_is_standard_output_and_the_table_goes_to_standard_error() -
     assert 24 == json.loads(result.stdout)["valid"]
     assert "conversations read" in result.stderr
     assert not (ROOT / "-").exists()
+
+
+def test_a_dead_letter_fed_back_with_its_raw_text_unfixed_stays_invalid(tmp_path: Path) -> None:
+    """A CSV conversation with a broken row: its dead letter keeps the good rows and the broken
+    row's text; fed back as it is, the broken row's message would vanish, so it is refused."""
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "messages.csv").write_text(
+        "conversation_id,subject,customer_email,message_id,created_at,author_role,body_text\n"
+        "A,Sub,a@example.com,m1,2024-01-01 10:00,customer,hi,extra\n"
+        "A,Sub,a@example.com,m2,2024-01-01 11:00,customer,fine\n"
+    )
+    dead_path = tmp_path / "dead.jsonl"
+    assert 1 == invoke("validate", str(export), "--dead-letter", str(dead_path), "-q")[0]
+    report = tmp_path / "r.json"
+    code, _ = invoke("validate", str(dead_path), "--format", "canonical", "--report", str(report))
+    assert 1 == code
+    (entry,) = json.loads(report.read_text())["errors"]
+    assert "still holds _raw" in entry["message"]

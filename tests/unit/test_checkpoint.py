@@ -263,6 +263,28 @@ def test_every_write_is_durable_without_close(tmp_path: Path, clock: Clock):
         cp.close()
 
 
+def test_a_checkpoint_of_an_earlier_version_gains_the_span_column(tmp_path: Path, clock: Clock):
+    """Checkpoints written before parts recorded their span open and resume."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    cp = Checkpoint.open(path, RunHeader(URL, 1), clock=clock)
+    intent(cp, "old")
+    cp.record_done("old", 1, 5)
+    cp.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE parts DROP COLUMN span")
+    again = Checkpoint.open(path, RunHeader(URL, 1), clock=clock)
+    try:
+        assert again.part("old", 1).span is None
+        again.record_intent(
+            "new", 1, 1, subject="s", customer_email=None, payload_digest="d", span="abc"
+        )
+        assert "abc" == again.part("new", 1).span
+    finally:
+        again.close()
+
+
 def test_one_run_at_a_time_per_checkpoint(tmp_path: Path, clock: Clock):
     """A second run of the same checkpoint is refused while the first holds it; then let in."""
     path = tmp_path / "run.sqlite"

@@ -492,24 +492,127 @@ async def test_a_conversation_another_part_holds_is_never_adopted(checkpoint: Ch
     assert 2 == run.report.counts["imported"]
 
 
-async def test_a_conversation_split_otherwise_by_a_delta_run_completes(
+async def test_a_conversation_split_otherwise_by_a_later_run_is_failed_not_patched(
     checkpoint: Checkpoint,
 ) -> None:
-    """Run 1: 250 messages, part 2 of 3 refused. The export is fixed to 179 messages (2 parts):
-    run 2 creates part 2/2 and the conversation is complete, with a warning; run 3 skips it."""
+    """Run 1: 250 messages, part 2 of 3 refused. The export changes to 179 messages (2 parts):
+    part 1/3 in Help Scout was cut from other messages, so sending "part 2/2" would lose or
+    repeat some; the conversation is failed with the reason, nothing sent. The export of run 1
+    back in place, the rest is sent and the conversation completes."""
     client = ScriptedClient({"Subject p (part 2/3)": ["rejected"]})
     await run_all(make_run(client, checkpoint), [plan("p", "p@example.com", messages=250)])
     assert PartState.FAILED == checkpoint.part("p", 2).state
 
     second = make_run(client, checkpoint)
     await run_all(second, [plan("p", "p@example.com", messages=179)])
-    assert 1 == second.report.counts["imported"]
-    assert ["parts"] == [w["code"] for w in second.report.warnings]
-    assert checkpoint.is_conversation_done("p")
-    assert 1 == checkpoint.source_conversations_complete()
+    assert (0, 1) == (second.report.counts["imported"], second.report.counts["failed"])
+    (entry,) = second.report.errors
+    assert "sending the rest would lose or repeat messages" in entry["message"]
+    assert 1 == len(client.created)
 
     third = make_run(client, checkpoint)
-    await run_all(third, [plan("p", "p@example.com", messages=179)])
-    assert (1, []) == (third.report.counts["already_imported"], third.report.warnings)
+    await run_all(third, [plan("p", "p@example.com", messages=250)])
+    assert 1 == third.report.counts["imported"]
+    assert checkpoint.is_conversation_done("p")
     subjects = [c["subject"] for c in client.created]
-    assert ["Subject p (part 1/3)", "Subject p (part 2/2)"] == subjects
+    assert [f"Subject p (part {n}/3)" for n in (1, 2, 3)] == subjects
+
+
+def test_the_same_split_with_other_user_ids_is_not_a_changed_split() -> None:
+    """Only the messages a part holds count: another author id or tag moves no message."""
+    from importer.pipeline.importer import part_span
+
+    base = plan("s", "s@example.com", messages=3).parts[0].payload
+    other = {**base, "tags": ["x"], "threads": [{**t, "user": 99} for t in base["threads"]]}
+    assert part_span(base) == part_span(other)
+    moved = {**base, "threads": base["threads"][1:]}
+    assert part_span(base) != part_span(moved)
+
+
+async def test_resume_counts_later_done_uploads_before_looking_for_a_pending_one(
+    checkpoint: Checkpoint,
+) -> None:
+    """Three image.png on one thread; the first left pending, the others done: the two on the
+    thread are the done ones, so the first is uploaded, not taken as found."""
+
+    class ThreadWithTwoFiles(ScriptedClient):
+        def __init__(self) -> None:
+            super().__init__()
+            self.uploads: list[str] = []
+
+        async def list_threads(self, conversation_id: int) -> list[dict[str, Any]]:
+            files = [{"filename": "image.png"}] * 2
+            return [{"id": 50, "createdAt": "2024-01-01T10:00:00Z",
+                     "_embedded": {"attachments": files}}]  # fmt: skip
+
+        async def upload_attachment(
+            self, conv: int, thread: int, name: str, mime: str, data: str
+        ) -> Outcome:
+            self.uploads.append(name)
+            return Outcome(OutcomeKind.CREATED, 201, "created", resource_id=9)
+
+    ctx = PlanContext(
+        payload=PayloadContext(mailbox_id=85, attachment_policy="upload"),
+        read_attachment=lambda ref: b"file",
+        max_request_bytes=262_144,
+    )
+    image = {"file_name": "image.png", "data_base64": "aGk="}
+    data = {
+        "source_id": "u3",
+        "subject": "Three images",
+        "customer": {"email": "u@example.com"},
+        "messages": [{"created_at": 1_704_103_200, "author_role": "customer",
+                      "body_text": "a", "attachments": [image, image, image]}],
+    }  # fmt: skip
+    conversation = plan_conversation(data, ctx, location="t:1")
+    assert isinstance(conversation, ConversationPlan)
+    checkpoint.record_uploads("u3", 1, 3)
+    checkpoint.record_intent("u3", 1, 1, subject="x", customer_email=None, payload_digest="x")
+    checkpoint.record_done("u3", 1, 4243)
+    checkpoint.record_upload("u3", 1, 1, done=True)
+    checkpoint.record_upload("u3", 1, 2, done=True)
+    client = ThreadWithTwoFiles()
+    await run_all(make_run(client, checkpoint), [conversation])
+    assert ["image.png"] == client.uploads
+
+
+async def test_conversations_naming_one_new_colleague_are_never_in_flight_together(
+    checkpoint: Checkpoint,
+) -> None:
+    """A colleague in copy who wrote in conversations of six different customers: Help Scout
+    creates them from the first request, so those requests go one at a time."""
+
+    class CountingClient(ScriptedClient):
+        def __init__(self) -> None:
+            super().__init__()
+            self.with_cc = 0
+            self.max_with_cc = 0
+
+        async def create_conversation(self, payload: dict[str, Any]) -> Outcome:
+            cc = {"email": "cc@example.com"}
+            named = any(t.get("customer") == cc for t in payload["threads"])
+            self.with_cc += named
+            self.max_with_cc = max(self.max_with_cc, self.with_cc)
+            try:
+                return await super().create_conversation(payload)
+            finally:
+                self.with_cc -= named
+
+    ctx = PlanContext(payload=PayloadContext(mailbox_id=85), read_attachment=lambda r: b"",
+                      max_request_bytes=262_144)  # fmt: skip
+    plans = []
+    for i in range(6):
+        data = {
+            "source_id": f"cc{i}",
+            "subject": f"Copy {i}",
+            "customer": {"email": f"main{i}@example.com"},
+            "messages": [{"created_at": 1_704_103_200, "author_role": "customer",
+                          "body_text": "hi", "author_email": "cc@example.com"}],
+        }  # fmt: skip
+        planned = plan_conversation(data, ctx, location=f"t:{i}")
+        assert isinstance(planned, ConversationPlan)
+        plans.append(planned)
+    client = CountingClient()
+    run = make_run(client, checkpoint)
+    await run_all(run, plans, workers=6)
+    assert (1, 6) == (client.max_with_cc, run.report.counts["imported"])

@@ -265,6 +265,9 @@ MAILBOX_FIELDS = fields_by_name(
         ("Renewal", "2024-05-10", "2024-05-10", None),
         ("Renewal", "2024-05-10T22:00:00Z", "2024-05-10", None),
         ("Renewal", "soon", None, "is not a date"),
+        ("Renewal", "2024-05-10T00:30:00+02:00", "2024-05-10", None),  # the day as written
+        ("Renewal", "2024-13-45", None, "is not a date"),
+        ("Renewal", "20240510", None, "is not a date"),  # not guessed as epoch seconds
         ("Note", "x" * 300, "x" * 255, "trimmed from 300 to 255 characters"),
     ],
 )

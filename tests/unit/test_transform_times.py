@@ -53,3 +53,10 @@ def test_load_zone_names_the_option_on_unknown_zone() -> None:
     """An unknown zone is a usage error naming --source-tz."""
     with pytest.raises(UsageError, match="--source-tz"):
         load_zone("Mars/Olympus")
+
+
+@pytest.mark.parametrize("value", [1e20, float("inf"), float("nan"), "99999999999999999999"])
+def test_epoch_values_out_of_range_are_not_timestamps(value: object) -> None:
+    """No crash: the record is invalid with a reason."""
+    with pytest.raises(TimestampError, match="out of range"):
+        parse_timestamp(value)  # type: ignore[arg-type]
