@@ -445,8 +445,9 @@ def run(**options: Any) -> None:
 
     Credentials come from HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (or HELPSCOUT_ACCESS_TOKEN).
     Exit 0 when everything is imported or already imported, 1 when some conversations are
-    invalid or failed, 2 when nothing could start, 3 when a fatal answer stopped the run, 130
-    when interrupted; rerunning with the same --checkpoint resumes.
+    invalid or failed, 2 when nothing could start (also when another run is using the
+    checkpoint), 3 when a fatal answer stopped the run, 130 when interrupted; rerunning with the
+    same --checkpoint resumes.
     """
     from importer.pipeline.run import run_import
 
@@ -478,7 +479,8 @@ def run(**options: Any) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status(checkpoint: Path, as_json: bool) -> None:
-    """Show a checkpoint: counts per state, conversations complete, last 20 errors, run header."""
+    """Show a checkpoint: counts per state, conversations complete, uploads per state, last 20
+    errors, run header."""
     from importer.pipeline.status import read_status, render_status
 
     try:
