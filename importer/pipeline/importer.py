@@ -35,7 +35,7 @@ from importer.errors import (
 from importer.findings import Finding
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.outcome import Outcome, OutcomeKind
-from importer.pipeline.checkpoint import Checkpoint, PartRecord, PartState
+from importer.pipeline.checkpoint import UNSETTLED, Checkpoint, PartRecord, PartState
 from importer.pipeline.reconcile import (
     DEFAULT_MARGIN_S,
     DEFAULT_POLL_S,
@@ -77,11 +77,12 @@ def _created_customer_id(payload: dict[str, Any]) -> int | None:
     return None
 
 
-def customer_keys(plan: ConversationPlan) -> list[str]:
-    """The customers a conversation's creation may make in Help Scout: its own, and every
-    colleague a customer thread names by email (keys as ``customer_key`` spells them)."""
+def customer_keys(plan: ConversationPlan, parts: list[Part] | None = None) -> list[str]:
+    """The customers creating ``parts`` (default: all) may make in Help Scout: the
+    conversation's own, and every colleague a customer thread names by email (keys as
+    ``customer_key`` spells them)."""
     keys = {plan.customer_key}
-    for part in plan.parts:
+    for part in plan.parts if parts is None else parts:
         for thread in part.payload["threads"]:
             email = thread.get("customer", {}).get("email")
             if isinstance(email, str):
@@ -90,19 +91,20 @@ def customer_keys(plan: ConversationPlan) -> list[str]:
 
 
 def part_span(payload: dict[str, Any]) -> str:
-    """Which messages a part holds: a digest of its threads' times and texts (not of user or
-    customer ids, tags or fields, which may change between runs without moving a message)."""
-    threads = [
-        [str(t.get("createdAt")), hashlib.sha256(str(t.get("text")).encode()).hexdigest()[:16]]
-        for t in payload["threads"]
+    """Which messages a part holds: a digest of its threads' texts in order. Not of their times
+    (a future time is clamped to the moment of the run, another on each run), nor of user or
+    customer ids, tags or fields, which may change between runs without moving a message."""
+    texts = [
+        hashlib.sha256(str(t.get("text")).encode()).hexdigest()[:16] for t in payload["threads"]
     ]
-    return hashlib.sha256(json_bytes(threads)).hexdigest()[:32]
+    return hashlib.sha256(json_bytes(texts)).hexdigest()[:32]
 
 
 def split_changed(plan: ConversationPlan, rows: list[PartRecord]) -> str | None:
     """Why the rest of a partly imported conversation cannot be sent as planned now, if so: the
     parts in Help Scout were cut otherwise (the export or --max-request-bytes changed since)."""
-    done = [row for row in rows if row.state is PartState.DONE]
+    # done parts are in Help Scout; a part left sending or in doubt may be
+    done = [row for row in rows if row.state in (PartState.DONE, *UNSETTLED)]
     count = len(plan.parts)
     moved = [
         row.part
@@ -114,7 +116,8 @@ def split_changed(plan: ConversationPlan, rows: list[PartRecord]) -> str | None:
     if not moved:
         return None
     return (
-        f"part(s) {', '.join(map(str, moved))} of {done[0].part_count} are in Help Scout, cut "
+        f"part(s) {', '.join(map(str, moved))} of {done[0].part_count} are (or may be) in Help "
+        "Scout, cut "
         f"from other messages than the {count} part(s) planned now (the export or "
         "--max-request-bytes changed since): sending the rest would lose or repeat messages. "
         "Run with the export and --max-request-bytes of that run, or delete the conversation's "
@@ -239,7 +242,7 @@ class ImportRun:
                         self.settle_failed(plan, part.index, result)
                         return
                     conversation_id, created_now = result.conversation_id, True
-                    self._known_customers.update(keys)
+                    self._known_customers.update(customer_keys(plan, [part]))
                 if part.deferred and conversation_id is not None:
                     pending = self.checkpoint.pending_uploads(plan.source_id, part.index)
                     if pending:

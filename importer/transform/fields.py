@@ -18,7 +18,7 @@ SINGLE_LINE_MAX = 255
 MULTI_LINE_MAX = 15_000
 NUMBER_MAX = 255
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_OR_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}.*)?$")
 
 
 def field_kind(type_name: Any) -> str:
@@ -106,7 +106,7 @@ def _date_value(target: MailboxField, text: str) -> FieldValue:
     anything else, epoch numbers included, is left out rather than guessed."""
     day = text.strip()[:10]
     try:
-        if not _DATE.match(day):
+        if not _DATE_OR_TIMESTAMP.match(text.strip()):
             raise ValueError(day)
         date.fromisoformat(day)
     except ValueError:

@@ -525,8 +525,30 @@ def test_the_same_split_with_other_user_ids_is_not_a_changed_split() -> None:
     base = plan("s", "s@example.com", messages=3).parts[0].payload
     other = {**base, "tags": ["x"], "threads": [{**t, "user": 99} for t in base["threads"]]}
     assert part_span(base) == part_span(other)
+    later = {
+        **base,
+        "threads": [{**t, "createdAt": "2030-01-01T00:00:00Z"} for t in base["threads"]],
+    }
+    assert part_span(base) == part_span(later)  # a future time clamped to another "now"
     moved = {**base, "threads": base["threads"][1:]}
     assert part_span(base) != part_span(moved)
+
+
+def test_a_part_left_sending_under_another_split_is_a_changed_split(
+    checkpoint: Checkpoint,
+) -> None:
+    """A part that may be in Help Scout counts like a done one: it was cut otherwise."""
+    from importer.pipeline.importer import part_span, split_changed
+
+    conversation = plan("w", "w@example.com", messages=3)
+    checkpoint.record_intent(
+        "w", 1, 1, subject="x", customer_email=None, payload_digest="d", span="other"
+    )
+    assert "may be) in Help Scout" in (split_changed(conversation, checkpoint.parts_of("w")) or "")
+    span = part_span(conversation.parts[0].payload)
+    checkpoint.record_intent("w", 1, 1, subject="x", customer_email=None, payload_digest="d",
+                             span=span)  # fmt: skip
+    assert split_changed(conversation, checkpoint.parts_of("w")) is None
 
 
 async def test_resume_counts_later_done_uploads_before_looking_for_a_pending_one(

@@ -268,6 +268,7 @@ MAILBOX_FIELDS = fields_by_name(
         ("Renewal", "2024-05-10T00:30:00+02:00", "2024-05-10", None),  # the day as written
         ("Renewal", "2024-13-45", None, "is not a date"),
         ("Renewal", "20240510", None, "is not a date"),  # not guessed as epoch seconds
+        ("Renewal", "2024-05-10junk", None, "is not a date"),
         ("Note", "x" * 300, "x" * 255, "trimmed from 300 to 255 characters"),
     ],
 )
