@@ -213,6 +213,8 @@ class ImportRun:
         """Create every missing part of ``plan``, in order, then settle it in the report."""
         keys = customer_keys(plan)
         async with self.customer_turn(keys):
+            if self.stop.is_set():
+                return  # stopped while waiting for its turn: the rerun picks it up
             customer_id = None
             if plan.customer_to_create is not None:
                 customer_id, failure = await self.ensure_customer(plan)
