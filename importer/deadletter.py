@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from importer.errors import ImporterError
 from importer.readers.inputs import read_attachment_bytes
-from importer.transform.times import api_time_or_given
+from importer.transform.times import times_in_utc
 
 DEAD_LETTER_KEY = "_dead_letter"
 
@@ -58,27 +58,17 @@ class DeadLetterFile:
         if self._handle is None:
             return
         body = dict(record) if isinstance(record, dict) else {"source_id": entry.get("source_id")}
-        if isinstance(record, dict) and self.source_name and not body.get("source"):
-            body["source"] = self.source_name
-        if isinstance(record, dict) and self.source_tz is not None:
-            for key in ("created_at", "closed_at"):
-                if body.get(key) is not None:
-                    body[key] = api_time_or_given(body[key], self.source_tz)
+        if isinstance(record, dict):
+            if self.source_name and not body.get("source"):
+                body["source"] = self.source_name
+            if self.source_tz is not None:
+                body = times_in_utc(body, self.source_tz)
         messages = body.get("messages")
         if isinstance(messages, list):
-            body["messages"] = [self._message(m) for m in messages]
+            body["messages"] = [_inline_attachments(m) for m in messages]
         body[DEAD_LETTER_KEY] = entry
         self._handle.write(json.dumps(body, ensure_ascii=False, default=str) + "\n")
         self._handle.flush()
-
-    def _message(self, message: Any) -> Any:
-        message = _inline_attachments(message)
-        if isinstance(message, dict) and self.source_tz is not None and "created_at" in message:
-            message = {
-                **message,
-                "created_at": api_time_or_given(message["created_at"], self.source_tz),
-            }
-        return message
 
 
 def _inline_attachments(message: Any) -> Any:

@@ -17,6 +17,9 @@ AUTHOR_ROLES = ("customer", "agent", "system")
 OPEN_LIKE = frozenset({"open", "new", "hold", "active"})
 PENDING_LIKE = frozenset({"pending", "snoozed", "waiting"})
 CLOSED_LIKE = frozenset({"solved", "resolved", "closed", "archived"})
+#: not a canonical key: the text of a record or CSV row that could not be read, kept in a dead
+#: letter to be folded into the record before it is fed back
+RAW_TEXT_KEY = "_raw"
 
 
 def _id_text(value: Any) -> Any:

@@ -471,14 +471,6 @@ class Checkpoint:
         ).fetchone()
         return int(row[0]) if row else None
 
-    def pending_uploads(self, source_id: str, part: int) -> set[int]:
-        """Attachments of a part still to upload after its creation (by their index)."""
-        rows = self._conn.execute(
-            "SELECT attachment FROM uploads WHERE source_id = ? AND part = ? AND state = 'pending'",
-            (source_id, part),
-        ).fetchall()
-        return {int(row[0]) for row in rows}
-
     def upload_states(self, source_id: str, part: int) -> dict[int, str]:
         """Every noted attachment of a part with its state (pending, done, failed)."""
         rows = self._conn.execute(

@@ -246,9 +246,9 @@ class ImportRun:
                     conversation_id, created_now = result.conversation_id, True
                     self._known_customers.update(customer_keys(plan, [part]))
                 if part.deferred and conversation_id is not None:
-                    pending = self.checkpoint.pending_uploads(plan.source_id, part.index)
-                    if pending:
-                        await self.upload_deferred(plan, part, conversation_id, pending)
+                    states = self.checkpoint.upload_states(plan.source_id, part.index)
+                    if UploadState.PENDING in states.values():
+                        await self.upload_deferred(plan, part, conversation_id, states)
             if created_now:
                 self.settle_imported(plan)
             else:
@@ -415,17 +415,16 @@ class ImportRun:
         return found
 
     async def upload_deferred(
-        self, plan: ConversationPlan, part: Part, conversation_id: int, pending: set[int]
+        self, plan: ConversationPlan, part: Part, conversation_id: int, states: dict[int, str]
     ) -> None:
-        """Upload the attachments still pending for a created part, each to its thread, each
-        once (see :mod:`importer.pipeline.uploads`)."""
-        states = self.checkpoint.upload_states(plan.source_id, part.index)
+        """Upload the attachments of a created part still pending in ``states`` (by index),
+        each to its thread, each once (see :mod:`importer.pipeline.uploads`)."""
         files = ThreadFiles.of(part, await self.client.list_threads(conversation_id))
         for index, (thread_index, attachment) in enumerate(part.deferred):
             if states.get(index) == UploadState.DONE:  # all of them before any lookup
                 files.account(thread_index, attachment.file_name)
         for index, (thread_index, attachment) in enumerate(part.deferred):
-            if index not in pending:
+            if states.get(index) != UploadState.PENDING:
                 continue
             result = await self._upload_one(plan, conversation_id, files, thread_index, attachment)
             if result.state is not UploadState.DONE:
@@ -547,7 +546,7 @@ class ImportRun:
                     code=code,
                     message=result.reason,
                     part_count=part.count,
-                    stage=code if code == "customer" else "send",
+                    stage="customer",
                 )
                 return
             break

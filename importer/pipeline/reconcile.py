@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from importer.transform.times import TimestampError, parse_timestamp
+from importer.transform.times import format_api_time as api_time
 
 __all__ = [
     "DEFAULT_MARGIN_S",
@@ -137,7 +138,7 @@ def same_threads(threads: list[dict[str, Any]], part: PartRef) -> bool:
 def _moment(value: Any) -> str:
     """A time in one spelling (``2024-01-01T10:00:00.000Z`` and ``…:00Z`` compare equal)."""
     try:
-        return format_api_time(parse_timestamp(value).timestamp())
+        return api_time(parse_timestamp(value))
     except TimestampError:
         return str(value)
 

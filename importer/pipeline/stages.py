@@ -15,7 +15,7 @@ from typing import Any
 
 from importer.errors import UsageError
 from importer.findings import Finding
-from importer.model import Conversation
+from importer.model import RAW_TEXT_KEY, Conversation
 from importer.pipeline.agents import UserDirectory
 from importer.readers import Export, SourceRecord, read_attachment_bytes
 from importer.settings import TransformSettings
@@ -29,10 +29,10 @@ from importer.transform.plan import (
 )
 from importer.transform.times import (
     TimestampError,
-    api_time_or_given,
     is_bare_date,
     load_zone,
     parse_timestamp,
+    times_in_utc,
 )
 
 Planned = ConversationPlan | InvalidConversation
@@ -145,7 +145,7 @@ def _plan_record(record: SourceRecord, ctx: PlanContext) -> Planned:
         )
         kept = record.data
         if kept is None and record.raw_text is not None:  # the text itself, to fix and re-feed
-            kept = {"source_id": record.source_id, "_raw": record.raw_text}
+            kept = {"source_id": record.source_id, RAW_TEXT_KEY: record.raw_text}
         return InvalidConversation(
             record.source_id,
             record.location,
@@ -199,6 +199,29 @@ class SeenSourceIds:
         )
 
 
+class Selection:
+    """Which planned conversations a command takes, the same for every command: those in
+    ``--since``/``--until``, up to ``--limit`` of them, a repeated source id made invalid."""
+
+    def __init__(self, date_range: DateRange, limit: int | None) -> None:
+        self.date_range = date_range
+        self.limit = limit
+        self.seen = SeenSourceIds()
+        self.taken = 0
+
+    @property
+    def full(self) -> bool:
+        """Whether ``--limit`` conversations were taken already."""
+        return self.limit is not None and self.taken >= self.limit
+
+    def take(self, planned: Planned) -> Planned | None:
+        """``planned`` (or it made invalid as a repeat) when selected, else None."""
+        if not self.date_range.holds(planned.created_at):
+            return None
+        self.taken += 1
+        return self.seen.check(planned)
+
+
 def planned_conversations(
     export: Export,
     ctx: PlanContext,
@@ -207,16 +230,13 @@ def planned_conversations(
 ) -> Iterator[Planned]:
     """Every conversation of the export in order, planned, within the date range and limit."""
     date_range = date_range or parse_date_range(settings.since, settings.until, ctx.source_tz)
-    seen = SeenSourceIds()
-    emitted = 0
+    selection = Selection(date_range, settings.limit)
     for record in export.records():
-        if settings.limit is not None and emitted >= settings.limit:
+        if selection.full:
             return
-        planned = plan_record(record, ctx)
-        if not date_range.holds(planned.created_at):
-            continue
-        emitted += 1
-        yield seen.check(planned)
+        taken = selection.take(plan_record(record, ctx))
+        if taken is not None:
+            yield taken
 
 
 async def planned_with_agents(
@@ -228,19 +248,17 @@ async def planned_with_agents(
 ) -> AsyncGenerator[Planned, None]:
     """``planned_conversations`` for ``plan`` and ``run``: an agent met for the first time is
     looked up in Help Scout (users endpoint), then its conversation is planned again."""
-    seen = SeenSourceIds()
-    accepted = 0
+    selection = Selection(date_range, limit)
     for record in export.records():
-        if limit is not None and accepted >= limit:
+        if selection.full:
             return
         planned = plan_record(record, ctx)
         if directory.has_misses:
             await directory.fill_misses()
             planned = plan_record(record, ctx)
-        if not date_range.holds(planned.created_at):
-            continue
-        accepted += 1
-        yield seen.check(planned)
+        taken = selection.take(planned)
+        if taken is not None:
+            yield taken
 
 
 def canonical_output(
@@ -253,15 +271,8 @@ def canonical_output(
     body = conversation.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
     if source_name and not body.get("source"):
         body["source"] = source_name
-
-    def iso(value: Any) -> Any:
-        return api_time_or_given(value, zone)
-
-    for key in ("created_at", "closed_at"):
-        if key in body:
-            body[key] = iso(body[key])
+    body = times_in_utc(body, zone)
     for message in body["messages"]:
-        message["created_at"] = iso(message["created_at"])
         for attachment in message.get("attachments", []):
             if "path" in attachment:
                 data = read_attachment_bytes(attachment.pop("path"))

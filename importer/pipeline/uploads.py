@@ -64,7 +64,7 @@ class ThreadFiles:
     @classmethod
     def of(cls, part: Part, listed: list[dict[str, Any]]) -> ThreadFiles:
         """From the part's payload (inline files) and the conversation's listed threads."""
-        files = cls(ordered_threads(listed))
+        files = cls([])
         files.observe(listed)
         for index, thread in enumerate(part.payload["threads"]):
             for inline in thread.get("attachments", []):

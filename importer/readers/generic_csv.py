@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from importer.findings import Finding
+from importer.model import RAW_TEXT_KEY
 from importer.readers.csv_mapping import CsvColumns
 from importer.readers.inputs import AttachmentPathError, InputFile, attachment_size
 from importer.readers.source import SourceRecord
 from importer.readers.text import DecodedLines, encoding_message
 
-RAW_KEY = "_raw"  # the text of a row that could not be read, in the dead letter
 FIELD_SIZE_LIMIT = 64 << 20  # a message body may be far larger than csv's 128 KiB default
 BATCH_ROWS = 5000
 
@@ -79,6 +79,11 @@ def _rows(input_file: InputFile, delimiter: str) -> Iterator[tuple[int, list[str
             if row is not None and not any(cell.strip() for cell in row):
                 continue  # a blank line, or a row of empty cells as spreadsheets write them
             yield start, row, replaced
+
+
+def _raw_text(cells: str | None) -> str | None:
+    """The text kept of a staged row that could not be read, if any."""
+    return json.loads(cells).get(RAW_TEXT_KEY) if cells else None
 
 
 def _row_text(row: list[str], delimiter: str) -> str:
@@ -153,7 +158,7 @@ class CsvStage:
             if row is not None and error is None:
                 cells = json.dumps({n: v for n, v in zip(header, row, strict=True) if v.strip()})
             elif row is not None:  # the row's text goes with the invalid record
-                cells = json.dumps({RAW_KEY: _row_text(row, self.columns.delimiter)})
+                cells = json.dumps({RAW_TEXT_KEY: _row_text(row, self.columns.delimiter)})
             values = (cid, index, line, cells, error, error_at if error else None, replaced)
             if kind == "conversations" or cid is None:
                 self._stage_conversation(values)
@@ -217,8 +222,7 @@ class CsvStage:
         ):
             location = f"{self.files[file].name}:{line}"
             if error is not None:
-                raw = json.loads(cells).get(RAW_KEY) if cells else None
-                yield _invalid(location, cid, error, error_at, raw)
+                yield _invalid(location, cid, error, error_at, _raw_text(cells))
                 continue
             yield self._conversation(cid, file, line, json.loads(cells), replaced)
         if not self.messages_only:
@@ -261,8 +265,7 @@ class CsvStage:
         for m_file, m_line, m_cells, m_error, m_error_at, m_replaced in rows:
             if m_error is not None:  # the conversation is invalid; its good rows are kept
                 bad_rows.append(Finding("read", "parse", m_error, m_error_at, cid))
-                raw = json.loads(m_cells).get(RAW_KEY) if m_cells else None
-                raw_rows.append(raw if raw is not None else "")
+                raw_rows.append(_raw_text(m_cells) or "")
                 continue
             replaced += m_replaced
             messages.append(self._message_data(json.loads(m_cells), m_file, m_line, record))
@@ -270,7 +273,7 @@ class CsvStage:
         data["messages"] = messages
         if bad_rows:
             record.error, record.left_out[:0] = bad_rows[0], bad_rows[1:]
-            data[RAW_KEY] = "\n".join(raw_rows)
+            data[RAW_TEXT_KEY] = "\n".join(raw_rows)
         if replaced:
             record.warnings.append(
                 Finding("read", "encoding", encoding_message(replaced), location, cid)

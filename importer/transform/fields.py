@@ -105,12 +105,10 @@ def _date_value(target: MailboxField, text: str) -> FieldValue:
     """The day as written (``2024-05-10``, or the date part of a timestamp in its own zone);
     anything else, epoch numbers included, is left out rather than guessed."""
     day = text.strip()[:10]
-    try:
-        if not _DATE_OR_TIMESTAMP.match(text.strip()):
-            raise ValueError(day)
-        date.fromisoformat(day)
-    except ValueError:
-        return FieldValue(
-            None, f"value {text!r} of date field {target.name!r} is not a date: left out"
-        )
-    return FieldValue(day)
+    if _DATE_OR_TIMESTAMP.match(text.strip()):
+        try:
+            date.fromisoformat(day)
+            return FieldValue(day)
+        except ValueError:  # 2024-13-45
+            pass
+    return FieldValue(None, f"value {text!r} of date field {target.name!r} is not a date: left out")

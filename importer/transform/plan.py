@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from importer.errors import InvalidConversationError
 from importer.findings import Finding
-from importer.model import Conversation
+from importer.model import RAW_TEXT_KEY, Conversation
 from importer.transform.normalise import NormaliseContext, normalise
 from importer.transform.payload import PayloadContext, build_draft
 from importer.transform.split import Part, ReadAttachment, split_draft
@@ -117,10 +117,10 @@ def plan_conversation(
     field_locations = field_locations or {}
     raw_id = data.get("source_id") if isinstance(data, dict) else None
     source_id = None if raw_id is None else str(raw_id)
-    if isinstance(data, dict) and data.get("_raw"):  # a dead letter fed back unfixed
+    if isinstance(data, dict) and data.get(RAW_TEXT_KEY):  # a dead letter fed back unfixed
         finding = Finding(
             "read",
-            "_raw",
+            RAW_TEXT_KEY,
             "the record still holds _raw, the text of a record or row that could not be read: "
             "fold it into the record (or delete _raw to leave it out) and feed it again",
             location,

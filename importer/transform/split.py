@@ -128,18 +128,18 @@ def _place_attachments(
         inline: list[dict[str, str]] = []
         for attachment in thread.attachments:
             try:
-                if attachment.source.data_base64:  # given inline: checked whatever the policy
-                    data: str | None = _inline_data(attachment, read)
-                else:
-                    data = None
-                if policy == "upload" or attachment.source.url:
-                    part.deferred.append((thread_index, attachment))
-                    continue
+                # base64 given in the export is checked whatever the policy; a file is read
+                # only when it goes inline
+                given = _inline_data(attachment, read) if attachment.source.data_base64 else None
                 estimate = attachment.inline_bytes
-                if estimate >= 0 and used + estimate > max_bytes:
+                if (
+                    policy == "upload"
+                    or attachment.source.url
+                    or (estimate >= 0 and used + estimate > max_bytes)
+                ):
                     part.deferred.append((thread_index, attachment))
                     continue
-                data = data if data is not None else _inline_data(attachment, read)
+                data = given if given is not None else _inline_data(attachment, read)
             except (OSError, ValueError, binascii.Error) as exc:
                 left_out.append(
                     Finding(

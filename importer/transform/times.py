@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from importer.errors import UsageError
@@ -119,6 +120,24 @@ _BARE_DATE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$")
 def is_bare_date(text: str) -> bool:
     """Whether ``text`` names a day without a time (``2024-05-10``), not a moment."""
     return bool(_BARE_DATE.match(text))
+
+
+def times_in_utc(record: dict[str, Any], source_tz: tzinfo) -> dict[str, Any]:
+    """A copy of a canonical record whose times that can be read (the conversation's and each
+    message's) are in Help Scout's format, so written back out they no longer depend on
+    ``--source-tz``; the rest is kept as it is."""
+    body = dict(record)
+    for key in ("created_at", "closed_at"):
+        if body.get(key) is not None:
+            body[key] = api_time_or_given(body[key], source_tz)
+    if isinstance(body.get("messages"), list):
+        body["messages"] = [
+            {**message, "created_at": api_time_or_given(message["created_at"], source_tz)}
+            if isinstance(message, dict) and "created_at" in message
+            else message
+            for message in body["messages"]
+        ]
+    return body
 
 
 def api_time_or_given(value: object, source_tz: tzinfo) -> object:

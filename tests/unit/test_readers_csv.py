@@ -28,6 +28,15 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
     path.write_text(buffer.getvalue(), encoding="utf-8")
 
 
+def _two_file_export(tmp_path: Path, conversations: str, messages: str) -> Path:
+    """An export folder with ``conversations.csv`` and ``messages.csv`` of these texts."""
+    export = tmp_path / "export"
+    export.mkdir(exist_ok=True)
+    (export / "conversations.csv").write_text(conversations)
+    (export / "messages.csv").write_text(messages)
+    return export
+
+
 def _records(*inputs: Path, mapping: Path | None = None) -> list[SourceRecord]:
     with open_export(list(inputs), mapping_file=mapping) as export:
         assert export.format == "csv"
@@ -192,16 +201,13 @@ def test_messages_only_layout_takes_a_conversation_column_from_a_later_row(
 
 
 def test_wrong_field_count_makes_the_conversation_invalid(tmp_path: Path) -> None:
-    export = tmp_path / "export"
-    export.mkdir()
-    (export / "conversations.csv").write_text(
-        "conversation_id,subject,customer_email\n1,One,a@x.com\n2,Two,b@x.com,extra\n3,Three,c@x.com\n"
-    )
-    (export / "messages.csv").write_text(
+    export = _two_file_export(
+        tmp_path,
+        "conversation_id,subject,customer_email\n1,One,a@x.com\n2,Two,b@x.com,extra\n3,Three,c@x.com\n",
         "conversation_id,message_id,created_at,author_role,body_text\n"
         "1,m1,2024-01-01,customer,hi\n"
         "3,m2,2024-01-01,customer\n"
-        ",m3\n"
+        ",m3\n",
     )
     one, two, three, own = _records(export)
     assert one.error is None
@@ -273,14 +279,13 @@ def test_a_broken_conversation_row_keeps_its_text(tmp_path: Path) -> None:
 
 def test_rows_of_empty_cells_are_not_records(tmp_path: Path) -> None:
     """Spreadsheets write blank rows as a line of delimiters: no conversation, no finding."""
-    export = tmp_path / "export"
-    export.mkdir()
-    (export / "conversations.csv").write_text("conversation_id,subject\n1,One\n,\n , \n")
-    (export / "messages.csv").write_text(
+    export = _two_file_export(
+        tmp_path,
+        "conversation_id,subject\n1,One\n,\n , \n",
         "conversation_id,message_id,created_at,author_role,body_text\n"
         ",,,,\n"
         "1,m1,2024-01-01,customer,hi\n"
-        ",,,,\n"
+        ",,,,\n",
     )
     [record] = _records(export)
     assert record.error is None
@@ -310,14 +315,13 @@ def test_empty_body_cells_are_an_empty_body(tmp_path: Path) -> None:
 
 
 def test_orphan_message_rows_are_an_invalid_record(tmp_path: Path) -> None:
-    export = tmp_path / "export"
-    export.mkdir()
-    (export / "conversations.csv").write_text("conversation_id,subject\n1,One\n")
-    (export / "messages.csv").write_text(
+    export = _two_file_export(
+        tmp_path,
+        "conversation_id,subject\n1,One\n",
         "conversation_id,message_id,created_at,author_role,body_text\n"
         "9,m1,2024-01-01,customer,hi\n"
         "1,m2,2024-01-01,customer,hi\n"
-        "9,m3,2024-01-01,customer,again\n"
+        "9,m3,2024-01-01,customer,again\n",
     )
     one, orphan = _records(export)
     assert one.data is not None
