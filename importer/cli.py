@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +39,11 @@ from importer.settings import (
 F = TypeVar("F", bound=Callable[..., Any])
 FORMAT_NAMES = ("canonical", "csv", "zendesk", "freshdesk", "intercom")
 log = logging.getLogger("importer")
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Set by the console script: the process ends with the command, so ``run`` blocks its stop
+# signals at the end instead of restoring the handlers of an in-process caller.
+_exits_after_command = False
 
 
 def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
@@ -453,24 +459,39 @@ def run(**options: Any) -> None:
 
     setup_logging(options["quiet"], options["verbose"])
     check_outputs(options)
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    # Until the pool takes the signals over, SIGTERM interrupts like SIGINT: set-up only reads.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        outcome = asyncio.run(
-            run_import(
-                [Path(name) for name in options["inputs"]],
-                run_settings(options),
-                report_path=options["report_path"],
-                dead_letter_path=options["dead_letter_path"],
-                log_json=options["log_json"],
-                show_progress=_progress_wanted(options),
-                input_names=list(options["inputs"]),
+        try:
+            outcome = asyncio.run(
+                run_import(
+                    [Path(name) for name in options["inputs"]],
+                    run_settings(options),
+                    report_path=options["report_path"],
+                    dead_letter_path=options["dead_letter_path"],
+                    log_json=options["log_json"],
+                    show_progress=_progress_wanted(options),
+                    input_names=list(options["inputs"]),
+                )
             )
-        )
-    except ImporterError as exc:
-        fail(exc)
-    show_table(render_text(outcome.report), options)
-    if outcome.exit_code == 130:
-        click.echo("Interrupted: rerun the same command to resume.", err=True)
-    sys.exit(outcome.exit_code)
+        except ImporterError as exc:
+            fail(exc)
+        except KeyboardInterrupt:
+            click.echo("Interrupted before anything was sent: rerun the same command.", err=True)
+            sys.exit(130)
+        show_table(render_text(outcome.report), options)
+        if outcome.exit_code == 130:
+            click.echo("Interrupted: rerun the same command to resume.", err=True)
+        sys.exit(outcome.exit_code)
+    finally:
+        if _exits_after_command:
+            # Interpreter shutdown restores the default handlers, and a signal then would kill
+            # the process after the report was written: blocked, it is dropped at exit instead.
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        else:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 @cli.command()
@@ -495,4 +516,6 @@ cli.add_command(sandbox_command, "sandbox")
 
 def main() -> None:
     """Console-script entry point."""
+    global _exits_after_command
+    _exits_after_command = True
     cli.main(prog_name="importer")

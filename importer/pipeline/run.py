@@ -164,8 +164,12 @@ def _install_signals(run: ImportRun) -> list[signal.Signals]:
 
     def request_stop(signum: signal.Signals) -> None:
         if run.stop.is_set():
-            log.warning("second %s: stopping now; requests in flight stay in doubt", signum.name)
-            for task in run.pool_tasks:
+            running = [task for task in run.pool_tasks if not task.done()]
+            if running:
+                log.warning(
+                    "second %s: stopping now; requests in flight stay in doubt", signum.name
+                )
+            for task in running:
                 task.cancel()
             return
         log.warning(
@@ -181,6 +185,29 @@ def _install_signals(run: ImportRun) -> list[signal.Signals]:
         except (NotImplementedError, RuntimeError):  # pragma: no cover - not the main thread
             pass
     return installed
+
+
+def _signal_after_pool(signum: int, frame: object) -> None:
+    """A signal once the pool has ended: the report and checkpoint are being written; let them."""
+    log.warning("%s: the run has already ended; writing its report", signal.Signals(signum).name)
+
+
+def _hand_over_signals(installed: list[signal.Signals]) -> None:
+    """Replace the loop's handlers by ``_signal_after_pool`` with the signals blocked meanwhile.
+
+    Removing a loop handler restores the default (a SIGTERM kills, a SIGINT raises anywhere), so a
+    second signal while the report was written turned exit 130 into a kill. Blocked signals stay
+    pending and reach the new handler. The command restores the previous handlers (``run`` in
+    importer.cli).
+    """
+    loop = asyncio.get_running_loop()
+    signal.pthread_sigmask(signal.SIG_BLOCK, installed)
+    try:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, _signal_after_pool)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, installed)
 
 
 async def run_import(
@@ -294,8 +321,7 @@ async def _run_with(
             try:
                 interrupted = await _pool(run, export, ctx, directory, date_range, settings)
             finally:
-                for signum in installed:
-                    asyncio.get_running_loop().remove_signal_handler(signum)
+                _hand_over_signals(installed)
                 stats = client.stats
                 report.counts["requests"] = stats.requests
                 report.counts["throttled"] = stats.throttled

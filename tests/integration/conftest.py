@@ -103,6 +103,14 @@ def start_importer(args: list[str], *, env: dict[str, str] | None = None) -> sub
     )
 
 
+def wait_for_exit(process: subprocess.Popen[str], timeout: float = 20) -> tuple[int, str]:
+    """The exit code and everything written to stderr of a process from ``start_importer``."""
+    code = process.wait(timeout=timeout)
+    assert process.stderr is not None
+    with process.stderr:
+        return code, process.stderr.read()
+
+
 @pytest.fixture
 def export_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "export"

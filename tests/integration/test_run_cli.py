@@ -18,6 +18,7 @@ from .conftest import (
     importer_env,
     run_importer,
     start_importer,
+    wait_for_exit,
     write_export,
 )
 
@@ -80,10 +81,9 @@ def test_sigterm_stops_cleanly_with_130_and_a_rerun_resumes(
         process = start_importer(args)
         time.sleep(2.5)
         process.send_signal(signal.SIGTERM)
-        assert 130 == process.wait(timeout=60)
-        assert process.stderr is not None
-        assert "resume" in process.stderr.read()
-        process.stderr.close()
+        code, stderr = wait_for_exit(process, timeout=60)
+        assert 130 == code
+        assert "resume" in stderr
         part_way = sandbox.store.count_conversations(mailbox=85)
         final = run_importer(
             [*args, "--rate-limit", "100000", "--report", str(tmp_path / "r.json")]
@@ -113,11 +113,34 @@ def test_unknown_mailbox_stops_before_sending_with_2(tmp_path: Path, export_dir:
     assert not (tmp_path / "cp.sqlite").exists()  # the corrected rerun is not refused
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stop_during_set_up_exits_130_before_sending(
+    tmp_path: Path, export_dir: Path, signum: signal.Signals
+) -> None:
+    """A signal while the set-up checks are waiting on slow answers: exit 130 with a message, no
+    traceback and nothing created (SIGTERM killed the process, SIGINT was click's exit 1)."""
+    export = write_export(export_dir / "c.jsonl", 5)
+    with running_sandbox(SandboxConfig(mailboxes=[85], latency_ms=(1500, 1500))) as sandbox:
+        process = start_importer(base_args(export, sandbox.url, tmp_path))
+        deadline = time.monotonic() + 30
+        while sandbox.stats.requests == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the token has been answered: the set-up waits on its next GET
+        process.send_signal(signum)
+        code, stderr = wait_for_exit(process)
+        created = sandbox.store.count_conversations()
+    assert 130 == code, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert "rerun" in stderr
+    assert 0 == created
+
+
 def test_stop_while_throttled_exits_130_without_waiting_out_the_429(
     tmp_path: Path, export_dir: Path
 ) -> None:
     """Every create answered 429 with a minute's Retry-After: SIGTERM still ends the run at
-    once (nothing was stored), with exit 130 and the report; a second SIGTERM is harmless."""
+    once (nothing was stored), with exit 130 and the report. More SIGTERMs, every 5 ms until the
+    process is gone, are harmless too: one arriving while the report is written must not kill
+    the process (it did when the loop's handlers were removed: exit -15, no report)."""
     export = write_export(export_dir / "c.jsonl", 20)
     config = SandboxConfig(mailboxes=[85], faults={"throttle": 1.0}, window_s=60)
     with running_sandbox(config) as sandbox:
@@ -129,12 +152,11 @@ def test_stop_while_throttled_exits_130_without_waiting_out_the_429(
         while sandbox.stats.by_status.get(429, 0) == 0 and time.monotonic() < deadline:
             time.sleep(0.1)
         process.send_signal(signal.SIGTERM)
-        time.sleep(0.2)
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=20)
-        assert process.stderr is not None
-        stderr = process.stderr.read()
-        process.stderr.close()
+        deadline = time.monotonic() + 20
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+            process.send_signal(signal.SIGTERM)
+        code, stderr = wait_for_exit(process, timeout=1)
         created = sandbox.store.count_conversations()
     assert 130 == code, stderr[-2000:]
     assert "Traceback" not in stderr
