@@ -79,7 +79,9 @@ def test_sigterm_stops_cleanly_with_130_and_a_rerun_resumes(
             "1200",
         ]
         process = start_importer(args)
-        time.sleep(2.5)
+        deadline = time.monotonic() + 30
+        while sandbox.store.count_conversations(mailbox=85) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)  # under way, whatever the machine's start-up time
         process.send_signal(signal.SIGTERM)
         code, stderr = wait_for_exit(process, timeout=60)
         assert 130 == code
