@@ -12,7 +12,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -459,10 +460,7 @@ def run(**options: Any) -> None:
 
     setup_logging(options["quiet"], options["verbose"])
     check_outputs(options)
-    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
-    # Until the pool takes the signals over, SIGTERM interrupts like SIGINT: set-up only reads.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
+    with _run_signals():
         try:
             outcome = asyncio.run(
                 run_import(
@@ -484,10 +482,20 @@ def run(**options: Any) -> None:
         if outcome.exit_code == 130:
             click.echo("Interrupted: rerun the same command to resume.", err=True)
         sys.exit(outcome.exit_code)
+
+
+@contextmanager
+def _run_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM around ``run``: until the pool takes them over, SIGTERM interrupts like
+    SIGINT (set-up only reads). At the end the console script blocks them (interpreter shutdown
+    restores the default handlers, and a signal then would kill the process after the report was
+    written; blocked, it is dropped at exit), an in-process caller gets its handlers back."""
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
     finally:
         if _exits_after_command:
-            # Interpreter shutdown restores the default handlers, and a signal then would kill
-            # the process after the report was written: blocked, it is dropped at exit instead.
             signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         else:
             for signum, handler in previous.items():

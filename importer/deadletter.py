@@ -57,18 +57,29 @@ class DeadLetterFile:
         self.count += 1
         if self._handle is None:
             return
-        body = dict(record) if isinstance(record, dict) else {"source_id": entry.get("source_id")}
         if isinstance(record, dict):
-            if self.source_name and not body.get("source"):
-                body["source"] = self.source_name
-            if self.source_tz is not None:
-                body = times_in_utc(body, self.source_tz)
+            body = written_back(record, self.source_name, self.source_tz)
+        else:
+            body = {"source_id": entry.get("source_id")}
         messages = body.get("messages")
         if isinstance(messages, list):
             body["messages"] = [_inline_attachments(m) for m in messages]
         body[DEAD_LETTER_KEY] = entry
         self._handle.write(json.dumps(body, ensure_ascii=False, default=str) + "\n")
         self._handle.flush()
+
+
+def written_back(
+    record: dict[str, Any], source_name: str | None, source_tz: tzinfo | None
+) -> dict[str, Any]:
+    """A copy of ``record`` as written out to be fed again (dead letters, ``convert``): its
+    ``source`` named (the export's format when it has none, so placeholder addresses made on
+    re-feed are the ones the export gives), its readable times in UTC (no ``--source-tz``
+    needed on re-feed)."""
+    body = dict(record)
+    if source_name and not body.get("source"):
+        body["source"] = source_name
+    return times_in_utc(body, source_tz) if source_tz is not None else body
 
 
 def _inline_attachments(message: Any) -> Any:

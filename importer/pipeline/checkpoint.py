@@ -286,27 +286,25 @@ class Checkpoint:
             raise CheckpointError(
                 f"cannot open the checkpoint ({exc})", location=str(path)
             ) from None
+        lock_fd = None
         try:
+            lock_fd = _lock_for_one_run(path)  # before any write: a refused run changes nothing
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
             _add_missing_columns(conn)
             stored = cls._read_or_write_header(conn, header, clock)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, CheckpointError) as exc:
             conn.close()
+            if lock_fd is not None:
+                os.close(lock_fd)
+            if isinstance(exc, CheckpointError):
+                raise
             raise CheckpointError(
                 f"the checkpoint is damaged or not a checkpoint ({exc}); give another "
                 "--checkpoint (or move this file away to start over)",
                 location=str(path),
             ) from None
-        except CheckpointError:
-            conn.close()
-            raise
-        try:
-            lock_fd = _lock_for_one_run(path)
-        except CheckpointError:
-            conn.close()
-            raise
         return cls(conn, stored, path, clock, lock_fd)
 
     @classmethod

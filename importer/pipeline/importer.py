@@ -43,7 +43,13 @@ from importer.pipeline.reconcile import (
     format_api_time,
     reconcile_part,
 )
-from importer.pipeline.uploads import ThreadFiles, UploadResult, UploadState, upload_once
+from importer.pipeline.uploads import (
+    FOUND,
+    ThreadFiles,
+    UploadResult,
+    UploadState,
+    upload_once,
+)
 from importer.progress import Progress
 from importer.readers import read_attachment_bytes
 from importer.report import Report
@@ -453,9 +459,8 @@ class ImportRun:
         try:
             data = await self._attachment_bytes(attachment)
         except (OSError, ValueError) as exc:
-            if files.there(thread_index, attachment.file_name):  # uploaded by an earlier run
-                files.account(thread_index, attachment.file_name)
-                return UploadResult(UploadState.DONE, found=True)
+            if files.found(thread_index, attachment.file_name):  # uploaded by an earlier run
+                return FOUND
             return UploadResult(UploadState.FAILED, f"cannot be read ({exc})")
         return await upload_once(
             self.client.upload_attachment,
@@ -537,24 +542,30 @@ class ImportRun:
         """Mark the conversation's next part failed (``importer status`` counts it, a rerun sends
         it again); a part that may exist (sending, in doubt) is left as it is, the error logged."""
         code = result.code or "send"
-        for part in plan.parts if code == "customer" else ():
-            row = self.checkpoint.part(plan.source_id, part.index)
-            if row is not None and row.state == PartState.DONE:
-                continue
-            if row is None or row.state in (PartState.PENDING, PartState.FAILED):
-                self.checkpoint.record_failed(
-                    plan.source_id,
-                    part.index,
-                    code=code,
-                    message=result.reason,
-                    part_count=part.count,
-                    stage="customer",
-                )
-                return
-            break
+        unsent = self._first_part_not_done(plan) if code == "customer" else None
+        if unsent is not None and unsent[1] in (None, PartState.PENDING, PartState.FAILED):
+            part = unsent[0]
+            self.checkpoint.record_failed(
+                plan.source_id,
+                part.index,
+                code=code,
+                message=result.reason,
+                part_count=part.count,
+                stage="customer",
+            )
+            return
         self.checkpoint.log_error(
             stage="send", code=code, message=result.reason, source_id=plan.source_id
         )
+
+    def _first_part_not_done(self, plan: ConversationPlan) -> tuple[Part, PartState | None] | None:
+        """The conversation's first part not done in the checkpoint, with its state (None: never
+        recorded), or None when every part is done."""
+        for part in plan.parts:
+            row = self.checkpoint.part(plan.source_id, part.index)
+            if row is None or row.state != PartState.DONE:
+                return part, row.state if row is not None else None
+        return None
 
     def settle_failed(self, plan: ConversationPlan, part: int | None, result: PartResult) -> None:
         """A part could not be created: the conversation is failed, with its reason."""

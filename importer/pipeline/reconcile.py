@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from importer.transform.times import TimestampError, parse_timestamp
-from importer.transform.times import format_api_time as api_time
+from importer.transform import times
 
 __all__ = [
     "DEFAULT_MARGIN_S",
@@ -74,7 +73,7 @@ class SearchClient(Protocol):
 
 def format_api_time(epoch: float) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ`` (UTC, no fraction), the only form the API accepts."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return times.format_api_time(datetime.fromtimestamp(epoch, UTC))
 
 
 def _norm(text: Any) -> str:
@@ -138,8 +137,8 @@ def same_threads(threads: list[dict[str, Any]], part: PartRef) -> bool:
 def _moment(value: Any) -> str:
     """A time in one spelling (``2024-01-01T10:00:00.000Z`` and ``…:00Z`` compare equal)."""
     try:
-        return api_time(parse_timestamp(value))
-    except TimestampError:
+        return times.format_api_time(times.parse_timestamp(value))
+    except times.TimestampError:
         return str(value)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from importer.deadletter import written_back
 from importer.errors import UsageError
 from importer.findings import Finding
 from importer.model import RAW_TEXT_KEY, Conversation
@@ -32,7 +33,6 @@ from importer.transform.times import (
     is_bare_date,
     load_zone,
     parse_timestamp,
-    times_in_utc,
 )
 
 Planned = ConversationPlan | InvalidConversation
@@ -268,10 +268,8 @@ def canonical_output(
     ``source`` kept (the input format when the record has none, so placeholder addresses made
     from the converted file are the ones the original export would give)."""
     conversation = Conversation.model_validate(record)
-    body = conversation.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
-    if source_name and not body.get("source"):
-        body["source"] = source_name
-    body = times_in_utc(body, zone)
+    dumped = conversation.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    body = written_back(dumped, source_name, zone)
     for message in body["messages"]:
         for attachment in message.get("attachments", []):
             if "path" in attachment:

@@ -88,10 +88,14 @@ class ThreadFiles:
             return None
         return int(self.threads[thread_index]["id"])
 
-    def there(self, thread_index: int, name: str) -> bool:
-        """Whether the thread holds one more file of this name than is accounted for."""
+    def found(self, thread_index: int, name: str) -> bool:
+        """Whether the thread holds one more file of this name than is accounted for: the file
+        is there, and is accounted for from now on."""
         key = (thread_index, name)
-        return self.present.get(key, 0) > self.accounted[key]
+        if self.present.get(key, 0) <= self.accounted[key]:
+            return False
+        self.account(thread_index, name)
+        return True
 
     def account(self, thread_index: int, name: str) -> None:
         """One more file of this name is on the thread (uploaded, or found there)."""
@@ -113,6 +117,9 @@ class UploadResult:
     found: bool = False  # already there: found on its thread rather than uploaded now
 
 
+FOUND = UploadResult(UploadState.DONE, found=True)
+
+
 async def upload_once(
     upload: Upload,
     list_threads: ListThreads,
@@ -124,9 +131,8 @@ async def upload_once(
 ) -> UploadResult:
     """Upload one file to its thread unless it is there already; look before sending again."""
     name = attachment.file_name
-    if files.there(thread_index, name):
-        files.account(thread_index, name)
-        return UploadResult(UploadState.DONE, found=True)
+    if files.found(thread_index, name):
+        return FOUND
     thread_id = files.thread_id(thread_index)
     if thread_id is None:
         return UploadResult(UploadState.FAILED, "its thread was not found after creation")
@@ -141,9 +147,8 @@ async def upload_once(
         if outcome.kind is not OutcomeKind.IN_DOUBT:
             return UploadResult(UploadState.FAILED, f"upload failed: {outcome.describe()}")
         files.observe(await list_threads(conversation_id))
-        if files.there(thread_index, name):
-            files.account(thread_index, name)
-            return UploadResult(UploadState.DONE, found=True)
+        if files.found(thread_index, name):
+            return FOUND
     return UploadResult(
         UploadState.PENDING,
         f"the upload's answer was lost {MAX_UPLOAD_SENDS} times and the file is not on its "

@@ -129,10 +129,10 @@ def times_in_utc(record: dict[str, Any], source_tz: tzinfo) -> dict[str, Any]:
     body = dict(record)
     for key in ("created_at", "closed_at"):
         if body.get(key) is not None:
-            body[key] = api_time_or_given(body[key], source_tz)
+            body[key] = _api_time_or_given(body[key], source_tz)
     if isinstance(body.get("messages"), list):
         body["messages"] = [
-            {**message, "created_at": api_time_or_given(message["created_at"], source_tz)}
+            {**message, "created_at": _api_time_or_given(message["created_at"], source_tz)}
             if isinstance(message, dict) and "created_at" in message
             else message
             for message in body["messages"]
@@ -140,9 +140,8 @@ def times_in_utc(record: dict[str, Any], source_tz: tzinfo) -> dict[str, Any]:
     return body
 
 
-def api_time_or_given(value: object, source_tz: tzinfo) -> object:
-    """``value`` in Help Scout's format when it is a timestamp, else ``value`` unchanged (for
-    records written back out, so their zone-less times no longer depend on ``--source-tz``)."""
+def _api_time_or_given(value: object, source_tz: tzinfo) -> object:
+    """``value`` in Help Scout's format when it is a timestamp, else ``value`` unchanged."""
     try:
         return format_api_time(parse_timestamp(value, source_tz))  # type: ignore[arg-type]
     except TimestampError:

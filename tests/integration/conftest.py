@@ -111,6 +111,15 @@ def wait_for_exit(process: subprocess.Popen[str], timeout: float = 20) -> tuple[
         return code, process.stderr.read()
 
 
+def two_file_csv_export(tmp_path: Path, conversations: str, messages: str) -> Path:
+    """``tmp_path/export`` with ``conversations.csv`` and ``messages.csv`` of these texts."""
+    export = tmp_path / "export"
+    export.mkdir(exist_ok=True)
+    (export / "conversations.csv").write_text(conversations)
+    (export / "messages.csv").write_text(messages)
+    return export
+
+
 @pytest.fixture
 def export_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "export"

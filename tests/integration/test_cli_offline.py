@@ -14,6 +14,8 @@ from click.testing import CliRunner
 
 from importer.cli import cli
 
+from .conftest import two_file_csv_export
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted(p.parent.name for p in (ROOT / "samples").glob("*/export"))
 
@@ -244,15 +246,12 @@ def test_report_inputs_are_spelled_as_given(tmp_path: Path) -> None:
 
 def test_csv_findings_about_one_field_name_its_column(tmp_path: Path) -> None:
     """A bad message time and a bad customer email in a CSV export: file:line:column each."""
-    export = tmp_path / "export"
-    export.mkdir()
-    (export / "conversations.csv").write_text(
-        "conversation_id,subject,customer_email\n1,One,nobody@\n2,Two,b@example.com\n"
-    )
-    (export / "messages.csv").write_text(
+    export = two_file_csv_export(
+        tmp_path,
+        "conversation_id,subject,customer_email\n1,One,nobody@\n2,Two,b@example.com\n",
         "conversation_id,message_id,created_at,author_role,body_text\n"
         "1,m1,2024-01-01,customer,hi\n"
-        "2,m2,last tuesday,customer,hello\n"
+        "2,m2,last tuesday,customer,hello\n",
     )
     report_path = tmp_path / "r.json"
     code, _ = invoke("validate", str(export), "--report", str(report_path), "-q")
@@ -269,16 +268,14 @@ def test_dead_letters_carry_path_attachments_inline_so_they_feed_back_anywhere(
 ) -> None:
     """An invalid CSV conversation with a file: its dead letter holds the bytes, and once fixed
     it validates from another folder with its attachment."""
-    export = tmp_path / "export"
-    (export / "files").mkdir(parents=True)
-    (export / "files" / "a.txt").write_bytes(b"hello")
-    (export / "conversations.csv").write_text(
-        "conversation_id,subject,customer_email\n1,One,bad@\n"
-    )
-    (export / "messages.csv").write_text(
+    export = two_file_csv_export(
+        tmp_path,
+        "conversation_id,subject,customer_email\n1,One,bad@\n",
         "conversation_id,message_id,created_at,author_role,body_text,attachments\n"
-        "1,m1,2024-01-01T00:00:00Z,customer,see file,files/a.txt\n"
+        "1,m1,2024-01-01T00:00:00Z,customer,see file,files/a.txt\n",
     )
+    (export / "files").mkdir()
+    (export / "files" / "a.txt").write_bytes(b"hello")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     dead_path = elsewhere / "dead.jsonl"
@@ -351,16 +348,13 @@ def test_csv_dead_letters_keep_source_and_utc_times_so_a_refeed_is_the_same_cust
 ) -> None:
     """A CSV dead letter says ``source: csv`` (placeholder addresses on re-feed stay those of the
     export) and its zone-less times are written in UTC (a re-feed needs no --source-tz)."""
-    export = tmp_path / "export"
-    export.mkdir()
-    (export / "conversations.csv").write_text(
+    export = two_file_csv_export(
+        tmp_path,
         "conversation_id,subject,created_at,customer_id\n"
-        "P1,One,2024-03-01 10:00:00,Cust.9\nP3,Three,2024-03-01 10:00:00,Cust.9\n"
-    )
-    (export / "messages.csv").write_text(
+        "P1,One,2024-03-01 10:00:00,Cust.9\nP3,Three,2024-03-01 10:00:00,Cust.9\n",
         "conversation_id,message_id,created_at,author_role,body_text\n"
         "P1,m1,2024-03-01 10:00:00,customer,hello\n"
-        "P3,m1,2024-03-01 10:00:00,customer,\n"
+        "P3,m1,2024-03-01 10:00:00,customer,\n",
     )
     dead_path = tmp_path / "dead.jsonl"
     options = ["-q", "--no-email-policy", "placeholder", "--source-tz", "Europe/Paris"]

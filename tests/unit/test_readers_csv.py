@@ -226,14 +226,13 @@ def test_wrong_field_count_makes_the_conversation_invalid(tmp_path: Path) -> Non
 def test_a_bad_message_row_keeps_the_good_rows_and_its_own_text(tmp_path: Path) -> None:
     """The dead letter of a conversation with a broken message row holds its readable messages
     and the broken rows' text, and names every broken row."""
-    export = tmp_path / "export"
-    export.mkdir()
-    (export / "conversations.csv").write_text("conversation_id,subject\nX2,Broken\n")
-    (export / "messages.csv").write_text(
+    export = _two_file_export(
+        tmp_path,
+        "conversation_id,subject\nX2,Broken\n",
         "conversation_id,message_id,created_at,author_role,body_text\n"
         "X2,m1,2024-01-01,customer,one,two\n"
         "X2,m2,2024-01-01,customer,fine\n"
-        'X2,m3,2024-01-01,customer,"a,b",c\n'
+        'X2,m3,2024-01-01,customer,"a,b",c\n',
     )
     [record] = _records(export)
     assert record.error is not None
@@ -296,18 +295,16 @@ def test_rows_of_empty_cells_are_not_records(tmp_path: Path) -> None:
 def test_empty_body_cells_are_an_empty_body(tmp_path: Path) -> None:
     """As in canonical input: an attachment-only message gets a body, a blank one is left out;
     neither makes its conversation invalid."""
-    export = tmp_path / "export"
-    (export / "files").mkdir(parents=True)
-    (export / "files" / "shot.png").write_bytes(b"\x89PNG")
-    (export / "conversations.csv").write_text(
-        "conversation_id,subject,customer_email\nE1,Shot,a@example.com\n"
-    )
-    (export / "messages.csv").write_text(
+    export = _two_file_export(
+        tmp_path,
+        "conversation_id,subject,customer_email\nE1,Shot,a@example.com\n",
         "conversation_id,message_id,created_at,author_role,body_text,body_html,attachments\n"
         "E1,m1,2024-01-01 10:00,customer,,,files/shot.png\n"
         "E1,m2,2024-01-01 10:30,customer,,,\n"
-        "E1,m3,2024-01-01 11:00,agent,Thanks,,\n"
+        "E1,m3,2024-01-01 11:00,agent,Thanks,,\n",
     )
+    (export / "files").mkdir()
+    (export / "files" / "shot.png").write_bytes(b"\x89PNG")
     [record] = _records(export)
     assert record.data is not None
     assert ["", "", "Thanks"] == [m["body_text"] for m in record.data["messages"]]
