@@ -1,0 +1,175 @@
+"""The Intercom mapping (``mappings/intercom.toml`` with ``--mapping`` merged over), checked.
+
+Every value choice of the Intercom reader lives in that file; :func:`intercom_mapping` turns it
+into an :class:`IntercomMapping` or raises a ``MappingError`` that names the key and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from importer.errors import MappingError
+from importer.model import AUTHOR_ROLES, CONVERSATION_TYPES
+
+OTHER_PART_CHOICES = ("note", "drop")
+KNOWN_KEYS = frozenset(
+    {
+        "default_type",
+        "unknown_author_role",
+        "other_parts_with_body",
+        "part_types",
+        "conversation_types",
+        "author_roles",
+        "states",
+        "custom_attributes",
+        "custom_field_names",
+    }
+)
+
+
+@dataclass(frozen=True)
+class IntercomMapping:
+    """The Intercom reader's value choices, indexed for lookups (keys lower-cased)."""
+
+    default_type: str = "chat"
+    unknown_author_role: str = "agent"
+    other_parts_with_body: str = "note"
+    public_part_types: frozenset[str] = frozenset({"comment"})
+    private_part_types: frozenset[str] = frozenset({"note", "note_and_reopen"})
+    type_by_source_type: dict[str, str] = field(
+        default_factory=lambda: {"email": "email", "phone_call": "phone", "phone_switch": "phone"}
+    )
+    role_by_author_type: dict[str, str] = field(
+        default_factory=lambda: {
+            "user": "customer",
+            "lead": "customer",
+            "contact": "customer",
+            "admin": "agent",
+            "bot": "agent",
+            "team": "agent",
+        }
+    )
+    status_by_state: dict[str, str] = field(
+        default_factory=lambda: {"open": "open", "closed": "closed", "snoozed": "snoozed"}
+    )
+    skipped_attributes: frozenset[str] = frozenset({"_default_title_", "_default_description_"})
+    subject_attributes: tuple[str, ...] = ("_default_title_",)
+    ticket_attributes: bool = True
+    custom_field_names: dict[str, str] = field(default_factory=dict)
+
+    def conversation_type(self, source_type: Any) -> str:
+        """The canonical type of a ``source.type``."""
+        word = str(source_type).strip().lower() if source_type is not None else ""
+        return self.type_by_source_type.get(word, self.default_type)
+
+    def author_role(self, author_type: Any) -> str:
+        """The canonical role of an ``author.type``."""
+        word = str(author_type).strip().lower() if author_type is not None else ""
+        return self.role_by_author_type.get(word, self.unknown_author_role)
+
+
+def _choice(mapping: dict[str, Any], key: str, choices: tuple[str, ...], default: str) -> str:
+    value = mapping.get(key, default)
+    if not isinstance(value, str) or value.strip().lower() not in choices:
+        raise MappingError(
+            f"{key} in the intercom mapping must be one of {', '.join(choices)}, not {value!r}"
+        )
+    return value.strip().lower()
+
+
+def _table(mapping: dict[str, Any], name: str) -> dict[str, Any]:
+    table = mapping.get(name, {})
+    if not isinstance(table, dict):
+        raise MappingError(f"[{name}] in the intercom mapping must be a table, not {table!r}")
+    return table
+
+
+def _words(table: dict[str, Any], where: str) -> list[str]:
+    if not isinstance(table, list) or not all(isinstance(word, str) for word in table):
+        raise MappingError(f"{where} in the intercom mapping must be a list of words in quotes")
+    return [word.strip() for word in table if word.strip()]
+
+
+def _value_map(
+    mapping: dict[str, Any], name: str, targets: tuple[str, ...] | None
+) -> dict[str, str]:
+    """A ``word = "target"`` table, keys lower-cased, targets checked when ``targets`` is given."""
+    table = _table(mapping, name)
+    indexed: dict[str, str] = {}
+    for word, target in table.items():
+        if not isinstance(target, str) or (targets is not None and target not in targets):
+            allowed = f"one of {', '.join(targets)}" if targets else "a word in quotes"
+            raise MappingError(
+                f"[{name}] {word} in the intercom mapping must be {allowed}, not {target!r}"
+            )
+        indexed[word.strip().lower()] = target
+    return indexed
+
+
+def intercom_mapping(mapping: dict[str, Any]) -> IntercomMapping:
+    """Check the intercom mapping and index it; a wrong mapping is a ``MappingError``."""
+    unknown = sorted(set(mapping) - KNOWN_KEYS)
+    if unknown:
+        raise MappingError(
+            f"the intercom mapping names unknown key(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(KNOWN_KEYS))}"
+        )
+    parts = _table(mapping, "part_types")
+    unknown_parts = sorted(set(parts) - {"public", "private"})
+    if unknown_parts:
+        raise MappingError(
+            f"[part_types] in the intercom mapping takes public and private, "
+            f"not {', '.join(unknown_parts)}"
+        )
+    roles = _table(mapping, "author_roles")
+    role_by_author_type: dict[str, str] = {}
+    for role, listed in roles.items():
+        if role not in AUTHOR_ROLES:
+            raise MappingError(
+                f"[author_roles] in the intercom mapping has keys among "
+                f"{', '.join(AUTHOR_ROLES)}, not {role!r}"
+            )
+        for word in _words(listed, f"[author_roles] {role}"):
+            role_by_author_type[word.lower()] = role
+    attributes = _table(mapping, "custom_attributes")
+    unknown_attributes = sorted(set(attributes) - {"skipped", "subject_from", "ticket_attributes"})
+    if unknown_attributes:
+        raise MappingError(
+            "[custom_attributes] in the intercom mapping takes skipped, subject_from and "
+            f"ticket_attributes, not {', '.join(unknown_attributes)}"
+        )
+    ticket_attributes = attributes.get("ticket_attributes", True)
+    if not isinstance(ticket_attributes, bool):
+        raise MappingError(
+            "[custom_attributes] ticket_attributes in the intercom mapping must be true or false"
+        )
+    names = _table(mapping, "custom_field_names")
+    for name, target in names.items():
+        if not isinstance(target, str) or not target.strip():
+            raise MappingError(
+                f"[custom_field_names] {name!r} in the intercom mapping must be a field name "
+                f"in quotes, not {target!r}"
+            )
+    return IntercomMapping(
+        default_type=_choice(mapping, "default_type", CONVERSATION_TYPES, "chat"),
+        unknown_author_role=_choice(mapping, "unknown_author_role", AUTHOR_ROLES, "agent"),
+        other_parts_with_body=_choice(mapping, "other_parts_with_body", OTHER_PART_CHOICES, "note"),
+        public_part_types=frozenset(
+            w.lower() for w in _words(parts.get("public", []), "[part_types] public")
+        ),
+        private_part_types=frozenset(
+            w.lower() for w in _words(parts.get("private", []), "[part_types] private")
+        ),
+        type_by_source_type=_value_map(mapping, "conversation_types", CONVERSATION_TYPES),
+        role_by_author_type=role_by_author_type,
+        status_by_state=_value_map(mapping, "states", None),
+        skipped_attributes=frozenset(
+            _words(attributes.get("skipped", []), "[custom_attributes] skipped")
+        ),
+        subject_attributes=tuple(
+            _words(attributes.get("subject_from", []), "[custom_attributes] subject_from")
+        ),
+        ticket_attributes=ticket_attributes,
+        custom_field_names={name: str(target).strip() for name, target in names.items()},
+    )
