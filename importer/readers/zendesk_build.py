@@ -1,0 +1,418 @@
+"""One Zendesk ticket, its comments and the people they name → one canonical conversation.
+
+The pure part of the Zendesk reader: no files, no staging. :func:`build_conversation` takes a
+ticket dict, its comment dicts (each with its ``file:line``), a users look-up, the ticket fields
+and the ticket's metrics, and returns a :class:`SourceRecord`.
+
+Rules (the values come from ``mappings/zendesk.toml``):
+
+- author role from the user's ``role``; an author the users do not name is read by the ticket:
+  the assignee and followers are agents (Zendesk allows only agents there), then the requester
+  is the customer and anyone else an agent (a private comment is always an agent's);
+- ``public: false`` → a private note; bodies as :mod:`~importer.readers.zendesk_content` says;
+- the ticket's ``description`` is its first comment's text: it becomes the first message only
+  when the export lacks that comment, so the first message is never doubled;
+- ``via.channel`` → type, ``status`` → the canonical word, solved time from ``metric_set`` or
+  the ticket metrics (``solved_at``) else the last message's, tags without the mapping's noise,
+  custom fields named by their ``ticket_fields`` titles;
+- ids are text (ETL tools write ``7253.0``); ``null`` lists read as empty; a comment listed twice
+  (embedded and in a comments file, overlapping pages) is read once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from importer.findings import Finding
+from importer.model import status_class
+from importer.readers.source import SourceRecord
+from importer.readers.zendesk_content import (
+    comment_attachments,
+    comment_body,
+    description_html,
+)
+from importer.readers.zendesk_mapping import ZendeskMapping
+from importer.transform.times import TimestampError, parse_timestamp
+
+UserLookup = Callable[[str], dict[str, Any] | None]
+COMMENT_TYPES = frozenset({"comment", "voicecomment"})
+_FLOAT_ID = re.compile(r"^-?\d+\.0+$")
+
+
+@dataclass(frozen=True)
+class LocatedComment:
+    """A comment dict and the ``file:line`` of the record that held it."""
+
+    location: str
+    data: dict[str, Any]
+
+
+def id_text(value: Any) -> str | None:
+    """A Zendesk id as text: ``7253``, ``7253.0`` and ``"7253"`` all become ``"7253"``."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    text = str(value).strip()
+    if _FLOAT_ID.match(text):
+        text = text.split(".", 1)[0]
+    return text or None
+
+
+def as_list(value: Any) -> list[Any]:
+    """A list field, ``null`` or missing read as empty."""
+    return value if isinstance(value, list) else []
+
+
+def _table(value: Any) -> dict[str, Any]:
+    """A nested object field, ``null`` or missing read as empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def user_summary(record: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a user record the reader uses (what the staging store keeps)."""
+    summary = {
+        "id": id_text(record.get("id")),
+        "name": _text(record.get("name")),
+        "email": _text(record.get("email")),
+        "phone": _text(record.get("phone")),
+        "role": _text(record.get("role")),
+    }
+    return {key: value for key, value in summary.items() if value is not None}
+
+
+def field_summary(record: dict[str, Any]) -> dict[str, Any]:
+    """A ticket field record reduced to its id, title and option names by value."""
+    options = {
+        str(option["value"]): str(option.get("name") or option["value"])
+        for option in as_list(record.get("custom_field_options"))
+        if isinstance(option, dict) and option.get("value") is not None
+    }
+    title = _text(record.get("title")) or _text(record.get("raw_title"))
+    return {"id": id_text(record.get("id")), "title": title, "options": options}
+
+
+def comments_of(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The comment dicts of a comments record: the comment itself, or the ``Comment`` events
+    of an audit (``events``) or of an incremental ticket event (``child_events``), each given
+    its parent's ticket id, time and author where it lacks them."""
+    children = record.get("child_events")
+    if children is None:
+        children = record.get("events") if "ticket_id" in record else None
+    if not isinstance(children, list):
+        return [record]
+    inherited = {
+        "ticket_id": record.get("ticket_id"),
+        "created_at": record.get("created_at") or record.get("timestamp"),
+        "author_id": record.get("author_id", record.get("updater_id")),
+        "via": record.get("via"),
+    }
+    comments = []
+    for child in children:
+        kind = (
+            str(child.get("event_type") or child.get("type") or "")
+            if isinstance(child, dict)
+            else ""
+        )
+        if not isinstance(child, dict) or kind.lower() not in COMMENT_TYPES:
+            continue
+        comment = dict(child)
+        for key, value in inherited.items():
+            if comment.get(key) is None and value is not None:
+                comment[key] = value
+        comments.append(comment)
+    return comments
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        return parse_timestamp(value) if value is not None else None
+    except TimestampError:
+        return None
+
+
+class _People:
+    """Who is who on one ticket: users by id, and the ticket's fallback rules."""
+
+    def __init__(self, ticket: dict[str, Any], users: UserLookup, mapping: ZendeskMapping):
+        self._users = users
+        self._mapping = mapping
+        self._cache: dict[str, dict[str, Any] | None] = {}
+        self.requester_id = id_text(ticket.get("requester_id"))
+        self.submitter_id = id_text(ticket.get("submitter_id"))
+        self.assignee_id = id_text(ticket.get("assignee_id"))
+        # Zendesk assigns and lets follow only agents: these ids are agents whatever else
+        self._sure_agents = {self.assignee_id} | {
+            id_text(i) for i in as_list(ticket.get("follower_ids"))
+        }
+        self._known_agents = self._sure_agents | {self.submitter_id}
+        for key in ("requester", "submitter", "assignee"):  # users embedded in the ticket
+            embedded = ticket.get(key)
+            if isinstance(embedded, dict) and (user_id := id_text(embedded.get("id"))):
+                self._cache[user_id] = user_summary(embedded)
+        self.unknown_authors: set[str] = set()
+
+    def user(self, user_id: str | None) -> dict[str, Any] | None:
+        if user_id is None:
+            return None
+        if user_id not in self._cache:
+            self._cache[user_id] = self._users(user_id)
+        return self._cache[user_id]
+
+    def role(self, author_id: str | None, private: bool) -> str:
+        """The author role of ``author_id`` on this ticket."""
+        if author_id is not None and author_id in self._mapping.system_author_ids:
+            return "system"
+        user = self.user(author_id)
+        if user is not None and (role := self._mapping.role(user.get("role"))) is not None:
+            return role
+        if (private and self._mapping.private_by_agent) or author_id in self._sure_agents:
+            return "agent"
+        if author_id is not None and author_id == self.requester_id:
+            return "customer"
+        if author_id not in self._known_agents:
+            self.unknown_authors.add(author_id or "(none)")
+        return "agent"
+
+
+def _name_parts(name: str | None) -> tuple[str | None, str | None]:
+    if not name:
+        return None, None
+    first, _, last = name.strip().partition(" ")
+    return first or None, last.strip() or None
+
+
+def _customer(ticket: dict[str, Any], people: _People) -> dict[str, Any]:
+    user = people.user(people.requester_id) or {}
+    sender = _table(_table(_table(ticket.get("via")).get("source")).get("from"))
+    if not user:  # no users file: the address or number the ticket came from
+        user = {
+            "name": _text(sender.get("name")),
+            "email": _text(sender.get("address")),
+            "phone": _text(sender.get("phone")) or _text(sender.get("formatted_phone")),
+        }
+    first_name, last_name = _name_parts(user.get("name"))
+    customer = {
+        "id": people.requester_id,
+        "email": user.get("email"),
+        "first_name": first_name,
+        "last_name": last_name,
+        "phone": user.get("phone"),
+    }
+    return {key: value for key, value in customer.items() if value is not None}
+
+
+def _message(comment: dict[str, Any], people: _People, mapping: ZendeskMapping) -> dict[str, Any]:
+    author_id = id_text(comment.get("author_id"))
+    private = comment.get("public") is False and mapping.private_when_not_public
+    body_html, body_text = comment_body(comment)
+    author = people.user(author_id) or {}
+    message = {
+        "source_id": id_text(comment.get("id")),
+        "created_at": comment.get("created_at"),
+        "author_role": people.role(author_id, comment.get("public") is False),
+        "author_id": author_id,
+        "author_email": author.get("email"),
+        "author_name": author.get("name"),
+        "private": private,
+        "body_html": body_html,
+        "body_text": body_text,
+    }
+    return {key: value for key, value in message.items() if value is not None}
+
+
+def _unique(comments: Iterable[LocatedComment]) -> list[LocatedComment]:
+    seen: set[str] = set()
+    kept = []
+    for comment in comments:
+        comment_id = id_text(comment.data.get("id"))
+        if comment_id is not None:
+            if comment_id in seen:
+                continue
+            seen.add(comment_id)
+        kept.append(comment)
+    return kept
+
+
+def _first_comment_missing(
+    ticket: dict[str, Any], comments: Sequence[LocatedComment], mapping: ZendeskMapping
+) -> bool:
+    """True when the comments lack the ticket's first one (the one ``description`` repeats)."""
+    if not comments:
+        return True
+    description = " ".join(str(ticket.get("description") or "").split())
+    for comment in comments:
+        for key in ("plain_body", "body"):
+            if description and " ".join(str(comment.data.get(key) or "").split()) == description:
+                return False
+    created = _moment(ticket.get("created_at"))
+    times = [t for c in comments if (t := _moment(c.data.get("created_at"))) is not None]
+    if created is None or not times:
+        return False  # cannot tell: never risk a doubled first message
+    return min(times) > created + timedelta(seconds=mapping.first_comment_within_s)
+
+
+def _description_message(ticket: dict[str, Any], people: _People) -> dict[str, Any] | None:
+    description = ticket.get("description")
+    if not isinstance(description, str) or not description.strip():
+        return None
+    author_id = people.submitter_id or people.requester_id
+    author = people.user(author_id) or {}
+    message = {
+        "created_at": ticket.get("created_at"),
+        "author_role": people.role(author_id, False),
+        "author_id": author_id,
+        "author_email": author.get("email"),
+        "author_name": author.get("name"),
+        "body_html": description_html(description),
+    }
+    return {key: value for key, value in message.items() if value is not None}
+
+
+def _custom_fields(
+    ticket: dict[str, Any], fields: Mapping[str, dict[str, Any]], mapping: ZendeskMapping
+) -> dict[str, Any]:
+    listed = ticket.get("custom_fields")
+    if not isinstance(listed, list | dict):
+        listed = ticket.get("fields")
+    pairs: list[tuple[Any, Any]] = []
+    if isinstance(listed, dict):
+        pairs = list(listed.items())
+    elif isinstance(listed, list):
+        pairs = [(f.get("id"), f.get("value")) for f in listed if isinstance(f, dict)]
+    named: dict[str, Any] = {}
+    for raw_id, value in pairs:
+        field_id = id_text(raw_id)
+        if field_id is None:
+            continue
+        known = fields.get(field_id, {})
+        name = mapping.field_name(field_id, known.get("title"))
+        if mapping.drops_field(field_id, name, value):
+            continue
+        options = known.get("options") or {}
+        if isinstance(value, list):
+            value = [options.get(str(v), v) for v in value]
+        elif isinstance(value, str):
+            value = options.get(value, value)
+        named[name] = value
+    return named
+
+
+def _closed_at(
+    ticket: dict[str, Any],
+    status: str | None,
+    metrics: dict[str, Any] | None,
+    messages: Sequence[dict[str, Any]],
+) -> Any:
+    if status_class(status) != "closed":
+        return None
+    metric_set = ticket.get("metric_set")
+    for source in (metric_set, metrics):
+        if isinstance(source, dict) and source.get("solved_at"):
+            return source["solved_at"]
+    timed = [(t, m["created_at"]) for m in messages if (t := _moment(m.get("created_at")))]
+    return max(timed, key=lambda pair: pair[0])[1] if timed else None
+
+
+def build_conversation(
+    ticket: dict[str, Any],
+    location: str,
+    comments: Sequence[LocatedComment],
+    users: UserLookup,
+    fields: Mapping[str, dict[str, Any]],
+    metrics: dict[str, Any] | None,
+    mapping: ZendeskMapping,
+) -> SourceRecord:
+    """The :class:`SourceRecord` of one ticket; ``comments`` adds to those embedded in it."""
+    source_id = id_text(ticket.get("id"))
+    embedded = [
+        LocatedComment(location, c)
+        for record in as_list(ticket.get("comments"))
+        if isinstance(record, dict)
+        for c in comments_of(record)
+    ]
+    located = _unique([*embedded, *comments])
+    people = _People(ticket, users, mapping)
+    messages: list[dict[str, Any]] = []
+    message_locations: list[str] = []
+    left_out: list[Finding] = []
+    warnings: list[Finding] = []
+    first = None
+    if mapping.description_when_first_missing and _first_comment_missing(ticket, located, mapping):
+        first = _description_message(ticket, people)
+    if first is not None:
+        messages.append(first)
+        message_locations.append(location)
+        if located:
+            warnings.append(
+                Finding(
+                    "read",
+                    "description",
+                    "the export lacks the ticket's first comment: its description is the "
+                    "first message",
+                    location,
+                    source_id,
+                )
+            )
+    for comment in located:
+        message = _message(comment.data, people, mapping)
+        attachments, dropped = comment_attachments(comment.data, comment.location, source_id)
+        if attachments:
+            message["attachments"] = attachments
+        left_out.extend(dropped)
+        messages.append(message)
+        message_locations.append(comment.location)
+    for author in sorted(people.unknown_authors):
+        warnings.append(
+            Finding(
+                "read",
+                "author_role",
+                f"author {author} is not in the users and is not the "
+                "requester, submitter or assignee: read as an agent; add the users file "
+                "to read their role",
+                location,
+                source_id,
+            )
+        )
+    status = mapping.status(_text(ticket.get("status")))
+    assignee = people.user(people.assignee_id) or {}
+    via = _table(ticket.get("via"))
+    data = {
+        "source_id": source_id,
+        "source": mapping.source,
+        "subject": _text(ticket.get("subject")) or _text(ticket.get("raw_subject")),
+        "type": mapping.type_of(_text(via.get("channel"))),
+        "status": status,
+        "created_at": ticket.get("created_at"),
+        "closed_at": _closed_at(ticket, status, metrics, messages),
+        "customer": _customer(ticket, people),
+        "assignee_id": people.assignee_id,
+        "assignee_email": assignee.get("email"),
+        "tags": [
+            tag
+            for tag in as_list(ticket.get("tags"))
+            if isinstance(tag, str) and tag.strip() and not mapping.drops_tag(tag)
+        ],
+        "custom_fields": _custom_fields(ticket, fields, mapping),
+        "messages": messages,
+    }
+    return SourceRecord(
+        location=location,
+        data={key: value for key, value in data.items() if value is not None},
+        source_id=source_id,
+        warnings=warnings,
+        left_out=left_out,
+        message_locations=message_locations,
+    )
