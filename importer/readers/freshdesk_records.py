@@ -1,0 +1,266 @@
+"""The records of a Freshdesk export: ids, people (contacts, agents), ticket fields, roles.
+
+A file's records are recognised by content, never by file or stream name (``source-formats.md``
+§14): no single key is required, since exports and ETL tools drop empty fields. A stream named
+``conversations`` may be Intercom's, so the record decides; the stream name only settles a record
+that fits two roles equally.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+ROLES = ("tickets", "conversations", "contacts", "agents", "ticket_fields")
+_WHOLE_NUMBER = re.compile(r"^-?\d+(?:\.0+)?$")
+# ``type`` values of other platforms' records (Intercom, Help Scout) that share key names
+_FOREIGN_TYPES = frozenset(
+    {"conversation", "conversation_part", "contact", "admin", "user", "lead", "team", "bot"}
+)
+_TICKET_KEYS = frozenset(
+    [
+        "requester_id",
+        "responder_id",
+        "fr_due_by",
+        "fr_escalated",
+        "nr_due_by",
+        "due_by",
+        "description_text",
+        "requester",
+        "is_escalated",
+        "email_config_id",
+        "reply_cc_emails",
+        "ticket_cc_emails",
+        "fwd_emails",
+        "association_type",
+        "stats",
+    ]
+)
+_CONVERSATION_KEYS = frozenset(
+    [
+        "incoming",
+        "private",
+        "body_text",
+        "from_email",
+        "support_email",
+        "thread_id",
+        "auto_response",
+        "bcc_emails",
+        "email_failure_count",
+        "source_additional_info",
+    ]
+)
+_AGENT_KEYS = frozenset(
+    ["occasional", "ticket_scope", "available_since", "signature", "available", "focus_mode"]
+)
+_CONTACT_KEYS = frozenset(
+    [
+        "email",
+        "phone",
+        "mobile",
+        "twitter_id",
+        "facebook_id",
+        "unique_external_id",
+        "other_emails",
+        "csat_rating",
+        "view_all_tickets",
+        "preferred_source",
+        "address",
+    ]
+)
+_FIELD_KEYS = frozenset(
+    [
+        "label",
+        "position",
+        "required_for_agents",
+        "required_for_closure",
+        "label_for_customers",
+        "customers_can_edit",
+        "displayed_to_customers",
+        "required_for_customers",
+        "choices",
+    ]
+)
+
+
+def id_text(value: Any) -> str | None:
+    """An id as text: ``7253``, ``7253.0`` and ``"7253.0"`` are all ``"7253"``; blank is None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    text = str(value).strip()
+    if _WHOLE_NUMBER.match(text):
+        return text.split(".")[0]
+    return text or None
+
+
+def text_of(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def items_of(value: Any) -> list[Any]:
+    """A list field, ``null`` or missing read as empty."""
+    return value if isinstance(value, list) else []
+
+
+def split_name(name: str | None) -> tuple[str | None, str | None]:
+    """``"Matt Rogers"`` -> ``("Matt", "Rogers")``; one word is a first name."""
+    words = (name or "").split()
+    if not words:
+        return None, None
+    return words[0], " ".join(words[1:]) or None
+
+
+@dataclass(frozen=True)
+class Person:
+    """A contact or an agent, as far as messages and the customer need them."""
+
+    id: str | None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    job_title: str | None = None
+    is_agent: bool = False
+
+
+def contact_person(record: dict[str, Any]) -> Person:
+    """The person of a contact record (or of a ticket's embedded ``requester``)."""
+    return Person(
+        id=id_text(record.get("id")),
+        name=text_of(record.get("name")),
+        email=text_of(record.get("email")),
+        phone=text_of(record.get("phone")) or text_of(record.get("mobile")),
+        job_title=text_of(record.get("job_title")),
+    )
+
+
+def agent_person(record: dict[str, Any]) -> Person:
+    """The person of an agent record: name and email sit in its ``contact``."""
+    contact = record.get("contact")
+    details = contact if isinstance(contact, dict) else record
+    return Person(
+        id=id_text(record.get("id")),
+        name=text_of(details.get("name")),
+        email=text_of(details.get("email")),
+        phone=text_of(details.get("phone")) or text_of(details.get("mobile")),
+        job_title=text_of(details.get("job_title")),
+        is_agent=True,
+    )
+
+
+class People(Protocol):
+    """Contacts and agents by id (the reader keeps them in its staging store)."""
+
+    has_contacts: bool
+    has_agents: bool
+
+    def agent(self, user_id: str) -> Person | None: ...
+
+    def contact(self, user_id: str) -> Person | None: ...
+
+
+@dataclass
+class PeopleInMemory:
+    """:class:`People` from dicts: for tests and small exports."""
+
+    agents: dict[str, Person] = field(default_factory=dict)
+    contacts: dict[str, Person] = field(default_factory=dict)
+
+    @property
+    def has_contacts(self) -> bool:
+        return bool(self.contacts)
+
+    @property
+    def has_agents(self) -> bool:
+        return bool(self.agents)
+
+    def agent(self, user_id: str) -> Person | None:
+        return self.agents.get(user_id)
+
+    def contact(self, user_id: str) -> Person | None:
+        return self.contacts.get(user_id)
+
+
+@dataclass
+class TicketFields:
+    """What the ticket_fields records say: custom status labels and custom field labels."""
+
+    status_labels: dict[str, str] = field(default_factory=dict)  # "6" -> "Waiting on Third Party"
+    field_labels: dict[str, str] = field(default_factory=dict)  # "cf_order_number" -> "Order no."
+
+    def add(self, record: dict[str, Any]) -> None:
+        """Take in one ticket_fields record."""
+        name = text_of(record.get("name"))
+        if name == "status" or record.get("type") == "default_status":
+            choices = record.get("choices")
+            if isinstance(choices, dict):
+                for code, labels in choices.items():
+                    label = labels[0] if isinstance(labels, list) and labels else labels
+                    if text_of(label) and id_text(code):
+                        self.status_labels[str(id_text(code))] = str(text_of(label))
+            return
+        label = text_of(record.get("label"))
+        if name and label and record.get("default") is not True:
+            self.field_labels[name] = label
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _scores(record: dict[str, Any]) -> dict[str, int]:
+    """How many of each role's telling keys (and values) the record has."""
+    keys = record.keys()
+    scores = {
+        "tickets": len(_TICKET_KEYS & keys),
+        "conversations": len(_CONVERSATION_KEYS & keys),
+        "agents": len(_AGENT_KEYS & keys),
+        "contacts": len(_CONTACT_KEYS & keys),
+        "ticket_fields": len(_FIELD_KEYS & keys),
+    }
+    if "ticket_id" in keys and ({"body", "body_text"} & keys):
+        scores["conversations"] += 2
+    if "ticket_id" in keys or "body" in keys:
+        scores["tickets"] = 0  # a ticket has no ticket id; its text is ``description``
+    if _is_number(record.get("status")) and "subject" in keys:
+        scores["tickets"] += 2
+    custom = record.get("custom_fields")
+    if isinstance(custom, dict) and any(str(key).startswith("cf_") for key in custom):
+        scores["tickets"] += 1
+    contact = record.get("contact")
+    if isinstance(contact, dict) and ({"email", "name"} & contact.keys()):
+        scores["agents"] += 2
+    field_type = str(record.get("type") or "")
+    if field_type.startswith(("default_", "custom_", "nested_")) and "name" in keys:
+        scores["ticket_fields"] += 2
+    others = max(scores["tickets"], scores["conversations"], scores["agents"])
+    if others >= 2 or "subject" in keys:
+        scores["contacts"] = 0  # a ticket's, reply's or agent's emails are not a contact's
+    elif "name" in keys and scores["contacts"]:
+        scores["contacts"] += 1
+    return scores
+
+
+def record_role(record: Any, stream: str | None = None) -> str | None:
+    """The role of one record (one of :data:`ROLES`), ``None`` for a record the reader passes over.
+
+    ``stream`` (an ETL stream or container key) only breaks a tie between two roles.
+    """
+    if not isinstance(record, dict):
+        return None
+    if str(record.get("type") or "").lower() in _FOREIGN_TYPES:
+        return None
+    scores = _scores(record)
+    best = max(scores.values())
+    if best < 2:
+        return None
+    leaders = [role for role, score in scores.items() if score == best]
+    hinted = (stream or "").strip().lower()
+    if len(leaders) > 1 and hinted in leaders:
+        return hinted
+    return leaders[0]
