@@ -42,8 +42,11 @@ from importer.readers.intercom_mapping import IntercomMapping
 from importer.readers.source import SourceRecord
 
 SOURCE_NAME = "intercom"
-IMAGE_PLACEHOLDER = re.compile(r'\[Image\s+"([^"\]]+)"\]')
-IMG_SOURCE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+#: an ``[Image "..."]`` placeholder or an ``<img src>``, in the order the body shows them
+IMAGE_REFERENCE = re.compile(
+    r"""\[Image\s+"([^"\]]+)"\]|<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)')""",
+    re.IGNORECASE,
+)
 HTML_SIGN = re.compile(r"<[A-Za-z/!][^>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
 DATA_URI = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?(?:;[^,;]*)*;base64,(.*)$", re.DOTALL)
 TAG = re.compile(r"<[^>]*>")
@@ -177,8 +180,10 @@ class _Conversion:
     ) -> list[dict[str, Any]]:
         """Attachments for the images a body shows: placeholders and ``<img src>``."""
         known = {a["url"] for a in kept} | {a["file_name"] for a in kept}
-        references = [html.unescape(m).strip() for m in IMAGE_PLACEHOLDER.findall(body)]
-        references += [html.unescape(a or b).strip() for a, b in IMG_SOURCE.findall(body)]
+        references = [
+            html.unescape(next(group for group in match.groups() if group is not None)).strip()
+            for match in IMAGE_REFERENCE.finditer(body)
+        ]
         images: list[dict[str, Any]] = []
         for reference in dict.fromkeys(r for r in references if r):
             data = DATA_URI.match(reference)
