@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from importer.findings import Finding
+from importer.readers.containers import JsonRecord, iter_json_records
 from importer.readers.inputs import AttachmentPathError, InputFile
-from importer.readers.records import JsonRecord, iter_json_records
 from importer.readers.source import SourceRecord
 from importer.readers.text import encoding_message
 

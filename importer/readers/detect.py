@@ -14,10 +14,10 @@ from itertools import islice
 from typing import Any
 
 from importer.errors import FormatError
+from importer.readers.containers import iter_json_records
 from importer.readers.csv_mapping import CsvColumns
 from importer.readers.generic_csv import read_header
 from importer.readers.inputs import InputFile
-from importer.readers.records import iter_json_records
 
 PEEK_RECORDS = 20
 PEEK_BYTES = 4096

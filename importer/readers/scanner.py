@@ -12,7 +12,11 @@ What it splits:
 * top-level objects one after another (pretty-printed records, or a whole document): each is a
   record, unless it is a *container*: an object without ``id``/``source_id`` before its first array
   of objects. Then the elements of every array of objects directly under it are the records, and
-  the key is kept as the record's stream (``{"tickets": [...], "users": [...]}``).
+  the key is kept as the record's stream (``{"tickets": [...], "users": [...]}``);
+* a top-level object keyed by request path (``{"/api/v2/tickets/1/comments.json": {...},
+  "GET /tickets/2": {...}}``, as API dumps and test fixtures keep their pages): each object
+  value is a document of its own, given back whole with its key as ``path`` (one page at a time
+  in memory).
 
 Structural damage (an unclosed string or bracket, stray text between records) raises
 :class:`JsonScanError` with the line; the caller reports it and stops reading that file.
@@ -24,6 +28,17 @@ import re
 from dataclasses import dataclass
 
 RECORD_MARKER_KEYS = frozenset({"id", "source_id"})
+# "/api/v2/tickets/1/comments.json", "GET /tickets/2", "https://x.zendesk.com/api/v2/users.json"
+REQUEST_PATH = re.compile(
+    r"(?:(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) +)?(?:https?://[^/\s]+)?/[^\s]+"
+)
+
+
+def is_request_path(key: str | None) -> bool:
+    """Whether a key of a JSON object names an API request (a dump keyed by request path)."""
+    return key is not None and REQUEST_PATH.fullmatch(key) is not None
+
+
 # Arrays of objects that belong to a record, never the record list of a container.
 RECORD_LIST_KEYS = frozenset(
     {
@@ -58,11 +73,12 @@ class JsonScanError(ValueError):
 
 @dataclass(frozen=True)
 class ScannedItem:
-    """The raw bytes of one record, the line it starts on, and its container key if any."""
+    """The raw bytes of one record, the line it starts on, its container key and request path."""
 
     line: int
     raw: bytes
     stream: str | None = None
+    path: str | None = None  # the request path the item was keyed by (a whole page)
 
 
 class JsonItemScanner:
@@ -83,7 +99,8 @@ class JsonItemScanner:
         self._split_depth: int | None = None
         self._split_stream: str | None = None
         self._split_count = 0
-        # top-level object state: None between values, "open" undecided/record, "container"
+        # top-level object state: None between values, "open" undecided/record, "container",
+        # "paths" (keyed by request path: each object value is an item)
         self._object: str | None = None
         self._marker_seen = False
         self._key: str | None = None
@@ -92,6 +109,7 @@ class JsonItemScanner:
         self._last_string: str | None = None
         # an array at depth 1 of an undecided object/container waiting for its first element
         self._array_probe: tuple[str, int] | None = None  # (key, position after "[")
+        self._path_value: str | None = None  # the request path whose object value is captured
         self._gap_from = 0  # start of text that must be whitespace (at depth 0)
         self._started_at = first_line
 
@@ -228,6 +246,8 @@ class JsonItemScanner:
                     self._marker_seen = False
                     self._key = None
                     self._start_capture(chunk, pos)
+            elif depth == 1 and char == b"{" and self._keyed_by_path():
+                self._open_path_value(chunk, pos)
             elif depth == 1 and char == b"[" and self._object is not None:
                 key = self._key or ""
                 if self._object == "container" or (
@@ -241,7 +261,11 @@ class JsonItemScanner:
                 self._emit_element(chunk, pos, closing=True)
                 self._split_depth = None
             self._depth -= 1
-            if self._depth == 0:
+            if self._depth == 1 and self._path_value is not None and char == b"}":
+                raw = self._end_capture(chunk, pos + 1)
+                self._items.append(ScannedItem(self._capture_line, raw, path=self._path_value))
+                self._path_value = None
+            elif self._depth == 0:
                 if self._object == "open":
                     raw = self._end_capture(chunk, pos + 1)
                     self._items.append(ScannedItem(self._capture_line, raw))
@@ -258,6 +282,22 @@ class JsonItemScanner:
             self._key = self._last_string
             if self._key in RECORD_MARKER_KEYS:
                 self._marker_seen = True
+
+    def _keyed_by_path(self) -> bool:
+        """Whether the object value starting now is a page keyed by its request path."""
+        return (
+            self._object in ("open", "paths")
+            and not self._marker_seen
+            and is_request_path(self._key)
+        )
+
+    def _open_path_value(self, chunk: bytes, pos: int) -> None:
+        if self._object == "open":  # the object is not a record: drop what was captured of it
+            self._object = "paths"
+            self._pieces = []
+            self._capture_from = None
+        self._path_value = self._key
+        self._start_capture(chunk, pos)
 
     def _open_split(self, chunk: bytes, pos: int, stream: str | None) -> None:
         self._split_depth = self._depth + 1

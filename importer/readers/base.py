@@ -1,0 +1,274 @@
+"""The Reader interface and the registry of formats.
+
+Writing a platform reader (the whole job: this module plus ``mappings/<name>.toml``)::
+
+    # importer/readers/zendesk.py
+    from importer.readers.base import Reader, RoleFile, RoutedItems
+    from importer.readers.containers import id_after        # ticket id of a request path
+    from importer.readers.source import FormatInfo, SourceRecord
+    from importer.readers.staging import StagingStore
+
+    class ZendeskReader(Reader):
+        info = FormatInfo("zendesk", "Zendesk JSON export or API dumps", "tickets, ...", True)
+        roles = ("tickets", "comments", "users", "ticket_fields")   # roles[0]: the main one
+
+        def role_of(self, record, stream):      # one JSON record (envelope already unwrapped)
+            if "via" in record and "requester_id" in record:   # by content; stream a hint only
+                return "tickets"
+            ...
+            return None                           # not a record this reader uses
+
+        def read(self, files, mapping, workdir):  # files: role -> [RoleFile(file, role)]
+            routed = RoutedItems(self, files)     # each file read once, every record routed
+            with StagingStore(workdir) as store:
+                for role, item in routed:         # item: containers.JsonRecord
+                    if item.data is None:         # unparseable: item.error, item.raw_text
+                        ...                       # e.g. an invalid SourceRecord
+                        continue
+                    store.put(role, key_of(role, item), item.location, item.data)
+                first = True
+                for ticket in store.of_kind("tickets"):
+                    record = SourceRecord(ticket.location, {...}, str(ticket.key))
+                    if first:                     # streams passed over: one warning each
+                        record.warnings[:0] = routed.take_warnings()
+                        first = False
+                    yield record
+
+    READER = ZendeskReader()   # the registry takes ``READER`` from the module
+
+Nothing else is edited: :data:`FORMAT_TABLE` below already lists zendesk, freshdesk and intercom
+with the module name they will have; while that module does not exist the format is listed as
+"not yet available" (its ``planned`` FormatInfo). Import other reader modules by their full name
+(``importer.readers.containers``), never ``from importer.readers import ...`` (the package imports
+this registry).
+
+How detection uses a reader: every JSON file of the export is read through
+:mod:`importer.readers.containers` (ETL envelopes unwrapped); ``role_of`` is asked about its first
+records, in registry order; the first reader that names a role gives the file its format, and the
+roles of its first records list it in ``files`` (a file that holds several streams is listed
+under each role seen; a reader must route every record with :class:`RoutedItems`, never assume a
+file holds one role). A CSV file is offered to every reader with ``sniff_csv``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from importer.findings import Finding
+from importer.readers.containers import JsonRecord, iter_json_records
+from importer.readers.inputs import InputFile
+from importer.readers.source import FormatInfo, SourceRecord
+
+
+@dataclass(frozen=True)
+class RoleFile:
+    """One input file of the export and the role it was recognised in (tickets, comments...)."""
+
+    file: InputFile
+    role: str
+
+
+class Reader(ABC):
+    """One input format: what it is, how it recognises its records, how it reads them."""
+
+    info: FormatInfo
+    roles: tuple[str, ...]  # every role this reader reads; the first is the main one
+
+    @abstractmethod
+    def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
+        """The role of one JSON record, judged by its content; ``stream`` (the ETL stream or
+        wrapping key) is a hint only. ``None``: not a record of this format that it reads."""
+
+    def sniff_csv(self, header: Sequence[str], mapping: dict[str, Any]) -> str | None:
+        """The role of a CSV file from its header (and this format's mapping); ``None``: not
+        one of this format's. Formats without CSV files keep this default."""
+        return None
+
+    @abstractmethod
+    def read(
+        self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path
+    ) -> Iterator[SourceRecord]:
+        """Every conversation of ``files`` (by role), one at a time; ``workdir`` is an empty
+        folder of this read for staging (removed afterwards)."""
+
+
+def files_in_order(
+    files: Mapping[str, Sequence[RoleFile]], roles: Sequence[str]
+) -> list[InputFile]:
+    """Each input file once: the files of ``roles[0]`` first, then of the next roles."""
+    ordered: dict[str, InputFile] = {}
+    for role in [*roles, *(r for r in files if r not in roles)]:
+        for role_file in files.get(role, ()):
+            ordered.setdefault(role_file.file.name, role_file.file)
+    return list(ordered.values())
+
+
+class RoutedItems:
+    """The records of a reader's files, each file read once, each record with its role.
+
+    Iterating gives ``(role, item)``: a record ``role_of`` names, or a record that could not be
+    parsed (``item.data is None``) with the first role its file is listed under. Records of no
+    role are passed over; :meth:`take_warnings` gives one warning per stream (or file) passed.
+    """
+
+    def __init__(self, reader: Reader, files: Mapping[str, Sequence[RoleFile]]) -> None:
+        self.reader = reader
+        self.files = files
+        self._passed: dict[str, Finding] = {}
+        self._taken: set[str] = set()
+
+    def __iter__(self) -> Iterator[tuple[str, JsonRecord]]:
+        first_role: dict[str, str] = {}
+        for listed, role_files in self.files.items():
+            for role_file in role_files:
+                first_role.setdefault(role_file.file.name, listed)
+        for input_file in files_in_order(self.files, self.reader.roles):
+            for item in iter_json_records(input_file):
+                if item.data is None:
+                    yield first_role[input_file.name], item
+                    continue
+                role = self.reader.role_of(item.data, item.stream)
+                if role is None:
+                    self._pass_over(input_file, item)
+                else:
+                    yield role, item
+
+    def _pass_over(self, input_file: InputFile, item: JsonRecord) -> None:
+        key: str = item.stream or input_file.name
+        if key not in self._passed:
+            self._passed[key] = unused_records_warning(
+                self.reader.info.name, item.stream, input_file.name, item.location
+            )
+
+    def take_warnings(self) -> list[Finding]:
+        """The warnings of streams passed over since the last call."""
+        fresh = [f for key, f in self._passed.items() if key not in self._taken]
+        self._taken.update(self._passed)
+        return fresh
+
+
+def unused_records_warning(
+    format_name: str, stream: str | None, file_name: str, location: str
+) -> Finding:
+    """The one warning of a stream (or a file) whose records a reader does not use."""
+    what = f"records of stream {stream!r}" if stream else f"records of {file_name}"
+    return Finding(
+        "read",
+        "unused_records",
+        f"{what} are not read by the {format_name} reader (first at {location}); passed over",
+        location,
+    )
+
+
+# -- the registry -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormatEntry:
+    """One format of the registry: its name, its module in ``importer/readers/``, and what
+    ``importer formats`` lists while that module is not built."""
+
+    name: str
+    module: str
+    planned: FormatInfo
+
+
+def _planned(name: str, description: str, expected_files: str) -> FormatInfo:
+    return FormatInfo(name, description, expected_files, False)
+
+
+#: The one list of formats, in detection order. A module listed here that exists and defines
+#: ``READER`` makes its format available; a module not written yet leaves it "not yet available".
+FORMAT_TABLE: tuple[FormatEntry, ...] = (
+    FormatEntry(
+        "canonical",
+        "canonical",
+        _planned("canonical", "the importer's own JSONL", "*.jsonl"),
+    ),
+    FormatEntry(
+        "csv",
+        "generic_csv",
+        _planned("csv", "generic CSV", "conversations.csv + messages.csv"),
+    ),
+    FormatEntry(
+        "zendesk",
+        "zendesk",
+        _planned(
+            "zendesk",
+            "Zendesk JSON export or API dumps (tickets, comments, users)",
+            "tickets NDJSON/JSON, ticket comments, users",
+        ),
+    ),
+    FormatEntry(
+        "freshdesk",
+        "freshdesk",
+        _planned(
+            "freshdesk",
+            "Freshdesk API JSON (tickets with requester/stats, conversations)",
+            "tickets JSON, conversations JSON",
+        ),
+    ),
+    FormatEntry(
+        "intercom",
+        "intercom",
+        _planned(
+            "intercom",
+            "Intercom API JSON (conversations with conversation_parts)",
+            "conversations JSON",
+        ),
+    ),
+)
+
+#: Every format name, without importing any reader (for ``--format`` choices).
+FORMAT_NAMES: tuple[str, ...] = tuple(entry.name for entry in FORMAT_TABLE)
+
+
+class ReaderRegistry:
+    """The readers of :data:`FORMAT_TABLE`, imported on first use; iterating gives the
+    available readers in detection order."""
+
+    def __init__(self, table: Sequence[FormatEntry]) -> None:
+        self.table = tuple(table)
+        self._readers: dict[str, Reader] | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every format name, available or not."""
+        return tuple(entry.name for entry in self.table)
+
+    def _load(self) -> dict[str, Reader]:
+        if self._readers is None:
+            readers: dict[str, Reader] = {}
+            for entry in self.table:
+                module_name = f"{__package__}.{entry.module}"
+                if importlib.util.find_spec(module_name) is None:
+                    continue
+                reader = getattr(importlib.import_module(module_name), "READER", None)
+                if isinstance(reader, Reader):
+                    readers[entry.name] = reader
+            self._readers = readers
+        return self._readers
+
+    def __iter__(self) -> Iterator[Reader]:
+        return iter(self._load().values())
+
+    def get(self, name: str) -> Reader | None:
+        """The reader of format ``name``, ``None`` when it is not built (or unknown)."""
+        return self._load().get(name)
+
+    def infos(self) -> dict[str, FormatInfo]:
+        """Every format's FormatInfo, in order: the reader's own, or the planned one."""
+        loaded = self._load()
+        return {
+            entry.name: loaded[entry.name].info if entry.name in loaded else entry.planned
+            for entry in self.table
+        }
+
+
+READERS = ReaderRegistry(FORMAT_TABLE)

@@ -1,0 +1,300 @@
+"""The one container layer of every JSON reader: the records of one file, whatever holds them.
+
+::
+
+    for item in iter_json_records(input_file):       # one JsonRecord per record, in file order
+        if item.data is None:                         # could not be parsed: item.error, raw_text
+            ...
+        item.location, item.stream, item.request_path, item.data
+
+Containers, recognised by content (never by file name):
+
+* NDJSON (one record per line), a JSON array, records one after another (pretty-printed);
+* an object wrapping lists of records (``{"tickets": [...], "users": [...]}``, ``{"type":
+  "admin.list", "admins": [...]}``): the key is the record's ``stream``;
+* API pages (``{"tickets": [...], "next_page": ..., "end_time": ..., "count": ...}``): a wrapping
+  object whose scalars are dropped; several pages one after another, or one page per line;
+* an object keyed by request path (``{"/api/v2/tickets/1/comments.json": {"comments": [...]}}``,
+  ``"GET /tickets/2"``): each value is read as a document of its own, and its records keep the key
+  as ``request_path`` (a reader takes the ticket id from it, see :func:`id_after`);
+* a lone object wrapping one record (``{"ticket": {"id": 1, ...}}``): the record, its key as stream.
+
+A file is NDJSON when its first line holds a whole JSON object (or at least ends in ``}``): then
+every line is parsed on its own, a broken line is reported and reading goes on with the next.
+Anything else goes through :class:`~importer.readers.scanner.JsonItemScanner`, which splits the
+document without loading it; there a broken structure is reported once and the file ends there.
+
+ETL wrappers are unwrapped, keeping the stream name: Airbyte ``{"stream", "data", "emitted_at"}``
+lines (and the full ``{"type": "RECORD", "record": {...}}`` message), Singer ``{"type": "RECORD",
+"stream", "record"}`` lines (their ``SCHEMA`` and ``STATE`` lines carry no records). A parsed
+object that is itself a container (``{"tickets": [...]}`` on one line) yields its records.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from importer.readers.inputs import InputFile
+from importer.readers.scanner import (
+    RECORD_LIST_KEYS,
+    RECORD_MARKER_KEYS,
+    JsonItemScanner,
+    JsonScanError,
+    is_request_path,
+)
+from importer.readers.text import decode_bytes, strip_bom
+
+CHUNK_BYTES = 1 << 20
+FIRST_LINE_LIMIT = 64 << 20
+SINGER_CONTROL_TYPES = frozenset({"SCHEMA", "STATE", "ACTIVATE_VERSION", "BATCH", "LOG", "TRACE"})
+
+_ID_HINT = re.compile(r'"(?:source_id|id)"\s*:\s*"?([^",}\s]+)')
+
+
+#: how much of an unparsable record is kept for the dead-letter file
+MAX_RAW_TEXT = 1_000_000
+
+
+@dataclass(frozen=True)
+class JsonRecord:
+    """One record of a JSON file, or the reason it could not be parsed.
+
+    ``location`` is ``file:line`` (the line the record starts on); ``stream`` the ETL stream or
+    the key of the list that held it (``None`` for a bare record); ``request_path`` the key of the
+    page it came from in a dump keyed by request path.
+    """
+
+    location: str
+    data: dict[str, Any] | None
+    stream: str | None = None
+    error: str | None = None
+    id_hint: str | None = None  # a best guess at the record's id when it could not be parsed
+    replaced_bytes: int = 0  # bytes read as cp1252 (see ``importer.readers.text``)
+    raw_text: str | None = None  # the text of a record that could not be parsed, to fix it
+    request_path: str | None = None  # "/api/v2/tickets/1/comments.json" for a keyed page
+
+
+def _unwrap(value: Any, stream: str | None) -> tuple[Any, str | None] | None:
+    """The record inside an ETL wrapper, ``None`` for a wrapper line that holds no record."""
+    if not isinstance(value, dict):
+        return value, stream
+    if value.get("type") == "RECORD" and isinstance(value.get("record"), dict):
+        inner = value["record"]
+        if "stream" in value:  # Singer
+            return inner, str(value["stream"])
+        if isinstance(inner.get("data"), dict) and "stream" in inner:  # Airbyte message
+            return inner["data"], str(inner["stream"])
+    if value.get("type") in SINGER_CONTROL_TYPES and not RECORD_MARKER_KEYS & value.keys():
+        return None
+    if (
+        isinstance(value.get("data"), dict)
+        and "stream" in value
+        and ("emitted_at" in value or "_airbyte_emitted_at" in value)
+    ):
+        return value["data"], str(value["stream"])
+    return value, stream
+
+
+def container_lists(value: dict[str, Any]) -> list[tuple[str, list[Any]]] | None:
+    """The record lists of a container object (``{"tickets": [...]}``), ``None`` for a record."""
+    if RECORD_MARKER_KEYS & value.keys():
+        return None
+    lists = [
+        (key, items)
+        for key, items in value.items()
+        if isinstance(items, list)
+        and key not in RECORD_LIST_KEYS
+        and (not items or isinstance(items[0], dict))
+    ]
+    return lists or None
+
+
+def _pages_by_path(value: dict[str, Any]) -> list[tuple[str, Any]] | None:
+    """The pages of an object keyed by request path, ``None`` for anything else."""
+    if not value or RECORD_MARKER_KEYS & value.keys():
+        return None
+    if all(is_request_path(key) for key in value):
+        return list(value.items())
+    return None
+
+
+def _wrapped_record(value: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """``("ticket", {...})`` for ``{"ticket": {"id": ...}}``: one record under one key."""
+    if len(value) != 1:
+        return None
+    [(key, inner)] = value.items()
+    if isinstance(inner, dict) and RECORD_MARKER_KEYS & inner.keys() and not is_request_path(key):
+        return key, inner
+    return None
+
+
+def _records_of(
+    value: Any, location: str, stream: str | None, replaced: int, path: str | None = None
+) -> Iterator[JsonRecord]:
+    unwrapped = _unwrap(value, stream)
+    if unwrapped is None:
+        return
+    value, stream = unwrapped
+    if isinstance(value, dict):
+        pages = _pages_by_path(value)
+        if pages is not None:
+            for page_path, page in pages:
+                if isinstance(page, list):
+                    for item in page:
+                        yield from _records_of(item, location, None, replaced, page_path)
+                elif isinstance(page, dict):
+                    yield from _records_of(page, location, None, replaced, page_path)
+            return
+        wrapped = _wrapped_record(value)
+        if wrapped is not None:
+            stream, value = wrapped
+        lists = container_lists(value)
+        if lists is None:
+            yield JsonRecord(location, value, stream, replaced_bytes=replaced, request_path=path)
+            return
+        for key, items in lists:
+            key_stream, key_path = (None, key) if is_request_path(key) else (key, path)
+            for item in items:
+                yield from _records_of(item, location, key_stream, replaced, key_path)
+        return
+    kind = "an array" if isinstance(value, list) else type(value).__name__
+    yield JsonRecord(
+        location,
+        None,
+        stream,
+        error=f"a record must be a JSON object, not {kind}",
+        replaced_bytes=replaced,
+        request_path=path,
+    )
+
+
+def _parse(
+    raw: bytes, name: str, line: int, stream: str | None, path: str | None = None
+) -> Iterator[JsonRecord]:
+    text, replaced = decode_bytes(raw)
+    location = f"{name}:{line}"
+    if is_request_path(stream):  # a list keyed by request path: {"/api/v2/users.json": [...]}
+        stream, path = None, stream
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = _ID_HINT.search(text)
+        yield JsonRecord(
+            location,
+            None,
+            stream,
+            error=(
+                f"not valid JSON: {exc.msg} at line {line + exc.lineno - 1} column {exc.colno}; "
+                "fix the record (or the export tool that wrote it) and read the file again"
+            ),
+            id_hint=hint.group(1) if hint else None,
+            replaced_bytes=replaced,
+            raw_text=text.strip("\r\n")[:MAX_RAW_TEXT],
+            request_path=path,
+        )
+        return
+    yield from _records_of(value, location, stream, replaced, path)
+
+
+def _first_content_line(stream: BinaryIO) -> tuple[bytes, int]:
+    """The first line that is not blank (BOM removed) and its line number (0 for an empty file)."""
+    number = 0
+    while True:
+        line = stream.readline(FIRST_LINE_LIMIT)
+        if not line:
+            return b"", 0
+        number += 1
+        if number == 1:
+            line = strip_bom(line)
+        if line.strip():
+            return line, number
+
+
+def _looks_like_ndjson(line: bytes) -> bool:
+    if not line.lstrip().startswith(b"{"):
+        return not line.lstrip().startswith(b"[")
+    if not line.endswith(b"\n") and len(line) >= FIRST_LINE_LIMIT:
+        return False  # one huge line: let the scanner split it
+    body = line.strip()
+    if body.endswith(b"}"):
+        return True
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True
+
+
+def _ndjson_records(
+    stream: BinaryIO, name: str, first: bytes, first_number: int
+) -> Iterator[JsonRecord]:
+    yield from _parse(first.strip(), name, first_number, None)
+    for number, line in enumerate(stream, start=first_number + 1):
+        body = line.strip()
+        if body:
+            yield from _parse(body, name, number, None)
+
+
+def _scanned_records(
+    scanner: JsonItemScanner, chunks: Iterable[bytes], name: str, path: str | None = None
+) -> Iterator[JsonRecord]:
+    """The records of the items ``scanner`` splits ``chunks`` into; a page keyed by request path
+    is split again, so each of its records keeps its own line."""
+    try:
+        for chunk in chunks:
+            for item in scanner.feed(chunk):
+                if item.path is not None:
+                    page = JsonItemScanner(first_line=item.line)
+                    yield from _scanned_records(page, [item.raw], name, item.path)
+                else:
+                    yield from _parse(item.raw, name, item.line, item.stream, path)
+        scanner.finish()
+    except JsonScanError as exc:
+        yield JsonRecord(
+            f"{name}:{exc.line}",
+            None,
+            error=f"{exc}; the rest of the file is not read",
+            request_path=path,
+        )
+
+
+def _chunks(stream: BinaryIO, first: bytes) -> Iterator[bytes]:
+    chunk = first
+    while chunk:
+        yield chunk
+        chunk = stream.read(CHUNK_BYTES)
+
+
+def _document_records(
+    stream: BinaryIO, name: str, first: bytes, first_number: int
+) -> Iterator[JsonRecord]:
+    scanner = JsonItemScanner(first_line=first_number)
+    yield from _scanned_records(scanner, _chunks(stream, first), name)
+
+
+def iter_json_records(input_file: InputFile) -> Iterator[JsonRecord]:
+    """Every record of ``input_file`` in file order, each with its ``name:line`` location."""
+    with input_file.open() as stream:
+        first, number = _first_content_line(stream)
+        if not first:
+            return
+        if _looks_like_ndjson(first):
+            yield from _ndjson_records(stream, input_file.name, first, number)
+        else:
+            yield from _document_records(stream, input_file.name, first, number)
+
+
+def id_after(request_path: str | None, segment: str) -> str | None:
+    """The path segment after ``segment``: ``id_after("/api/v2/tickets/7/comments.json",
+    "tickets")`` is ``"7"``; ``None`` when the path has no such segment."""
+    if not request_path:
+        return None
+    parts = request_path.split("?", 1)[0].split("/")
+    for index, part in enumerate(parts[:-1]):
+        if part == segment and parts[index + 1]:
+            return parts[index + 1].removesuffix(".json")
+    return None
