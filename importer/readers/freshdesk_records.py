@@ -156,8 +156,11 @@ def agent_person(record: dict[str, Any]) -> Person:
 class People(Protocol):
     """Contacts and agents by id (the reader keeps them in its staging store)."""
 
-    has_contacts: bool
-    has_agents: bool
+    @property
+    def has_contacts(self) -> bool: ...
+
+    @property
+    def has_agents(self) -> bool: ...
 
     def agent(self, user_id: str) -> Person | None: ...
 
