@@ -17,108 +17,38 @@ choice from :class:`~importer.readers.intercom_mapping.IntercomMapping`:
 - Bodies holding a tag or an HTML entity are HTML, others plain text. Part ``attachments`` become
   url attachments; ``[Image "..."]`` placeholders and ``<img src>`` in bodies become attachments
   of their message when they name an address (or hold ``data:`` bytes), else they are reported
-  left out.
-- Timestamps stay epoch seconds; ids become text (``7253.0`` → ``"7253"``).
+  left out (see :mod:`importer.readers.intercom_fields`).
+- Timestamps stay epoch seconds; ids become text (``7253.0`` → ``"7253"``); the closed time is
+  ``statistics.last_close_at`` of a closed conversation.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import html
-import json
-import mimetypes
-import posixpath
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from typing import Any
 
 from importer.findings import Finding
 from importer.model import status_class
+from importer.readers import intercom_fields as fields
+from importer.readers.intercom_fields import (
+    NO_PEOPLE,
+    People,
+    Problem,
+    id_text,
+    listed,
+    nested_parts,
+    split_name,
+    text_value,
+)
 from importer.readers.intercom_mapping import IntercomMapping
 from importer.readers.source import SourceRecord
 
+__all__ = ["NO_PEOPLE", "People", "conversation_record", "id_text", "nested_parts"]
+
 SOURCE_NAME = "intercom"
-#: an ``[Image "..."]`` placeholder or an ``<img src>``, in the order the body shows them
-IMAGE_REFERENCE = re.compile(
-    r"""\[Image\s+"([^"\]]+)"\]|<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)')""",
-    re.IGNORECASE,
-)
 HTML_SIGN = re.compile(r"<[A-Za-z/!][^>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
-DATA_URI = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?(?:;[^,;]*)*;base64,(.*)$", re.DOTALL)
-TAG = re.compile(r"<[^>]*>")
-#: assignee ids Intercom writes for "nobody"
-NO_ASSIGNEE = frozenset({"0"})
-
-
-class Lookup(Protocol):
-    """People by their Intercom id: a dict, or the reader's on-disk store."""
-
-    def get(self, key: str, /) -> Mapping[str, Any] | None: ...
-
-
-@dataclass(frozen=True)
-class People:
-    """The export's contacts, admins and teams; ``contacts_given`` when it has a contacts file."""
-
-    contacts: Lookup
-    admins: Lookup
-    teams: Lookup
-    contacts_given: bool = False
-
-
-NO_PEOPLE = People({}, {}, {})
-
-
-def id_text(value: Any) -> str | None:
-    """An Intercom id as text: ``7253.0`` → ``"7253"``; ``None``, ``""`` and booleans → ``None``."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    return text or None
-
-
-def _text(value: Any) -> str | None:
-    """A non-blank string value, stripped; anything else ``None``."""
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
-
-
-def _listed(value: Any, key: str) -> list[Mapping[str, Any]]:
-    """The objects of an Intercom list (``{"type": "x.list", key: [...]}``) or of a bare list;
-    ``None`` and missing lists are empty."""
-    if isinstance(value, Mapping):
-        value = value.get(key)
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, Mapping)]
-
-
-def nested_parts(conversation: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The parts embedded in a conversation object (none when ``null`` or missing)."""
-    return _listed(conversation.get("conversation_parts"), "conversation_parts")
-
-
-def _subject_text(markup: str) -> str:
-    return " ".join(html.unescape(TAG.sub(" ", markup)).split())
-
-
-def _split_name(name: str | None) -> tuple[str | None, str | None]:
-    if not name:
-        return None, None
-    first, _, last = name.partition(" ")
-    return first or None, last.strip() or None
-
-
-def _file_name(reference: str, fallback: str) -> str:
-    path = unquote(urlsplit(reference).path)
-    return posixpath.basename(path) or fallback
 
 
 class _Conversion:
@@ -148,97 +78,8 @@ class _Conversion:
 
     # -- messages ---------------------------------------------------------------------------
 
-    def _attachments(self, raw: Any, label: str, where: str) -> list[dict[str, Any]]:
-        kept: list[dict[str, Any]] = []
-        for item in raw if isinstance(raw, list) else []:
-            if not isinstance(item, Mapping):
-                continue
-            url = _text(item.get("url"))
-            name = _text(item.get("name")) or (_file_name(url, "attachment") if url else None)
-            if url is None:
-                self.left_out.append(
-                    self._finding(
-                        "attachment",
-                        "url",
-                        f"attachment {name or '(unnamed)'!r} of {label} is left out: the export "
-                        "gives no url for it; add the file by hand after the import",
-                        where,
-                    )
-                )
-                continue
-            attachment: dict[str, Any] = {"file_name": name, "url": url}
-            if _text(item.get("content_type")):
-                attachment["content_type"] = item["content_type"].strip()
-            size = item.get("filesize", item.get("size"))
-            if isinstance(size, int) and not isinstance(size, bool) and size >= 0:
-                attachment["size"] = size
-            kept.append(attachment)
-        return kept
-
-    def _inline_images(
-        self, body: str, kept: list[dict[str, Any]], label: str, where: str
-    ) -> list[dict[str, Any]]:
-        """Attachments for the images a body shows: placeholders and ``<img src>``."""
-        known = {a["url"] for a in kept} | {a["file_name"] for a in kept}
-        references = [
-            html.unescape(next(group for group in match.groups() if group is not None)).strip()
-            for match in IMAGE_REFERENCE.finditer(body)
-        ]
-        images: list[dict[str, Any]] = []
-        for reference in dict.fromkeys(r for r in references if r):
-            data = DATA_URI.match(reference)
-            if data is not None:
-                image = self._data_image(data, len(images) + 1, label, where)
-                if image is not None:
-                    images.append(image)
-                continue
-            name = _file_name(reference, "image")
-            if reference in known or name in known:
-                continue  # already one of the message's attachments
-            if urlsplit(reference).scheme.lower() in ("http", "https"):
-                image = {"file_name": name, "url": reference}
-                guessed = mimetypes.guess_type(name)[0]
-                if guessed:
-                    image["content_type"] = guessed
-                images.append(image)
-                known |= {reference, name}
-                continue
-            self.left_out.append(
-                self._finding(
-                    "attachment",
-                    "url",
-                    f"image {name!r} shown in {label} is left out: the export names it without "
-                    "an address to download it from (Intercom image links also expire); add "
-                    "the file by hand after the import",
-                    where,
-                )
-            )
-        return images
-
-    def _data_image(
-        self, data: re.Match[str], number: int, label: str, where: str
-    ) -> dict[str, Any] | None:
-        content_type = data.group(1) or "application/octet-stream"
-        payload = "".join(data.group(2).split())
-        try:
-            size = len(base64.b64decode(payload, validate=True))
-        except (binascii.Error, ValueError):
-            self.left_out.append(
-                self._finding(
-                    "attachment",
-                    "data",
-                    f"an inline image of {label} is left out: its data: address is not base64",
-                    where,
-                )
-            )
-            return None
-        extension = mimetypes.guess_extension(content_type) or ""
-        return {
-            "file_name": f"inline-image-{number}{extension}",
-            "content_type": content_type,
-            "size": size,
-            "data_base64": payload,
-        }
+    def _leave_out(self, problems: list[Problem], where: str) -> None:
+        self.left_out += [self._finding("attachment", c, m, where) for c, m in problems]
 
     def _author_details(self, author: Mapping[str, Any], role: str) -> dict[str, Any]:
         author_id = id_text(author.get("id"))
@@ -253,8 +94,8 @@ class _Conversion:
         person = person or {}
         details = {
             "author_id": author_id,
-            "author_email": _text(person.get("email")) or _text(author.get("email")),
-            "author_name": _text(person.get("name")) or _text(author.get("name")),
+            "author_email": text_value(person.get("email")) or text_value(author.get("email")),
+            "author_name": text_value(person.get("name")) or text_value(author.get("name")),
         }
         return {key: value for key, value in details.items() if value is not None}
 
@@ -275,8 +116,10 @@ class _Conversion:
         text = body if isinstance(body, str) else ""
         source_id = id_text(message_id)
         label = f"message {source_id}" if source_id else "the first message"
-        attachments = self._attachments(raw_attachments, label, where)
-        attachments += self._inline_images(text, attachments, label, where)
+        attachments, problems = fields.part_attachments(raw_attachments, label)
+        images, image_problems = fields.body_images(text, attachments, label)
+        attachments += images
+        self._leave_out(problems + image_problems, where)
         if not text.strip() and not attachments:
             return False
         message: dict[str, Any] = {"created_at": created_at, "author_role": role}
@@ -313,7 +156,7 @@ class _Conversion:
 
     def add_part(self, part: Mapping[str, Any], where: str) -> None:
         part_type = str(part.get("part_type") or "").strip().lower() or "untyped"
-        has_content = bool(_text(part.get("body"))) or bool(part.get("attachments"))
+        has_content = bool(text_value(part.get("body"))) or bool(part.get("attachments"))
         if part_type in self.mapping.public_part_types:
             private = False
         elif part_type in self.mapping.private_part_types:
@@ -347,7 +190,7 @@ class _Conversion:
     def customer(self) -> dict[str, Any]:
         conversation = self.conversation
         contact_ids = [
-            id_text(c.get("id")) for c in _listed(conversation.get("contacts"), "contacts")
+            id_text(c.get("id")) for c in listed(conversation.get("contacts"), "contacts")
         ]
         user = conversation.get("user")  # API 1.x
         if isinstance(user, Mapping):
@@ -376,84 +219,19 @@ class _Conversion:
         known += authors
 
         def first(key: str) -> str | None:
-            return next((v for v in (_text(k.get(key)) for k in known) if v), None)
+            return next((v for v in (text_value(k.get(key)) for k in known) if v), None)
 
         customer: dict[str, Any] = {
             "id": contact_id or next((id_text(a.get("id")) for a in authors if a.get("id")), None),
             "email": first("email"),
             "phone": first("phone"),
         }
-        customer["first_name"], customer["last_name"] = _split_name(first("name"))
+        customer["first_name"], customer["last_name"] = split_name(first("name"))
         if contact is not None and isinstance(contact.get("location"), Mapping):
             where = contact["location"]
-            places = [_text(where.get(k)) for k in ("city", "region", "country")]
+            places = [text_value(where.get(k)) for k in ("city", "region", "country")]
             customer["location"] = ", ".join(p for p in places if p) or None
         return {key: value for key, value in customer.items() if value is not None}
-
-    def attributes(self) -> dict[str, Any]:
-        attributes: dict[str, Any] = {}
-        raw = self.conversation.get("custom_attributes")
-        if isinstance(raw, Mapping):
-            attributes.update(raw)
-        ticket = self.conversation.get("ticket")
-        if self.mapping.ticket_attributes and isinstance(ticket, Mapping):
-            ticket_raw = ticket.get("custom_attributes")
-            for name, entry in (ticket_raw if isinstance(ticket_raw, Mapping) else {}).items():
-                value = entry.get("value") if isinstance(entry, Mapping) else entry
-                attributes.setdefault(name, value)
-        return attributes
-
-    def custom_fields(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
-        fields: dict[str, Any] = {}
-        for name, value in attributes.items():
-            if name in self.mapping.skipped_attributes or value is None or value == "":
-                continue
-            if isinstance(value, Mapping | list):
-                value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-            fields[self.mapping.custom_field_names.get(name, name)] = value
-        return fields
-
-    def subject(self, attributes: Mapping[str, Any]) -> str | None:
-        source = self.conversation.get("source")
-        candidates: list[Any] = []
-        if isinstance(source, Mapping):
-            candidates.append(source.get("subject"))
-        candidates.append(self.conversation.get("title"))
-        candidates += [attributes.get(name) for name in self.mapping.subject_attributes]
-        for candidate in candidates:
-            if isinstance(candidate, str) and _subject_text(candidate):
-                return _subject_text(candidate)
-        return None
-
-    def status(self) -> str | None:
-        state = _text(self.conversation.get("state"))
-        if state is None:
-            is_open = self.conversation.get("open")
-            if not isinstance(is_open, bool):
-                return None
-            state = "open" if is_open else "closed"
-        return self.mapping.status_by_state.get(state.lower(), state)
-
-    def assignee(self) -> dict[str, Any]:
-        assignee_id = id_text(self.conversation.get("admin_assignee_id"))
-        old = self.conversation.get("assignee")  # older API versions: {"type": "admin", "id"}
-        if assignee_id is None and isinstance(old, Mapping) and old.get("type") in (None, "admin"):
-            assignee_id = id_text(old.get("id"))
-        if assignee_id is None or assignee_id in NO_ASSIGNEE:
-            return {}
-        admin = self.people.admins.get(assignee_id) or {}
-        email = _text(admin.get("email"))
-        return {"assignee_id": assignee_id, **({"assignee_email": email} if email else {})}
-
-    def tags(self) -> list[str]:
-        raw = self.conversation.get("tags")
-        items = raw.get("tags") if isinstance(raw, Mapping) else raw
-        names = []
-        for item in items if isinstance(items, list) else []:
-            name = _text(item.get("name")) if isinstance(item, Mapping) else _text(item)
-            if name:
-                names.append(name)
-        return names
 
     def warn_dropped(self) -> None:
         if not self.dropped:
@@ -471,13 +249,13 @@ class _Conversion:
 
     def warn_missing_parts(self, delivered: int) -> None:
         parts = self.conversation.get("conversation_parts")
-        listed = parts.get("total_count") if isinstance(parts, Mapping) else None
+        total = parts.get("total_count") if isinstance(parts, Mapping) else None
         statistics = self.conversation.get("statistics")
         counted = (
             statistics.get("count_conversation_parts") if isinstance(statistics, Mapping) else None
         )
-        if isinstance(listed, int) and listed > delivered:
-            expected = listed
+        if isinstance(total, int) and total > delivered:
+            expected = total
         elif isinstance(counted, int) and counted > delivered + 1:  # Intercom counts the source
             expected = counted - 1
         else:
@@ -548,22 +326,22 @@ def conversation_record(
         conversion.add_part(part, where)
     conversion.warn_dropped()
     conversion.warn_missing_parts(len(parts))
-    attributes = conversion.attributes()
+    attributes = fields.attributes(conversation, mapping)
     source = conversation.get("source")
     data: dict[str, Any] = {
         "source_id": source_id,
         "source": SOURCE_NAME,
         "customer": conversion.customer(),
         "messages": conversion.messages,
-        "subject": conversion.subject(attributes),
+        "subject": fields.subject(conversation, attributes, mapping),
         "type": mapping.conversation_type(
             source.get("type") if isinstance(source, Mapping) else None
         ),
-        "status": conversion.status(),
+        "status": fields.status(conversation, mapping),
         "created_at": conversation.get("created_at"),
-        "tags": conversion.tags(),
-        "custom_fields": conversion.custom_fields(attributes),
-        **conversion.assignee(),
+        "tags": fields.tags(conversation),
+        "custom_fields": fields.custom_fields(attributes, mapping),
+        **fields.assignee(conversation, people),
     }
     if status_class(data["status"]) == "closed":
         statistics = conversation.get("statistics")

@@ -12,7 +12,8 @@ import pytest
 from importer.errors import MappingError
 from importer.mappings import load_mapping
 from importer.model import Conversation
-from importer.readers.intercom_conversation import People, conversation_record
+from importer.readers.intercom_conversation import conversation_record
+from importer.readers.intercom_fields import People
 from importer.readers.intercom_mapping import IntercomMapping, intercom_mapping
 from importer.readers.source import SourceRecord
 
