@@ -11,6 +11,7 @@ import pytest
 from importer.errors import MappingError
 from importer.mappings import load_mapping, merge_tables
 from importer.model import Conversation
+from importer.readers import open_export
 from importer.readers.source import SourceRecord
 from importer.readers.zendesk_build import (
     LocatedComment,
@@ -101,15 +102,16 @@ USERS = [
 # -- the real sandbox records ---------------------------------------------------------------
 
 
+def _read(*inputs: Path, format_name: str | None = None) -> list[SourceRecord]:
+    with open_export(list(inputs), format_name) as export:
+        assert export.format == "zendesk"
+        return list(export.records())
+
+
 def _real_records() -> dict[str, SourceRecord]:
-    """Each real ticket with the comments of its request path, no users file (as exported)."""
-    tickets = json.loads(TICKETS_FILE.read_text())["tickets"]
-    pages = json.loads(COMMENTS_FILE.read_text())
-    records = {}
-    for ticket in tickets:
-        comments = pages[f"/api/v2/tickets/{ticket['id']}/comments"]["comments"]
-        records[str(ticket["id"])] = _build(ticket, comments)
-    return records
+    """The real tickets page and the comment pages keyed by request path, no users file."""
+    records = _read(TICKETS_FILE, COMMENTS_FILE)
+    return {record.source_id or "": record for record in records}
 
 
 def _div(text: str) -> str:
@@ -182,10 +184,13 @@ def test_real_tickets_message_by_message(ticket_id: str) -> None:
     assert record.warnings == []
     assert record.left_out == []
     assert len(record.message_locations) == len(got)
+    assert all(where.startswith(f"{COMMENTS_FILE}:") for where in record.message_locations)
 
 
 def test_real_tickets_conversation_fields() -> None:
     records = _real_records()
+    assert list(records) == ["2", "3", "1", "4"]  # the page's order
+    assert records["2"].location == f"{TICKETS_FILE}:3"
     first, second, fourth = (_data(records[i]) for i in ("1", "2", "4"))
     # the sample ticket: requester is Zendesk's sample customer, the first comment is theirs
     assert first["customer"] == {"id": "46406156914577"}
@@ -665,3 +670,159 @@ def test_mapping_errors_name_the_key() -> None:
         _mapping(channels={"default": "sms"})
     with pytest.raises(MappingError, match=r"\{id\}"):
         _mapping(custom_fields={"unnamed": "field"})
+
+
+# -- the reader: files in any order, any container --------------------------------------------
+
+
+def _ndjson(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def _two_tickets() -> list[dict[str, Any]]:
+    return [_ticket(), _ticket(id=11, requester_id=4, description="Where is my refund?")]
+
+
+def _comments_with_ticket_ids() -> list[dict[str, Any]]:
+    return [
+        {**_comment(102, 2, "2024-03-01T10:00:00Z", "Looking into it"), "ticket_id": 10},
+        {**_comment(201, 4, "2024-03-01T09:00:00Z", "Where is my refund?"), "ticket_id": 11},
+        {**_comment(101, 1, "2024-03-01T09:00:00Z", "My order is late"), "ticket_id": 10},
+    ]
+
+
+def test_comments_users_fields_and_metrics_in_their_own_files(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    # names that sort comments and users before tickets: roles come from content
+    _ndjson(export / "a_comments.jsonl", _comments_with_ticket_ids())
+    _ndjson(export / "b_users.jsonl", [*USERS, {"id": 4, "name": "Dee", "role": "end-user"}])
+    (export / "c_fields.json").write_text(
+        json.dumps({"ticket_fields": [{"id": 501, "type": "text", "title": "Order number"}]})
+    )
+    _ndjson(
+        export / "d_metrics.jsonl",
+        [{"id": 9, "ticket_id": 10, "solved_at": "2024-03-05T00:00:00Z", "reopens": 0}],
+    )
+    tickets = _two_tickets()
+    tickets[0].update(status="solved", custom_fields=[{"id": 501, "value": "A-1"}])
+    _ndjson(export / "z_tickets.jsonl", tickets)
+    records = _read(export)
+    assert [r.source_id for r in records] == ["10", "11"]
+    first, second = (_data(r) for r in records)
+    assert [(m["source_id"], m["author_role"]) for m in first["messages"]] == [
+        ("102", "agent"),
+        ("101", "customer"),
+    ]
+    assert first["customer"]["email"] == "ada@example.com"
+    assert first["custom_fields"] == {"Order number": "A-1"}
+    assert first["closed_at"] == "2024-03-05T00:00:00Z"
+    assert records[0].message_locations == [
+        f"{export / 'a_comments.jsonl'}:1",
+        f"{export / 'a_comments.jsonl'}:3",
+    ]
+    assert records[0].location == f"{export / 'z_tickets.jsonl'}:1"
+    assert [m["author_name"] for m in second["messages"]] == ["Dee"]
+
+
+def test_api_pages_with_sideloaded_users_and_comment_pages_by_request_path(tmp_path: Path) -> None:
+    pages = tmp_path / "tickets.json"
+    pages.write_text(
+        json.dumps({"tickets": _two_tickets(), "users": USERS, "next_page": None, "count": 2})
+    )
+    comments = tmp_path / "comments.json"
+    comments.write_text(
+        json.dumps(
+            {
+                "/api/v2/tickets/10/comments.json": {
+                    "comments": [_comment(101, 1, "2024-03-01T09:00:00Z", "My order is late")],
+                    "next_page": None,
+                },
+                "/api/v2/tickets/11/comments.json?page=1": {
+                    "comments": [_comment(201, 2, "2024-03-01T09:00:00Z", "Refund sent")]
+                },
+            }
+        )
+    )
+    records = _read(comments, pages)
+    first, second = (_data(r) for r in records)
+    assert first["messages"][0]["author_email"] == "ada@example.com"
+    assert [m["source_id"] for m in second["messages"]] == ["201"]
+
+
+def test_airbyte_streams_interleaved_with_ticket_events(tmp_path: Path) -> None:
+    def line(stream: str, data: dict[str, Any]) -> dict[str, Any]:
+        return {"stream": stream, "data": data, "emitted_at": 1700000000000}
+
+    event = {
+        "id": 900.0,
+        "ticket_id": 10.0,
+        "created_at": "2024-03-01T10:00:00Z",
+        "updater_id": 2.0,
+        "child_events": [
+            {"id": 901.0, "event_type": "Comment", "body": "**Shipped** today", "public": True}
+        ],
+    }
+    dump = _ndjson(
+        tmp_path / "airbyte.jsonl",
+        [
+            line("ticket_comments", event),
+            line("users", USERS[1]),
+            line("tickets", {**_ticket(), "id": 10.0, "requester_id": 1.0}),
+            line("satisfaction_ratings", {"id": 5, "ticket_id": 10, "score": "good"}),
+            line("users", USERS[0]),
+        ],
+    )
+    (record,) = _read(dump)
+    data = _data(record)
+    assert record.source_id == "10"
+    assert [(m["author_role"], m.get("body_html")) for m in data["messages"]] == [
+        ("customer", "<p>My order is late</p>"),  # the description: the dump lacks comment 1
+        ("agent", "<p><strong>Shipped</strong> today</p>"),
+    ]
+    codes = [w.code for w in record.warnings]
+    assert "unused_records" in codes
+    assert "description" in codes
+
+
+def test_a_ticket_listed_twice_is_read_once_in_its_latest_version(tmp_path: Path) -> None:
+    older = {**_ticket(status="open"), "updated_at": "2024-03-01T09:00:00Z"}
+    newer = {**_ticket(status="solved"), "updated_at": "2024-03-02T09:00:00Z"}
+    other = _ticket(id=11)
+    records = _read(_ndjson(tmp_path / "tickets.jsonl", [older, other, newer]))
+    assert [r.source_id for r in records] == ["10", "11"]
+    assert _data(records[0])["status"] == "solved"
+    assert [w.code for w in records[0].warnings] == ["duplicate"]
+
+
+def test_broken_lines_orphan_comments_and_odd_bytes(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    tickets = export / "tickets.jsonl"
+    tickets.write_bytes(
+        json.dumps(_ticket(subject="Caf\u00e9")).encode()[:-1]
+        + b', "x": "caf\xe9"}\n{"id": 12, "requester_id": 1, "subject": \n'
+    )
+    _ndjson(
+        export / "comments.jsonl",
+        [
+            {**_comment(101, 1, "2024-03-01T09:00:00Z", "My order is late"), "ticket_id": 10},
+            {**_comment(301, 1, "2024-03-01T09:00:00Z", "Hello?"), "ticket_id": 99},
+            _comment(401, 1, "2024-03-01T09:00:00Z", "No ticket named"),
+        ],
+    )
+    records = _read(export, format_name="zendesk")
+    broken, good, orphan = records
+    assert broken.data is None
+    assert broken.error is not None
+    assert broken.error.code == "parse"
+    assert broken.location == f"{tickets}:2"
+    assert good.source_id == "10"
+    assert _data(good)["subject"] == "Café"
+    assert [w.code for w in good.warnings] == ["encoding"]
+    assert orphan.data is None
+    assert orphan.error is not None
+    assert (orphan.source_id, orphan.error.code) == ("99", "ticket")
+    no_ticket = [w for r in records for w in r.warnings if w.code == "ticket_id"]
+    assert len(no_ticket) == 1
