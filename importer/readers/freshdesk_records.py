@@ -54,19 +54,47 @@ _CONVERSATION_KEYS = frozenset(
 _AGENT_KEYS = frozenset(
     ["occasional", "ticket_scope", "available_since", "signature", "available", "focus_mode"]
 )
+# contact keys only Freshdesk writes, and those any person record may have
 _CONTACT_KEYS = frozenset(
     [
-        "email",
-        "phone",
-        "mobile",
         "twitter_id",
         "facebook_id",
         "unique_external_id",
         "other_emails",
+        "other_companies",
         "csat_rating",
         "view_all_tickets",
         "preferred_source",
-        "address",
+        "twitter_profile_status",
+    ]
+)
+_PERSON_KEYS = frozenset(["phone", "mobile", "address", "job_title", "time_zone", "company_id"])
+# keys of other platforms' records (Zendesk, Intercom, Gorgias, Help Scout, Zoho, Kayako,
+# HubSpot) that a Freshdesk record never has
+_FOREIGN_KEYS = frozenset(
+    [
+        "via",
+        "raw_subject",
+        "html_body",
+        "plain_body",
+        "public",
+        "author_id",
+        "from_agent",
+        "body_html",
+        "sender",
+        "uri",
+        "part_type",
+        "conversation_parts",
+        "workspace_id",
+        "role",
+        "url",
+        "_links",
+        "_embedded",
+        "primaryCustomer",
+        "ticketNumber",
+        "isDescriptionThread",
+        "resource_type",
+        "properties",
     ]
 )
 _FIELD_KEYS = frozenset(
@@ -216,14 +244,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _scores(record: dict[str, Any]) -> dict[str, int]:
+def _scores(record: dict[str, Any], stream: str) -> dict[str, int]:
     """How many of each role's telling keys (and values) the record has."""
     keys = record.keys()
     scores = {
         "tickets": len(_TICKET_KEYS & keys),
         "conversations": len(_CONVERSATION_KEYS & keys),
         "agents": len(_AGENT_KEYS & keys),
-        "contacts": len(_CONTACT_KEYS & keys),
+        "contacts": 2 * len(_CONTACT_KEYS & keys) + (1 if _PERSON_KEYS & keys else 0),
         "ticket_fields": len(_FIELD_KEYS & keys),
     }
     if "ticket_id" in keys and ({"body", "body_text"} & keys):
@@ -242,28 +270,29 @@ def _scores(record: dict[str, Any]) -> dict[str, int]:
     if field_type.startswith(("default_", "custom_", "nested_")) and "name" in keys:
         scores["ticket_fields"] += 2
     others = max(scores["tickets"], scores["conversations"], scores["agents"])
-    if others >= 2 or "subject" in keys:
+    if others >= 2 or "subject" in keys or "ticket_id" in keys:
         scores["contacts"] = 0  # a ticket's, reply's or agent's emails are not a contact's
-    elif "name" in keys and scores["contacts"]:
-        scores["contacts"] += 1
+    elif "email" in keys:
+        scores["contacts"] += 1 + (1 if stream in ("contacts", "requesters") else 0)
     return scores
 
 
 def record_role(record: Any, stream: str | None = None) -> str | None:
     """The role of one record (one of :data:`ROLES`), ``None`` for a record the reader passes over.
 
-    ``stream`` (an ETL stream or container key) only breaks a tie between two roles.
+    ``stream`` (an ETL stream or container key) is a hint only: it breaks a tie between two
+    roles, and lets a bare ``{id, name, email}`` record of a ``contacts`` stream be a contact.
     """
     if not isinstance(record, dict):
         return None
-    if str(record.get("type") or "").lower() in _FOREIGN_TYPES:
+    if str(record.get("type") or "").lower() in _FOREIGN_TYPES or _FOREIGN_KEYS & record.keys():
         return None
-    scores = _scores(record)
+    hinted = (stream or "").strip().lower()
+    scores = _scores(record, hinted)
     best = max(scores.values())
     if best < 2:
         return None
     leaders = [role for role, score in scores.items() if score == best]
-    hinted = (stream or "").strip().lower()
     if len(leaders) > 1 and hinted in leaders:
         return hinted
     return leaders[0]

@@ -563,7 +563,9 @@ def test_roles_recognised_by_content() -> None:
     assert record_role(_conversation(1)) == "conversations"
     assert record_role({"id": 1, "ticket_id": 2, "body": "<p>x</p>"}) == "conversations"
     assert record_role(CONTACT) == "contacts"
-    assert record_role({"id": 1, "name": "A", "email": "a@example.com"}) == "contacts"
+    bare_contact = {"id": 1, "name": "A", "email": "a@example.com"}
+    assert record_role(bare_contact, "contacts") == "contacts"
+    assert record_role(bare_contact) is None  # any platform's person: the stream must say
     assert record_role(AGENT) == "agents"
     assert record_role({"id": 1, "contact": {"email": "a@example.com"}}) == "agents"
     assert record_role({"name": "cf_x", "label": "X", "position": 3, "type": "custom_text"}) == (
@@ -590,8 +592,54 @@ def test_records_of_other_streams_and_platforms_are_passed_over() -> None:
     }
     company = {"id": 1, "name": "Acme", "domains": [], "custom_fields": {}}
     time_entry = {"id": 1, "ticket_id": 22, "agent_id": 3, "note": "", "time_spent": "01:30"}
-    for record in (intercom, satisfaction, article, company, time_entry, [1], "x"):
+    zendesk_user = {
+        "id": 9,
+        "name": "A",
+        "email": "a@example.com",
+        "role": "end-user",
+        "url": "https://x.zendesk.com/api/v2/users/9.json",
+        "phone": None,
+    }
+    zendesk_comment = {
+        "id": 1,
+        "ticket_id": 2,
+        "body": "**x**",
+        "html_body": "<p>x</p>",
+        "public": True,
+        "author_id": 9,
+    }
+    gorgias_message = {
+        "id": 1,
+        "ticket_id": 2,
+        "body_html": "<p>x</p>",
+        "body_text": "x",
+        "from_agent": False,
+        "public": True,
+    }
+    intercom_contact = {
+        "id": "c1",
+        "email": "a@example.com",
+        "name": "A",
+        "role": "user",
+        "workspace_id": "w",
+        "phone": None,
+    }
+    others = (
+        intercom,
+        satisfaction,
+        article,
+        company,
+        time_entry,
+        zendesk_user,
+        zendesk_comment,
+        gorgias_message,
+        intercom_contact,
+        [1],
+        "x",
+    )
+    for record in others:
         assert record_role(record, "conversations") is None
+        assert record_role(record, "contacts") is None
 
 
 # -- the mapping --------------------------------------------------------------------------------
