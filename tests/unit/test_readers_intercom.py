@@ -12,8 +12,11 @@ import pytest
 from importer.errors import MappingError
 from importer.mappings import load_mapping
 from importer.model import Conversation
+from importer.readers.base import RoleFile
+from importer.readers.inputs import list_input_files
+from importer.readers.intercom import READER
 from importer.readers.intercom_conversation import conversation_record
-from importer.readers.intercom_fields import People
+from importer.readers.intercom_fields import People, nested_parts
 from importer.readers.intercom_mapping import IntercomMapping, intercom_mapping
 from importer.readers.source import SourceRecord
 
@@ -567,3 +570,189 @@ def test_a_wrong_mapping_names_the_key(override: dict[str, Any], named: str) -> 
 
 def test_the_mapping_file_matches_the_defaults() -> None:
     assert IntercomMapping() == MAPPING
+
+
+# -- record roles -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("record", "stream", "role"),
+    [
+        ({"type": "conversation", "id": "1"}, None, "conversations"),
+        (
+            {"type": "conversation_part", "id": "2", "part_type": "comment"},
+            None,
+            "conversation_parts",
+        ),
+        ({"type": "contact", "id": "c", "role": "lead", "email": ""}, None, "contacts"),
+        ({"type": "admin", "id": "a", "email": "a@x.example", "name": "A"}, None, "admins"),
+        ({"type": "team", "id": "t", "name": "Billing", "admin_ids": []}, None, "teams"),
+        # ETL dumps without `type`
+        ({"id": "1", "source": {"body": "hi"}, "statistics": {}}, "conversations", "conversations"),
+        ({"id": "1", "waiting_since": None, "admin_assignee_id": 4}, None, "conversations"),
+        (
+            {"id": "2", "part_type": "note", "body": "x", "conversation_id": 1},
+            None,
+            "conversation_parts",
+        ),
+        (
+            {"id": "c", "workspace_id": "w", "signed_up_at": 1, "last_seen_at": None},
+            None,
+            "contacts",
+        ),
+        ({"id": "a", "email": "a@x.example", "away_mode_enabled": False}, None, "admins"),
+        ({"id": "a", "email": "a@x.example", "name": "A"}, "admins", "admins"),
+        # not Intercom records this reader uses
+        (
+            {"id": 5, "ticket_id": 9, "incoming": True, "private": False, "body_text": "x"},
+            "conversations",
+            None,
+        ),
+        ({"id": 5, "source": 2, "status": 2, "requester_id": 7}, None, None),
+        ({"type": "tag", "id": "7800216", "name": "CSV Import"}, "tags", None),
+        ({"type": "ticket", "id": "70", "ticket_parts": {}}, "tickets", None),
+        ({"id": "a", "email": "a@x.example", "name": "A"}, None, None),
+    ],
+)
+def test_record_roles_by_content(
+    record: dict[str, Any], stream: str | None, role: str | None
+) -> None:
+    assert role == READER.role_of(record, stream)
+
+
+def test_the_real_conversation_is_an_intercom_conversation() -> None:
+    record = json.loads(REAL_CONVERSATION.read_text(encoding="utf-8"))
+    assert "conversations" == READER.role_of(record, None)
+    assert "conversation_parts" == READER.role_of(nested_parts(record)[0], "conversation_parts")
+
+
+# -- the reader: files in any order, joined on disk ---------------------------------------------
+
+
+def _read_files(tmp_path: Path, *files: Path) -> list[SourceRecord]:
+    inputs = list_input_files(list(files))
+    work = tmp_path / "work"
+    work.mkdir()
+    by_role = {"conversations": [RoleFile(f, "conversations") for f in inputs]}
+    return list(READER.read(by_role, load_mapping("intercom"), work))
+
+
+def _lines(path: Path, *records: dict[str, Any]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def _airbyte(stream: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"stream": stream, "data": data, "emitted_at": 1707747714058}
+
+
+def test_the_real_file_through_the_reader(tmp_path: Path) -> None:
+    [record] = _read_files(tmp_path, REAL_CONVERSATION)
+    data = _data(record)
+    assert f"{REAL_CONVERSATION}:1" == record.location
+    assert ["24", "25", "26"] == [m["source_id"] for m in data["messages"]]
+    assert [f"{REAL_CONVERSATION}:1"] * 3 == record.message_locations
+
+
+def test_an_airbyte_dump_joins_parts_and_people_in_any_order(tmp_path: Path) -> None:
+    conversation = _conversation()
+    del conversation["conversation_parts"]
+    conversation["source"]["author"] = _author("lead", "u1", name=None, email="")
+    conversation["admin_assignee_id"] = 7
+    parts = _lines(
+        tmp_path / "parts.jsonl",
+        _airbyte(
+            "conversation_parts",
+            {
+                **_part("12", "comment", "<p>second</p>", _author("admin", "7"), 1700000200),
+                "conversation_id": 100,
+            },
+        ),
+        _airbyte("tags", {"type": "tag", "id": "1", "name": "x"}),
+        _airbyte(
+            "conversation_parts",
+            {
+                **_part("11", "note", "first", _author("bot", "8"), 1700000100),
+                "conversation_id": 100.0,
+            },
+        ),
+        _airbyte(
+            "conversation_parts",
+            {**_part("99", "comment", "lost", _author("user"), 1), "conversation_id": 555},
+        ),
+    )
+    conversations = _lines(
+        tmp_path / "conversations.jsonl", _airbyte("conversations", conversation)
+    )
+    admins = tmp_path / "admins.json"
+    admins.write_text(
+        json.dumps(
+            {
+                "type": "admin.list",
+                "admins": [
+                    {"type": "admin", "id": "7", "email": "sam@northwind.example", "name": "Sam"},
+                    {
+                        "type": "admin",
+                        "id": "8",
+                        "email": "operator@intercom.example",
+                        "name": "Fin",
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    contacts = _lines(
+        tmp_path / "contacts.jsonl",
+        {
+            "type": "contact",
+            "id": "u1",
+            "role": "lead",
+            "email": "lea@x.example",
+            "name": "Lea Lead",
+        },
+    )
+    records = _read_files(tmp_path, parts, admins, contacts, conversations)
+    record, orphan = records
+    data = _data(record)
+    assert [
+        ("900", "customer", "lea@x.example"),  # the contacts file has it
+        ("11", "agent", "operator@intercom.example"),
+        ("12", "agent", "sam@northwind.example"),
+    ] == [(m["source_id"], m["author_role"], m.get("author_email")) for m in data["messages"]]
+    assert [True] == [m["private"] for m in data["messages"] if m["source_id"] == "11"]
+    assert {"id": "u1", "email": "lea@x.example", "first_name": "Lea", "last_name": "Lead"} == data[
+        "customer"
+    ]
+    assert "sam@northwind.example" == data["assignee_email"]
+    assert [f"{conversations}:1", f"{parts}:3", f"{parts}:1"] == record.message_locations
+    assert ["unused_records"] == [w.code for w in record.warnings]
+    assert orphan.data is None
+    assert orphan.error is not None
+    assert ("555", "conversation") == (orphan.source_id, orphan.error.code)
+
+
+def test_broken_lines_duplicates_and_parts_without_a_conversation(tmp_path: Path) -> None:
+    listed = _conversation()
+    del listed["conversation_parts"]
+    full = _conversation(_part("1", "comment", "hello", _author("admin"), 1700000100))
+    export = tmp_path / "export.jsonl"
+    export.write_text(
+        json.dumps(listed)
+        + "\n"
+        + '{"type": "conversation", "id": "101", "source": {\n'
+        + json.dumps(full)
+        + "\n"
+        + json.dumps({"type": "conversation_part", "id": "5", "part_type": "comment", "body": "?"})
+        + "\n",
+        encoding="utf-8",
+    )
+    broken, record = _read_files(tmp_path, export)
+    assert broken.data is None
+    assert broken.error is not None
+    assert ("101", f"{export}:2") == (broken.source_id, broken.error.location)
+    assert ["conversation_id"] == [w.code for w in broken.warnings]
+    assert ["900", "1"] == [m["source_id"] for m in _data(record)["messages"]]
+    assert f"{export}:3" == record.location
+    assert ["duplicate"] == [w.code for w in record.warnings]
+    assert f"{export}:1" in record.warnings[0].message
