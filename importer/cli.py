@@ -486,11 +486,15 @@ def run(**options: Any) -> None:
 
 @contextmanager
 def _run_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM around ``run``: until the pool takes them over, SIGTERM interrupts like
-    SIGINT (set-up only reads). At the end the console script blocks them (interpreter shutdown
-    restores the default handlers, and a signal then would kill the process after the report was
-    written; blocked, it is dropped at exit), an in-process caller gets its handlers back."""
+    """SIGINT and SIGTERM around ``run``: until the run's stop controller takes them over
+    (importer.pipeline.stopping), both raise KeyboardInterrupt (nothing has been sent yet). At
+    the end the console script blocks them (interpreter shutdown restores the default handlers,
+    and a signal then would kill the process after the report was written; blocked, it is
+    dropped at exit), an in-process caller gets its handlers back."""
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    # both, explicitly: a SIGINT ignored by the parent (a job a shell started in the background
+    # inherits SIG_IGN) would otherwise be ignored during set-up, and the import would go ahead
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         yield

@@ -19,6 +19,11 @@
     │   ├── InDoubtApiError          timeout, reset or 5xx after sending: reconcile, never resend
     │   ├── RejectedApiError         400, 412, 413: this conversation is failed, the run goes on
     │   └── FatalApiError            403, unknown mailbox, credentials revoked: stop cleanly (3)
+    ├── DownloadError                an attachment URL of the export cannot be fetched: the file
+    │                                is left out with an error entry, the conversation goes on
+    ├── WorkersLostError             no worker is left to import: stop cleanly (3)
+    ├── StoppedError                 a signal stopped the run; what was in flight resumes (130)
+    │   └── SetUpInterruptedError    stopped during the set-up checks, nothing sent (130)
     └── SandboxError                 the local emulator cannot start (2)
 
 Messages say what went wrong, where (file, line, field or option) and what to do next.
@@ -126,6 +131,26 @@ class StoppedError(ImporterError):
     is given up; whatever it was for is in the checkpoint and resumes on the next run."""
 
     exit_code = 130
+
+
+class DownloadError(ImporterError):
+    """An attachment the export names by URL cannot be fetched; ``code`` is a short word."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SetUpInterruptedError(StoppedError):
+    """A signal arrived during the set-up checks: nothing was sent, nothing was written."""
+
+
+class WorkersLostError(ImporterError):
+    """Every worker of the pool has ended while conversations were left: stop, exit 3."""
+
+    exit_code = 3
 
 
 class SandboxError(ImporterError):

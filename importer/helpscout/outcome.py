@@ -64,6 +64,7 @@ class RequestKind(StrEnum):
     WRITE = "write"  # POST that creates something: never resent blindly
     READ = "read"  # idempotent GET: transient failures are retryable
     TOKEN = "token"  # POST /v2/oauth2/token: idempotent, refusals are credentials errors
+    DOWNLOAD = "download"  # GET of an export's attachment URL: any refusal is this file's alone
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,8 @@ def _classify_response(
 
     if kind is RequestKind.TOKEN:
         return _classify_token(resp, base)
+    if kind is RequestKind.DOWNLOAD:
+        return _classify_download(resp, base, now)
     if 200 <= status < 300:
         if kind is RequestKind.READ:
             return Outcome(OutcomeKind.OK, status, "ok", body=resp.json())
@@ -220,6 +223,24 @@ def _classify_response(
     return Outcome(OutcomeKind.REJECTED, code=f"http_{status}", errors=errors, **base)
 
 
+def _classify_download(resp: RawResponse, base: dict[str, Any], now: float | None) -> Outcome:
+    """A file of the old help desk: 2xx is the file; 408, 429 and 5xx are worth another try;
+    anything else (401/403 of an expired or private link, 404, a redirect past the limit) is
+    this file's refusal, never the run's."""
+    status = resp.status
+    if 200 <= status < 300:
+        return Outcome(OutcomeKind.OK, status, "ok")
+    if status in (408, 429) or status >= 500:
+        code = "throttled" if status == 429 else "server_error"
+        return Outcome(
+            OutcomeKind.RETRYABLE,
+            code=code,
+            retry_after=parse_retry_after(resp.headers, now=now),
+            **{**base, "message": ""},
+        )
+    return Outcome(OutcomeKind.REJECTED, code=f"http_{status}", **{**base, "message": ""})
+
+
 def _classify_token(resp: RawResponse, base: dict[str, Any]) -> Outcome:
     status = resp.status
     if status == 200:
@@ -245,6 +266,8 @@ def _classify_token(resp: RawResponse, base: dict[str, Any]) -> Outcome:
 def _classify_exception(exc: BaseException, kind: RequestKind) -> Outcome:
     name = type(exc).__name__
     if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch):
+        if kind is RequestKind.DOWNLOAD:  # one file's host: not a reason to stop the run
+            return Outcome(OutcomeKind.REJECTED, code="tls", message=f"TLS failed ({name})")
         return Outcome(
             OutcomeKind.FATAL,
             code="tls",
@@ -262,6 +285,11 @@ def _classify_exception(exc: BaseException, kind: RequestKind) -> Outcome:
         code = "disconnected"
     elif isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientOSError | ConnectionError):
         code = "reset"
+    elif isinstance(exc, aiohttp.TooManyRedirects | aiohttp.InvalidURL):
+        if kind is RequestKind.DOWNLOAD:
+            code = "redirects" if isinstance(exc, aiohttp.TooManyRedirects) else "invalid_url"
+            return Outcome(OutcomeKind.REJECTED, code=code, message=name)
+        code = "transport"
     elif isinstance(exc, aiohttp.ClientError):
         code = "transport"
     else:

@@ -17,16 +17,20 @@ import asyncio
 import base64
 import copy
 import hashlib
+import html
 import logging
 import time
+import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from importer.deadletter import DeadLetterFile
 from importer.errors import (
     CredentialsError,
+    DownloadError,
     FatalApiError,
     ImporterError,
     RetryableApiError,
@@ -34,6 +38,7 @@ from importer.errors import (
 )
 from importer.findings import Finding
 from importer.helpscout.client import HelpScoutClient
+from importer.helpscout.downloads import AttachmentDownloader
 from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.pipeline.checkpoint import UNSETTLED, Checkpoint, PartRecord, PartState
 from importer.pipeline.reconcile import (
@@ -54,7 +59,7 @@ from importer.progress import Progress
 from importer.readers import read_attachment_bytes
 from importer.report import Report
 from importer.transform.payload import PENDING_CUSTOMER_ID, AttachmentDraft
-from importer.transform.plan import ConversationPlan
+from importer.transform.plan import ConversationPlan, InvalidConversation
 from importer.transform.split import Part, json_bytes
 
 log = logging.getLogger("importer.run")
@@ -75,6 +80,31 @@ def bind_customer(payload: dict[str, Any], customer_id: int | None) -> dict[str,
         if thread.get("customer", {}).get("id") == PENDING_CUSTOMER_ID:
             thread["customer"] = {"id": customer_id}
     return bound
+
+
+#: what a URL attachment became before its part was sent: a file on disk, or why not
+Fetched = dict[int, Path | DownloadError]
+
+
+def with_download_notes(payload: dict[str, Any], part: Part, fetched: Fetched) -> dict[str, Any]:
+    """``payload`` with a line in each message whose URL attachment could not be fetched,
+    naming the file and why: the conversation is imported without it, never silently."""
+    failed = [
+        (part.deferred[index], error)
+        for index, error in sorted(fetched.items())
+        if isinstance(error, DownloadError)
+    ]
+    if not failed:
+        return payload
+    threads = [dict(thread) for thread in payload["threads"]]
+    for (thread_index, attachment), error in failed:
+        note = (
+            f'<p><em>Attachment "{html.escape(attachment.file_name)}" was not imported: '
+            f"{html.escape(str(error))}</em></p>"
+        )
+        thread = threads[thread_index]
+        thread["text"] = f"{thread.get('text') or ''}{note}"
+    return {**payload, "threads": threads}
 
 
 def _created_customer_id(payload: dict[str, Any]) -> int | None:
@@ -172,6 +202,14 @@ class ImportRun:
     fatal: BaseException | None = None
     _known_customers: set[str] = field(default_factory=set)
     _customer_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    #: fetches the export's URL attachments (its own session, never the API token)
+    downloader: AttachmentDownloader | None = None
+    #: where URL attachments fetched before their part's POST wait for their upload
+    spool_dir: Path | None = None
+    #: why the export could not be read to its end, if so (the run then exits 1)
+    read_error: str | None = None
+    #: source ids of conversations in the workers' hands already counted in the report
+    _settled: set[str] = field(default_factory=set)
 
     # --- the pool ----------------------------------------------------------------------------
 
@@ -193,10 +231,12 @@ class ImportRun:
                 self.stop.set()
             except StoppedError:
                 pass  # stopping: what was in flight is in the checkpoint; the rerun resumes it
-            except ImporterError as exc:  # e.g. a checkpoint refusing to resend a done part
+            except Exception as exc:
                 assert plan is not None
-                self.settle_failed(plan, None, PartResult(None, None, str(exc), "internal"))
+                self.settle_crashed(plan, exc)
             finally:
+                if plan is not None:
+                    self._settled.discard(plan.source_id)
                 queue.task_done()
 
     @asynccontextmanager
@@ -238,25 +278,31 @@ class ImportRun:
                 if self.stop.is_set():
                     return  # stopped between parts: the rest resumes next run
                 record = self.checkpoint.part(plan.source_id, part.index)
-                if record is not None and record.state == PartState.DONE:
-                    conversation_id = record.conversation_id
-                else:
-                    if part.deferred:  # noted before the POST, so a stop cannot lose them
-                        self.checkpoint.record_uploads(
-                            plan.source_id, part.index, len(part.deferred)
+                done = record is not None and record.state == PartState.DONE
+                conversation_id = record.conversation_id if record is not None and done else None
+                fetched: Fetched = {}
+                try:
+                    if not done:
+                        if part.deferred:  # noted before the POST, so a stop cannot lose them
+                            self.checkpoint.record_uploads(
+                                plan.source_id, part.index, len(part.deferred)
+                            )
+                            fetched = await self.fetch_urls(part)
+                        body = with_download_notes(
+                            bind_customer(part.payload, customer_id), part, fetched
                         )
-                    result = await self.create_part(
-                        plan, part, bind_customer(part.payload, customer_id), record
-                    )
-                    if result.conversation_id is None:
-                        self.settle_failed(plan, part.index, result)
-                        return
-                    conversation_id, created_now = result.conversation_id, True
-                    self._known_customers.update(customer_keys(plan, [part]))
-                if part.deferred and conversation_id is not None:
-                    states = self.checkpoint.upload_states(plan.source_id, part.index)
-                    if UploadState.PENDING in states.values():
-                        await self.upload_deferred(plan, part, conversation_id, states)
+                        result = await self.create_part(plan, part, body, record)
+                        if result.conversation_id is None:
+                            self.settle_failed(plan, part.index, result)
+                            return
+                        conversation_id, created_now = result.conversation_id, True
+                        self._known_customers.update(customer_keys(plan, [part]))
+                    if part.deferred and conversation_id is not None:
+                        states = self.checkpoint.upload_states(plan.source_id, part.index)
+                        if UploadState.PENDING in states.values():
+                            await self.upload_deferred(plan, part, conversation_id, states, fetched)
+                finally:
+                    _remove_spooled(fetched)
             if created_now:
                 self.settle_imported(plan)
             else:
@@ -422,11 +468,42 @@ class ImportRun:
                 self.report.add("created_conversations")
         return found
 
+    async def fetch_urls(self, part: Part) -> Fetched:
+        """Fetch the part's URL attachments before its POST (spooled to disk): one that cannot
+        be had is named in its message (see :func:`with_download_notes`)."""
+        fetched: Fetched = {}
+        for index, (_, attachment) in enumerate(part.deferred):
+            url = attachment.source.url
+            if not url or attachment.source.data_base64 or attachment.source.path:
+                continue
+            try:
+                data = await self._download(url)
+            except DownloadError as exc:
+                fetched[index] = exc
+                continue
+            assert self.spool_dir is not None
+            path = self.spool_dir / f"{hashlib.sha256(url.encode()).hexdigest()[:24]}-{index}"
+            await asyncio.to_thread(path.write_bytes, data)
+            fetched[index] = path
+        return fetched
+
+    async def _download(self, url: str) -> bytes:
+        if self.downloader is None:
+            raise DownloadError("no downloader for URL attachments in this run", code="internal")
+        return await self.downloader.fetch(url)
+
     async def upload_deferred(
-        self, plan: ConversationPlan, part: Part, conversation_id: int, states: dict[int, str]
+        self,
+        plan: ConversationPlan,
+        part: Part,
+        conversation_id: int,
+        states: dict[int, str],
+        fetched: Fetched | None = None,
     ) -> None:
         """Upload the attachments of a created part still pending in ``states`` (by index),
-        each to its thread, each once (see :mod:`importer.pipeline.uploads`)."""
+        each to its thread, each once (see :mod:`importer.pipeline.uploads`); ``fetched`` holds
+        the URL attachments fetched before the part was sent."""
+        fetched = fetched or {}
         files = ThreadFiles.of(part, await self.client.list_threads(conversation_id))
         for index, (thread_index, attachment) in enumerate(part.deferred):
             if states.get(index) == UploadState.DONE:  # all of them before any lookup
@@ -434,7 +511,9 @@ class ImportRun:
         for index, (thread_index, attachment) in enumerate(part.deferred):
             if states.get(index) != UploadState.PENDING:
                 continue
-            result = await self._upload_one(plan, conversation_id, files, thread_index, attachment)
+            result = await self._upload_one(
+                conversation_id, files, thread_index, attachment, fetched.get(index)
+            )
             if result.state is not UploadState.DONE:
                 self._attachment_left_out(plan, part, attachment, result.reason)
             if result.found:
@@ -449,19 +528,22 @@ class ImportRun:
 
     async def _upload_one(
         self,
-        plan: ConversationPlan,
         conversation_id: int,
         files: ThreadFiles,
         thread_index: int,
         attachment: AttachmentDraft,
+        fetched: Path | DownloadError | None,
     ) -> UploadResult:
         """Read one file and upload it unless it is on its thread already."""
         try:
-            data = await self._attachment_bytes(attachment)
-        except (OSError, ValueError) as exc:
+            if isinstance(fetched, DownloadError):
+                raise fetched
+            data = await self._attachment_bytes(attachment, fetched)
+        except (OSError, ValueError, DownloadError) as exc:
             if files.found(thread_index, attachment.file_name):  # uploaded by an earlier run
                 return FOUND
-            return UploadResult(UploadState.FAILED, f"cannot be read ({exc})")
+            why = str(exc) if isinstance(exc, DownloadError) else f"cannot be read ({exc})"
+            return UploadResult(UploadState.FAILED, why)
         return await upload_once(
             self.client.upload_attachment,
             self.client.list_threads,
@@ -472,17 +554,17 @@ class ImportRun:
             base64.b64encode(data).decode("ascii"),
         )
 
-    async def _attachment_bytes(self, attachment: AttachmentDraft) -> bytes:
+    async def _attachment_bytes(self, attachment: AttachmentDraft, spooled: Path | None) -> bytes:
         source = attachment.source
+        if spooled is not None:
+            return await asyncio.to_thread(spooled.read_bytes)
         if source.data_base64:
             return base64.b64decode("".join(source.data_base64.split()), validate=True)
         if source.path:
             return await asyncio.to_thread(read_attachment_bytes, source.path)
-        assert source.url is not None
-        async with self.client.session.get(source.url) as response:
-            if response.status != 200:
-                raise OSError(f"GET {source.url.split('?')[0]} answered {response.status}")
-            return await response.read()
+        if not source.url:
+            raise ValueError("the attachment has no data, path or URL")
+        return await self._download(source.url)
 
     def _attachment_left_out(
         self, plan: ConversationPlan, part: Part, attachment: AttachmentDraft, why: str
@@ -520,6 +602,7 @@ class ImportRun:
 
     def settle_imported(self, plan: ConversationPlan) -> None:
         """The conversation's last missing part exists: count it imported."""
+        self._settled.add(plan.source_id)
         self.report.add("source_conversations")
         self.report.add("imported")
         self.report.add("threads", plan.threads)
@@ -534,6 +617,7 @@ class ImportRun:
 
     def settle_already_imported(self, plan: ConversationPlan) -> None:
         """Every part existed before this run (it only finished uploading attachments)."""
+        self._settled.add(plan.source_id)
         self.report.add("source_conversations")
         self.report.add("already_imported")
         self.tick("already imported")
@@ -567,21 +651,122 @@ class ImportRun:
                 return part, row.state if row is not None else None
         return None
 
-    def settle_failed(self, plan: ConversationPlan, part: int | None, result: PartResult) -> None:
-        """A part could not be created: the conversation is failed, with its reason."""
+    def settle_failed(
+        self,
+        plan: ConversationPlan | InvalidConversation,
+        part: int | None,
+        result: PartResult,
+        stage: str = "send",
+    ) -> None:
+        """A part could not be created (or, ``stage`` "transform", the conversation could not
+        be planned): the conversation is failed, with its reason."""
+        if plan.source_id is not None:
+            self._settled.add(plan.source_id)
         self.report.add("source_conversations")
         self.report.add("failed")
         self.report.warn(plan.warnings)
         finding = Finding(
-            "send", result.code or "send", result.reason, plan.location, plan.source_id, part
+            stage, result.code or stage, result.reason, plan.location, plan.source_id, part
         )
         entry = self.report.conversation_error(
-            plan.source_id, part, "send", [finding], plan.location
+            plan.source_id, part, stage, [finding], plan.location
         )
-        self.dead.write(plan.record, entry)
-        if part is None:  # failed before any part was sent (its customer): in the checkpoint too
-            self._record_failed_before_sending(plan, result)
         self.tick("failed")
         self.emit(
             "conversation.failed", {"source_id": plan.source_id, "part": part, "code": result.code}
         )
+        self.dead.write(plan.record, entry)
+        if isinstance(plan, InvalidConversation):
+            self.checkpoint.log_error(
+                stage=stage, code=entry["code"], message=result.reason, source_id=plan.source_id
+            )
+        elif part is None:  # failed before any part was sent (its customer): in the checkpoint
+            self._record_failed_before_sending(plan, result)
+
+    def reading_failed(self, exc: Exception, last: str) -> None:
+        """The reader raised instead of yielding a record: what was read goes on, the rest of
+        the export is not read in this run (exit 1), and the error says where it stopped."""
+        message = (
+            f"reading stopped after {last}: unexpected {type(exc).__name__}: {exc}; the "
+            "conversations after it were not read. Check the export there, then rerun the "
+            "same command (what was imported is not sent again)"
+        )
+        self.read_error = message
+        log.error("%s", message)
+        self.report.left_out([Finding("read", "internal", message, last)])
+        self.emit(
+            "read.failed",
+            {"error": message, "traceback": "".join(traceback.format_exception(exc))},
+        )
+        self._best_effort(
+            lambda: self.checkpoint.log_error(stage="read", code="internal", message=message)
+        )
+
+    def settle_crashed(self, plan: ConversationPlan, exc: Exception) -> None:
+        """``plan`` raised what no code expected: it is failed with the exception's type and
+        message (in the report, the dead letters and the checkpoint, the traceback in
+        ``--log-json``), and the worker goes on. A part whose request may have been sent is
+        left in doubt, so the rerun looks it up before sending it again. Counted once: a
+        conversation already settled when it raised keeps that count, the error is logged."""
+        reason = (
+            str(exc)
+            if isinstance(exc, ImporterError)
+            else f"unexpected {type(exc).__name__}: {exc}"
+        )
+        self.emit(
+            "conversation.crashed",
+            {
+                "source_id": plan.source_id,
+                "error": reason,
+                "traceback": "".join(traceback.format_exception(exc)),
+            },
+        )
+        log.error("%s: %s", plan.source_id, reason)
+        if plan.source_id in self._settled:
+            self._best_effort(
+                lambda: self.checkpoint.log_error(
+                    stage="send", code="internal", message=reason, source_id=plan.source_id
+                )
+            )
+            return
+        self._best_effort(lambda: self._leave_in_doubt(plan, reason))
+        try:
+            self.settle_failed(plan, None, PartResult(None, None, reason, "internal"))
+        except Exception as again:
+            log.error("%s: recording the failure failed too: %s", plan.source_id, again)
+            self._settled.add(plan.source_id)
+
+    def _leave_in_doubt(self, plan: ConversationPlan, reason: str) -> None:
+        """A part left ``sending`` by an exception is in doubt for the rerun; a part not yet
+        sent is failed (``importer status`` counts it, the rerun sends it)."""
+        unsent = self._first_part_not_done(plan)
+        if unsent is None:
+            return
+        part, state = unsent
+        if state is PartState.SENDING:
+            self.checkpoint.record_in_doubt(
+                plan.source_id, part.index, code="internal", message=reason
+            )
+        elif state in (None, PartState.PENDING, PartState.FAILED):
+            self.checkpoint.record_failed(
+                plan.source_id,
+                part.index,
+                code="internal",
+                message=reason,
+                part_count=part.count,
+                stage="send",
+            )
+
+    @staticmethod
+    def _best_effort(action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception as exc:
+            log.error("could not record a failure in the checkpoint: %s", exc)
+
+
+def _remove_spooled(fetched: Fetched) -> None:
+    """Delete the files fetched for one part once its uploads are over."""
+    for item in fetched.values():
+        if isinstance(item, Path):
+            item.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
+import tempfile
 import time
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -19,19 +19,29 @@ from pathlib import Path
 from typing import Any
 
 from importer.deadletter import DeadLetterFile
-from importer.errors import FatalApiError, ImporterError, StoppedError, UsageError
+from importer.errors import (
+    FatalApiError,
+    ImporterError,
+    SetUpInterruptedError,
+    StoppedError,
+    UsageError,
+    WorkersLostError,
+)
 from importer.events import EventLog
 from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
+from importer.helpscout.downloads import AttachmentDownloader
+from importer.helpscout.transport import Timeouts
 from importer.pipeline.agents import UserDirectory, load_users_file
 from importer.pipeline.checkpoint import Checkpoint, RunHeader
-from importer.pipeline.importer import ImportRun
+from importer.pipeline.importer import ImportRun, PartResult
 from importer.pipeline.stages import (
     DateRange,
     parse_date_range,
     plan_context,
     planned_with_agents,
 )
+from importer.pipeline.stopping import GRACE_MARGIN_S, StopController
 from importer.progress import Progress
 from importer.readers import Export, open_export
 from importer.report import Report, write_report
@@ -113,25 +123,48 @@ class Producer:
         self.limit = limit
 
     async def feed(self, export: Export, queue: asyncio.Queue[ConversationPlan | None]) -> None:
-        """Put every conversation to import on the queue; settle the others at once."""
+        """Put every conversation to import on the queue; settle the others at once.
+
+        A reader that breaks down (raises instead of yielding a record) ends the reading: what
+        was read is imported, the error names the last record read, and the run exits 1."""
         conversations = planned_with_agents(
             export, self.ctx, self.date_range, self.limit, self.directory
         )
-        async with aclosing(conversations):
-            async for planned in conversations:
-                if self.run.stop.is_set():
-                    break
-                if not isinstance(planned, ConversationPlan):
-                    self._settle_invalid(planned)
-                elif self.run.checkpoint.is_conversation_done(
-                    planned.source_id
-                ) and not self.run.checkpoint.has_pending_uploads(planned.source_id):
-                    self.run.settle_already_imported(planned)
-                else:
-                    await queue.put(planned)
-                await asyncio.sleep(0)
+        last = "the start of the export"
+        try:
+            async with aclosing(conversations):
+                async for planned in conversations:
+                    if self.run.stop.is_set():
+                        break
+                    last = planned.location
+                    if not isinstance(planned, ConversationPlan):
+                        self._settle_invalid(planned)
+                    elif self.run.checkpoint.is_conversation_done(
+                        planned.source_id
+                    ) and not self.run.checkpoint.has_pending_uploads(planned.source_id):
+                        self.run.settle_already_imported(planned)
+                    else:
+                        await queue.put(planned)
+                    await asyncio.sleep(0)
+        except (ImporterError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            self.run.reading_failed(exc, last)
 
     def _settle_invalid(self, planned: Any) -> None:
+        if planned.internal is not None:  # the transform broke on it: failed, not invalid
+            self.run.emit(
+                "conversation.crashed",
+                {
+                    "source_id": planned.source_id,
+                    "error": planned.internal,
+                    "traceback": planned.trace,
+                },
+            )
+            self.run.settle_failed(
+                planned, None, PartResult(None, None, planned.internal, "internal"), "transform"
+            )
+            return
         report = self.run.report
         report.add("source_conversations")
         report.add("invalid")
@@ -149,65 +182,27 @@ class Producer:
         self.run.tick("invalid")
 
 
-def _count_for_progress(export: Export, settings: RunSettings) -> int | None:
-    """How many conversations the bar counts to (a quick pass, only for the bar's ETA)."""
+async def _count_for_progress(
+    export: Export, settings: RunSettings, stop: asyncio.Event
+) -> int | None:
+    """How many conversations the bar counts to (a quick pass, only for the bar's ETA), in a
+    thread so that a signal meanwhile is heard at once; it gives up when the run stops."""
     if settings.transform.since or settings.transform.until:
         return None  # the range needs every conversation planned: no cheap total
-    count = sum(1 for _ in export.records())
+
+    def count() -> int | None:
+        total = 0
+        for _ in export.records():
+            if stop.is_set():
+                return None
+            total += 1
+        return total
+
+    counted = await asyncio.to_thread(count)
     limit = settings.transform.limit
-    return min(count, limit) if limit is not None else count
-
-
-def _install_signals(run: ImportRun) -> list[signal.Signals]:
-    loop = asyncio.get_running_loop()
-    installed = []
-
-    def request_stop(signum: signal.Signals) -> None:
-        if run.stop.is_set():
-            running = [task for task in run.pool_tasks if not task.done()]
-            if running:
-                log.warning(
-                    "second %s: stopping now; requests in flight stay in doubt", signum.name
-                )
-            for task in running:
-                task.cancel()
-            return
-        log.warning(
-            "%s: finishing the requests in flight, then stopping (again to stop at once)",
-            signum.name,
-        )
-        run.stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(signum, request_stop, signum)
-            installed.append(signum)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - not the main thread
-            pass
-    return installed
-
-
-def _signal_after_pool(signum: int, frame: object) -> None:
-    """A signal once the pool has ended: the report and checkpoint are being written; let them."""
-    log.warning("%s: the run has already ended; writing its report", signal.Signals(signum).name)
-
-
-def _hand_over_signals(installed: list[signal.Signals]) -> None:
-    """Replace the loop's handlers by ``_signal_after_pool`` with the signals blocked meanwhile.
-
-    Removing a loop handler restores the default (a SIGTERM kills, a SIGINT raises anywhere), so a
-    second signal while the report was written turned exit 130 into a kill. Blocked signals stay
-    pending and reach the new handler. The command restores the previous handlers (``run`` in
-    importer.cli).
-    """
-    loop = asyncio.get_running_loop()
-    signal.pthread_sigmask(signal.SIG_BLOCK, installed)
-    try:
-        for signum in installed:
-            loop.remove_signal_handler(signum)
-            signal.signal(signum, _signal_after_pool)
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, installed)
+    if counted is None:
+        return None
+    return min(counted, limit) if limit is not None else counted
 
 
 async def run_import(
@@ -219,14 +214,19 @@ async def run_import(
     log_json: Path | None = None,
     show_progress: bool = False,
     input_names: list[str] | None = None,
+    timeouts: Timeouts = Timeouts(),
 ) -> RunOutcome:
     """Run the import and return its report and exit code."""
     started = time.monotonic()
+    stop = asyncio.Event()
+    controller = StopController(stop, grace_s=timeouts.total + GRACE_MARGIN_S)
+    controller.install()
     credentials = Credentials.from_env()  # missing credentials stop here, before any request
     users = load_users_file(settings.users_file) if settings.users_file else {}
     events = EventLog(log_json)
     transform = settings.transform
     date_range = parse_date_range(transform.since, transform.until, load_zone(transform.source_tz))
+    fatal: ImporterError | None = None
     try:
         with open_export(inputs, transform.format, transform.mapping_file) as export:
             report = Report(
@@ -239,7 +239,6 @@ async def run_import(
             header = RunHeader(
                 api_url=settings.api_url, mailbox=int(settings.mailbox or 0), format=export.format
             )
-            fatal: FatalApiError | None = None
             try:
                 exit_code = await _run_with(
                     credentials,
@@ -252,10 +251,23 @@ async def run_import(
                     date_range,
                     dead_letter_path,
                     show_progress,
+                    controller,
+                    timeouts,
                 )
-            except FatalApiError as exc:  # stopped mid-run: the report still says how far
+            except (FatalApiError, WorkersLostError) as exc:  # the report still says how far
                 fatal = exc
+    except (asyncio.CancelledError, StoppedError) as exc:
+        if not controller.interrupted or controller.phase != "setup":
+            raise
+        if isinstance(exc, asyncio.CancelledError):
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+        raise SetUpInterruptedError(
+            "interrupted during set-up, before anything was sent: rerun the same command"
+        ) from None
     finally:
+        controller.hand_over()
         events.close()
     report.elapsed_s = time.monotonic() - started
     if report_path is not None:
@@ -276,13 +288,16 @@ async def _run_with(
     date_range: DateRange,
     dead_letter_path: Path | None,
     show_progress: bool,
+    controller: StopController,
+    timeouts: Timeouts,
 ) -> int:
-    stop = asyncio.Event()
+    stop = controller.stop
     async with HelpScoutClient(
         settings.api_url,
         credentials,
         rate_limit=settings.rate_limit,
         ca_bundle=settings.ca_bundle,
+        timeouts=timeouts,
         on_event=events.emit,
         stop=stop,
     ) as client:
@@ -299,44 +314,49 @@ async def _run_with(
             default_user=default_user,
             mailbox_fields=mailbox_fields,
         )
-        total = _count_for_progress(export, settings) if show_progress else None
+        total = await _count_for_progress(export, settings, stop) if show_progress else None
+        if stop.is_set():  # a stop during set-up that a swallowed cancellation did not carry
+            raise StoppedError("stopped during set-up")
         with (
             Checkpoint.open(*checkpoint_at) as checkpoint,
             DeadLetterFile(dead_letter_path, export.format, ctx.source_tz) as dead,
             Progress("run", enabled=show_progress, total=total) as progress,
+            tempfile.TemporaryDirectory(prefix="importer-files-") as spool,
         ):
-            run = ImportRun(
-                client=client,
-                checkpoint=checkpoint,
-                report=report,
-                dead=dead,
-                progress=progress,
-                mailbox=int(settings.mailbox or 0),
-                reconcile_wait_s=settings.reconcile_wait_s,
-                source_id_field=settings.transform.source_id_field,
-                emit=events.emit,
-                stop=stop,
-            )
-            installed = _install_signals(run)
-            try:
-                interrupted = await _pool(run, export, ctx, directory, date_range, settings)
-            finally:
-                _hand_over_signals(installed)
-                stats = client.stats
-                report.counts["requests"] = stats.requests
-                report.counts["throttled"] = stats.throttled
-                report.counts["retries"] = stats.retries
+            async with AttachmentDownloader(stop=stop) as downloader:
+                run = ImportRun(
+                    client=client,
+                    checkpoint=checkpoint,
+                    report=report,
+                    dead=dead,
+                    progress=progress,
+                    mailbox=int(settings.mailbox or 0),
+                    reconcile_wait_s=settings.reconcile_wait_s,
+                    source_id_field=settings.transform.source_id_field,
+                    emit=events.emit,
+                    stop=stop,
+                    downloader=downloader,
+                    spool_dir=Path(spool),
+                )
+                try:
+                    await _pool(run, export, ctx, directory, date_range, settings, controller)
+                finally:
+                    controller.hand_over()
+                    stats = client.stats
+                    report.counts["requests"] = stats.requests
+                    report.counts["throttled"] = stats.throttled
+                    report.counts["retries"] = stats.retries
         if directory.unmatched:
             log.warning(
                 "agents without a Help Scout user: %s", ", ".join(sorted(directory.unmatched))
             )
     if run.fatal is not None:
-        assert isinstance(run.fatal, ImporterError)
         log.error("stopped: %s", run.fatal)
         raise run.fatal
-    if interrupted:
+    if controller.interrupted:
         return EXIT_INTERRUPTED
-    return report.exit_code()
+    exit_code = report.exit_code()
+    return max(exit_code, 1) if run.read_error is not None else exit_code
 
 
 async def _pool(
@@ -346,15 +366,30 @@ async def _pool(
     directory: UserDirectory,
     date_range: DateRange,
     settings: RunSettings,
-) -> bool:
-    """Run the producer and the workers; True when the run was interrupted."""
+    controller: StopController,
+) -> None:
+    """Run the producer and the workers until the export is done, the run stops, or every
+    worker is gone (then the run stops with :class:`WorkersLostError`, exit 3)."""
     queue: asyncio.Queue[ConversationPlan | None] = asyncio.Queue(maxsize=settings.workers * 2)
     workers = [asyncio.create_task(run.worker(queue)) for _ in range(settings.workers)]
     producer = Producer(run, ctx, directory, date_range, settings.transform.limit)
     feeding = asyncio.create_task(producer.feed(export, queue))
-    run.pool_tasks = [feeding, *workers]
+    controller.start_pool([feeding, *workers])
+    workers_gone = asyncio.ensure_future(asyncio.wait(workers))
     try:
-        await asyncio.wait([feeding])  # returns when it ends, also when a second signal cancels it
+        # returns when the producer ends (also when a signal cancels it), or when no worker
+        # is left to read the queue it may be waiting on
+        await asyncio.wait([feeding, workers_gone], return_when=asyncio.FIRST_COMPLETED)
+        if not feeding.done():
+            feeding.cancel()
+            await asyncio.gather(feeding, return_exceptions=True)
+            if not controller.interrupted and run.fatal is None:
+                lost = _why_workers_ended(workers)
+                run.fatal = WorkersLostError(
+                    f"every worker stopped ({lost}); nothing more can be imported in this run. "
+                    "The checkpoint is consistent: rerun the same command to resume"
+                )
+                run.stop.set()
         error = None if feeding.cancelled() else feeding.exception()
         if error is not None:
             if isinstance(error, FatalApiError):
@@ -363,8 +398,24 @@ async def _pool(
             elif not isinstance(error, StoppedError):
                 raise error
     finally:
+        workers_gone.cancel()
         await _end_workers(queue, workers)
-    return run.stop.is_set() and run.fatal is None
+
+
+def _why_workers_ended(workers: list[asyncio.Task[None]]) -> str:
+    """What ended the workers, for the message of :class:`WorkersLostError`."""
+    reasons = sorted(
+        {
+            "cancelled"
+            if task.cancelled()
+            else f"{type(task.exception()).__name__}: {task.exception()}"
+            if task.exception() is not None
+            else "ended"
+            for task in workers
+            if task.done()
+        }
+    )
+    return "; ".join(reasons)
 
 
 async def _end_workers(

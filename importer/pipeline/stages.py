@@ -7,7 +7,9 @@ agree on what is valid, on ``--limit``, ``--since`` and ``--until``, and on the 
 from __future__ import annotations
 
 import base64
+import logging
 import mimetypes
+import traceback
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -52,6 +54,9 @@ class DateRange:
         if self.since is not None and moment < self.since:
             return False
         return not (self.until is not None and moment >= self.until)
+
+
+log = logging.getLogger("importer.plan")
 
 
 def parse_date_range(since: str | None, until: str | None, zone: tzinfo) -> DateRange:
@@ -113,8 +118,24 @@ def plan_context(
 
 
 def plan_record(record: SourceRecord, ctx: PlanContext) -> Planned:
-    """Plan one record, carrying the reader's own findings along."""
-    planned = _plan_record(record, ctx)
+    """Plan one record, carrying the reader's own findings along. Whatever the transform raises
+    on one record is that record's problem alone: it comes back invalid, with ``internal``
+    naming the exception."""
+    try:
+        planned = _plan_record(record, ctx)
+    except Exception as exc:
+        log.error("%s: the transform failed: %s", record.location, exc)
+        reason = f"unexpected {type(exc).__name__} in the transform: {exc}"
+        finding = Finding("transform", "internal", reason, record.location, record.source_id)
+        planned = InvalidConversation(
+            record.source_id,
+            record.location,
+            [finding],
+            record.data,
+            list(record.warnings),
+            internal=reason,
+            trace="".join(traceback.format_exception(exc)),
+        )
     if isinstance(planned, InvalidConversation) and planned.created_at is None:
         planned.created_at = readable_created_at(planned.record, ctx.source_tz)
     return planned

@@ -76,6 +76,10 @@ class InvalidConversation:
     record: dict[str, Any] | None
     warnings: list[Finding] = field(default_factory=list)
     created_at: datetime | None = None
+    #: what the transform raised unexpectedly on it (a bug, not the data): ``run`` counts it
+    #: failed, ``validate`` invalid
+    internal: str | None = None
+    trace: str | None = None  # its traceback, for ``--log-json``
 
 
 def _pydantic_findings(

@@ -1,0 +1,215 @@
+"""Attachments an export names by URL, fetched from the old help desk: bounded in every way.
+
+One place fetches them, on its own session (never the Help Scout session, so the API token can
+never reach another host; any http or https host is allowed, loopback included), with the
+classifier's rules for downloads (:data:`RequestKind.DOWNLOAD`):
+
+- a connect timeout, a read timeout (``read_s`` without a byte is a timeout), a redirect limit;
+- the size limit enforced while streaming: a body past ``max_bytes`` is refused as soon as it
+  passes it (or at once when ``Content-Length`` says so), never read whole first;
+- 408, 429, 5xx, timeouts, resets and disconnects (also mid-body) are tried again with backoff,
+  any other answer (401/403 of an expired link, 404) is final for that file;
+- at most ``per_file_s`` over all the tries of one file;
+- a stop of the run abandons a download at once (nothing of it was sent to Help Scout).
+
+Every way a file cannot be had ends as :class:`DownloadError`, whose message names the file's URL
+without its query string (signed links carry their credentials there) and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from importer import __version__
+from importer.errors import DownloadError, ImporterError, StoppedError
+from importer.helpscout.outcome import (
+    Outcome,
+    OutcomeKind,
+    RawResponse,
+    RequestKind,
+    backoff_delay,
+    classify,
+)
+
+__all__ = ["AttachmentDownloader", "DownloadError", "DownloadLimits", "public_url"]
+
+T = TypeVar("T")
+Sleep = Callable[[float], Coroutine[Any, Any, Any]]
+CHUNK_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class DownloadLimits:
+    """The bounds of one file's download (each settable; the defaults suit a long migration)."""
+
+    connect_s: float = 10.0
+    read_s: float = 30.0  # seconds without a byte
+    max_redirects: int = 5
+    max_bytes: int = 10 * 1024 * 1024  # Help Scout's attachment limit
+    max_attempts: int = 4
+    per_file_s: float = 120.0  # over all the tries of one file
+
+
+def public_url(url: str) -> str:
+    """``url`` without its query string and fragment (where signed links keep their secrets)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else url.split("?")[0]
+
+
+class AttachmentDownloader:
+    """Fetches export attachments by URL; use as ``async with AttachmentDownloader() as d``.
+
+    ``headers_for(url)`` may add headers for the old help desk (its credentials, read from the
+    environment by the caller); they are sent only to the URL they were asked for, never logged.
+    """
+
+    def __init__(
+        self,
+        limits: DownloadLimits = DownloadLimits(),
+        *,
+        stop: asyncio.Event | None = None,
+        headers_for: Callable[[str], Mapping[str, str]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.limits = limits
+        self.stop = stop
+        self._headers_for = headers_for
+        self._clock = clock
+        self._sleep = sleep
+        self._rand = rand
+        self._session: aiohttp.ClientSession | None = None
+        self.attempts = 0  # every GET sent, for the tests and the report's curious
+
+    async def __aenter__(self) -> AttachmentDownloader:
+        self._session = aiohttp.ClientSession(
+            headers={"User-Agent": f"importer/{__version__}"},
+            trust_env=False,
+            # never a token or a cookie of another host: each request names its own headers
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def fetch(self, url: str) -> bytes:
+        """The file at ``url``, or :class:`DownloadError` saying why not (:class:`StoppedError`
+        when the run stops meanwhile)."""
+        shown = public_url(url)
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise DownloadError(f"{shown}: only http and https URLs are fetched", code="scheme")
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = self.limits.per_file_s - (self._clock() - started)
+            if remaining <= 0:
+                raise DownloadError(
+                    f"{shown}: gave up after {self.limits.per_file_s:.0f}s over {attempt - 1} "
+                    "tries",
+                    code="time_limit",
+                )
+            try:
+                return await self._unless_stopped(self._attempt(url, remaining))
+            except _RetryableError as exc:
+                outcome = exc.outcome
+            why = outcome.describe()
+            if attempt >= self.limits.max_attempts:
+                raise DownloadError(f"{shown}: {why} after {attempt} tries", code=outcome.code)
+            delay = backoff_delay(attempt, jitter=self._rand())
+            if outcome.retry_after is not None:
+                delay = max(delay, outcome.retry_after)
+            left = self.limits.per_file_s - (self._clock() - started)
+            if delay >= left:
+                raise DownloadError(
+                    f"{shown}: {why}; no time left for another try within "
+                    f"{self.limits.per_file_s:.0f}s",
+                    code=outcome.code,
+                )
+            await self._unless_stopped(self._sleep(delay))
+
+    async def _attempt(self, url: str, remaining: float) -> bytes:
+        session = self._session
+        if session is None:
+            raise RuntimeError("AttachmentDownloader used outside 'async with'")
+        limits = self.limits
+        timeout = aiohttp.ClientTimeout(
+            total=remaining,
+            connect=limits.connect_s,
+            sock_connect=limits.connect_s,
+            sock_read=limits.read_s,
+        )
+        headers = dict(self._headers_for(url)) if self._headers_for is not None else {}
+        self.attempts += 1
+        try:
+            async with session.get(
+                url, timeout=timeout, max_redirects=limits.max_redirects, headers=headers
+            ) as response:
+                outcome = classify(
+                    RawResponse(response.status, dict(response.headers)),
+                    RequestKind.DOWNLOAD,
+                    now=time.time(),
+                )
+                if outcome.kind is OutcomeKind.OK:
+                    return await self._body(response, url)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            outcome = classify(exc, RequestKind.DOWNLOAD)
+        except ValueError as exc:  # yarl refuses the URL itself
+            raise DownloadError(f"{public_url(url)}: not a usable URL ({exc})", code="url") from exc
+        if outcome.kind is OutcomeKind.RETRYABLE:
+            raise _RetryableError(outcome)
+        raise DownloadError(f"{public_url(url)}: {outcome.describe()}", code=outcome.code)
+
+    async def _body(self, response: aiohttp.ClientResponse, url: str) -> bytes:
+        limit = self.limits.max_bytes
+        declared = response.content_length
+        too_big = f"{public_url(url)}: larger than the {limit:,}-byte attachment limit"
+        if declared is not None and declared > limit:
+            raise DownloadError(f"{too_big} ({declared:,} bytes)", code="too_large")
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(CHUNK_BYTES):
+            body += chunk
+            if len(body) > limit:
+                raise DownloadError(too_big, code="too_large")
+        return bytes(body)
+
+    async def _unless_stopped(self, work: Coroutine[Any, Any, T]) -> T:
+        """``work``, abandoned at once (StoppedError) when the run stops meanwhile."""
+        stop = self.stop
+        if stop is None:
+            return await work
+        if stop.is_set():
+            work.close()
+            raise StoppedError("attachment download given up: the run is stopping")
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if task.cancelled():
+            raise StoppedError("attachment download given up: the run is stopping")
+        return task.result()
+
+
+class _RetryableError(ImporterError):
+    """One try failed in a way worth another (internal to :class:`AttachmentDownloader`)."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.describe())
+        self.outcome = outcome
