@@ -9,27 +9,37 @@
 ``open_export`` raises an ``ImporterError`` (exit 2) for what stops everything before reading:
 a missing input, an unknown or unfitting format, a bad mapping. A record that cannot be parsed
 is not an exception: it comes out as a ``SourceRecord`` with ``error`` set.
+
+Formats are the readers of the registry (:mod:`importer.readers.base`); this module only loops
+over it. ``FORMATS`` (every format's :class:`FormatInfo`, available or not) is computed on first
+use, so that importing this package imports no platform reader.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from importer.errors import FormatError, UsageError
+from importer.findings import Finding
 from importer.mappings import load_mapping
-from importer.readers.canonical import read_canonical
-from importer.readers.csv_mapping import CsvColumns, csv_columns
-from importer.readers.detect import DetectedFile, choose_format, file_kind
-from importer.readers.generic_csv import read_generic_csv
+from importer.readers.base import READERS, Reader, RoleFile
+from importer.readers.detect import (
+    CsvSniffer,
+    assign_roles,
+    choose_format,
+    detect_file,
+    settle_open_files,
+)
 from importer.readers.inputs import InputFile, list_input_files, read_attachment_bytes
 from importer.readers.source import FormatInfo, SourceRecord
 
 __all__ = [
     "FORMATS",
+    "READERS",
     "Export",
     "FormatInfo",
     "SourceRecord",
@@ -37,74 +47,50 @@ __all__ = [
     "read_attachment_bytes",
 ]
 
-FORMATS: dict[str, FormatInfo] = {
-    info.name: info
-    for info in (
-        FormatInfo(
-            "canonical",
-            "the importer's own JSONL, one conversation per line (output of `importer convert`)",
-            '*.jsonl (also a JSON array or {"conversations": [...]})',
-            True,
-        ),
-        FormatInfo(
-            "csv",
-            "generic CSV: one row per conversation plus one row per message",
-            "conversations.csv + messages.csv, or messages.csv alone (told apart by header)",
-            True,
-        ),
-        FormatInfo(
-            "zendesk",
-            "Zendesk JSON export or API dumps (tickets, comments, users)",
-            "tickets NDJSON/JSON, ticket comments, users",
-            False,
-        ),
-        FormatInfo(
-            "freshdesk",
-            "Freshdesk API JSON (tickets with requester/stats, conversations)",
-            "tickets JSON, conversations JSON",
-            False,
-        ),
-        FormatInfo(
-            "intercom",
-            "Intercom API JSON (conversations with conversation_parts)",
-            "conversations JSON",
-            False,
-        ),
-    )
-}
+
+def __getattr__(name: str) -> dict[str, FormatInfo]:
+    if name == "FORMATS":
+        return READERS.infos()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Export:
-    """An opened export: its format, mapping and files. Use it as a context manager."""
+    """An opened export: its format, mapping and files by role. Use it as a context manager.
+
+    ``warnings`` are the export's own findings (streams or files passed over); they go with the
+    first conversation :meth:`records` yields, so every report shows them once.
+    """
 
     def __init__(
         self,
-        format_name: str,
+        reader: Reader,
         mapping: dict[str, Any],
         inputs: Sequence[Path],
-        detected: Sequence[DetectedFile],
+        files_by_role: Mapping[str, Sequence[RoleFile]],
+        warnings: Sequence[Finding] = (),
     ) -> None:
-        self.format = format_name
+        self.reader = reader
+        self.format = reader.info.name
         self.mapping = mapping
         self.inputs = [str(path) for path in inputs]
-        self.files: list[str] = [d.file.name for d in detected]
-        self._detected = list(detected)
+        self.files_by_role = files_by_role
+        self.files: list[str] = list(
+            dict.fromkeys(rf.file.name for files in files_by_role.values() for rf in files)
+        )
+        self.warnings = list(warnings)
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
 
     def records(self) -> Iterator[SourceRecord]:
         """Every conversation of the export, one at a time, in source order."""
-        if self.format == "canonical":
-            yield from read_canonical(d.file for d in self._detected)
-            return
-        if self.format == "csv":
-            columns = csv_columns(self.mapping)
-            files = [(d.file, (d.kind or "").removeprefix("csv-")) for d in self._detected]
-            if self._workdir is None:
-                self._workdir = tempfile.TemporaryDirectory(prefix="importer-csv-")
-            folder = Path(tempfile.mkdtemp(dir=self._workdir.name))
-            yield from read_generic_csv(files, columns, folder)
-            return
-        raise _not_built(self.format)
+        if self._workdir is None:
+            self._workdir = tempfile.TemporaryDirectory(prefix=f"importer-{self.format}-")
+        folder = Path(tempfile.mkdtemp(dir=self._workdir.name))
+        pending = list(self.warnings)
+        for record in self.reader.read(self.files_by_role, self.mapping, folder):
+            if pending:
+                record.warnings[:0] = pending
+                pending = []
+            yield record
 
     def close(self) -> None:
         """Remove the temporary staging files."""
@@ -132,34 +118,49 @@ def _not_built(format_name: str) -> FormatError:
     )
 
 
-def _detection_columns(format_name: str | None, mapping_file: Path | None) -> CsvColumns:
-    """The csv columns used to recognise CSV headers: the user's mapping when it is a csv one."""
-    if mapping_file is not None and format_name in (None, "csv"):
+def _sniffing_mapping(
+    reader: Reader, format_name: str | None, mapping_file: Path | None
+) -> dict[str, Any]:
+    """The mapping a CSV-reading reader judges headers with: the user's when it fits."""
+    name = reader.info.name
+    if mapping_file is not None and format_name in (None, name):
         try:
-            return csv_columns(load_mapping("csv", mapping_file))
+            mapping = load_mapping(name, mapping_file)
+            reader.check_mapping(mapping)
+            return mapping
         except UsageError:
-            if format_name == "csv":
+            if format_name == name:
                 raise
-    return csv_columns(load_mapping("csv"))
+    return load_mapping(name)
+
+
+def _csv_sniffers(format_name: str | None, mapping_file: Path | None) -> list[CsvSniffer]:
+    return [
+        (reader, _sniffing_mapping(reader, format_name, mapping_file))
+        for reader in READERS
+        if reader.sniffs_csv
+    ]
 
 
 def open_export(
     inputs: Sequence[Path], format_name: str | None = None, mapping_file: Path | None = None
 ) -> Export:
-    """Open the export made of ``inputs``: list its files, recognise or check its format."""
-    if format_name is not None and format_name not in FORMATS:
+    """Open the export made of ``inputs``: list its files, recognise or check its format and
+    the role of each file."""
+    if format_name is not None and format_name not in READERS.names:
         raise UsageError(
-            f"unknown format {format_name!r}; choose one of {', '.join(FORMATS)} "
+            f"unknown format {format_name!r}; choose one of {', '.join(READERS.names)} "
             "or leave --format out"
         )
     files: list[InputFile] = list_input_files(inputs)
-    columns = _detection_columns(format_name, mapping_file)
-    detected = [DetectedFile(f, file_kind(f, columns)) for f in files]
+    sniffers = _csv_sniffers(format_name, mapping_file)
+    detected = settle_open_files([detect_file(f, sniffers) for f in files], format_name)
     explicit = {str(Path(p)) for p in inputs if Path(p).is_file()}
     chosen_format, chosen = choose_format(detected, format_name, explicit)
-    if not FORMATS[chosen_format].available:
+    reader = READERS.get(chosen_format)
+    if reader is None:
         raise _not_built(chosen_format)
     mapping = load_mapping(chosen_format, mapping_file)
-    if chosen_format == "csv":
-        csv_columns(mapping)  # a wrong mapping stops here, before anything is read
-    return Export(chosen_format, mapping, inputs, chosen)
+    reader.check_mapping(mapping)  # a wrong mapping stops here, before anything is read
+    files_by_role, warnings = assign_roles(reader, detected, chosen)
+    return Export(reader, mapping, inputs, files_by_role, warnings)

@@ -90,6 +90,15 @@ class Reader(ABC):
         one of this format's. Formats without CSV files keep this default."""
         return None
 
+    def check_mapping(self, mapping: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
+        """Raise :class:`~importer.errors.MappingError` (naming the file and key) when the
+        mapping cannot be used; called before anything is read. The default accepts it."""
+
+    @property
+    def sniffs_csv(self) -> bool:
+        """Whether this reader recognises CSV files (overrides :meth:`sniff_csv`)."""
+        return type(self).sniff_csv is not Reader.sniff_csv
+
     @abstractmethod
     def read(
         self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path

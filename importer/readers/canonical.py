@@ -4,18 +4,21 @@ Usually JSONL (the output of ``importer convert``), read line by line; the other
 of :mod:`importer.readers.records` are accepted too. The reader only rewrites what depends on
 where the file lies: a relative attachment ``path`` becomes a resolved reference, or the
 attachment is left out with an ``attachment`` finding when the path leaves the export or names
-no file.
+no file. Every record of a canonical file is read, recognised or not (a broken line is an invalid
+conversation, never passed over).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from importer.findings import Finding
+from importer.readers.base import Reader, RoleFile, files_in_order
 from importer.readers.containers import JsonRecord, iter_json_records
 from importer.readers.inputs import AttachmentPathError, InputFile
-from importer.readers.source import SourceRecord
+from importer.readers.source import FormatInfo, SourceRecord
 from importer.readers.text import encoding_message
 
 
@@ -107,3 +110,26 @@ def read_canonical(files: Iterable[InputFile]) -> Iterator[SourceRecord]:
     for input_file in files:
         for record in iter_json_records(input_file):
             yield source_record(record, input_file)
+
+
+class CanonicalReader(Reader):
+    """The importer's own JSONL (one role: conversations)."""
+
+    info = FormatInfo(
+        "canonical",
+        "the importer's own JSONL, one conversation per line (output of `importer convert`)",
+        '*.jsonl (also a JSON array or {"conversations": [...]})',
+        True,
+    )
+    roles = ("conversations",)
+
+    def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
+        return "conversations" if {"source_id", "customer", "messages"} <= record.keys() else None
+
+    def read(
+        self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path
+    ) -> Iterator[SourceRecord]:
+        yield from read_canonical(files_in_order(files, self.roles))
+
+
+READER = CanonicalReader()

@@ -1,9 +1,13 @@
 """Recognise an export's format, and each file's role, from content: never from names.
 
-Every file is peeked at: a CSV header is matched against the csv mapping's columns; a JSON file's
-first records are matched against the hints of ``source-formats.md`` §14. Files that match
-nothing (attachments, read-me files) are left aside; a file that looks like another format than
-the one asked for is refused, naming the likely format.
+Every file is peeked at through the registry (:data:`importer.readers.base.READERS`): a CSV
+header is offered to each reader that reads CSV (``sniff_csv``); a JSON file's first records,
+read through :mod:`importer.readers.containers` with ETL envelopes unwrapped, are offered to each
+reader's ``role_of`` in registry order, then matched against the hints of ``source-formats.md``
+§14 for the platforms without a reader (named in the refusal) or whose reader is not built yet.
+Files that match nothing (attachments, read-me files) are left aside; records of a stream no
+reader uses are passed over with one warning per stream; a file that looks like another format
+than the one asked for is refused, naming the likely format.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from itertools import islice
 from typing import Any
 
 from importer.errors import FormatError
+from importer.findings import Finding
+from importer.readers.base import READERS, Reader, RoleFile, unused_records_warning
 from importer.readers.containers import iter_json_records
 from importer.readers.csv_mapping import CsvColumns
 from importer.readers.generic_csv import read_header
@@ -32,19 +38,23 @@ UNSUPPORTED = {
     "helpscout": "Help Scout",
     "kayako": "Kayako",
 }
-_FORMAT_OF_KIND = {"csv-conversations": "csv", "csv-messages": "csv"}
+
+#: a CSV-reading reader and the mapping its ``sniff_csv`` judges headers with
+CsvSniffer = tuple[Reader, dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class DetectedFile:
-    """One input file and what it looks like: a format name, ``csv-*``, or ``None``."""
+    """One input file and what it looks like: its format (``None``: nothing known), the roles of
+    its first records in that format, and its first record's stream and location."""
 
     file: InputFile
-    kind: str | None
-
-    @property
-    def format(self) -> str | None:
-        return _FORMAT_OF_KIND.get(self.kind or "", self.kind)
+    format: str | None
+    roles: tuple[str, ...] = ()
+    stream: str | None = None
+    location: str | None = None
+    #: for records several readers claim: each format that may be meant, with its roles
+    candidates: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _objects(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
@@ -62,10 +72,9 @@ def _objects(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
                 yield from _objects(item, depth + 1)
 
 
-def _json_kind(record: dict[str, Any]) -> str | None:
+def _platform_hint(record: dict[str, Any]) -> str | None:
+    """The platform a record looks like by the hints of ``source-formats.md`` §14."""
     keys = record.keys()
-    if {"source_id", "customer", "messages"} <= keys:
-        return "canonical"
     kind = record.get("type")
     if kind == "conversation" and ("conversation_parts" in keys or "source" in keys):
         return "intercom"
@@ -116,27 +125,142 @@ def _starts_like_json(input_file: InputFile) -> bool | None:
     return body[:1] in (b"{", b"[")
 
 
+def _claims(
+    record: dict[str, Any], stream: str | None, readers: Sequence[Reader]
+) -> list[tuple[str, str | None]]:
+    """Every ``(format, role)`` a record may be (role ``None``: a record of a format that no
+    reader reads). Readers are asked first; when several claim the record, the §14 hints choose
+    among them; a hint naming a platform whose reader is not built overrides them."""
+    built = {reader.info.name for reader in readers}
+    for candidate in _objects(record):
+        hint_stream = stream if candidate is record else None
+        claims: list[tuple[str, str | None]] = []
+        for reader in readers:
+            role = reader.role_of(candidate, hint_stream)
+            if role is not None:
+                claims.append((reader.info.name, role))
+        platform = _platform_hint(candidate)
+        claimed = {name for name, _ in claims}
+        if platform is not None and platform not in claimed and platform not in built:
+            return [(platform, None)]
+        if claims:
+            return [c for c in claims if c[0] == platform] or claims
+    return []
+
+
+def _detect_json(input_file: InputFile, readers: Sequence[Reader]) -> DetectedFile:
+    """The file's format from its first records: the first format that was the only one to
+    claim a record; when every record could be several formats, it stays open (``format``
+    ``None``, the choices in ``candidates``) until the rest of the export decides."""
+    roles: dict[str, list[str]] = {}
+    decisive: list[str] = []
+    first: tuple[str | None, str] | None = None
+    for item in islice(iter_json_records(input_file), PEEK_RECORDS):
+        if item.data is None:
+            continue
+        first = first or (item.stream, item.location)
+        claims = _claims(item.data, item.stream, readers)
+        for name, role in claims:
+            seen = roles.setdefault(name, [])
+            if role is not None and role not in seen:
+                seen.append(role)
+        if len(claims) == 1 and claims[0][0] not in decisive:
+            decisive.append(claims[0][0])
+    stream, location = first if first else (None, None)
+    if decisive or len(roles) == 1:
+        found = decisive[0] if decisive else next(iter(roles))
+        return DetectedFile(input_file, found, tuple(roles[found]), stream, location)
+    candidates = tuple((name, tuple(found_roles)) for name, found_roles in roles.items())
+    return DetectedFile(input_file, None, (), stream, location, candidates)
+
+
+def settle_open_files(
+    detected: Sequence[DetectedFile], format_name: str | None
+) -> list[DetectedFile]:
+    """The files whose records could be several formats, given one: the asked ``format_name``,
+    else the one format the other files have, else the first candidate (registry order)."""
+    decided = {d.format for d in detected if d.format is not None}
+    settled: list[DetectedFile] = []
+    for d in detected:
+        if not d.candidates:
+            settled.append(d)
+            continue
+        options = dict(d.candidates)
+        if format_name is not None:
+            pick = format_name if format_name in options else next(iter(options))
+        else:
+            fitting = [name for name in options if name in decided]
+            pick = fitting[0] if len(fitting) == 1 else next(iter(options))
+        settled.append(DetectedFile(d.file, pick, options[pick], d.stream, d.location))
+    return settled
+
+
+def detect_file(input_file: InputFile, sniffers: Sequence[CsvSniffer]) -> DetectedFile:
+    """What one file looks like, judged by every reader of the registry."""
+    looks_json = _starts_like_json(input_file)
+    if looks_json is None:
+        return DetectedFile(input_file, None)
+    if looks_json:
+        return _detect_json(input_file, list(READERS))
+    if not sniffers:
+        return DetectedFile(input_file, None)
+    header = read_header(input_file, _delimiter(sniffers))
+    if header is not None:
+        for reader, mapping in sniffers:
+            role = reader.sniff_csv(header, mapping)
+            if role is not None:
+                return DetectedFile(input_file, reader.info.name, (role,))
+    return DetectedFile(input_file, None)
+
+
+def _delimiter(sniffers: Sequence[CsvSniffer]) -> str:
+    delimiter = sniffers[0][1].get("delimiter", ",")
+    return delimiter if isinstance(delimiter, str) and len(delimiter) == 1 else ","
+
+
 def file_kind(input_file: InputFile, columns: CsvColumns) -> str | None:
-    """What one file looks like (see :class:`DetectedFile`)."""
+    """What one file looks like: a format name, ``csv-<role>`` for a generic CSV file, or
+    ``None`` (kept for callers that judge CSV headers with given columns)."""
     looks_json = _starts_like_json(input_file)
     if looks_json is None:
         return None
     if looks_json:
-        for record in islice(iter_json_records(input_file), PEEK_RECORDS):
-            for candidate in _objects(record.data):
-                kind = _json_kind(candidate)
-                if kind is not None:
-                    return kind
-        return None
+        return _detect_json(input_file, list(READERS)).format
     header = read_header(input_file, columns.delimiter)
-    if header is None:
-        return None
-    kind = columns.kind_of(header)
+    kind = columns.kind_of(header) if header is not None else None
     return f"csv-{kind}" if kind else None
 
 
+def assign_roles(
+    reader: Reader, detected: Sequence[DetectedFile], chosen: Sequence[DetectedFile]
+) -> tuple[dict[str, list[RoleFile]], list[Finding]]:
+    """The chosen files by role for ``reader``, and one warning per stream (or file) of records
+    it passes over: files of its format with no role it reads, and files of records no format
+    knows that an ETL envelope or a wrapping key names."""
+    name = reader.info.name
+    by_role: dict[str, list[RoleFile]] = {}
+    for d in chosen:
+        if d.roles:
+            roles = d.roles
+        elif d.format is None:  # a file given alone with --format: trusted in the main role
+            roles = reader.roles[:1]
+        else:  # of this format, but no record it reads: passed over (warned below)
+            continue
+        for role in roles:
+            by_role.setdefault(role, []).append(RoleFile(d.file, role))
+    warnings: dict[str, Finding] = {}
+    for d in detected:
+        unused = (d.format == name and not d.roles) or (d.format is None and d.stream)
+        if unused and d.location is not None:
+            key = d.stream or d.file.name
+            warnings.setdefault(
+                key, unused_records_warning(name, d.stream, d.file.name, d.location)
+            )
+    return by_role, list(warnings.values())
+
+
 def _unsupported(detected: DetectedFile) -> FormatError:
-    platform = UNSUPPORTED[detected.kind or ""]
+    platform = UNSUPPORTED[detected.format or ""]
     return FormatError(
         f"{detected.file.name} looks like a {platform} export, which the importer does not "
         "read; convert it to canonical JSONL (`importer convert --schema` prints the shape) "
@@ -153,7 +277,7 @@ def choose_format(
     known = [d for d in detected if d.format is not None]
     if format_name is None:
         for d in known:
-            if d.kind in UNSUPPORTED:
+            if d.format in UNSUPPORTED:
                 raise _unsupported(d)
         formats = sorted({d.format for d in known if d.format})
         if not formats:
@@ -178,7 +302,7 @@ def choose_format(
     chosen = [d for d in known if d.format == format_name]
     for d in known:
         if d.format != format_name:
-            if d.kind in UNSUPPORTED:
+            if d.format in UNSUPPORTED:
                 raise _unsupported(d)
             raise FormatError(
                 f"--format {format_name} does not fit {d.file.name}: it looks like {d.format}; "

@@ -21,15 +21,16 @@ import json
 import mimetypes
 import posixpath
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from importer.findings import Finding
 from importer.model import RAW_TEXT_KEY
-from importer.readers.csv_mapping import CsvColumns
+from importer.readers.base import Reader, RoleFile
+from importer.readers.csv_mapping import CsvColumns, csv_columns
 from importer.readers.inputs import AttachmentPathError, InputFile, attachment_size
-from importer.readers.source import SourceRecord
+from importer.readers.source import FormatInfo, SourceRecord
 from importer.readers.text import DecodedLines, encoding_message
 
 FIELD_SIZE_LIMIT = 64 << 20  # a message body may be far larger than csv's 128 KiB default
@@ -414,3 +415,33 @@ def read_generic_csv(
         yield from stage.records()
     finally:
         stage.close()
+
+
+class CsvReader(Reader):
+    """The generic CSV layout: roles ``conversations`` and ``messages``, told apart by header."""
+
+    info = FormatInfo(
+        "csv",
+        "generic CSV: one row per conversation plus one row per message",
+        "conversations.csv + messages.csv, or messages.csv alone (told apart by header)",
+        True,
+    )
+    roles = ("conversations", "messages")
+
+    def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
+        return None  # no JSON records
+
+    def sniff_csv(self, header: Sequence[str], mapping: dict[str, Any]) -> str | None:
+        return csv_columns(mapping).kind_of(list(header))
+
+    def check_mapping(self, mapping: dict[str, Any]) -> None:
+        csv_columns(mapping)
+
+    def read(
+        self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path
+    ) -> Iterator[SourceRecord]:
+        by_role = [(rf.file, rf.role) for role in self.roles for rf in files.get(role, ())]
+        yield from read_generic_csv(by_role, csv_columns(mapping), workdir)
+
+
+READER = CsvReader()
