@@ -22,6 +22,7 @@ import click
 from importer import __version__
 from importer.errors import ImporterError, UsageError
 from importer.model import conversation_json_schema
+from importer.readers.base import FORMAT_NAMES
 from importer.report import STDOUT_NAME, Report, render_text
 from importer.sandbox.cli import sandbox_command
 from importer.settings import (
@@ -38,7 +39,6 @@ from importer.settings import (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
-FORMAT_NAMES = ("canonical", "csv", "zendesk", "freshdesk", "intercom")
 log = logging.getLogger("importer")
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -272,9 +272,9 @@ def cli() -> None:
 @cli.command()
 def formats() -> None:
     """List the input formats: name, what export it reads, which files it expects."""
-    from importer.readers import FORMATS
+    from importer.readers.base import READERS
 
-    for info in FORMATS.values():
+    for info in READERS.infos().values():
         state = "" if info.available else " (not yet available)"
         click.echo(f"{info.name:<10} {info.description}{state}; files: {info.expected_files}")
 
