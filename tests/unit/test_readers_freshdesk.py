@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from importer.errors import MappingError
+from importer.errors import FormatError, MappingError
 from importer.mappings import load_mapping, merge_tables
 from importer.model import Conversation
+from importer.readers.base import RoleFile
+from importer.readers.freshdesk import READER
 from importer.readers.freshdesk_mapping import FreshdeskMapping, freshdesk_mapping
 from importer.readers.freshdesk_records import (
     PeopleInMemory,
@@ -21,6 +24,7 @@ from importer.readers.freshdesk_records import (
     record_role,
 )
 from importer.readers.freshdesk_tickets import FreshdeskConversation, ticket_record
+from importer.readers.inputs import InputFile
 from importer.readers.source import SourceRecord
 
 REAL = Path(__file__).resolve().parent.parent / "data" / "real"
@@ -652,3 +656,130 @@ def test_mapping_errors_name_the_table_and_key() -> None:
         _mapping(messages={"survey_feedback": "maybe"})
     with pytest.raises(MappingError, match=r"\[types\] codes\.9"):
         _mapping(types={"codes": {"9": "fax"}})
+
+
+# -- the reader: files in any order, joined through the staging store ---------------------------
+
+
+def _write_lines(path: Path, records: list[Any]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def _read_files(
+    tmp_path: Path, paths: list[Path], mapping: dict[str, Any] | None = None
+) -> list[SourceRecord]:
+    files: dict[str, list[RoleFile]] = {}
+    for path in paths:
+        input_file = InputFile(name=str(path), top=tmp_path, path=path)
+        files.setdefault("tickets", []).append(RoleFile(input_file, "tickets"))
+    workdir = Path(tempfile.mkdtemp(dir=tmp_path))
+    records = list(READER.read(files, mapping or load_mapping("freshdesk"), workdir))
+    for record in records:
+        if record.data is not None:
+            Conversation.model_validate(record.data)
+    return records
+
+
+def test_reader_joins_conversations_of_other_files_in_any_order(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    late = _write_lines(export / "a.json", [_conversation(3, ticket_id=23), _conversation(2)])
+    early = _write_lines(export / "b.json", [_conversation(1), _conversation(4, ticket_id=23)])
+    tickets = export / "c.json"
+    tickets.write_text(json.dumps({"tickets": [_ticket(), _ticket(id=23, status=5)]}))
+    people = _write_lines(
+        export / "d.json",
+        [
+            {"stream": "contacts", "data": CONTACT, "emitted_at": 1},
+            {"stream": "agents", "data": AGENT, "emitted_at": 2},
+            {"stream": "satisfaction_ratings", "data": {"id": 1, "ticket_id": 23}, "emitted_at": 3},
+        ],
+    )
+    records = _read_files(tmp_path, [late, early, tickets, people])
+    assert [r.source_id for r in records] == ["22", "23"]
+    first, second = records
+    assert [m.get("source_id") for m in _messages(first)] == [None, "67105086001", "67105086002"]
+    assert first.message_locations == [f"{tickets}:1", f"{early}:1", f"{late}:2"]
+    assert _messages(first)[1]["author_email"] == "agent@helpdesk.example"
+    assert first.data is not None
+    assert first.data["customer"]["email"] == "jessica@example.com"
+    assert [m.get("source_id") for m in _messages(second)] == [None, "67105086003", "67105086004"]
+    assert [w.code for w in first.warnings] == ["unused_records"]
+    assert "satisfaction_ratings" in first.warnings[0].message
+    assert second.warnings == []
+
+
+def test_reader_reports_broken_lines_orphans_and_duplicates(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    tickets = export / "tickets.json"
+    tickets.write_text(
+        json.dumps(_ticket(description=None, description_text=None))
+        + "\n"
+        + '{"id": 30, "subject": "broken\n'
+        + json.dumps(_ticket())
+        + "\n",
+        encoding="utf-8",
+    )
+    conversations = export / "conversations.json"
+    conversations.write_text(
+        json.dumps(_conversation(1))
+        + "\n"
+        + '{"id": 5, "ticket_id": 22, "body": "cut\n'
+        + json.dumps(_conversation(2, ticket_id=99))
+        + "\n"
+        + json.dumps({key: value for key, value in _conversation(3).items() if key != "ticket_id"})
+        + "\n",
+        encoding="utf-8",
+    )
+    records = _read_files(tmp_path, [conversations, tickets])
+    assert [(r.source_id, r.error.code if r.error else None) for r in records] == [
+        ("30", "parse"),
+        ("22", None),
+        ("99", "ticket"),
+    ]
+    broken, ticket, orphan = records
+    assert broken.location == f"{tickets}:2"
+    assert broken.raw_text is not None
+    assert [w.code for w in broken.warnings] == ["ticket_id"]
+    # the full copy of ticket 22 (with its description) is kept over the first
+    assert _messages(ticket)[0]["body_html"] == "<div>Hello, my order is late</div>"
+    assert [w.code for w in ticket.warnings] == ["duplicate", "customer"]  # no contacts file
+    assert [(f.code, f.location) for f in ticket.left_out] == [("parse", f"{conversations}:2")]
+    assert orphan.location == f"{conversations}:3"
+
+
+def test_reader_without_tickets_stops_with_a_message(tmp_path: Path) -> None:
+    contacts = _write_lines(tmp_path / "contacts.json", [CONTACT])
+    with pytest.raises(FormatError, match="no Freshdesk tickets"):
+        _read_files(tmp_path, [contacts])
+
+
+def test_reader_reads_the_real_ticket_and_an_airbyte_dump(tmp_path: Path) -> None:
+    (record,) = _read_files(tmp_path, [REAL_TICKET])
+    assert record.source_id == "1"
+    assert len(_messages(record)) == 1
+    dump = _write_lines(
+        tmp_path / "dump.jsonl",
+        [
+            {"type": "RECORD", "record": {"stream": "tickets", "data": _ticket(), "emitted_at": 1}},
+            {
+                "type": "RECORD",
+                "record": {"stream": "conversations", "data": _conversation(1), "emitted_at": 2},
+            },
+            {
+                "type": "RECORD",
+                "stream": "ticket_fields",
+                "record": {
+                    "name": "status",
+                    "type": "default_status",
+                    "label": "Status",
+                    "position": 5,
+                    "choices": {"6": ["On hold", "x"]},
+                },
+            },
+        ],
+    )
+    (record,) = _read_files(tmp_path, [dump])
+    assert len(_messages(record)) == 2
