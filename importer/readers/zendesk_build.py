@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from importer.findings import Finding
@@ -34,6 +34,7 @@ from importer.readers.zendesk_content import (
     comment_attachments,
     comment_body,
     description_html,
+    without_data_images,
 )
 from importer.readers.zendesk_mapping import ZendeskMapping
 from importer.transform.times import TimestampError, parse_timestamp
@@ -218,6 +219,8 @@ def _message(comment: dict[str, Any], people: _People, mapping: ZendeskMapping) 
     author_id = id_text(comment.get("author_id"))
     private = comment.get("public") is False and mapping.private_when_not_public
     body_html, body_text = comment_body(comment)
+    if body_html is not None:
+        body_html = without_data_images(body_html)
     author = people.user(author_id) or {}
     message = {
         "source_id": id_text(comment.get("id")),
@@ -233,7 +236,8 @@ def _message(comment: dict[str, Any], people: _People, mapping: ZendeskMapping) 
     return {key: value for key, value in message.items() if value is not None}
 
 
-def _unique(comments: Iterable[LocatedComment]) -> list[LocatedComment]:
+def _in_order(comments: Iterable[LocatedComment]) -> list[LocatedComment]:
+    """Each comment once (by id), oldest first; equal or unreadable times keep source order."""
     seen: set[str] = set()
     kept = []
     for comment in comments:
@@ -243,7 +247,8 @@ def _unique(comments: Iterable[LocatedComment]) -> list[LocatedComment]:
                 continue
             seen.add(comment_id)
         kept.append(comment)
-    return kept
+    latest = datetime.max.replace(tzinfo=UTC)
+    return sorted(kept, key=lambda c: _moment(c.data.get("created_at")) or latest)
 
 
 def _first_comment_missing(
@@ -343,7 +348,7 @@ def build_conversation(
         if isinstance(record, dict)
         for c in comments_of(record)
     ]
-    located = _unique([*embedded, *comments])
+    located = _in_order([*embedded, *comments])
     people = _People(ticket, users, mapping)
     messages: list[dict[str, Any]] = []
     message_locations: list[str] = []

@@ -26,9 +26,10 @@ _CODE = re.compile(r"`([^`\n]+)`")
 _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 _IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
+_IMG_TAG = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])(.*?)\1[^>]*>""", re.IGNORECASE | re.DOTALL)
 _DATA_URI = re.compile(r"data:([\w.+-]+/[\w.+-]+);base64,([A-Za-z0-9+/=\s]+)$", re.DOTALL)
 #: path fragments of the URLs Zendesk serves attachments from
-ATTACHMENT_URL_MARKERS = ("/attachments/token/", "/attachments/", "zdusercontent.com")
+ATTACHMENT_URL_MARKERS = ("/attachments/", "zdusercontent.com")
 
 
 def _inline_markdown(line: str) -> str:
@@ -151,20 +152,41 @@ def comment_attachments(
     return attachments, left_out
 
 
+def _data_image_name(number: int, content_type: str) -> str:
+    return f"inline-image-{number}.{content_type.rsplit('/', 1)[-1].split('+')[0]}"
+
+
+def without_data_images(markup: str) -> str:
+    """``markup`` with each image held in a ``data:`` URI replaced by ``[image: NAME]``, NAME
+    being the attachment :func:`comment_attachments` makes of it (the bytes travel once)."""
+    number = 0
+
+    def placeholder(match: re.Match[str]) -> str:
+        nonlocal number
+        data = _DATA_URI.match(html.unescape(match.group(2)).strip())
+        if data is None:
+            return match.group(0)
+        number += 1
+        return f"[image: {_data_image_name(number, data.group(1).lower())}]"
+
+    return _IMG_TAG.sub(placeholder, markup)
+
+
 def _inline_images(markup: str, seen_urls: set[str]) -> list[dict[str, Any]]:
     """Images of an HTML body that its attachment list does not hold."""
     found: list[dict[str, Any]] = []
+    data_images = 0
     for match in _IMG_SRC.finditer(markup):
         src = html.unescape(match.group(2)).strip()
         if not src or src in seen_urls:
             continue
         seen_urls.add(src)
         if data := _DATA_URI.match(src):
+            data_images += 1
             content_type = data.group(1).lower()
-            extension = content_type.rsplit("/", 1)[-1].split("+")[0]
             found.append(
                 {
-                    "file_name": f"inline-image-{len(found) + 1}.{extension}",
+                    "file_name": _data_image_name(data_images, content_type),
                     "content_type": content_type,
                     "data_base64": re.sub(r"\s+", "", data.group(2)),
                 }

@@ -566,7 +566,9 @@ def test_attachments_as_urls_and_inline_images() -> None:
         {"id": 3, "file_name": "gone.txt", "content_url": "https://x/y", "deleted": True},
     ]
     record = _build(_ticket(), [comment])
-    attachments = _data(record)["messages"][0]["attachments"]
+    message = _data(record)["messages"][0]
+    assert message["body_html"].endswith("[image: inline-image-1.png]</div>")
+    attachments = message["attachments"]
     assert attachments == [
         {
             "file_name": "invoice.pdf",
@@ -584,7 +586,7 @@ def test_attachments_as_urls_and_inline_images() -> None:
             "file_name": "screen shot.jpg",
             "url": "https://acme.zendesk.com/attachments/token/def/?name=screen%20shot.jpg",
         },
-        {"file_name": "inline-image-2.png", "content_type": "image/png", "data_base64": "iVBORw0K"},
+        {"file_name": "inline-image-1.png", "content_type": "image/png", "data_base64": "iVBORw0K"},
     ]
     assert [(f.stage, f.code) for f in record.left_out] == [("attachment", "deleted")]
     assert "gone.txt" in record.left_out[0].message
@@ -711,16 +713,17 @@ def test_comments_users_fields_and_metrics_in_their_own_files(tmp_path: Path) ->
     records = _read(export)
     assert [r.source_id for r in records] == ["10", "11"]
     first, second = (_data(r) for r in records)
+    # oldest first, whatever the order of the lines
     assert [(m["source_id"], m["author_role"]) for m in first["messages"]] == [
-        ("102", "agent"),
         ("101", "customer"),
+        ("102", "agent"),
     ]
     assert first["customer"]["email"] == "ada@example.com"
     assert first["custom_fields"] == {"Order number": "A-1"}
     assert first["closed_at"] == "2024-03-05T00:00:00Z"
     assert records[0].message_locations == [
-        f"{export / 'a_comments.jsonl'}:1",
         f"{export / 'a_comments.jsonl'}:3",
+        f"{export / 'a_comments.jsonl'}:1",
     ]
     assert records[0].location == f"{export / 'z_tickets.jsonl'}:1"
     assert [m["author_name"] for m in second["messages"]] == ["Dee"]
