@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from importer.errors import MappingError
+from importer.errors import FormatError, MappingError
 from importer.mappings import load_mapping
 from importer.model import Conversation
+from importer.readers import open_export
 from importer.readers.base import RoleFile
 from importer.readers.inputs import list_input_files
 from importer.readers.intercom import READER
@@ -756,3 +757,72 @@ def test_broken_lines_duplicates_and_parts_without_a_conversation(tmp_path: Path
     assert f"{export}:3" == record.location
     assert ["duplicate"] == [w.code for w in record.warnings]
     assert f"{export}:1" in record.warnings[0].message
+
+
+# -- through open_export: recognised without --format -------------------------------------------
+
+
+def _export_records(*inputs: Path, format_name: str | None = None) -> list[SourceRecord]:
+    with open_export(list(inputs), format_name) as export:
+        assert "intercom" == export.format
+        return list(export.records())
+
+
+def test_the_real_file_is_recognised_as_intercom() -> None:
+    [record] = _export_records(REAL_CONVERSATION)
+    assert ["24", "25", "26"] == [m["source_id"] for m in _data(record)["messages"]]
+
+
+def test_airbyte_and_singer_streams_are_recognised_and_joined(tmp_path: Path) -> None:
+    conversation = _conversation()
+    del conversation["conversation_parts"]
+    part = {
+        **_part("12", "comment", "reply", _author("admin", "7"), 1700000200),
+        "conversation_id": 100,
+    }
+    admin = {"type": "admin", "id": "7", "email": "sam@northwind.example", "name": "Sam"}
+    airbyte = _lines(
+        tmp_path / "airbyte.jsonl",
+        {
+            "type": "RECORD",
+            "record": {"stream": "conversation_parts", "data": part, "emitted_at": 1},
+        },
+        _airbyte("admins", admin),
+        _airbyte("conversations", conversation),
+    )
+    [record] = _export_records(airbyte)
+    assert [("900", "ada@example.com"), ("12", "sam@northwind.example")] == [
+        (m["source_id"], m.get("author_email")) for m in _data(record)["messages"]
+    ]
+    singer = _lines(
+        tmp_path / "singer.jsonl",
+        {"type": "SCHEMA", "stream": "conversations", "schema": {}, "key_properties": ["id"]},
+        {"type": "RECORD", "stream": "conversation_parts", "record": part},
+        {"type": "RECORD", "stream": "conversations", "record": conversation},
+        {"type": "STATE", "value": {}},
+    )
+    airbyte.unlink()
+    [record] = _export_records(singer)
+    assert ["900", "12"] == [m["source_id"] for m in _data(record)["messages"]]
+
+
+def test_a_wrong_format_is_refused_naming_intercom() -> None:
+    with pytest.raises(FormatError, match="intercom"):
+        open_export([REAL_CONVERSATION], "zendesk")
+
+
+def test_the_sample_export_reads_in_any_file_order(tmp_path: Path) -> None:
+    sample = Path(__file__).resolve().parents[2] / "samples" / "intercom" / "export"
+    records = _export_records(sample)
+    assert 30 == len(records)
+    assert any(len(_data(r)["messages"]) > 100 for r in records)
+    assert {"chat", "email", "phone"} == {_data(r)["type"] for r in records}
+    assert any(m["private"] for r in records for m in _data(r)["messages"])
+    reordered = [
+        sample / "teams.json",
+        sample / "conversations.jsonl",
+        sample / "admins.json",
+        sample / "contacts.json",
+    ]
+    again = _export_records(*reordered)
+    assert [r.data for r in records] == [r.data for r in again]
