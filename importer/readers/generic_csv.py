@@ -1,10 +1,11 @@
 """The generic CSV reader: ``conversations.csv`` + ``messages.csv``, or ``messages.csv`` alone.
 
 Files are told apart by their header (see :meth:`CsvColumns.kind_of`), never by name. Rows may
-come in any order and the files may not fit in memory, so every row is first staged in a SQLite
-file in a temporary folder, indexed by conversation id; then conversations are emitted one at a
-time, in the order they first appear (conversation files first; with messages alone, the first
-message row of each), each with its message rows in file order.
+come in any order and the files may not fit in memory, so every row is first staged in the
+readers' join store (:mod:`importer.readers.staging`), keyed by conversation id; then
+conversations are emitted one at a time, in the order they first appear (conversation files
+first; with messages alone, the first message row of each), each with its message rows in file
+order.
 
 Parsing uses the standard library's ``csv`` module rather than pandas: ``reader.line_num`` gives
 the physical line of every record, also when a quoted field spans several lines, which pandas'
@@ -17,11 +18,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import mimetypes
 import posixpath
-import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,21 +31,10 @@ from importer.readers.base import Reader, RoleFile
 from importer.readers.csv_mapping import CsvColumns, csv_columns
 from importer.readers.inputs import AttachmentPathError, InputFile, attachment_size
 from importer.readers.source import FormatInfo, SourceRecord
+from importer.readers.staging import Staged, StagingStore
 from importer.readers.text import DecodedLines, encoding_message
 
 FIELD_SIZE_LIMIT = 64 << 20  # a message body may be far larger than csv's 128 KiB default
-BATCH_ROWS = 5000
-
-_SCHEMA = """
-CREATE TABLE conversations (
-    seq INTEGER PRIMARY KEY, cid TEXT, file INTEGER, line INTEGER, cells TEXT,
-    error TEXT, error_at TEXT, replaced INTEGER);
-CREATE INDEX conversations_cid ON conversations (cid);
-CREATE TABLE messages (
-    seq INTEGER PRIMARY KEY, cid TEXT, file INTEGER, line INTEGER, cells TEXT,
-    error TEXT, error_at TEXT, replaced INTEGER);
-CREATE INDEX messages_cid ON messages (cid, seq);
-"""
 
 
 def read_header(input_file: InputFile, delimiter: str) -> list[str] | None:
@@ -82,9 +71,9 @@ def _rows(input_file: InputFile, delimiter: str) -> Iterator[tuple[int, list[str
             yield start, row, replaced
 
 
-def _raw_text(cells: str | None) -> str | None:
+def _raw_text(cells: dict[str, str] | None) -> str | None:
     """The text kept of a staged row that could not be read, if any."""
-    return json.loads(cells).get(RAW_TEXT_KEY) if cells else None
+    return cells.get(RAW_TEXT_KEY) if cells else None
 
 
 def _row_text(row: list[str], delimiter: str) -> str:
@@ -94,8 +83,26 @@ def _row_text(row: list[str], delimiter: str) -> str:
     return out.getvalue()
 
 
+@dataclass
+class _Row:
+    """One staged row: its file (index) and line, its cells by column (or the raw text of a
+    broken row), why it is broken and where, and how many bytes were read as cp1252."""
+
+    file: int
+    line: int
+    cells: dict[str, str] | None
+    error: str | None = None
+    error_at: str | None = None
+    replaced: int = 0
+
+    @classmethod
+    def of(cls, staged: Staged) -> _Row:
+        return cls(**staged.record)
+
+
 class CsvStage:
-    """The staging database of one CSV export, in ``folder``."""
+    """The staging of one CSV export in a :class:`StagingStore` of ``folder``: kinds
+    ``conversations`` and ``messages``, keyed by conversation id."""
 
     def __init__(self, folder: Path, files: Sequence[tuple[InputFile, str]], columns: CsvColumns):
         self.files = [input_file for input_file, _ in files]
@@ -109,20 +116,22 @@ class CsvStage:
             if self.messages_only
             else set()
         )
-        self.db = sqlite3.connect(folder / "csv-stage.sqlite")
-        self.db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
+        self.store = StagingStore(folder, "csv-stage.sqlite")
 
     def close(self) -> None:
-        self.db.close()
+        self.store.close()
+
+    def _location(self, row: _Row) -> str:
+        return f"{self.files[row.file].name}:{row.line}"
 
     # -- staging -------------------------------------------------------------------------------
     def stage(self) -> None:
-        """Read every file into the database: conversation files first, then message files."""
+        """Read every file into the store: conversation files first, then message files."""
         csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_LIMIT))
         order = sorted(range(len(self.files)), key=lambda i: self.kinds[i] != "conversations")
         for index in order:
             self._stage_file(index)
-            self.db.commit()
+            self.store.commit()
 
     def _stage_file(self, index: int) -> None:
         input_file, kind = self.files[index], self.kinds[index]
@@ -157,120 +166,97 @@ class CsvStage:
                     error_at = f"{location}:{id_index + 1}"
             cells = None
             if row is not None and error is None:
-                cells = json.dumps({n: v for n, v in zip(header, row, strict=True) if v.strip()})
+                cells = {n: v for n, v in zip(header, row, strict=True) if v.strip()}
             elif row is not None:  # the row's text goes with the invalid record
-                cells = json.dumps({RAW_TEXT_KEY: _row_text(row, self.columns.delimiter)})
-            values = (cid, index, line, cells, error, error_at if error else None, replaced)
+                cells = {RAW_TEXT_KEY: _row_text(row, self.columns.delimiter)}
+            staged = _Row(index, line, cells, error, error_at if error else None, replaced)
             if kind == "conversations" or cid is None:
-                self._stage_conversation(values)
+                self._stage_conversation(cid, staged)
             else:
-                self._stage_message(values)
+                self._stage_message(cid, staged)
 
-    def _stage_conversation(self, values: tuple[Any, ...]) -> None:
-        cid = values[0]
-        if cid is not None and values[4] is None:
-            first = self.db.execute(
-                "SELECT file, line FROM conversations WHERE cid = ? LIMIT 1", (cid,)
-            ).fetchone()
+    def _put(self, kind: str, cid: str | None, row: _Row) -> int:
+        return self.store.put(kind, cid, self._location(row), asdict(row))
+
+    def _stage_conversation(self, cid: str | None, row: _Row) -> None:
+        if cid is not None and row.error is None:
+            first = self.store.first("conversations", cid)
             if first is not None:
-                where = f"{self.files[first[0]].name}:{first[1]}"
-                error = f"conversation id {cid!r} appears again (first at {where})"
-                location = f"{self.files[values[1]].name}:{values[2]}"
-                values = (*values[:4], error, location, values[6])
-        self.db.execute("INSERT INTO conversations VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)", values)
+                row.error = f"conversation id {cid!r} appears again (first at {first.location})"
+                row.error_at = self._location(row)
+        self._put("conversations", cid, row)
 
-    def _stage_message(self, values: tuple[Any, ...]) -> None:
+    def _stage_message(self, cid: str, row: _Row) -> None:
         if self.messages_only:
-            known = self.db.execute(
-                "SELECT seq, cells FROM conversations WHERE cid = ? LIMIT 1", (values[0],)
-            ).fetchone()
-            broken = values[4] is not None
-            if known is None and broken and values[0] is not None:
+            known = self.store.first("conversations", cid)
+            broken = row.error is not None
+            if known is None and broken:
                 # a broken first row: the conversation takes its columns from later rows, and
                 # the row itself makes it invalid (kept in its dead letter with the good rows)
-                self.db.execute(
-                    "INSERT INTO conversations VALUES (NULL, ?, ?, ?, '{}', NULL, NULL, 0)",
-                    values[:3],
-                )
+                self._put("conversations", cid, _Row(row.file, row.line, {}))
             elif known is None:
-                self.db.execute(
-                    "INSERT INTO conversations VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",
-                    (*values[:6], 0),
-                )
+                self._put("conversations", cid, replace(row, replaced=0))
             elif not broken:
-                self._fill_conversation_cells(known[0], known[1], values[3])
-        self.db.execute("INSERT INTO messages VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)", values)
+                self._fill_conversation_cells(known, row.cells)
+        self._put("messages", cid, row)
 
-    def _fill_conversation_cells(self, seq: int, stored: str | None, row: str | None) -> None:
+    def _fill_conversation_cells(self, known: Staged, later: dict[str, str] | None) -> None:
         """With ``messages.csv`` alone, a conversation column left empty on its first row is
         taken from a later row of the same conversation (the first non-empty value wins)."""
-        if stored is None or row is None:
+        row = _Row.of(known)
+        if row.cells is None or later is None:
             return
-        cells, later = json.loads(stored), json.loads(row)
-        missing = {name: value for name, value in later.items() if name not in cells}
+        missing = {name: value for name, value in later.items() if name not in row.cells}
         if missing:
-            cells.update(missing)
-            self.db.execute(
-                "UPDATE conversations SET cells = ? WHERE seq = ?", (json.dumps(cells), seq)
-            )
+            row.cells.update(missing)
+            self.store.replace(known.seq, asdict(row))
 
     # -- emitting ------------------------------------------------------------------------------
     def records(self) -> Iterator[SourceRecord]:
         """One :class:`SourceRecord` per conversation, then one per orphan conversation id."""
-        query = "SELECT cid, file, line, cells, error, error_at, replaced FROM conversations"
-        for cid, file, line, cells, error, error_at, replaced in self.db.execute(
-            query + " ORDER BY seq"
-        ):
-            location = f"{self.files[file].name}:{line}"
-            if error is not None:
-                yield _invalid(location, cid, error, error_at, _raw_text(cells))
+        for staged in self.store.of_kind("conversations"):
+            row = _Row.of(staged)
+            if row.error is not None:
+                yield _invalid(
+                    staged.location, staged.key, row.error, row.error_at, _raw_text(row.cells)
+                )
                 continue
-            yield self._conversation(cid, file, line, json.loads(cells), replaced)
+            assert staged.key is not None
+            yield self._conversation(staged.key, row)
         if not self.messages_only:
             yield from self._orphans()
 
     def _orphans(self) -> Iterator[SourceRecord]:
-        orphans = self.db.execute(
-            "SELECT m.cid, MIN(m.seq), COUNT(*) FROM messages AS m WHERE NOT EXISTS "
-            "(SELECT 1 FROM conversations AS c WHERE c.cid = m.cid) GROUP BY m.cid ORDER BY 2"
-        )
         conversation_files = ", ".join(
             f.name for f, k in zip(self.files, self.kinds, strict=True) if k == "conversations"
         )
-        for cid, seq, count in orphans:
-            file, line = self.db.execute(
-                "SELECT file, line FROM messages WHERE seq = ?", (seq,)
-            ).fetchone()
-            location = f"{self.files[file].name}:{line}"
+        for cid, first, count in self.store.keys_without("messages", "conversations"):
             rows = "a message row names" if count == 1 else f"{count} message rows name"
             error = (
                 f"{rows} conversation {cid!r}, which is not in {conversation_files}; "
                 "add its row there or correct the id"
             )
-            yield _invalid(location, cid, error, location)
+            yield _invalid(first.location, cid, error, first.location)
 
-    def _conversation(
-        self, cid: str, file: int, line: int, cells: dict[str, str], replaced: int
-    ) -> SourceRecord:
-        location = f"{self.files[file].name}:{line}"
+    def _conversation(self, cid: str, row: _Row) -> SourceRecord:
+        location = self._location(row)
         record = SourceRecord(location, None, cid)
-        data = self._conversation_data(cells, file, line, record)
+        assert row.cells is not None
+        data = self._conversation_data(row.cells, row.file, row.line, record)
         messages: list[dict[str, Any]] = []
-        rows = self.db.execute(
-            "SELECT file, line, cells, error, error_at, replaced FROM messages "
-            "WHERE cid = ? ORDER BY seq",
-            (cid,),
-        ).fetchall()
         bad_rows: list[Finding] = []
         raw_rows: list[str] = []
-        for m_file, m_line, m_cells, m_error, m_error_at, m_replaced in rows:
-            if m_error is not None:  # the conversation is invalid; its good rows are kept
-                bad_rows.append(Finding("read", "parse", m_error, m_error_at, cid))
-                raw_rows.append(_raw_text(m_cells) or "")
+        replaced = row.replaced
+        for staged in self.store.by_key("messages", cid):
+            message = _Row.of(staged)
+            if message.error is not None:  # the conversation is invalid; its good rows are kept
+                bad_rows.append(Finding("read", "parse", message.error, message.error_at, cid))
+                raw_rows.append(_raw_text(message.cells) or "")
                 continue
-            replaced += m_replaced
-            messages.append(self._message_data(json.loads(m_cells), m_file, m_line, record))
-            record.message_locations.append(f"{self.files[m_file].name}:{m_line}")
+            assert message.cells is not None
+            replaced += message.replaced
+            messages.append(self._message_data(message.cells, message.file, message.line, record))
+            record.message_locations.append(staged.location)
         data["messages"] = messages
         if bad_rows:
             record.error, record.left_out[:0] = bad_rows[0], bad_rows[1:]
