@@ -3,9 +3,10 @@
 An attachment (``attachment_url``, ``name``, ``size`` or ``file_size``, ``content_type``) becomes a
 canonical url attachment. Images of an HTML body are carried as attachments of their message too,
 as the mapping's ``[attachments] inline_images`` says: those the help desk stored (Froala
-``fr-fic`` images, ``src`` on an attachment host), every http(s) image, or none; ``data:`` images
-become ``data_base64`` attachments. An ``<img>`` without ``src`` (Froala's cursor placeholder) is
-removed from the body: it shows nothing.
+``fr-fic`` images, ``src`` on an attachment host), every http(s) image, or none. ``data:`` images
+become ``data_base64`` attachments, replaced in the body by ``[image: NAME]`` (the bytes travel
+once). An ``<img>`` without ``src`` (Froala's cursor placeholder) is removed from the body: it
+shows nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import binascii
 import mimetypes
 import posixpath
 import re
+from html import escape as html_escape
 from html import unescape
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -111,7 +113,8 @@ def inline_images(
                     "data_base64": payload,
                 }
             )
-        elif src.lower().startswith(("http://", "https://")) and _wanted_image(
+            return f"[image: {html_escape(name)}]"  # the bytes travel once, as the attachment
+        if src.lower().startswith(("http://", "https://")) and _wanted_image(
             src, attributes, mapping
         ):
             known_urls.add(src)

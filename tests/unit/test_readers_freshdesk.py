@@ -532,6 +532,8 @@ def test_inline_images_become_attachments_of_their_message() -> None:
         },
     ]
     assert 'id="cursor"' not in message["body_html"]
+    assert "base64" not in message["body_html"]
+    assert "[image: inline-image-2.png]" in message["body_html"]
     assert "pixel.gif" in message["body_html"]  # the body itself is kept
     every = _mapping(attachments={"inline_images": "all"})
     names = [
