@@ -12,6 +12,7 @@ import pytest
 from importer.errors import FormatError, MappingError
 from importer.mappings import load_mapping, merge_tables
 from importer.model import Conversation
+from importer.readers import open_export
 from importer.readers.base import RoleFile
 from importer.readers.freshdesk import READER
 from importer.readers.freshdesk_mapping import FreshdeskMapping, freshdesk_mapping
@@ -785,3 +786,45 @@ def test_reader_reads_the_real_ticket_and_an_airbyte_dump(tmp_path: Path) -> Non
     )
     (record,) = _read_files(tmp_path, [dump])
     assert len(_messages(record)) == 2
+
+
+# -- through open_export: recognised by content -------------------------------------------------
+
+SAMPLE = Path(__file__).resolve().parent.parent.parent / "samples" / "freshdesk" / "export"
+
+
+def test_sample_export_is_recognised_and_covers_the_issue() -> None:
+    with open_export([SAMPLE]) as export:
+        assert export.format == "freshdesk"
+        records = list(export.records())
+    by_id = {r.source_id: r.data for r in records if r.data is not None}
+    assert len(by_id) == 30
+    assert len(by_id["1007"]["messages"]) == 121  # description + 120 conversations
+    assert {"chat", "phone", "email"} == {d["type"] for d in by_id.values()}
+    assert {"Waiting on Third Party", "Escalated to Engineering"} <= {
+        d["status"] for d in by_id.values()
+    }
+    assert any(m["private"] for d in by_id.values() for m in d["messages"])
+    assert by_id["1010"]["messages"][0]["author_role"] == "agent"  # outbound email
+
+
+def test_one_airbyte_file_of_every_stream_is_recognised(tmp_path: Path) -> None:
+    dump = _write_lines(
+        tmp_path / "freshdesk.jsonl",
+        [
+            {"stream": "conversations", "data": _conversation(1), "emitted_at": 1},
+            {"stream": "contacts", "data": CONTACT, "emitted_at": 2},
+            {"stream": "tickets", "data": _ticket(), "emitted_at": 3},
+        ],
+    )
+    with open_export([dump]) as export:
+        assert export.format == "freshdesk"
+        (record,) = list(export.records())
+    assert [m["author_role"] for m in _messages(record)] == ["customer", "agent"]
+    assert record.data is not None
+    assert record.data["customer"]["email"] == "jessica@example.com"
+
+
+def test_a_wrong_format_is_refused_naming_freshdesk() -> None:
+    with pytest.raises(FormatError, match="freshdesk"):
+        open_export([SAMPLE], format_name="intercom")
