@@ -219,7 +219,8 @@ class IntercomReader(Reader):
 
     def _stage(self, routed: RoutedItems, store: StagingStore) -> list[Finding]:
         """Put every record in the store; the warnings of parts that name no conversation."""
-        parts_without_conversation: list[JsonRecord] = []
+        without_conversation = 0  # parts that name no conversation: counted, first one kept
+        first_without: str | None = None
         for role, item in routed:
             if item.data is None:
                 hint = item.id_hint
@@ -231,7 +232,8 @@ class IntercomReader(Reader):
             key = part_conversation_id(item.data) if role == PARTS else id_text(item.data.get("id"))
             if key is None:
                 if role == PARTS:
-                    parts_without_conversation.append(item)
+                    without_conversation += 1
+                    first_without = first_without or item.location
                     continue
                 if role != CONVERSATIONS:
                     continue  # a person without an id cannot be looked up
@@ -239,17 +241,16 @@ class IntercomReader(Reader):
                 self._stage_conversation(store, key, item)
                 continue
             store.put(role, key, item.location, [item.data, item.replaced_bytes])
-        if not parts_without_conversation:
+        if first_without is None:
             return []
-        first = parts_without_conversation[0]
         return [
             Finding(
                 "read",
                 "conversation_id",
-                f"{len(parts_without_conversation)} conversation part(s) exported on their own "
-                f"name no conversation_id (first at {first.location}); they are not read: "
-                "export parts with their conversation id, or the conversations with their parts",
-                first.location,
+                f"{without_conversation} conversation part(s) exported on their own name no "
+                f"conversation_id (first at {first_without}); they are not read: export parts "
+                "with their conversation id, or the conversations with their parts",
+                first_without,
             )
         ]
 
