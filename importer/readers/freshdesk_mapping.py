@@ -94,16 +94,18 @@ def _where(error: dict[str, Any]) -> str:
     return path[0] if path else "the file"
 
 
+def _problem(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return f"{_where(error)}: unknown key"
+    return f"{_where(error)}: {error['msg']} (got {error['input']!r})"
+
+
 def freshdesk_mapping(mapping: dict[str, Any]) -> FreshdeskMapping:
     """Check the Freshdesk mapping and index it; a wrong mapping is a ``MappingError``."""
     try:
         checked = _FreshdeskToml.model_validate(mapping)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{_where(dict(error))}: {error['msg']}"
-            + (f" (got {error['input']!r})" if error["type"] != "missing" else "")
-            for error in exc.errors()
-        )
+        problems = "; ".join(_problem(dict(error)) for error in exc.errors())
         raise MappingError(
             f"the freshdesk mapping (mappings/freshdesk.toml with --mapping merged over) is "
             f"wrong: {problems}; fix the --mapping file (mappings/freshdesk.toml lists every key)"
