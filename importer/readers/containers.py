@@ -24,10 +24,11 @@ every line is parsed on its own, a broken line is reported and reading goes on w
 Anything else goes through :class:`~importer.readers.scanner.JsonItemScanner`, which splits the
 document without loading it; there a broken structure is reported once and the file ends there.
 
-ETL wrappers are unwrapped, keeping the stream name: Airbyte ``{"stream", "data", "emitted_at"}``
-lines (and the full ``{"type": "RECORD", "record": {...}}`` message), Singer ``{"type": "RECORD",
-"stream", "record"}`` lines (their ``SCHEMA`` and ``STATE`` lines carry no records). A parsed
-object that is itself a container (``{"tickets": [...]}`` on one line) yields its records.
+ETL wrappers are unwrapped, keeping the stream name, streams interleaved in any order: Airbyte
+``{"stream", "data", "emitted_at"}`` lines (``emitted_at`` may be missing) and the full ``{"type":
+"RECORD", "record": {...}}`` message, Singer ``{"type": "RECORD", "stream", "record"}`` lines
+(their ``SCHEMA`` and ``STATE`` lines carry no records). A parsed object that is itself a
+container (``{"tickets": [...]}`` on one line) yields its records.
 """
 
 from __future__ import annotations
@@ -90,12 +91,12 @@ def _unwrap(value: Any, stream: str | None) -> tuple[Any, str | None] | None:
             return inner["data"], str(inner["stream"])
     if value.get("type") in SINGER_CONTROL_TYPES and not RECORD_MARKER_KEYS & value.keys():
         return None
-    if (
+    if (  # Airbyte record lines, also plain {"stream", "data"} lines (no record marker)
         isinstance(value.get("data"), dict)
-        and "stream" in value
-        and ("emitted_at" in value or "_airbyte_emitted_at" in value)
+        and isinstance(value.get("stream"), str)
+        and not RECORD_MARKER_KEYS & value.keys()
     ):
-        return value["data"], str(value["stream"])
+        return value["data"], value["stream"]
     return value, stream
 
 

@@ -1,0 +1,77 @@
+"""The readers' on-disk join store (importer.readers.staging)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from importer.readers.staging import StagingStore
+
+
+def test_records_by_key_in_the_order_they_were_put(tmp_path: Path) -> None:
+    with StagingStore(tmp_path) as store:
+        store.put("comments", "2", "c.json:1", {"id": 20})
+        store.put("tickets", "1", "t.json:1", {"id": 1})
+        store.put("comments", "1", "c.json:2", {"id": 10})
+        store.put("tickets", "2", "t.json:2", {"id": 2})
+        store.put("comments", "1", "c.json:3", {"id": 11})
+        tickets = list(store.of_kind("tickets"))
+        assert [(t.key, t.location, t.record) for t in tickets] == [
+            ("1", "t.json:1", {"id": 1}),
+            ("2", "t.json:2", {"id": 2}),
+        ]
+        assert [c.record["id"] for c in store.by_key("comments", "1")] == [10, 11]
+        assert [c.location for c in store.by_key("comments", "2")] == ["c.json:1"]
+        assert list(store.by_key("comments", "3")) == []
+        assert ["2", "1"] == list(store.keys("comments"))
+
+
+def test_first_replace_and_count(tmp_path: Path) -> None:
+    with StagingStore(tmp_path) as store:
+        assert store.first("users", "7") is None
+        seq = store.put("users", "7", "u.json:4", {"name": "A"})
+        store.put("users", "7", "u.json:9", {"name": "B"})
+        store.replace(seq, {"name": "A", "email": "a@example.com"})
+        first = store.first("users", "7")
+        assert first is not None
+        assert (first.seq, first.location, first.record) == (
+            seq,
+            "u.json:4",
+            {"name": "A", "email": "a@example.com"},
+        )
+        assert 2 == store.count("users")
+        assert 2 == store.count("users", "7")
+        assert 0 == store.count("users", "8")
+
+
+def test_keys_without_gives_orphans_with_their_first_record_and_count(tmp_path: Path) -> None:
+    with StagingStore(tmp_path) as store:
+        store.put("comments", "9", "c.json:1", {})
+        store.put("tickets", "1", "t.json:1", {})
+        store.put("comments", "1", "c.json:2", {})
+        store.put("comments", "8", "c.json:3", {})
+        store.put("comments", "9", "c.json:4", {})
+        orphans = [(k, f.location, n) for k, f, n in store.keys_without("comments", "tickets")]
+        assert orphans == [("9", "c.json:1", 2), ("8", "c.json:3", 1)]
+
+
+def test_records_without_a_key_and_any_json_value(tmp_path: Path) -> None:
+    with StagingStore(tmp_path) as store:
+        store.put("unparsed", None, "t.json:3", {"error": "not valid JSON", "raw": "{"})
+        store.put("fields", "f1", "f.json:1", ["a", 1, None])
+        assert [s.record for s in store.by_key("unparsed", None)] == [
+            {"error": "not valid JSON", "raw": "{"}
+        ]
+        assert list(store.keys("unparsed")) == []
+        first = store.first("fields", "f1")
+        assert first is not None
+        assert ["a", 1, None] == first.record
+
+
+def test_many_records_stream_from_disk(tmp_path: Path) -> None:
+    with StagingStore(tmp_path) as store:
+        for number in range(30_000):  # more than one commit batch
+            store.put("comments", str(number % 1000), f"c.json:{number + 1}", {"n": number})
+        store.commit()
+        assert 30 == len(list(store.by_key("comments", "999")))
+        assert [s.record["n"] for s in store.by_key("comments", "5")][:3] == [5, 1005, 2005]
+    assert (tmp_path / "staging.sqlite").stat().st_size > 0
