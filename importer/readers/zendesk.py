@@ -20,6 +20,7 @@ time it changes) is read once, in its latest version, at the place it was first 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ from importer.readers.zendesk_roles import (
 UNPARSED = "unparsed"
 DUPLICATES = "duplicates"
 METRIC_TIMES = ("solved_at",)
+USERS_CACHED = 4096  # agents answer many tickets: their look-ups stay in memory
 
 
 def _comment_ticket_id(comment: dict[str, Any], item: JsonRecord) -> str | None:
@@ -74,14 +76,19 @@ def _unparsed_record(staged: Staged) -> SourceRecord:
 
 
 class _StagedUsers:
-    """Users looked up by id in the staging store (the first record of each id)."""
+    """Users looked up by id in the staging store (the first record of each id); the most
+    recently used are kept in memory, a bounded number of them."""
 
     def __init__(self, store: StagingStore) -> None:
         self.store = store
+        self._lookup = lru_cache(maxsize=USERS_CACHED)(self._staged)
 
-    def __call__(self, user_id: str) -> dict[str, Any] | None:
+    def _staged(self, user_id: str) -> dict[str, Any] | None:
         staged = self.store.first(USERS, user_id)
         return staged.record if staged is not None else None
+
+    def __call__(self, user_id: str) -> dict[str, Any] | None:
+        return self._lookup(user_id)
 
 
 class ZendeskReader(Reader):

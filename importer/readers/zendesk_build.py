@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from importer.findings import Finding
@@ -138,8 +139,16 @@ def comments_of(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _moment(value: Any) -> datetime | None:
+    """The UTC moment of a time as written (zone-less read as UTC: only to order and compare)."""
+    if not isinstance(value, str | int | float):
+        return None
+    return _parsed_moment(value)
+
+
+@lru_cache(maxsize=1 << 14)
+def _parsed_moment(value: str | int | float) -> datetime | None:
     try:
-        return parse_timestamp(value) if value is not None else None
+        return parse_timestamp(value)
     except TimestampError:
         return None
 
