@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
 from typing import Any
 
@@ -142,7 +142,7 @@ def _requester(ticket: dict[str, Any], people: People, found: _Read) -> Person:
         text_of(embedded.get("email")) or text_of(embedded.get("name"))
     ):
         person = contact_person(embedded)
-        return person if person.id else Person(requester_id, *_details(person))
+        return person if person.id else replace(person, id=requester_id)
     if requester_id is None:
         if isinstance(embedded, dict):
             return contact_person(embedded)
@@ -164,10 +164,6 @@ def _requester(ticket: dict[str, Any], people: People, found: _Read) -> Person:
             "or tickets read with include=requester",
         )
     return Person(requester_id)
-
-
-def _details(person: Person) -> tuple[str | None, str | None, str | None, str | None]:
-    return person.name, person.email, person.phone, person.job_title
 
 
 def _customer(person: Person) -> dict[str, Any]:
