@@ -27,6 +27,10 @@ from importer.report import STDOUT_NAME, Report, render_text
 from importer.sandbox.cli import sandbox_command
 from importer.settings import (
     DEFAULT_API_URL,
+    DEFAULT_DOWNLOAD_MAX_BYTES,
+    DEFAULT_DOWNLOAD_READ_TIMEOUT_S,
+    DEFAULT_DOWNLOAD_TIME_LIMIT_S,
+    DEFAULT_DOWNLOAD_TRIES,
     DEFAULT_MAX_REQUEST_BYTES,
     DEFAULT_PLACEHOLDER_DOMAIN,
     DEFAULT_RATE_LIMIT,
@@ -34,6 +38,7 @@ from importer.settings import (
     DEFAULT_SOURCE_TZ,
     DEFAULT_WORKERS,
     ENV_API_URL,
+    DownloadLimits,
     RunSettings,
     TransformSettings,
 )
@@ -371,6 +376,50 @@ api_options = _apply(
 )
 
 
+download_options = _apply(
+    [
+        click.option(
+            "--download-read-timeout",
+            type=click.FloatRange(min=0.1),
+            default=DEFAULT_DOWNLOAD_READ_TIMEOUT_S,
+            show_default=True,
+            help="Seconds without a byte before an attachment URL's download is tried again.",
+        ),
+        click.option(
+            "--download-time-limit",
+            type=click.FloatRange(min=1),
+            default=DEFAULT_DOWNLOAD_TIME_LIMIT_S,
+            show_default=True,
+            help="Seconds spent on one attachment URL over all its tries.",
+        ),
+        click.option(
+            "--download-tries",
+            type=click.IntRange(min=1, max=20),
+            default=DEFAULT_DOWNLOAD_TRIES,
+            show_default=True,
+            help="Tries of one attachment URL (5xx, timeouts, resets; a 4xx is final).",
+        ),
+        click.option(
+            "--download-max-bytes",
+            type=click.IntRange(min=1),
+            default=DEFAULT_DOWNLOAD_MAX_BYTES,
+            show_default=True,
+            help="Largest attachment fetched from a URL (Help Scout's limit is 10 MB).",
+        ),
+    ]
+)
+
+
+def download_limits(options: dict[str, Any]) -> DownloadLimits:
+    """The ``--download-*`` options (their defaults where a command has none)."""
+    return DownloadLimits(
+        read_s=options.get("download_read_timeout") or DEFAULT_DOWNLOAD_READ_TIMEOUT_S,
+        per_file_s=options.get("download_time_limit") or DEFAULT_DOWNLOAD_TIME_LIMIT_S,
+        max_attempts=options.get("download_tries") or DEFAULT_DOWNLOAD_TRIES,
+        max_bytes=options.get("download_max_bytes") or DEFAULT_DOWNLOAD_MAX_BYTES,
+    )
+
+
 def run_settings(options: dict[str, Any]) -> RunSettings:
     """Build the run settings from a command's options."""
     return RunSettings(
@@ -384,6 +433,7 @@ def run_settings(options: dict[str, Any]) -> RunSettings:
         users_file=options.get("users_file"),
         default_user=options.get("default_user"),
         reconcile_wait_s=options.get("reconcile_wait") or DEFAULT_RECONCILE_WAIT_S,
+        downloads=download_limits(options),
     )
 
 
@@ -445,6 +495,7 @@ def plan(**options: Any) -> None:
     show_default=True,
     help="Seconds the search index is given before a part in doubt is declared absent.",
 )
+@download_options
 @input_options
 @output_options
 def run(**options: Any) -> None:

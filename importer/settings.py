@@ -14,6 +14,10 @@ DEFAULT_MAX_REQUEST_BYTES = 262_144
 DEFAULT_RECONCILE_WAIT_S = 10.0
 DEFAULT_PLACEHOLDER_DOMAIN = "imported.invalid"
 DEFAULT_SOURCE_TZ = "UTC"
+DEFAULT_DOWNLOAD_READ_TIMEOUT_S = 30.0
+DEFAULT_DOWNLOAD_TIME_LIMIT_S = 120.0
+DEFAULT_DOWNLOAD_TRIES = 4
+DEFAULT_DOWNLOAD_MAX_BYTES = 10 * 1024 * 1024
 MAX_THREADS_PER_CONVERSATION = 100
 
 WRITE_COST = 2
@@ -54,6 +58,19 @@ class TransformSettings:
 
 
 @dataclass(frozen=True)
+class DownloadLimits:
+    """The bounds of one attachment's download from the old help desk (``run``'s
+    ``--download-*`` options; the defaults suit a migration of days)."""
+
+    connect_s: float = 10.0
+    read_s: float = DEFAULT_DOWNLOAD_READ_TIMEOUT_S  # seconds without a byte
+    max_redirects: int = 5
+    max_bytes: int = DEFAULT_DOWNLOAD_MAX_BYTES  # Help Scout's attachment limit
+    max_attempts: int = DEFAULT_DOWNLOAD_TRIES
+    per_file_s: float = DEFAULT_DOWNLOAD_TIME_LIMIT_S  # over all the tries of one file
+
+
+@dataclass(frozen=True)
 class RunSettings:
     """What the commands that talk to the API need on top of the transform settings."""
 
@@ -67,3 +84,4 @@ class RunSettings:
     users_file: Path | None = None
     default_user: int | None = None
     reconcile_wait_s: float = DEFAULT_RECONCILE_WAIT_S
+    downloads: DownloadLimits = field(default_factory=DownloadLimits)

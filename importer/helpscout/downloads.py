@@ -22,7 +22,6 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -38,24 +37,13 @@ from importer.helpscout.outcome import (
     backoff_delay,
     classify,
 )
+from importer.settings import DownloadLimits
 
 __all__ = ["AttachmentDownloader", "DownloadError", "DownloadLimits", "public_url"]
 
 T = TypeVar("T")
 Sleep = Callable[[float], Coroutine[Any, Any, Any]]
 CHUNK_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True)
-class DownloadLimits:
-    """The bounds of one file's download (each settable; the defaults suit a long migration)."""
-
-    connect_s: float = 10.0
-    read_s: float = 30.0  # seconds without a byte
-    max_redirects: int = 5
-    max_bytes: int = 10 * 1024 * 1024  # Help Scout's attachment limit
-    max_attempts: int = 4
-    per_file_s: float = 120.0  # over all the tries of one file
 
 
 def public_url(url: str) -> str:

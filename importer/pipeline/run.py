@@ -323,7 +323,7 @@ async def _run_with(
             Progress("run", enabled=show_progress, total=total) as progress,
             tempfile.TemporaryDirectory(prefix="importer-files-") as spool,
         ):
-            async with AttachmentDownloader(stop=stop) as downloader:
+            async with AttachmentDownloader(settings.downloads, stop=stop) as downloader:
                 run = ImportRun(
                     client=client,
                     checkpoint=checkpoint,

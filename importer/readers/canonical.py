@@ -11,6 +11,7 @@ conversation, never passed over).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from importer.findings import Finding
 from importer.readers.base import Reader, RoleFile, files_in_order
 from importer.readers.containers import JsonRecord, iter_json_records
 from importer.readers.inputs import AttachmentPathError, InputFile
-from importer.readers.source import FormatInfo, SourceRecord
+from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.text import encoding_message
 
 
@@ -109,7 +110,9 @@ def read_canonical(files: Iterable[InputFile]) -> Iterator[SourceRecord]:
     """Every conversation of the canonical files, in file order."""
     for input_file in files:
         for record in iter_json_records(input_file):
-            yield source_record(record, input_file)
+            build = partial(source_record, record, input_file)
+            known = _source_id(record.data) if isinstance(record.data, dict) else record.id_hint
+            yield read_safely(build, record.location, known)
 
 
 class CanonicalReader(Reader):

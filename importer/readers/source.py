@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from importer.findings import Finding
+
+log = logging.getLogger("importer.read")
 
 
 @dataclass
@@ -33,3 +37,18 @@ class FormatInfo:
     description: str
     expected_files: str
     available: bool
+
+
+def read_safely(
+    build: Callable[[], SourceRecord], location: str, source_id: str | None
+) -> SourceRecord:
+    """``build()``, or, when it raises what no reader expected, an unreadable record naming the
+    exception: one record's trouble is that conversation's alone (invalid, with its location),
+    never the end of the reading. Every reader builds each record through this."""
+    try:
+        return build()
+    except Exception as exc:
+        log.error("%s: the reader failed on this record: %s", location, exc)
+        message = f"unexpected {type(exc).__name__} while reading this record: {exc}"
+        error = Finding("read", "internal", message, location, source_id)
+        return SourceRecord(location, None, source_id, error=error)

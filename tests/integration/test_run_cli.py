@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -132,6 +134,33 @@ def test_stop_during_set_up_exits_130_before_sending(
         created = sandbox.store.count_conversations()
     assert 130 == code, stderr[-2000:]
     assert "Traceback" not in stderr
+    assert "rerun" in stderr
+    assert 0 == created
+
+
+def test_a_sigint_ignored_by_the_parent_still_stops_the_set_up(
+    tmp_path: Path, export_dir: Path
+) -> None:
+    """A job a shell starts in the background inherits SIGINT ignored: a SIGINT during the
+    set-up was then lost, and the run imported everything (exit 0). It must exit 130 with
+    nothing created, as in the foreground."""
+    export = write_export(export_dir / "c.jsonl", 5)
+    with running_sandbox(SandboxConfig(mailboxes=[85], latency_ms=(1500, 1500))) as sandbox:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "importer", *base_args(export, sandbox.url, tmp_path)],
+            env=importer_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )
+        deadline = time.monotonic() + 30
+        while sandbox.stats.requests == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        code, stderr = wait_for_exit(process)
+        created = sandbox.store.count_conversations()
+    assert 130 == code, stderr[-2000:]
     assert "rerun" in stderr
     assert 0 == created
 
