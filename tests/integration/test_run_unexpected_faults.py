@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +22,14 @@ import pytest
 import importer.pipeline.importer as engine
 import importer.pipeline.stages as stages
 import importer.readers.canonical as canonical
+from importer.errors import WorkersLostError
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.downloads import AttachmentDownloader
 from importer.helpscout.outcome import Outcome, OutcomeKind
+from importer.helpscout.transport import Timeouts
 from importer.pipeline.checkpoint import Checkpoint
 from importer.pipeline.run import run_import
+from importer.pipeline.stopping import GRACE_MARGIN_S
 from importer.sandbox.testing import SandboxConfig, running_sandbox
 from importer.settings import RunSettings, TransformSettings
 
@@ -252,3 +256,74 @@ def test_unexpected_exceptions_in_every_stage(
     assert balanced(second)
     assert second["failed"] == second["invalid"] == 0
     assert subjects == Counter(f"Conversation S{index}" for index in range(COUNT))
+
+
+def test_workers_all_gone_stop_the_run_with_3_instead_of_hanging(
+    tmp_path: Path, files: FileServer, monkeypatch: pytest.MonkeyPatch, signals_restored: None
+) -> None:
+    """A worker loop that dies (here: at once) leaves the producer with a full queue that
+    nobody reads: the run must end with WorkersLostError (exit 3) and its report."""
+    monkeypatch.setenv("HELPSCOUT_APP_ID", "sandbox")
+    monkeypatch.setenv("HELPSCOUT_APP_SECRET", "sandbox")
+    export_dir = tmp_path / "export"
+    export_dir.mkdir()
+    export = write_export(export_dir / "c.jsonl", files)
+
+    async def dead_worker(self: engine.ImportRun, queue: Any) -> None:
+        raise InjectedError("worker loop broke")
+
+    monkeypatch.setattr(engine.ImportRun, "worker", dead_worker)
+    with (
+        running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox,
+        pytest.raises(WorkersLostError, match="InjectedError") as caught,
+    ):
+        asyncio.run(asyncio.wait_for(run_once_async(export, sandbox.url, tmp_path), 60))
+    assert caught.value.exit_code == 3
+    report = json.loads((tmp_path / "lost.json").read_text())
+    assert balanced(report)
+
+
+async def run_once_async(export: Path, url: str, tmp_path: Path, **kwargs: Any) -> Any:
+    settings = RunSettings(
+        mailbox=85, api_url=url, checkpoint=tmp_path / "cp.sqlite", rate_limit=100_000
+    )
+    return await run_import(
+        [export], settings, report_path=tmp_path / "lost.json", dead_letter_path=None, **kwargs
+    )
+
+
+def test_a_request_that_never_ends_is_cancelled_after_the_grace_time(
+    tmp_path: Path, files: FileServer, monkeypatch: pytest.MonkeyPatch, signals_restored: None
+) -> None:
+    """After a first SIGTERM the workers get the request timeout plus a few seconds; one stuck
+    past that (here: a create that never returns, whatever the timeouts) is cancelled, its part
+    left in doubt, and the run exits 130 with its report."""
+    monkeypatch.setenv("HELPSCOUT_APP_ID", "sandbox")
+    monkeypatch.setenv("HELPSCOUT_APP_SECRET", "sandbox")
+    export_dir = tmp_path / "export"
+    export_dir.mkdir()
+    export = write_export(export_dir / "c.jsonl", files)
+    sent = asyncio.Event()
+
+    async def stuck_create(self: HelpScoutClient, payload: dict[str, Any]) -> Outcome:
+        sent.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("not reached")
+
+    monkeypatch.setattr(HelpScoutClient, "create_conversation", stuck_create)
+
+    async def main(url: str) -> tuple[Any, float]:
+        running = asyncio.create_task(
+            run_once_async(export, url, tmp_path, timeouts=Timeouts(connect=1, total=1))
+        )
+        await asyncio.wait_for(sent.wait(), 30)
+        signal.raise_signal(signal.SIGTERM)
+        started = time.monotonic()
+        outcome = await asyncio.wait_for(running, 30)
+        return outcome, time.monotonic() - started
+
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        outcome, took = asyncio.run(main(sandbox.url))
+    assert outcome.exit_code == 130
+    assert took < 1 + GRACE_MARGIN_S + 3
+    assert balanced(json.loads((tmp_path / "lost.json").read_text()))
