@@ -36,6 +36,10 @@ Writing a platform reader (the whole job: this module plus ``mappings/<name>.tom
 
     READER = ZendeskReader()   # the registry takes ``READER`` from the module
 
+Optional hooks: ``check_mapping(mapping)`` raises ``MappingError`` (file and key named) before
+anything is read; ``sniff_csv(header, mapping)`` gives the role of a CSV file from its header
+(read with the mapping's top-level ``delimiter``, default ``,``).
+
 Nothing else is edited: :data:`FORMAT_TABLE` below already lists zendesk, freshdesk and intercom
 with the module name they will have; while that module does not exist the format is listed as
 "not yet available" (its ``planned`` FormatInfo). Import other reader modules by their full name

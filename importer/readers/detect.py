@@ -202,19 +202,20 @@ def detect_file(input_file: InputFile, sniffers: Sequence[CsvSniffer]) -> Detect
         return DetectedFile(input_file, None)
     if looks_json:
         return _detect_json(input_file, list(READERS))
-    if not sniffers:
-        return DetectedFile(input_file, None)
-    header = read_header(input_file, _delimiter(sniffers))
-    if header is not None:
-        for reader, mapping in sniffers:
-            role = reader.sniff_csv(header, mapping)
-            if role is not None:
-                return DetectedFile(input_file, reader.info.name, (role,))
+    headers: dict[str, list[str] | None] = {}  # by delimiter: each reader's mapping names one
+    for reader, mapping in sniffers:
+        delimiter = _delimiter(mapping)
+        if delimiter not in headers:
+            headers[delimiter] = read_header(input_file, delimiter)
+        header = headers[delimiter]
+        role = reader.sniff_csv(header, mapping) if header is not None else None
+        if role is not None:
+            return DetectedFile(input_file, reader.info.name, (role,))
     return DetectedFile(input_file, None)
 
 
-def _delimiter(sniffers: Sequence[CsvSniffer]) -> str:
-    delimiter = sniffers[0][1].get("delimiter", ",")
+def _delimiter(mapping: dict[str, Any]) -> str:
+    delimiter = mapping.get("delimiter", ",")
     return delimiter if isinstance(delimiter, str) and len(delimiter) == 1 else ","
 
 
