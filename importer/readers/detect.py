@@ -29,7 +29,8 @@ PEEK_RECORDS = 20
 PEEK_BYTES = 4096
 NESTED_DEPTH = 3
 
-# platforms the importer recognises but does not read: the message names them
+# platforms the importer recognises but does not read: the message names them (a platform that
+# gets a reader module is listed in base.FORMAT_TABLE and is then read, not refused)
 UNSUPPORTED = {
     "front": "Front",
     "gorgias": "Gorgias",
@@ -260,6 +261,10 @@ def assign_roles(
     return by_role, list(warnings.values())
 
 
+def _without_reader(format_name: str | None) -> bool:
+    return format_name in UNSUPPORTED and format_name not in READERS.names
+
+
 def _unsupported(detected: DetectedFile) -> FormatError:
     platform = UNSUPPORTED[detected.format or ""]
     return FormatError(
@@ -278,7 +283,7 @@ def choose_format(
     known = [d for d in detected if d.format is not None]
     if format_name is None:
         for d in known:
-            if d.format in UNSUPPORTED:
+            if _without_reader(d.format):
                 raise _unsupported(d)
         formats = sorted({d.format for d in known if d.format})
         if not formats:
@@ -303,7 +308,7 @@ def choose_format(
     chosen = [d for d in known if d.format == format_name]
     for d in known:
         if d.format != format_name:
-            if d.format in UNSUPPORTED:
+            if _without_reader(d.format):
                 raise _unsupported(d)
             raise FormatError(
                 f"--format {format_name} does not fit {d.file.name}: it looks like {d.format}; "

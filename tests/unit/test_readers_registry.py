@@ -208,3 +208,14 @@ def test_platforms_without_a_reader_are_refused_even_when_a_reader_claims_them(
     with pytest.raises(FormatError) as caught:
         open_export([REAL / sample])
     assert str(caught.value).startswith(f"{REAL / sample} looks like a {platform} export")
+
+
+def test_a_refused_platform_that_gets_a_reader_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    gorgias = _Desk("gorgias", "uri", "body_html")
+    readers: dict[str, Reader] = {"canonical": CANONICAL, "gorgias": gorgias}
+    table = tuple(FormatEntry(name, name, reader.info) for name, reader in readers.items())
+    monkeypatch.setattr(READERS, "table", table)
+    monkeypatch.setattr(READERS, "_load", lambda: readers)
+    with open_export([REAL / "gorgias_nango_ticket_153006867.json"]) as export:
+        assert "gorgias" == export.format
+        assert ["tickets"] == list(export.files_by_role)
