@@ -178,11 +178,43 @@ def test_missing_input_exits_2_naming_it() -> None:
     assert "no/such/export" in output
 
 
-def test_platform_without_reader_exits_2_with_the_way_forward() -> None:
-    """A Zendesk export is recognised and refused with a message that says what to do."""
-    code, output = invoke("validate", "tests/data/real/zendesk_nango_incremental_tickets.json")
-    assert 2 == code
-    assert "zendesk" in output.lower()
+@pytest.mark.parametrize(
+    ("sample", "platform"),
+    [
+        ("front_nango_conversation_messages.json", "Front"),
+        ("gorgias_nango_ticket_153006867.json", "Gorgias"),
+        ("zoho_desk_nango_ticket_and_threads.json", "Zoho Desk"),
+        ("hubspot_nango_crm_tickets.json", "HubSpot"),
+    ],
+)
+def test_platform_without_reader_exits_2_with_the_way_forward(sample: str, platform: str) -> None:
+    """An export of a platform no reader reads is recognised and refused by name, with a
+    message that says what to do."""
+    code, output = invoke("validate", f"tests/data/real/{sample}")
+    assert 2 == code, output
+    assert f"looks like a {platform} export" in output
+    assert "convert it to canonical JSONL" in output
+
+
+@pytest.mark.parametrize(
+    ("sample", "platform", "conversations"),
+    [
+        ("zendesk_nango_incremental_tickets.json", "zendesk", 4),
+        ("freshdesk_python-freshdesk_ticket_1.json", "freshdesk", 1),
+        ("intercom_nango_conversation_5.json", "intercom", 1),
+    ],
+)
+def test_platform_with_a_reader_is_read(
+    tmp_path: Path, sample: str, platform: str, conversations: int
+) -> None:
+    """A platform whose reader is built is recognised and read, not refused: every
+    conversation of its real sample is valid."""
+    report = tmp_path / "r.json"
+    code, output = invoke("validate", f"tests/data/real/{sample}", "--report", str(report), "-q")
+    assert 0 == code, output
+    written = json.loads(report.read_text())
+    assert written["format"] == platform
+    assert (written["source_conversations"], written["valid"]) == (conversations, conversations)
 
 
 @pytest.mark.parametrize(

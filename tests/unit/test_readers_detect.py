@@ -40,25 +40,45 @@ def test_real_samples_are_recognised(sample: str, kind: str | None) -> None:
 
 
 @pytest.mark.parametrize(
-    ("sample", "platform"),
+    ("sample", "platform", "role", "messages"),
     [
-        ("zendesk_nango_incremental_tickets.json", "zendesk"),
-        ("freshdesk_python-freshdesk_ticket_1.json", "freshdesk"),
-        ("intercom_nango_conversation_5.json", "intercom"),
+        ("zendesk_nango_incremental_tickets.json", "zendesk", "tickets", [1, 1, 1, 1]),
+        ("freshdesk_python-freshdesk_ticket_1.json", "freshdesk", "tickets", [1]),
+        ("intercom_nango_conversation_5.json", "intercom", "conversations", [3]),
     ],
 )
-def test_platform_readers_not_built_yet_say_so(sample: str, platform: str) -> None:
-    with pytest.raises(FormatError) as caught:
-        open_export([REAL / sample])
-    assert str(caught.value).startswith(f"the {platform} reader is not built yet; convert")
-    assert not FORMATS[platform].available
+def test_real_platform_samples_are_recognised_and_read(
+    sample: str, platform: str, role: str, messages: list[int]
+) -> None:
+    """Each platform's real file, given alone, is recognised as its platform, in its main role,
+    and every conversation in it is read (none invalid)."""
+    assert FORMATS[platform].available
+    with open_export([REAL / sample]) as export:
+        assert export.format == platform
+        assert {r: [f.file.name for f in fs] for r, fs in export.files_by_role.items()} == {
+            role: [str(REAL / sample)]
+        }
+        records = list(export.records())
+    assert [r.error for r in records] == [None] * len(messages)
+    assert [len(r.data["messages"]) for r in records if r.data is not None] == messages
 
 
 def test_both_zendesk_files_make_one_zendesk_export(tmp_path: Path) -> None:
+    """The tickets page and the comment pages keyed by request path are one Zendesk export:
+    each file in its role, the comments joined to their tickets by the path's ticket id."""
     for name in ("zendesk_nango_incremental_tickets.json", "zendesk_nango_ticket_comments.json"):
         shutil.copy(REAL / name, tmp_path / name)
-    with pytest.raises(FormatError, match="the zendesk reader is not built yet"):
-        open_export([tmp_path])
+    with open_export([tmp_path]) as export:
+        assert export.format == "zendesk"
+        roles = {r: [Path(f.file.name).name for f in fs] for r, fs in export.files_by_role.items()}
+        assert roles == {
+            "tickets": ["zendesk_nango_incremental_tickets.json"],
+            "comments": ["zendesk_nango_ticket_comments.json"],
+        }
+        records = list(export.records())
+    counts = {r.source_id: len(r.data["messages"]) for r in records if r.data is not None}
+    assert counts == {"1": 4, "2": 1, "3": 1, "4": 3}
+    assert all(r.error is None for r in records)
 
 
 @pytest.mark.parametrize(
