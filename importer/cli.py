@@ -376,6 +376,13 @@ api_options = _apply(
 )
 
 
+ATTACHMENTS_DIR_OPTION = click.option(
+    "--attachments-dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Folder filled by `importer fetch-attachments`: URL attachments are read from it "
+    "(a file not there is fetched from its URL).",
+)
+
 download_options = _apply(
     [
         click.option(
@@ -434,12 +441,14 @@ def run_settings(options: dict[str, Any]) -> RunSettings:
         default_user=options.get("default_user"),
         reconcile_wait_s=options.get("reconcile_wait") or DEFAULT_RECONCILE_WAIT_S,
         downloads=download_limits(options),
+        attachments_dir=options.get("attachments_dir"),
     )
 
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @api_options
+@ATTACHMENTS_DIR_OPTION
 @input_options
 @output_options
 def plan(**options: Any) -> None:
@@ -495,6 +504,7 @@ def plan(**options: Any) -> None:
     show_default=True,
     help="Seconds the search index is given before a part in doubt is declared absent.",
 )
+@ATTACHMENTS_DIR_OPTION
 @download_options
 @input_options
 @output_options
@@ -555,6 +565,82 @@ def _run_signals() -> Iterator[None]:
         else:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+
+
+@cli.command("fetch-attachments")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--to",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder to keep the files in (created if missing); give it to run --attachments-dir.",
+)
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(FORMAT_NAMES),
+    help="Input format; recognised from the content when left out.",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="TOML file merged over the format's file in mappings/ (tables key by key).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=32),
+    default=4,
+    show_default=True,
+    help="Files downloaded at once.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report JSON here (counts, and one error per file that failed).",
+)
+@download_options
+@click.option("--no-progress", is_flag=True, help="No progress bar; periodic log lines instead.")
+@click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors on stderr.")
+@click.option("--verbose", "-v", is_flag=True, help="More detail on stderr.")
+def fetch_attachments_command(**options: Any) -> None:
+    """Fetch every attachment INPUT names by URL into a folder (--to DIR), before the run.
+
+    Links of the old help desk expire or need its login, and a migration runs for days: fetch
+    them while they work, then `importer run ... --attachments-dir DIR`. Resumable (files already
+    in DIR are kept), --workers at a time, each download bounded as in run. Credentials for the
+    old help desk come from IMPORTER_SOURCE_AUTH (HOST=AUTHORIZATION[;...], sent only to that
+    host; never logged). Exit 0 when every file is in DIR, 1 when some could not be fetched
+    (each named in the report), 130 when interrupted (rerun to resume).
+    """
+    from importer.pipeline.fetching import fetch_attachments
+
+    setup_logging(options["quiet"], options["verbose"])
+    check_outputs({"report_path": options["report_path"]})
+    with _run_signals():
+        try:
+            report = asyncio.run(
+                fetch_attachments(
+                    [Path(name) for name in options["inputs"]],
+                    options["folder"],
+                    format_name=options["format_name"],
+                    mapping_file=options["mapping"],
+                    workers=options["workers"],
+                    limits=download_limits(options),
+                    report_path=options["report_path"],
+                    show_progress=_progress_wanted(options),
+                    input_names=list(options["inputs"]),
+                )
+            )
+        except ImporterError as exc:
+            fail(exc)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: rerun the same command to fetch the rest.", err=True)
+            sys.exit(130)
+        if not options["quiet"]:
+            click.echo(report.render(), err=options["report_path"] == Path("-"))
+        sys.exit(report.exit_code())
 
 
 @cli.command()

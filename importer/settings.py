@@ -85,3 +85,5 @@ class RunSettings:
     default_user: int | None = None
     reconcile_wait_s: float = DEFAULT_RECONCILE_WAIT_S
     downloads: DownloadLimits = field(default_factory=DownloadLimits)
+    #: where ``importer fetch-attachments`` put the export's URL attachments (read first)
+    attachments_dir: Path | None = None

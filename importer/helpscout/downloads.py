@@ -19,16 +19,19 @@ without its query string (signed links carry their credentials there) and why.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import random
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from importer import __version__
-from importer.errors import DownloadError, ImporterError, StoppedError
+from importer.errors import DownloadError, ImporterError, StoppedError, UsageError
 from importer.helpscout.outcome import (
     Outcome,
     OutcomeKind,
@@ -39,11 +42,59 @@ from importer.helpscout.outcome import (
 )
 from importer.settings import DownloadLimits
 
-__all__ = ["AttachmentDownloader", "DownloadError", "DownloadLimits", "public_url"]
+__all__ = [
+    "ENV_SOURCE_AUTH",
+    "AttachmentDownloader",
+    "DownloadError",
+    "DownloadLimits",
+    "fetched_file",
+    "public_url",
+    "source_auth_from_env",
+]
+
+#: credentials for the old help desk's attachment links: ``HOST=HEADER VALUE``, several joined
+#: by ``;`` (e.g. ``acme.zendesk.com=Basic dXNlci90b2tlbjpYWFg=``); sent as ``Authorization``
+#: only to that host and its subdomains, never logged
+ENV_SOURCE_AUTH = "IMPORTER_SOURCE_AUTH"
 
 T = TypeVar("T")
 Sleep = Callable[[float], Coroutine[Any, Any, Any]]
 CHUNK_BYTES = 64 * 1024
+
+
+def fetched_file(folder: Path, url: str) -> Path:
+    """Where ``importer fetch-attachments`` keeps the file of ``url`` in ``folder`` (and where
+    ``run`` and ``plan`` look for it): named by a digest of the whole URL, two levels deep."""
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
+    return folder / digest[:2] / digest[:40]
+
+
+def source_auth_from_env(
+    environ: Mapping[str, str] | None = None,
+) -> Callable[[str], Mapping[str, str]]:
+    """``headers_for(url)`` from :data:`ENV_SOURCE_AUTH`: the Authorization of the URL's host.
+
+    :raises UsageError: when the variable is not ``HOST=VALUE[;HOST=VALUE...]``.
+    """
+    raw = (environ if environ is not None else os.environ).get(ENV_SOURCE_AUTH, "").strip()
+    by_host: dict[str, str] = {}
+    for entry in filter(None, (item.strip() for item in raw.split(";"))):
+        host, sep, value = entry.partition("=")
+        if not sep or not host.strip() or not value.strip():
+            raise UsageError(
+                f"{ENV_SOURCE_AUTH} must be HOST=AUTHORIZATION[;HOST=AUTHORIZATION...] "
+                "(e.g. acme.zendesk.com=Basic ...); an entry has no host or no value"
+            )
+        by_host[host.strip().lower()] = value.strip()
+
+    def headers_for(url: str) -> Mapping[str, str]:
+        host = (urlsplit(url).hostname or "").lower()
+        for known, value in by_host.items():
+            if host == known or host.endswith("." + known):
+                return {"Authorization": value}
+        return {}
+
+    return headers_for
 
 
 def public_url(url: str) -> str:
@@ -128,7 +179,20 @@ class AttachmentDownloader:
                 )
             await self._unless_stopped(self._sleep(delay))
 
-    async def _attempt(self, url: str, remaining: float) -> bytes:
+    async def probe(self, url: str) -> DownloadError | None:
+        """One GET of ``url`` that reads only the answer's status and headers: None when the
+        file can be had, else why not (``plan`` samples an export's links with it)."""
+        try:
+            await self._unless_stopped(self._attempt(url, self.limits.per_file_s, read_body=False))
+        except DownloadError as exc:
+            return exc
+        except _RetryableError as exc:
+            return DownloadError(
+                f"{public_url(url)}: {exc.outcome.describe()}", code=exc.outcome.code
+            )
+        return None
+
+    async def _attempt(self, url: str, remaining: float, *, read_body: bool = True) -> bytes:
         session = self._session
         if session is None:
             raise RuntimeError("AttachmentDownloader used outside 'async with'")
@@ -151,7 +215,7 @@ class AttachmentDownloader:
                     now=time.time(),
                 )
                 if outcome.kind is OutcomeKind.OK:
-                    return await self._body(response, url)
+                    return await self._body(response, url) if read_body else b""
         except (aiohttp.ClientError, TimeoutError) as exc:
             outcome = classify(exc, RequestKind.DOWNLOAD)
         except ValueError as exc:  # yarl refuses the URL itself

@@ -38,7 +38,7 @@ from importer.errors import (
 )
 from importer.findings import Finding
 from importer.helpscout.client import HelpScoutClient
-from importer.helpscout.downloads import AttachmentDownloader
+from importer.helpscout.downloads import AttachmentDownloader, fetched_file
 from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.pipeline.checkpoint import UNSETTLED, Checkpoint, PartRecord, PartState
 from importer.pipeline.reconcile import (
@@ -206,6 +206,8 @@ class ImportRun:
     downloader: AttachmentDownloader | None = None
     #: where URL attachments fetched before their part's POST wait for their upload
     spool_dir: Path | None = None
+    #: ``--attachments-dir``: URL attachments ``importer fetch-attachments`` kept
+    attachments_dir: Path | None = None
     #: why the export could not be read to its end, if so (the run then exits 1)
     read_error: str | None = None
     #: source ids of conversations in the workers' hands already counted in the report
@@ -488,6 +490,11 @@ class ImportRun:
         return fetched
 
     async def _download(self, url: str) -> bytes:
+        """The file of ``url``: from ``--attachments-dir`` when fetched there, else fetched."""
+        if self.attachments_dir is not None:
+            kept = fetched_file(self.attachments_dir, url)
+            if kept.is_file():
+                return await asyncio.to_thread(kept.read_bytes)
         if self.downloader is None:
             raise DownloadError("no downloader for URL attachments in this run", code="internal")
         return await self.downloader.fetch(url)

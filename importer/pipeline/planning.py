@@ -34,6 +34,7 @@ from importer.transform.plan import ConversationPlan
 from importer.transform.times import load_zone
 
 from .agents import UserDirectory, load_users_file
+from .links import LinkSample
 from .run import preflight
 from .stages import Planned, parse_date_range, plan_context, planned_with_agents
 
@@ -262,10 +263,14 @@ async def _plan_all(
         mailbox_fields=mailbox_fields,
     )
     tally = _Tally(report, dead)
+    links = LinkSample(settings.attachments_dir)
     limit = settings.transform.limit
     async for planned in planned_with_agents(export, ctx, date_range, limit, directory):
         tally.add(planned)
+        if isinstance(planned, ConversationPlan):
+            links.add(planned)
     report.unmatched_agents = sorted(directory.unmatched)
+    report.notes.warn(await links.check(settings.downloads))
 
 
 def write_plan(report: PlanReport, path: Path) -> None:

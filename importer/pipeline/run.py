@@ -30,7 +30,7 @@ from importer.errors import (
 from importer.events import EventLog
 from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
-from importer.helpscout.downloads import AttachmentDownloader
+from importer.helpscout.downloads import AttachmentDownloader, source_auth_from_env
 from importer.helpscout.transport import Timeouts
 from importer.pipeline.agents import UserDirectory, load_users_file
 from importer.pipeline.checkpoint import Checkpoint, RunHeader
@@ -222,6 +222,7 @@ async def run_import(
     controller = StopController(stop, grace_s=timeouts.total + GRACE_MARGIN_S)
     controller.install()
     credentials = Credentials.from_env()  # missing credentials stop here, before any request
+    source_auth_from_env()  # so does a malformed IMPORTER_SOURCE_AUTH
     users = load_users_file(settings.users_file) if settings.users_file else {}
     events = EventLog(log_json)
     transform = settings.transform
@@ -323,7 +324,9 @@ async def _run_with(
             Progress("run", enabled=show_progress, total=total) as progress,
             tempfile.TemporaryDirectory(prefix="importer-files-") as spool,
         ):
-            async with AttachmentDownloader(settings.downloads, stop=stop) as downloader:
+            async with AttachmentDownloader(
+                settings.downloads, stop=stop, headers_for=source_auth_from_env()
+            ) as downloader:
                 run = ImportRun(
                     client=client,
                     checkpoint=checkpoint,
@@ -337,6 +340,7 @@ async def _run_with(
                     stop=stop,
                     downloader=downloader,
                     spool_dir=Path(spool),
+                    attachments_dir=settings.attachments_dir,
                 )
                 try:
                     await _pool(run, export, ctx, directory, date_range, settings, controller)

@@ -14,8 +14,8 @@ Paths (the first segment decides, the rest is the file's name):
 - ``missing/NAME``: 404; ``broken/NAME``: always 500; ``flaky/NAME``: 500 once, then the file;
 - ``hang/NAME``: never answers; ``trickle/NAME``: one byte every 0.2 s, for ever;
 - ``big/NAME``: 11 MB announced and sent; ``bigchunked/NAME``: 11 MB streamed without a length;
-- ``loop/NAME``: a redirect to itself; ``secret/NAME``: 401 unless no Authorization was sent
-  (records any Authorization header it receives in ``authorizations``).
+- ``loop/NAME``: a redirect to itself; ``secret/NAME``: 401 unless ``Authorization`` is
+  :data:`SECRET_AUTH` (every Authorization header received is kept in ``authorizations``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 BIG_BYTES = 11 * 1024 * 1024
+SECRET_AUTH = "Bearer letmein"
 
 
 def content(name: str, size: int) -> bytes:
@@ -67,6 +68,8 @@ def _app(server: FileServer) -> web.Application:
         if kind == "broken":
             return web.Response(status=500, text="server error")
         if kind == "secret":
+            if request.headers.get("Authorization") == SECRET_AUTH:
+                return web.Response(body=content(name, 1000))
             return web.Response(status=401, text="log in first")
         if kind == "loop":
             raise web.HTTPFound(location=str(request.rel_url))
