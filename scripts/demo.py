@@ -11,7 +11,10 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +22,38 @@ DEMO = ROOT / ".demo"
 PORT = int(os.environ.get("SANDBOX_PORT", "8765"))
 MAILBOX = "85"
 RATE = "1200"
-AGENTS = ("sam@northwind.example", "priya@northwind.example")  # the samples' agents
+AGENTS = (  # the samples' agents, so that their replies are theirs in the sandbox
+    "sam@northwind.example",
+    "priya@northwind.example",
+    "priya.raman@support.example",
+    "tom.becker@support.example",
+    "aiko.tanaka@support.example",
+    "sam.osei@support.example",
+)
+# the platform samples name attachments by URL on this host (scripts/sample_files.py), as an
+# old help desk's file links: the demo serves samples/ there while it imports
+FILES_PORT = 8766
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def serve_sample_files() -> ThreadingHTTPServer | None:
+    """samples/ on 127.0.0.1:8766 in a thread, or None (with a note) when the port is taken."""
+    handler = partial(_QuietFiles, directory=str(ROOT / "samples"))
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", FILES_PORT), handler)
+    except OSError as exc:
+        print(
+            f"note: cannot serve the samples' attachment files on port {FILES_PORT} ({exc}); "
+            "the imports go on without them, each file named in its report",
+            flush=True,
+        )
+        return None
+    threading.Thread(target=server.serve_forever, name="sample-files", daemon=True).start()
+    return server
 
 
 def start_sandbox() -> subprocess.Popen[str]:
@@ -58,6 +92,7 @@ def start_sandbox() -> subprocess.Popen[str]:
 def main() -> int:
     exports = sorted(p for p in (ROOT / "samples").glob("*/export") if p.is_dir())
     sandbox = start_sandbox()
+    files = serve_sample_files()
     env = dict(os.environ, HELPSCOUT_APP_ID="sandbox", HELPSCOUT_APP_SECRET="sandbox")
     env.pop("HELPSCOUT_ACCESS_TOKEN", None)
     worst = 0
@@ -89,6 +124,8 @@ def main() -> int:
             print(f"-> exit {code}; report in .demo/{name}-report.json", flush=True)
             worst = max(worst, code)
     finally:
+        if files is not None:
+            files.shutdown()
         sandbox.terminate()
         try:
             sandbox.wait(timeout=10)

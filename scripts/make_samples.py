@@ -9,6 +9,10 @@ samples/csv/export/        the generic CSV template: conversations.csv + message
                            shuffled), 24 conversations (one of 250 messages, a chat, a phone
                            call, private notes, unicode, a 44-character last name), a custom
                            field, an attachment, files written with a UTF-8 BOM
+samples/zendesk/, samples/freshdesk/, samples/intercom/
+                           written by their own scripts (make_sample_zendesk.py,
+                           make_sample_freshdesk.py, make_intercom_sample.py), then given
+                           attachments by URL (sample_files.py) that `make demo` serves
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import runpy
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -217,6 +222,15 @@ def generic_csv() -> None:
             writer.writerows(rows)
 
 
+def platforms() -> None:
+    """The Zendesk, Freshdesk and Intercom samples (each its own script), then their files."""
+    scripts = Path(__file__).resolve().parent
+    for name in ("make_sample_zendesk", "make_sample_freshdesk", "make_intercom_sample"):
+        runpy.run_path(str(scripts / f"{name}.py"), run_name="__main__")
+    runpy.run_path(str(scripts / "sample_files.py"), run_name="__main__")
+
+
 if __name__ == "__main__":
     canonical()
     generic_csv()
+    platforms()
