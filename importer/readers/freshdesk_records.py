@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from importer.readers.signs import other_platform
+
 ROLES = ("tickets", "conversations", "contacts", "agents", "ticket_fields")
 _WHOLE_NUMBER = re.compile(r"^-?\d+(?:\.0+)?$")
 # ``type`` values of other platforms' records (Intercom, Help Scout) that share key names
@@ -286,6 +288,8 @@ def record_role(record: Any, stream: str | None = None) -> str | None:
     if not isinstance(record, dict):
         return None
     if str(record.get("type") or "").lower() in _FOREIGN_TYPES or _FOREIGN_KEYS & record.keys():
+        return None
+    if other_platform(record, "freshdesk") is not None:
         return None
     hinted = (stream or "").strip().lower()
     scores = _scores(record, hinted)

@@ -28,6 +28,7 @@ from importer.readers.containers import JsonRecord
 from importer.readers.intercom_conversation import conversation_record
 from importer.readers.intercom_fields import People, id_text, nested_parts
 from importer.readers.intercom_mapping import IntercomMapping, intercom_mapping
+from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord
 from importer.readers.staging import Staged, StagingStore
 from importer.readers.text import encoding_message
@@ -104,8 +105,11 @@ def intercom_role(record: Mapping[str, Any], stream: str | None) -> str | None:
     No single key is required (ETL tools drop ``type`` and empty fields): a record's ``type``
     decides when present, else the keys only Intercom writes. ``stream`` is a hint for people
     records that carry little more than an id, an email and a name. ``None``: not an Intercom
-    record this reader uses (a Freshdesk ``conversations`` record, an Intercom tag, ...).
+    record this reader uses (a Freshdesk ``conversations`` record, an Intercom tag, ...), or a
+    record that is plainly another platform's (:func:`~importer.readers.signs.other_platform`).
     """
+    if other_platform(record, "intercom") is not None:
+        return None
     keys = set(record)
     kind = str(record.get("type") or "").strip().lower()
     if kind:

@@ -4,12 +4,16 @@ ticket's metrics.
 Recognition is tolerant: exports and ETL tools drop empty fields, so no single key is required;
 the stream name (``tickets``, ``ticket_comments``, ...) only decides when the content does not.
 Records of other streams (satisfaction ratings, organizations, groups, macros, ticket skips)
-are ``None``: the reader passes over them with one warning per stream.
+are ``None``: the reader passes over them with one warning per stream, and so are records that
+are plainly another platform's (:func:`~importer.readers.signs.other_platform`), whatever their
+stream is named.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from importer.readers.signs import other_platform
 
 TICKETS = "tickets"
 COMMENTS = "comments"
@@ -158,7 +162,9 @@ def _by_content(record: dict[str, Any]) -> str | None:
 
 def zendesk_role(record: dict[str, Any], stream: str | None) -> str | None:
     """The role of one Zendesk record (one of :data:`ROLES`), ``None`` for a record the reader
-    does not use."""
+    does not use (also for a record that is plainly another platform's)."""
+    if other_platform(record, "zendesk") is not None:
+        return None
     role = _by_content(record)
     if role is not None:
         return role
