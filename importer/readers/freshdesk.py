@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from importer.errors import FormatError
 from importer.findings import Finding
 from importer.readers.base import Reader, RoleFile, RoutedItems
 from importer.readers.containers import JsonRecord, id_after
-from importer.readers.freshdesk_mapping import freshdesk_mapping
+from importer.readers.freshdesk_mapping import FreshdeskMapping, freshdesk_mapping
 from importer.readers.freshdesk_records import (
     ROLES,
     Person,
@@ -40,7 +41,7 @@ from importer.readers.freshdesk_records import (
     record_role,
 )
 from importer.readers.freshdesk_tickets import FreshdeskConversation, ticket_record
-from importer.readers.source import FormatInfo, SourceRecord
+from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
 from importer.readers.text import encoding_message
 
@@ -142,20 +143,9 @@ class FreshdeskReader(Reader):
                 yielded = True
                 yield record
             for staged in store.of_kind(TICKETS):
-                data, replaced, location = staged.record
-                conversations = list(store.by_key(CONVERSATIONS, staged.key))
-                record = ticket_record(
-                    data,
-                    location,
-                    [FreshdeskConversation(c.record[0], c.location) for c in conversations],
-                    people,
-                    fields,
-                    rules,
-                )
-                replaced += sum(c.record[1] for c in conversations)
-                notes = _notes(store, staged, replaced, location)
-                record.warnings[:0] = pending + notes
-                record.left_out[:0] = _broken_conversations(store, staged)
+                build = partial(_ticket, store, staged, people, fields, rules)
+                record = read_safely(build, staged.record[2], staged.key)
+                record.warnings[:0] = pending
                 pending = []
                 yielded = True
                 yield record
@@ -260,6 +250,30 @@ class FreshdeskReader(Reader):
             store.put(DUPLICATES, key, kept_location, None)
         else:
             store.put(DUPLICATES, key, item.location, None)
+
+
+def _ticket(
+    store: StagingStore,
+    staged: Staged,
+    people: _StagedPeople,
+    fields: TicketFields,
+    rules: FreshdeskMapping,
+) -> SourceRecord:
+    """The conversation of one staged ticket, with its conversations, notes and left-outs."""
+    data, replaced, location = staged.record
+    conversations = list(store.by_key(CONVERSATIONS, staged.key))
+    record = ticket_record(
+        data,
+        location,
+        [FreshdeskConversation(c.record[0], c.location) for c in conversations],
+        people,
+        fields,
+        rules,
+    )
+    replaced += sum(c.record[1] for c in conversations)
+    record.warnings[:0] = _notes(store, staged, replaced, location)
+    record.left_out[:0] = _broken_conversations(store, staged)
+    return record
 
 
 def _notes(store: StagingStore, staged: Staged, replaced: int, location: str) -> list[Finding]:

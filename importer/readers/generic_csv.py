@@ -22,6 +22,7 @@ import mimetypes
 import posixpath
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from importer.model import RAW_TEXT_KEY
 from importer.readers.base import Reader, RoleFile
 from importer.readers.csv_mapping import CsvColumns, csv_columns
 from importer.readers.inputs import AttachmentPathError, InputFile, attachment_size
-from importer.readers.source import FormatInfo, SourceRecord
+from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
 from importer.readers.text import DecodedLines, encoding_message
 
@@ -222,7 +223,8 @@ class CsvStage:
                 )
                 continue
             assert staged.key is not None
-            yield self._conversation(staged.key, row)
+            build = partial(self._conversation, staged.key, row)
+            yield read_safely(build, staged.location, staged.key)
         if not self.messages_only:
             yield from self._orphans()
 

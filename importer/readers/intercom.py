@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from importer.readers.intercom_conversation import conversation_record
 from importer.readers.intercom_fields import People, id_text, nested_parts
 from importer.readers.intercom_mapping import IntercomMapping, intercom_mapping
 from importer.readers.signs import other_platform
-from importer.readers.source import FormatInfo, SourceRecord
+from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
 from importer.readers.text import encoding_message
 
@@ -205,7 +206,8 @@ class IntercomReader(Reader):
                 pending = []
                 yield record
             for staged in store.of_kind(CONVERSATIONS):
-                record = self._conversation(store, staged, rules, people)
+                build = partial(self._conversation, store, staged, rules, people)
+                record = read_safely(build, staged.record[2], staged.key)
                 record.warnings[:0] = pending
                 pending = []
                 yield record

@@ -20,14 +20,14 @@ time it changes) is read once, in its latest version, at the place it was first 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 from importer.findings import Finding
 from importer.readers.base import Reader, RoleFile, RoutedItems
 from importer.readers.containers import JsonRecord, id_after
-from importer.readers.source import FormatInfo, SourceRecord
+from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
 from importer.readers.text import encoding_message
 from importer.readers.zendesk_build import (
@@ -130,7 +130,8 @@ class ZendeskReader(Reader):
                 pending = []
                 yield record
             for staged in store.of_kind(TICKETS):
-                record = self._ticket(store, staged, rules, users, fields)
+                build = partial(self._ticket, store, staged, rules, users, fields)
+                record = read_safely(build, staged.record[2], staged.key)
                 record.warnings[:0] = pending
                 pending = []
                 yield record
