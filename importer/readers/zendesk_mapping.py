@@ -7,8 +7,10 @@ frozen :class:`ZendeskMapping`, or raises a :class:`MappingError` naming the tab
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -103,9 +105,15 @@ def _lower_index(lists: Iterable[tuple[str, list[str]]]) -> dict[str, str]:
     return {word.strip().lower(): target for target, words in lists for word in words}
 
 
+@lru_cache(maxsize=64)
+def _pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regular expression matching what any of the fnmatch ``patterns`` matches."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or "(?!)")
+
+
+@lru_cache(maxsize=4096)  # tags and field values repeat from ticket to ticket
 def _matches(value: str, patterns: tuple[str, ...]) -> bool:
-    lowered = value.lower()
-    return any(fnmatch.fnmatchcase(lowered, pattern) for pattern in patterns)
+    return _pattern(patterns).match(value.lower()) is not None
 
 
 @dataclass(frozen=True)
