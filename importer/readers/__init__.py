@@ -26,7 +26,7 @@ from typing import Any
 from importer.errors import FormatError, UsageError
 from importer.findings import Finding
 from importer.mappings import load_mapping
-from importer.readers.base import READERS, Reader, RoleFile
+from importer.readers.base import READERS, Reader, RoleFile, without_conversations
 from importer.readers.detect import (
     CsvSniffer,
     assign_roles,
@@ -58,7 +58,9 @@ class Export:
     """An opened export: its format, mapping and files by role. Use it as a context manager.
 
     ``warnings`` are the export's own findings (streams or files passed over); they go with the
-    first conversation :meth:`records` yields, so every report shows them once.
+    first conversation :meth:`records` yields, so every report shows them once; when the export
+    yields no conversation at all, they come in one invalid record of their own (code
+    ``no_conversations``) rather than being lost.
     """
 
     def __init__(
@@ -86,11 +88,25 @@ class Export:
             self._workdir = tempfile.TemporaryDirectory(prefix=f"importer-{self.format}-")
         folder = Path(tempfile.mkdtemp(dir=self._workdir.name))
         pending = list(self.warnings)
-        for record in self.reader.read(self.files_by_role, self.mapping, folder):
-            if pending:
-                record.warnings[:0] = pending
-                pending = []
-            yield record
+        yielded = False
+        try:
+            for record in self.reader.read(self.files_by_role, self.mapping, folder):
+                if pending:
+                    record.warnings[:0] = pending
+                    pending = []
+                yielded = True
+                yield record
+        except FormatError as exc:  # nothing to read: the export's warnings still reach the report
+            if yielded or not pending:
+                raise
+            yield without_conversations(str(exc), pending)
+            return
+        if pending:
+            yield without_conversations(
+                f"the export holds no {self.format} conversation: check that its files are "
+                "the ones the export gave, or see `importer formats` for what each format reads",
+                pending,
+            )
 
     def close(self) -> None:
         """Remove the temporary staging files."""

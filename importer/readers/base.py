@@ -64,6 +64,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from importer.errors import FormatError
 from importer.findings import Finding
 from importer.readers.containers import JsonRecord, iter_json_records
 from importer.readers.inputs import InputFile
@@ -177,6 +178,30 @@ def unused_records_warning(
         f"{what} are not read by the {format_name} reader (first at {location}); passed over",
         location,
     )
+
+
+def no_conversations(
+    reader: Reader, files: Mapping[str, Sequence[RoleFile]], warnings: Sequence[Finding]
+) -> Iterator[SourceRecord]:
+    """What a reader yields when the export held no conversation at all: with warnings (streams
+    passed over, records that could not be joined), one invalid record carrying them, so that
+    they reach the report; without, a :class:`FormatError` (exit 2) saying which file to add."""
+    main = reader.roles[0]
+    found = ", ".join(role for role in reader.roles if files.get(role)) or "other records"
+    message = (
+        f"the export holds no {reader.info.name.capitalize()} {main} (only {found}): give the "
+        f"{main} file (or stream) of the export with the others"
+    )
+    if not warnings:
+        raise FormatError(message)
+    yield without_conversations(message, warnings)
+
+
+def without_conversations(message: str, warnings: Sequence[Finding]) -> SourceRecord:
+    """The invalid record of an export that yields no conversation, carrying its warnings."""
+    location = next((w.location for w in warnings if w.location), None) or "export"
+    error = Finding("read", "no_conversations", message, location)
+    return SourceRecord(location, None, None, error=error, warnings=list(warnings))
 
 
 # -- the registry -----------------------------------------------------------------------------

@@ -26,9 +26,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from importer.errors import FormatError
 from importer.findings import Finding
-from importer.readers.base import Reader, RoleFile, RoutedItems
+from importer.readers.base import Reader, RoleFile, RoutedItems, no_conversations
 from importer.readers.containers import JsonRecord, id_after
 from importer.readers.freshdesk_mapping import FreshdeskMapping, freshdesk_mapping
 from importer.readers.freshdesk_records import (
@@ -161,12 +160,8 @@ class FreshdeskReader(Reader):
                 yield SourceRecord(first.location, None, key, error=error, warnings=pending)
                 pending = []
                 yielded = True
-            if not yielded:
-                raise FormatError(
-                    "the export holds no Freshdesk tickets (only "
-                    f"{', '.join(r for r in ROLES if files.get(r)) or 'other records'}): "
-                    "give the tickets file (or stream) as well"
-                )
+            if not yielded:  # an export without a ticket: its warnings still reach the report
+                yield from no_conversations(self, files, pending)
 
     def _stage(
         self, routed: RoutedItems, store: StagingStore, fields: TicketFields

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.findings import Finding
-from importer.readers.base import Reader, RoleFile, RoutedItems
+from importer.readers.base import Reader, RoleFile, RoutedItems, no_conversations
 from importer.readers.containers import JsonRecord
 from importer.readers.intercom_conversation import conversation_record
 from importer.readers.intercom_fields import People, id_text, nested_parts
@@ -200,16 +200,19 @@ class IntercomReader(Reader):
                 contacts_given=store.count(CONTACTS) > 0,
             )
             pending = routed.take_warnings() + unjoined
+            yielded = False
             for staged in store.of_kind(UNPARSED):
                 record = _unparsed_record(staged)
                 record.warnings[:0] = pending
                 pending = []
+                yielded = True
                 yield record
             for staged in store.of_kind(CONVERSATIONS):
                 build = partial(self._conversation, store, staged, rules, people)
                 record = read_safely(build, staged.record[2], staged.key)
                 record.warnings[:0] = pending
                 pending = []
+                yielded = True
                 yield record
             for key, first, count in store.keys_without(PARTS, CONVERSATIONS):
                 error = Finding(
@@ -222,6 +225,9 @@ class IntercomReader(Reader):
                 )
                 yield SourceRecord(first.location, None, key, error=error, warnings=pending)
                 pending = []
+                yielded = True
+            if not yielded:  # an export without a conversation: its warnings reach the report
+                yield from no_conversations(self, files, pending)
 
     def _stage(self, routed: RoutedItems, store: StagingStore) -> list[Finding]:
         """Put every record in the store; the warnings of parts that name no conversation."""

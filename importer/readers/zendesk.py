@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.findings import Finding
-from importer.readers.base import Reader, RoleFile, RoutedItems
+from importer.readers.base import Reader, RoleFile, RoutedItems, no_conversations
 from importer.readers.containers import JsonRecord, id_after
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
@@ -124,16 +124,19 @@ class ZendeskReader(Reader):
             }
             users = _StagedUsers(store)
             pending = routed.take_warnings() + unjoined
+            yielded = False
             for staged in store.of_kind(UNPARSED):
                 record = _unparsed_record(staged)
                 record.warnings[:0] = pending
                 pending = []
+                yielded = True
                 yield record
             for staged in store.of_kind(TICKETS):
                 build = partial(self._ticket, store, staged, rules, users, fields)
                 record = read_safely(build, staged.record[2], staged.key)
                 record.warnings[:0] = pending
                 pending = []
+                yielded = True
                 yield record
             for key, first, count in store.keys_without(COMMENTS, TICKETS):
                 error = Finding(
@@ -146,18 +149,9 @@ class ZendeskReader(Reader):
                 )
                 yield SourceRecord(first.location, None, key, error=error, warnings=pending)
                 pending = []
-            if pending:  # an export without a ticket: its warnings still reach the report
-                yield from self._orphan_warnings(pending)
-
-    @staticmethod
-    def _orphan_warnings(pending: list[Finding]) -> Iterator[SourceRecord]:
-        error = Finding(
-            "read",
-            "tickets",
-            "the export holds no ticket: give the tickets file (or stream) with the others",
-            pending[0].location,
-        )
-        yield SourceRecord(pending[0].location or "", None, None, error=error, warnings=pending)
+                yielded = True
+            if not yielded:  # an export without a ticket: its warnings still reach the report
+                yield from no_conversations(self, files, pending)
 
     def _stage(self, routed: RoutedItems, store: StagingStore) -> list[Finding]:
         """Put every record in the store; the warnings of comments that name no ticket."""
