@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from importer.errors import CheckpointError
 from importer.pipeline.checkpoint import (
+    SCHEMA_VERSION,
     Checkpoint,
     ConversationState,
     NextAction,
@@ -264,7 +265,8 @@ def test_every_write_is_durable_without_close(tmp_path: Path, clock: Clock):
 
 
 def test_a_checkpoint_of_an_earlier_version_gains_the_span_column(tmp_path: Path, clock: Clock):
-    """Checkpoints written before parts recorded their span open and resume."""
+    """Checkpoints of schema version 1, written before parts recorded their span, are migrated
+    (the version moves to 2), open and resume."""
     import sqlite3
 
     path = tmp_path / "old.sqlite"
@@ -274,9 +276,12 @@ def test_a_checkpoint_of_an_earlier_version_gains_the_span_column(tmp_path: Path
     cp.close()
     with sqlite3.connect(path) as conn:
         conn.execute("ALTER TABLE parts DROP COLUMN span")
+        conn.execute("UPDATE run SET value = '1' WHERE key = 'schema_version'")
     again = Checkpoint.open(path, RunHeader(URL, 1), clock=clock)
     try:
         assert again.part("old", 1).span is None
+        version = again._conn.execute("SELECT value FROM run WHERE key = 'schema_version'")
+        assert version.fetchone()[0] == str(SCHEMA_VERSION)
         again.record_intent(
             "new", 1, 1, subject="s", customer_email=None, payload_digest="d", span="abc"
         )

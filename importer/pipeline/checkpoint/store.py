@@ -1,0 +1,296 @@
+"""The checkpoint's file: SQLite (WAL, ``synchronous=FULL``), its schema and migrations, the
+run header, and the lock that lets one run at a time use it.
+
+Schema (``SCHEMA_VERSION`` 2; the header's ``schema_version`` moves with each migration)::
+
+    run(key TEXT PRIMARY KEY, value TEXT)      api_url, mailbox, format, created_at,
+                                               importer_version, schema_version
+    parts(source_id, part, part_count, state, conversation_id, subject, customer_email,
+          payload_digest, first_sent_at, attempts, error_code, error_message,
+          created_at, updated_at, span; PRIMARY KEY (source_id, part))
+    customers(source_key PRIMARY KEY, customer_id, created_at)
+    customer_intents(source_key PRIMARY KEY, first_sent_at)
+    uploads(source_id, part, attachment, state; PRIMARY KEY (source_id, part, attachment))
+    errors(id, at, source_id, part, stage, code, message)
+
+Times are UTC epoch seconds (REAL). Credentials are never stored.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from importer import __version__
+from importer.errors import CheckpointError
+
+SCHEMA_VERSION = 2
+
+
+@dataclass(frozen=True)
+class RunHeader:
+    """What a checkpoint belongs to. Never holds credentials."""
+
+    api_url: str
+    mailbox: int
+    format: str | None = None
+    created_at: float | None = None
+    importer_version: str = __version__
+
+
+def normalise_api_url(url: str) -> str:
+    """The API URL as compared in the header: trimmed, no trailing slash, lowercase scheme/host."""
+    url = url.strip().rstrip("/")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS run (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS parts (
+    source_id TEXT NOT NULL,
+    part INTEGER NOT NULL CHECK (part >= 1),
+    part_count INTEGER NOT NULL CHECK (part_count >= part),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'done', 'failed', 'in_doubt')),
+    conversation_id INTEGER,
+    subject TEXT,
+    customer_email TEXT,
+    payload_digest TEXT,
+    first_sent_at REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error_code TEXT,
+    error_message TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (source_id, part)
+);
+CREATE INDEX IF NOT EXISTS parts_state ON parts (state);
+CREATE INDEX IF NOT EXISTS parts_conversation ON parts (conversation_id);
+CREATE TABLE IF NOT EXISTS customers (
+    source_key TEXT PRIMARY KEY,
+    customer_id INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    source_id TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    attachment INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+    PRIMARY KEY (source_id, part, attachment)
+);
+CREATE TABLE IF NOT EXISTS customer_intents (
+    source_key TEXT PRIMARY KEY,
+    first_sent_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS errors (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    source_id TEXT,
+    part INTEGER,
+    stage TEXT NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+"""
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _add_part_span(conn: sqlite3.Connection) -> None:
+    """Version 2: which messages a part holds (idempotent: some version-1 files have it)."""
+    if "span" not in _columns(conn, "parts"):
+        conn.execute("ALTER TABLE parts ADD COLUMN span TEXT")
+
+
+#: each migration brings a checkpoint from the version before it to its own
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _add_part_span}
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Create the tables of version 1 where missing, then apply every migration the file has
+    not had, and record the version it is at now."""
+    conn.executescript(_SCHEMA)
+    stored = conn.execute("SELECT value FROM run WHERE key = 'schema_version'").fetchone()
+    version = int(stored[0]) if stored else 1
+    for target in sorted(MIGRATIONS):
+        if target > version:
+            MIGRATIONS[target](conn)
+    if stored is not None and version < SCHEMA_VERSION:
+        conn.execute(
+            "UPDATE run SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+        )
+
+
+def _lock_for_one_run(path: Path) -> int:
+    """Hold an exclusive ``flock`` on the checkpoint file while a run uses it: two runs of one
+    checkpoint at once would both send what each thinks is pending. (SQLite's own locks are
+    ``fcntl`` record locks, which ``flock`` does not touch on Linux; ``status`` reads freely.)"""
+    fd = os.open(str(path), os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise CheckpointError(
+            "another importer run is using this checkpoint; let it finish (or stop it) and "
+            "run again, or give this run its own --checkpoint for another export",
+            location=str(path),
+        ) from None
+    return fd
+
+
+class Store:
+    """The open file: its connection, clock, header and lock. The checkpoint's parts, customers,
+    uploads and error log are mixins over this (see :mod:`importer.pipeline.checkpoint`)."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        header: RunHeader,
+        path: Path,
+        clock: Callable[[], float],
+        lock_fd: int | None = None,
+    ) -> None:
+        self._conn = conn
+        self.header = header
+        self.path = path
+        self._clock = clock
+        self._lock_fd = lock_fd
+
+    @classmethod
+    def open(cls, path: Path, header: RunHeader, *, clock: Callable[[], float] = time.time) -> Self:
+        """Open or create the checkpoint at ``path`` for ``header``'s API URL and mailbox.
+
+        :raises CheckpointError: the file belongs to another API URL or mailbox, or is damaged.
+        """
+        path = Path(path)
+        try:
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise CheckpointError(
+                f"cannot open the checkpoint ({exc})", location=str(path)
+            ) from None
+        lock_fd = None
+        try:
+            lock_fd = _lock_for_one_run(path)  # before any write: a refused run changes nothing
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            _migrate(conn)
+            stored = _read_or_write_header(conn, header, clock)
+        except (sqlite3.DatabaseError, CheckpointError) as exc:
+            conn.close()
+            if lock_fd is not None:
+                os.close(lock_fd)
+            if isinstance(exc, CheckpointError):
+                raise
+            raise CheckpointError(
+                f"the checkpoint is damaged or not a checkpoint ({exc}); give another "
+                "--checkpoint (or move this file away to start over)",
+                location=str(path),
+            ) from None
+        return cls(conn, stored, path, clock, lock_fd)
+
+    @classmethod
+    def open_existing(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Self:
+        """Open a checkpoint a run wrote, with the header it holds (for ``importer status``).
+
+        :raises CheckpointError: the file is missing, damaged or was never written by a run.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise CheckpointError("no such checkpoint file", location=str(path))
+        try:
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
+            values = dict(conn.execute("SELECT key, value FROM run").fetchall())
+        except sqlite3.Error as exc:
+            raise CheckpointError(
+                f"not a checkpoint, or damaged ({exc})", location=str(path)
+            ) from None
+        if not values.get("api_url"):
+            conn.close()
+            raise CheckpointError(
+                "this file holds no run header: not a checkpoint", location=str(path)
+            )
+        return cls(conn, _header_of(values), path, clock)
+
+    def _insert_error(
+        self, source_id: str | None, part: int | None, stage: str, code: str, message: str
+    ) -> None:
+        """One row of the error log, inside the caller's transaction."""
+        self._conn.execute(
+            "INSERT INTO errors (at, source_id, part, stage, code, message) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (self._clock(), source_id, part, stage, code, message),
+        )
+
+    def close(self) -> None:
+        """Close the database (every write is already committed) and let another run in."""
+        self._conn.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _header_of(values: dict[str, str]) -> RunHeader:
+    return RunHeader(
+        api_url=values.get("api_url", ""),
+        mailbox=int(values.get("mailbox") or 0),
+        format=values.get("format") or None,
+        created_at=float(values.get("created_at", "0")),
+        importer_version=values.get("importer_version", ""),
+    )
+
+
+def _read_or_write_header(
+    conn: sqlite3.Connection, header: RunHeader, clock: Callable[[], float]
+) -> RunHeader:
+    values = dict(conn.execute("SELECT key, value FROM run").fetchall())
+    if not values:
+        created = header.created_at if header.created_at is not None else clock()
+        rows = {
+            "api_url": normalise_api_url(header.api_url),
+            "mailbox": str(int(header.mailbox)),
+            "format": header.format or "",
+            "created_at": repr(created),
+            "importer_version": header.importer_version,
+            "schema_version": str(SCHEMA_VERSION),
+        }
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany("INSERT OR IGNORE INTO run (key, value) VALUES (?, ?)", rows.items())
+        values = dict(conn.execute("SELECT key, value FROM run").fetchall())
+    stored_url, wanted_url = values.get("api_url", ""), normalise_api_url(header.api_url)
+    if stored_url != wanted_url:
+        raise CheckpointError(
+            f"this checkpoint belongs to API URL {stored_url}, not {wanted_url}: use another "
+            "--checkpoint for this API URL (or the same --api-url as before)"
+        )
+    stored_mailbox = values.get("mailbox", "")
+    if stored_mailbox != str(int(header.mailbox)):
+        raise CheckpointError(
+            f"this checkpoint belongs to mailbox {stored_mailbox}, not {header.mailbox}: use "
+            "another --checkpoint for this mailbox (or the same --mailbox as before)"
+        )
+    return _header_of(values)
