@@ -41,6 +41,8 @@ CREATE INDEX staged_by_key ON staged (kind, key, seq);
 CREATE INDEX staged_in_order ON staged (kind, seq);
 """
 _COLUMNS = "seq, kind, key, location, record"
+#: one encoder for every record (``json.dumps`` with options builds a new one each call)
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class StagingStore:
         """Stage ``record`` (any JSON value) under ``kind`` and ``key``; return its ``seq``."""
         cursor = self._db.execute(
             "INSERT INTO staged (kind, key, location, record) VALUES (?, ?, ?, ?)",
-            (kind, key, location, json.dumps(record, separators=(",", ":"))),
+            (kind, key, location, _encode(record)),
         )
         self._pending += 1
         if self._pending >= COMMIT_EVERY:
@@ -85,7 +87,7 @@ class StagingStore:
         """Replace the record staged as ``seq`` (its kind, key and location stay)."""
         self._db.execute(
             "UPDATE staged SET record = ? WHERE seq = ?",
-            (json.dumps(record, separators=(",", ":")), seq),
+            (_encode(record), seq),
         )
 
     def commit(self) -> None:
