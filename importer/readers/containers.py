@@ -17,7 +17,10 @@ Containers, recognised by content (never by file name):
 * an object keyed by request path (``{"/api/v2/tickets/1/comments.json": {"comments": [...]}}``,
   ``"GET /tickets/2"``): each value is read as a document of its own, and its records keep the key
   as ``request_path`` (a reader takes the ticket id from it, see :func:`id_after`);
-* a lone object wrapping one record (``{"ticket": {"id": 1, ...}}``): the record, its key as stream.
+* a lone object wrapping one record (``{"ticket": {"id": 1, ...}}``): the record, its key as stream;
+* HAL pages (Help Scout: ``{"_embedded": {"conversations": [...]}, "page": {...}, "_links":
+  {...}}``): the lists under ``_embedded`` are the records, the key their stream; a HAL page
+  without ``_embedded`` (an empty last page) holds none.
 
 A file is NDJSON when its first line holds a whole JSON object (or at least ends in ``}``): then
 every line is parsed on its own, a broken line is reported and reading goes on with the next.
@@ -100,10 +103,29 @@ def _unwrap(value: Any, stream: str | None) -> tuple[Any, str | None] | None:
     return value, stream
 
 
+def _hal_lists(value: dict[str, Any]) -> list[tuple[str, list[Any]]] | None:
+    """The record lists of a HAL page (``{"_embedded": {"conversations": [...]}, "page": ...}``);
+    none for a page without ``_embedded``; ``None`` for an object that is not a HAL page."""
+    embedded = value.get("_embedded")
+    if isinstance(embedded, dict):
+        return [
+            (key, items)
+            for key, items in embedded.items()
+            if isinstance(items, list) and (not items or isinstance(items[0], dict))
+        ]
+    page = value.get("page")
+    if "_links" in value and isinstance(page, dict) and {"totalElements", "number"} & page.keys():
+        return []
+    return None
+
+
 def container_lists(value: dict[str, Any]) -> list[tuple[str, list[Any]]] | None:
     """The record lists of a container object (``{"tickets": [...]}``), ``None`` for a record."""
     if RECORD_MARKER_KEYS & value.keys():
         return None
+    hal = _hal_lists(value)
+    if hal is not None:
+        return hal
     lists = [
         (key, items)
         for key, items in value.items()

@@ -96,6 +96,31 @@ def test_api_pages_concatenated_and_as_ndjson(tmp_path: Path) -> None:
         ]
 
 
+def test_hal_pages_give_their_embedded_records(tmp_path: Path) -> None:
+    """Help Scout's pages: ``_embedded`` lists are the records; an empty last page has none;
+    a record's own ``_embedded`` (a conversation's threads) stays in the record."""
+    links = {"self": {"href": "https://api.helpscout.net/v2/conversations?page=1"}}
+    conversation = {"id": 7, "_embedded": {"threads": [{"id": 70}]}, "_links": links}
+    pages = [
+        {
+            "_embedded": {"conversations": [conversation, {"id": 8}]},
+            "page": {"size": 50, "totalElements": 3, "totalPages": 2, "number": 1},
+            "_links": links,
+        },
+        {
+            "_embedded": {"conversations": [{"id": 9}]},
+            "page": {"size": 50, "totalElements": 3, "totalPages": 2, "number": 2},
+            "_links": links,
+        },
+        {"page": {"size": 50, "totalElements": 3, "totalPages": 2, "number": 3}, "_links": links},
+    ]
+    for text in (json.dumps(pages, indent=2), _ndjson(pages), json.dumps(pages[0])):
+        records = _read(tmp_path, text)
+        assert [r.stream for r in records] == ["conversations"] * len(records)
+        assert [r.data for r in records][:2] == [conversation, {"id": 8}]
+        assert len(records) in (2, 3)
+
+
 def test_incremental_export_with_sideloaded_users(tmp_path: Path) -> None:
     page = {"tickets": [{"id": 1}], "users": [{"id": 7}], "end_time": 1, "next_page": None}
     records = _read(tmp_path, json.dumps(page))
