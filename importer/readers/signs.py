@@ -6,9 +6,9 @@ a ``type`` looks like a Zendesk ticket field, an Intercom admin ``{type, id, ema
 a Zendesk user. Each reader's ``role_of`` first asks :func:`other_platform` and refuses a record
 that plainly belongs to another platform, whatever its stream is named.
 
-The signs here are only what a platform alone writes (``source-formats.md`` §2 to §4 and §14), never
-what records of several platforms share (``id``, ``email``, ``requester_id``, ``subject``...). A
-new platform adds its signs to :data:`SIGNS`.
+The signs here are only what a platform alone writes (``source-formats.md`` §2 to §4, §11, §14),
+never what records of several platforms share (``id``, ``email``, ``requester_id``,
+``subject``...). A new platform adds its signs to :data:`SIGNS`.
 """
 
 from __future__ import annotations
@@ -117,6 +117,20 @@ ZENDESK_KEYS = frozenset(
     }
 )
 ZENDESK_USER_ROLES = frozenset({"end-user", "agent", "admin"})
+#: keys only Help Scout's Mailbox API writes (camelCase, HAL); ``createdBy``, ``customFields``
+#: and ``createdAt`` are not among them (Zoho Desk and HubSpot write them too)
+HELPSCOUT_KEYS = frozenset(
+    {
+        "primaryCustomer",
+        "customerWaitingSince",
+        "mailboxId",
+        "folderId",
+        "userUpdatedAt",
+        "closedByUser",
+        "savedReplyId",
+    }
+)
+HELPSCOUT_PERSON_TYPES = frozenset({"customer", "user"})
 
 
 def _is_number(value: Any) -> bool:
@@ -160,11 +174,23 @@ def is_zendesk(record: Mapping[str, Any]) -> bool:
     return not ZENDESK_KEYS.isdisjoint(record.keys())
 
 
+def is_helpscout(record: Mapping[str, Any]) -> bool:
+    """A Help Scout record: HAL's ``_embedded`` object, keys only Help Scout writes, or a
+    ``createdBy`` person object of type ``customer`` or ``user`` (Zoho's is an id)."""
+    if isinstance(record.get("_embedded"), Mapping):
+        return True
+    if not HELPSCOUT_KEYS.isdisjoint(record.keys()):
+        return True
+    created_by = record.get("createdBy")
+    return isinstance(created_by, Mapping) and created_by.get("type") in HELPSCOUT_PERSON_TYPES
+
+
 #: each platform with a reader, and what makes a record plainly its own
 SIGNS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
     "zendesk": is_zendesk,
     "freshdesk": is_freshdesk,
     "intercom": is_intercom,
+    "helpscout": is_helpscout,
 }
 
 
