@@ -6,6 +6,12 @@ a ``type`` looks like a Zendesk ticket field, an Intercom admin ``{type, id, ema
 a Zendesk user. Each reader's ``role_of`` first asks :func:`other_platform` and refuses a record
 that plainly belongs to another platform, whatever its stream is named.
 
+Front's prefixed ids (``cnv_``, ``msg_``, ``tea_``...) and Gorgias's ``/api/`` uris and
+``*_datetime`` keys are decisive (:data:`DECISIVE`): they are asked first, and a record bearing
+them is that platform's alone, whatever keys it shares with others (a Front teammate may say
+``type: user`` like an Intercom contact, a Front conversation has Intercom's ``waiting_since``, a
+Gorgias message Freshdesk's ``body_text``).
+
 The signs here are only what a platform alone writes (``source-formats.md`` §2 to §4, §11, §14),
 never what records of several platforms share (``id``, ``email``, ``requester_id``,
 ``subject``...). A new platform adds its signs to :data:`SIGNS`.
@@ -13,6 +19,7 @@ never what records of several platforms share (``id``, ``email``, ``requester_id
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -117,6 +124,36 @@ ZENDESK_KEYS = frozenset(
     }
 )
 ZENDESK_USER_ROLES = frozenset({"end-user", "agent", "admin"})
+#: Front's resource ids: conversation, message, comment, teammate, contact, tag, inbox, channel...
+FRONT_ID = re.compile(
+    r"^(?:cnv|msg|com|tea|crd|ctc|tag|inb|cha|tim|acc|fil|top|lnk|rul|evt|shf|cmp|rsp|sig|hdl)"
+    r"_[0-9a-z]+$"
+)
+FRONT_KEYS = frozenset(
+    {
+        "is_inbound",
+        "blurb",
+        "draft_mode",
+        "is_draft",
+        "posted_at",
+        "scheduled_reminders",
+        "is_available",
+        "is_blocked",
+        "is_spammer",
+    }
+)
+GORGIAS_KEYS = frozenset(
+    {
+        "from_agent",
+        "stripped_text",
+        "stripped_html",
+        "stripped_signature",
+        "assignee_user",
+        "assignee_team",
+        "is_retriable",
+        "last_sending_error",
+    }
+)
 #: keys only Help Scout's Mailbox API writes (camelCase, HAL); ``createdBy``, ``customFields``
 #: and ``createdAt`` are not among them (Zoho Desk and HubSpot write them too)
 HELPSCOUT_KEYS = frozenset(
@@ -185,17 +222,48 @@ def is_helpscout(record: Mapping[str, Any]) -> bool:
     return isinstance(created_by, Mapping) and created_by.get("type") in HELPSCOUT_PERSON_TYPES
 
 
+def is_front(record: Mapping[str, Any]) -> bool:
+    """A Front record: a Front resource id, keys only Front writes, or links to frontapp.com."""
+    if FRONT_ID.match(str(record.get("id") or "")):
+        return True
+    if not FRONT_KEYS.isdisjoint(record.keys()):
+        return True
+    links = record.get("_links")
+    own = links.get("self") if isinstance(links, Mapping) else None
+    return isinstance(own, str) and ".frontapp.com/" in own
+
+
+def is_gorgias(record: Mapping[str, Any]) -> bool:
+    """A Gorgias record: an ``/api/...`` uri, ``*_datetime`` keys, keys only Gorgias writes."""
+    uri = record.get("uri")
+    if isinstance(uri, str) and uri.startswith("/api/"):
+        return True
+    if any(str(key).endswith("_datetime") for key in record):
+        return True
+    return not GORGIAS_KEYS.isdisjoint(record.keys())
+
+
 #: each platform with a reader, and what makes a record plainly its own
 SIGNS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
     "zendesk": is_zendesk,
     "freshdesk": is_freshdesk,
     "intercom": is_intercom,
     "helpscout": is_helpscout,
+    "front": is_front,
+    "gorgias": is_gorgias,
+}
+#: the platforms whose signs are asked first and decide alone (see the module's docstring)
+DECISIVE: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+    "front": is_front,
+    "gorgias": is_gorgias,
 }
 
 
 def other_platform(record: Mapping[str, Any], own: str) -> str | None:
     """The platform other than ``own`` whose record ``record`` plainly is, else ``None``."""
+    for platform, signs in DECISIVE.items():
+        if signs(record):
+            return None if platform == own else platform
     for platform, signs in SIGNS.items():
         if platform != own and signs(record):
             return platform
