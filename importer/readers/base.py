@@ -38,7 +38,9 @@ Writing a platform reader (the whole job: this module plus ``mappings/<name>.tom
 
 Optional hooks: ``check_mapping(mapping)`` raises ``MappingError`` (file and key named) before
 anything is read; ``sniff_csv(header, mapping)`` gives the role of a CSV file from its header
-(read with the mapping's top-level ``delimiter``, default ``,``).
+(read with the mapping's top-level ``delimiter``, default ``,``); ``sniff_text(head)`` gives the
+role of a text file that is neither JSON nor a CSV any reader knows (mail: an mbox by its
+``From `` line and headers, an .eml by its headers) from its first bytes.
 
 Nothing else is edited: :data:`FORMAT_TABLE` below already lists zendesk, freshdesk and intercom
 with the module name they will have; while that module does not exist the format is listed as
@@ -51,7 +53,8 @@ How detection uses a reader: every JSON file of the export is read through
 records, in registry order; the first reader that names a role gives the file its format, and the
 roles of its first records list it in ``files`` (a file that holds several streams is listed
 under each role seen; a reader must route every record with :class:`RoutedItems`, never assume a
-file holds one role). A CSV file is offered to every reader with ``sniff_csv``.
+file holds one role). A CSV file is offered to every reader with ``sniff_csv``; a text file no
+CSV reader takes is then offered, by its first 4 KB, to every reader with ``sniff_text``.
 """
 
 from __future__ import annotations
@@ -95,6 +98,12 @@ class Reader(ABC):
         one of this format's. Formats without CSV files keep this default."""
         return None
 
+    def sniff_text(self, head: bytes) -> str | None:
+        """The role of a text file (neither JSON nor a CSV file any reader takes) from its
+        first bytes; ``None``: not one of this format's. Formats of JSON or CSV files keep
+        this default."""
+        return None
+
     def check_mapping(self, mapping: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
         """Raise :class:`~importer.errors.MappingError` (naming the file and key) when the
         mapping cannot be used; called before anything is read. The default accepts it."""
@@ -103,6 +112,11 @@ class Reader(ABC):
     def sniffs_csv(self) -> bool:
         """Whether this reader recognises CSV files (overrides :meth:`sniff_csv`)."""
         return type(self).sniff_csv is not Reader.sniff_csv
+
+    @property
+    def sniffs_text(self) -> bool:
+        """Whether this reader recognises other text files (overrides :meth:`sniff_text`)."""
+        return type(self).sniff_text is not Reader.sniff_text
 
     @abstractmethod
     def read(
@@ -259,6 +273,26 @@ FORMAT_TABLE: tuple[FormatEntry, ...] = (
             "intercom",
             "Intercom API JSON (conversations with conversation_parts)",
             "conversations JSON",
+        ),
+    ),
+    FormatEntry(
+        "front",
+        "front",
+        _planned("front", "Front Core API JSON (conversations, messages, comments)", "JSON"),
+    ),
+    FormatEntry(
+        "gorgias",
+        "gorgias",
+        _planned("gorgias", "Gorgias REST API JSON (tickets with messages)", "tickets JSON"),
+    ),
+    FormatEntry("mail", "mail", _planned("mail", "mail archives (mbox, .eml)", "mbox, *.eml")),
+    FormatEntry(
+        "helpscout",
+        "helpscout",
+        _planned(
+            "helpscout",
+            "Help Scout Mailbox API 2.0 JSON (conversations with embedded threads)",
+            "pages of GET /v2/conversations?embed=threads, or one conversation per line",
         ),
     ),
 )
