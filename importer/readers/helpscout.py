@@ -1,0 +1,175 @@
+"""The Help Scout reader: conversations as Help Scout's own Mailbox API 2.0 returns them.
+
+To merge one Help Scout account (or mailbox) into another. What it reads, by content:
+
+- pages of ``GET /v2/conversations?embed=threads`` saved as they came (HAL: the container layer
+  gives the conversations of ``_embedded.conversations``; an empty last page holds none), one
+  page per file or per line, or a JSON array of pages;
+- one conversation per line, or a JSON array of them (also ``GET /v2/conversations/{id}
+  ?embed=threads`` bodies), bare or in Airbyte/Singer envelopes.
+
+Each conversation carries its threads under ``_embedded.threads``; a conversation listed
+without them is refused, saying how to export it. Records are staged on disk
+(:class:`~importer.readers.staging.StagingStore`) so that a conversation found twice (pages that
+overlap, a list page and a full body) is read once: the copy with more threads. Then each is
+built by :func:`~importer.readers.helpscout_conversation.conversation_record`; the value choices
+are in ``mappings/helpscout.toml``.
+
+The source id is the conversation's Help Scout ``id``: importing the same dump again imports
+nothing twice. Attachments are read by their API address; downloading them needs the OLD
+account's token, given as ``IMPORTER_SOURCE_AUTH="api.helpscout.net=Bearer <token>"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from importer.findings import Finding
+from importer.readers.base import Reader, RoleFile, RoutedItems, no_conversations
+from importer.readers.containers import JsonRecord
+from importer.readers.helpscout_conversation import conversation_record, embedded, id_text
+from importer.readers.helpscout_mapping import HelpScoutMapping, helpscout_mapping
+from importer.readers.signs import other_platform
+from importer.readers.source import FormatInfo, SourceRecord, read_safely
+from importer.readers.staging import Staged, StagingStore
+from importer.readers.text import encoding_message
+
+CONVERSATIONS = "conversations"
+UNPARSED = "unparsed"
+DUPLICATES = "duplicates"
+
+#: keys only a Help Scout conversation has (a thread or a customer has none of them)
+CONVERSATION_SIGNS = frozenset(
+    {
+        "primaryCustomer",
+        "customerWaitingSince",
+        "mailboxId",
+        "folderId",
+        "userUpdatedAt",
+        "closedByUser",
+    }
+)
+
+
+def helpscout_role(record: Mapping[str, Any], stream: str | None) -> str | None:
+    """The role of one JSON record in a Help Scout dump, by its content: a conversation has
+    one of the keys only conversations have, or its threads under ``_embedded``. ``None``: a
+    record this reader does not use (a thread or customer on its own), or a record that is
+    plainly another platform's. ``stream`` is not needed."""
+    if other_platform(record, "helpscout") is not None:
+        return None
+    if not CONVERSATION_SIGNS.isdisjoint(record.keys()):
+        return CONVERSATIONS
+    if embedded(record, "threads") is not None and "body" not in record:
+        return CONVERSATIONS
+    return None
+
+
+def _thread_count(conversation: Mapping[str, Any]) -> int:
+    return len(embedded(conversation, "threads") or [])
+
+
+def _unparsed_record(staged: Staged) -> SourceRecord:
+    error, raw_text, source_id = staged.record
+    finding = Finding("read", "parse", error, staged.location, source_id)
+    return SourceRecord(staged.location, None, source_id, error=finding, raw_text=raw_text)
+
+
+class HelpScoutReader(Reader):
+    """Help Scout conversations with their embedded threads."""
+
+    info = FormatInfo(
+        "helpscout",
+        "Help Scout Mailbox API 2.0 JSON (conversations with embedded threads), to merge accounts",
+        "pages of GET /v2/conversations?status=all&embed=threads as saved, or one conversation "
+        "per line",
+        True,
+    )
+    roles = (CONVERSATIONS,)
+
+    def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
+        return helpscout_role(record, stream)
+
+    def check_mapping(self, mapping: dict[str, Any]) -> None:
+        helpscout_mapping(mapping)
+
+    def read(
+        self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path
+    ) -> Iterator[SourceRecord]:
+        rules = helpscout_mapping(mapping)
+        routed = RoutedItems(self, files)
+        with StagingStore(workdir) as store:
+            for _, item in routed:
+                if item.data is None:
+                    hint = item.id_hint
+                    store.put(UNPARSED, hint, item.location, [item.error, item.raw_text, hint])
+                    continue
+                self._stage(store, item)
+            store.commit()
+            pending = routed.take_warnings()
+            yielded = False
+            for staged in store.of_kind(UNPARSED):
+                record = _unparsed_record(staged)
+                record.warnings[:0] = pending
+                pending = []
+                yielded = True
+                yield record
+            for staged in store.of_kind(CONVERSATIONS):
+                build = partial(self._conversation, store, staged, rules)
+                record = read_safely(build, staged.location, staged.key)
+                record.warnings[:0] = pending
+                pending = []
+                yielded = True
+                yield record
+            if not yielded:  # an export without a conversation: its warnings reach the report
+                yield from no_conversations(self, files, pending)
+
+    @staticmethod
+    def _stage(store: StagingStore, item: JsonRecord) -> None:
+        """Stage a conversation as ``[data, replaced bytes]`` under its id; one seen again keeps
+        the copy with more threads, and the copy not read is noted under ``duplicates``."""
+        assert item.data is not None
+        key = id_text(item.data.get("id"))
+        staged = [item.data, item.replaced_bytes]
+        earlier = store.first(CONVERSATIONS, key) if key is not None else None
+        if earlier is None:
+            store.put(CONVERSATIONS, key, item.location, staged)
+            return
+        kept, _ = earlier.record
+        if _thread_count(item.data) > _thread_count(kept):
+            store.replace(earlier.seq, staged)
+            store.put(DUPLICATES, key, earlier.location, item.location)
+        else:
+            store.put(DUPLICATES, key, item.location, None)
+
+    @staticmethod
+    def _conversation(store: StagingStore, staged: Staged, rules: HelpScoutMapping) -> SourceRecord:
+        conversation, replaced = staged.record
+        location = staged.location
+        notes: list[Finding] = []
+        for duplicate in store.by_key(DUPLICATES, staged.key):
+            if duplicate.record is not None:  # the later copy, with more threads, is read
+                location = duplicate.record
+            notes.append(
+                Finding(
+                    "read",
+                    "duplicate",
+                    f"conversation {staged.key} is in the export twice; the copy at "
+                    f"{duplicate.location} is passed over for the one with more threads",
+                    location,
+                    staged.key,
+                )
+            )
+        record = conversation_record(conversation, location, rules)
+        if replaced:
+            notes.append(
+                Finding("read", "encoding", encoding_message(replaced), location, staged.key)
+            )
+        record.warnings[:0] = notes
+        return record
+
+
+READER = HelpScoutReader()
