@@ -45,6 +45,8 @@ def test_real_samples_are_recognised(sample: str, kind: str | None) -> None:
         ("zendesk_nango_incremental_tickets.json", "zendesk", "tickets", [1, 1, 1, 1]),
         ("freshdesk_python-freshdesk_ticket_1.json", "freshdesk", "tickets", [1]),
         ("intercom_nango_conversation_5.json", "intercom", "conversations", [3]),
+        ("gorgias_nango_ticket_153006867.json", "gorgias", "tickets", [6]),
+        ("front_nango_conversation_messages.json", "front", "messages", [2]),
     ],
 )
 def test_real_platform_samples_are_recognised_and_read(
@@ -84,8 +86,6 @@ def test_both_zendesk_files_make_one_zendesk_export(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("sample", "platform"),
     [
-        ("gorgias_nango_ticket_153006867.json", "Gorgias"),
-        ("front_nango_conversation_messages.json", "Front"),
         ("zoho_desk_nango_ticket_and_threads.json", "Zoho Desk"),
         ("hubspot_nango_crm_tickets.json", "HubSpot"),
     ],

@@ -90,7 +90,8 @@ def _airbyte(path: Path, records: list[tuple[str, dict[str, Any]]]) -> Path:
 
 def test_every_format_is_listed_once_and_names_need_no_import() -> None:
     assert FORMAT_NAMES == READERS.names
-    assert ("canonical", "csv", "zendesk", "freshdesk", "intercom") == FORMAT_NAMES
+    assert ("canonical", "csv", "zendesk", "freshdesk", "intercom") == FORMAT_NAMES[:5]
+    assert {"front", "gorgias"} <= set(FORMAT_NAMES)
     infos = READERS.infos()
     assert list(infos) == list(FORMAT_NAMES)
     assert infos["canonical"].available
