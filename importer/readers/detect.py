@@ -212,6 +212,19 @@ def detect_file(input_file: InputFile, sniffers: Sequence[CsvSniffer]) -> Detect
         role = reader.sniff_csv(header, mapping) if header is not None else None
         if role is not None:
             return DetectedFile(input_file, reader.info.name, (role,))
+    return _detect_text(input_file)
+
+
+def _detect_text(input_file: InputFile) -> DetectedFile:
+    """A text file no CSV reader takes, offered by its first bytes to each ``sniff_text``."""
+    text_readers = [reader for reader in READERS if reader.sniffs_text]
+    if text_readers:
+        with input_file.open() as stream:
+            head = stream.read(PEEK_BYTES)
+        for reader in text_readers:
+            role = reader.sniff_text(head)
+            if role is not None:
+                return DetectedFile(input_file, reader.info.name, (role,))
     return DetectedFile(input_file, None)
 
 

@@ -1,0 +1,264 @@
+"""One parsed mail as the two records the mail reader stages: its head and its body.
+
+The head (:func:`mail_head`) is what threading and roles need: ids, subject, addresses, Gmail
+labels, the time, why it may be left out (bounce, auto-reply, label, list) and the warnings of its
+headers. The body (:func:`mail_body`) is the canonical message's content: ``body_html`` (a
+``text/html`` part is preferred) or ``body_text``, and every attachment (inline images with a
+``Content-ID``, attached mails) carried inline as ``data_base64``, so it travels with the
+conversation. A body whose charset is unknown or does not fit its bytes is decoded with the
+bytes replaced and a warning, never an exception.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from datetime import timedelta
+from email.message import EmailMessage, Message
+from typing import Any
+
+from importer.readers.mail_mapping import MailMapping
+from importer.readers.mail_parse import (
+    REPLACEMENT,
+    RawMail,
+    addresses,
+    all_headers,
+    as_utc,
+    clean,
+    from_line_time,
+    header_text,
+    message_ids,
+    parse_date,
+    received_time,
+)
+from importer.readers.text import decode_bytes
+
+BOUNCE_SENDERS = frozenset({"mailer-daemon", "postmaster"})
+AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder")
+LATE = timedelta(days=1)
+
+
+class MailError(ValueError):
+    """A mail that cannot be placed in a conversation; the message says why."""
+
+
+def mail_head(
+    message: EmailMessage, raw: RawMail, number: int, rules: MailMapping
+) -> dict[str, Any]:
+    """The staged head of one mail (JSON values only)."""
+    notes: list[str] = []
+    subject = header_text(message, "subject") or ""
+    if REPLACEMENT in subject:
+        notes.append("the Subject header holds bytes of an unknown or wrong charset; replaced")
+    senders = addresses(message, "from") or addresses(message, "sender")
+    recipients = addresses(message, "to") + addresses(message, "cc")
+    own = message_ids(header_text(message, "message-id"))
+    refs = message_ids(header_text(message, "references"))
+    for parent in message_ids(header_text(message, "in-reply-to")):
+        if parent not in refs:
+            refs.append(parent)
+    labels = [
+        label.strip().strip('"').lower()
+        for label in (header_text(message, "x-gmail-labels") or "").split(",")
+        if label.strip()
+    ]
+    moment, time_note = _mail_time(message, raw, rules)
+    if time_note:
+        notes.append(time_note)
+    out, why = _left_out(message, senders, labels, rules)
+    thread = header_text(message, "x-gm-thrid") if rules.gmail_thread_ids else None
+    return {
+        "n": number,
+        "loc": raw.location,
+        "id": own[0] if own else None,
+        "refs": [ref for ref in refs if not own or ref != own[0]],
+        "thrid": thread.strip() if thread else None,
+        "subject": subject,
+        "from": list(senders[0]) if senders else None,
+        "rcpt": [list(pair) for pair in recipients],
+        "sent": bool(rules.sent_labels & set(labels)),
+        "at": moment.isoformat(),
+        "epoch": as_utc(moment).timestamp(),
+        "out": out,
+        "why": why,
+        "notes": notes,
+    }
+
+
+def _mail_time(message: EmailMessage, raw: RawMail, rules: MailMapping) -> tuple[Any, str | None]:
+    """The mail's time (its ``Date`` with its zone) and a warning when it came from elsewhere."""
+    written = header_text(message, "date")
+    date = parse_date(written)
+    received = received_time(message) or from_line_time(raw)
+    problem = None
+    if date is None:
+        problem = f"the Date {written!r} cannot be read" if written else "the mail has no Date"
+    elif date.year < rules.earliest_year:
+        problem = f"the Date {written!r} is before {rules.earliest_year}"
+    elif received is not None and as_utc(date) > as_utc(received) + LATE:
+        problem = f"the Date {written!r} is later than the mail was received"
+    if problem is None:
+        return date, None
+    if received is not None:
+        return received, f"{problem}; its time is taken from its Received header"
+    if date is not None:
+        return date, f"{problem}, and it has no Received header; the Date is kept"
+    raise MailError(f"{problem} and no Received header: its time is unknown")
+
+
+def _left_out(
+    message: EmailMessage,
+    senders: list[tuple[str, str]],
+    labels: list[str],
+    rules: MailMapping,
+) -> tuple[str | None, str | None]:
+    """``(kind, why)`` of a mail that is not a conversation's message (kind ``note`` for a kept
+    bounce), ``(None, None)`` for the others; mail of the team to itself is judged later."""
+    skipped = [label for label in labels if label in rules.skipped_labels]
+    if skipped:
+        return "label", f"it carries the Gmail label {skipped[0]!r} (skipped_labels)"
+    sender = senders[0][0] if senders else ""
+    content_type = message.get_content_type()
+    report = str(message.get_param("report-type", "") or "").lower()
+    if (
+        sender.partition("@")[0] in BOUNCE_SENDERS
+        or (content_type == "multipart/report" and report == "delivery-status")
+        or all_headers(message, "x-failed-recipients")
+    ):
+        if rules.keep_bounces:
+            return "note", None
+        return "bounce", "it is a bounce (delivery status report)"
+    auto = (header_text(message, "auto-submitted") or "no").lower().split(";")[0].strip()
+    precedence = (header_text(message, "precedence") or "").lower().strip()
+    if auto != "no" or any(all_headers(message, name) for name in AUTO_HEADERS):
+        if not rules.keep_auto_replies:
+            why = f"Auto-Submitted: {auto}" if auto != "no" else "an X-Autoreply header"
+            return "auto_reply", f"it is an automatic reply ({why})"
+    elif precedence in rules.auto_precedence and not rules.keep_auto_replies:
+        return "auto_reply", f"it is an automatic mail (Precedence: {precedence})"
+    if rules.skip_list_mail and all_headers(message, "list-id"):
+        return "list", "it is mailing-list mail (List-Id; skip_list_mail)"
+    return None, None
+
+
+# -- the body ---------------------------------------------------------------------------------
+
+
+def mail_body(message: EmailMessage) -> dict[str, Any]:
+    """The staged body of one mail: ``body_html`` or ``body_text``, ``attachments`` and the
+    ``notes`` (warnings) of its decoding."""
+    notes: list[str] = []
+    body: dict[str, Any] = {}
+    chosen = message.get_body(preferencelist=("html", "plain"))
+    if chosen is not None:
+        text = _text_of(chosen, notes)
+        key = "body_html" if chosen.get_content_subtype() == "html" else "body_text"
+        body[key] = text
+    else:
+        body["body_text"] = ""
+    attachments: list[dict[str, Any]] = []
+    _collect(message, chosen, attachments, notes)
+    body["attachments"] = attachments
+    body["notes"] = notes
+    return body
+
+
+def _text_of(part: Message, notes: list[str]) -> str:
+    """The text of a ``text/*`` part in its declared charset; what does not fit is replaced."""
+    payload = part.get_payload(decode=True)
+    data = payload if isinstance(payload, bytes) else b""
+    charset = part.get_content_charset() or "us-ascii"
+    try:
+        return clean(data.decode(charset))[0]
+    except LookupError:
+        text, replaced = decode_bytes(data)
+        if replaced:
+            notes.append(
+                f"the body's charset {charset!r} is unknown and it is not UTF-8: "
+                f"{replaced} byte(s) read as cp1252"
+            )
+        else:
+            notes.append(f"the body's charset {charset!r} is unknown; read as UTF-8")
+        return clean(text)[0]
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("utf-8")
+        if charset.lower() not in ("us-ascii", "ascii"):
+            notes.append(f"the body is labelled {charset!r} but is UTF-8; read as UTF-8")
+        return clean(text)[0]
+    except UnicodeDecodeError:
+        text = data.decode(charset, "replace")
+        replaced = text.count(REPLACEMENT) - data.count(REPLACEMENT.encode("utf-8"))
+        notes.append(
+            f"the body does not fit its charset {charset!r}: {replaced} byte(s) replaced "
+            "with U+FFFD"
+        )
+        return text
+
+
+def _collect(
+    part: Message, chosen: Message | None, found: list[dict[str, Any]], notes: list[str]
+) -> None:
+    """Every attachment under ``part``: leaves that are not the body and not a text
+    alternative of it, and attached mails (``message/rfc822``) as ``.eml`` files."""
+    content_type = part.get_content_type()
+    if content_type in ("message/rfc822", "message/global"):
+        _attach_mail(part, found, notes)
+        return
+    if part.is_multipart():
+        for inner in part.iter_parts() if isinstance(part, EmailMessage) else ():
+            _collect(inner, chosen, found, notes)
+        return
+    if part is chosen or part.get_content_maintype() == "message":
+        return
+    disposition = part.get_content_disposition()
+    name = part.get_filename()
+    content_id = part.get("content-id")
+    if (
+        part.get_content_maintype() == "text"
+        and disposition != "attachment"
+        and not name
+        and not content_id
+    ):
+        return  # the other alternative of the body (text/plain beside text/html)
+    payload = part.get_payload(decode=True)
+    data = payload if isinstance(payload, bytes) else b""
+    _attach(found, notes, data, content_type, name, bool(content_id))
+
+
+def _attach_mail(part: Message, found: list[dict[str, Any]], notes: list[str]) -> None:
+    inner = part.get_payload(0) if part.is_multipart() else None
+    try:
+        data = inner.as_bytes() if isinstance(inner, Message) else b""
+    except Exception:  # an attached mail the generator cannot write back: its text
+        data = str(inner).encode("utf-8", "replace")
+    subject = str(inner.get("subject", "") or "") if isinstance(inner, Message) else ""
+    name = f"{clean(subject)[0].strip()[:60] or 'attached mail'}.eml".replace("/", "-")
+    _attach(found, notes, data, "message/rfc822", part.get_filename() or name, False)
+
+
+def _attach(
+    found: list[dict[str, Any]],
+    notes: list[str],
+    data: bytes,
+    content_type: str,
+    name: str | None,
+    inline: bool,
+) -> None:
+    if name:
+        name = clean(name)[0].strip()
+    if not name:
+        extension = mimetypes.guess_extension(content_type) or ".bin"
+        name = f"{'inline' if inline else 'attachment'}-{len(found) + 1}{extension}"
+    if not data:
+        notes.append(f"attachment {name!r} is empty; left out")
+        return
+    found.append(
+        {
+            "file_name": name,
+            "content_type": content_type,
+            "size": len(data),
+            "data_base64": base64.b64encode(data).decode("ascii"),
+        }
+    )

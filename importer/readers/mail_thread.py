@@ -1,0 +1,208 @@
+"""Threading mails into conversations with the state on disk (:mod:`importer.readers.staging`).
+
+Pass one, as the mails are read (:meth:`Threads.add`): each mail's ids (its ``Message-ID``, every
+``References`` and ``In-Reply-To`` id, Gmail's ``X-GM-THRID``) are *nodes*; a node names the
+thread it was first seen in; a mail whose nodes name several threads joins them (union-find: the
+later thread gets the earlier as its parent, and is listed as its child). Replies that come
+before their parent, and siblings whose parent is missing, so end in one thread whatever the
+order. Nodes, threads, parents and members are rows of the staging store; only bounded caches
+stay in memory, so 100,000 mails thread in constant memory.
+
+Pass two (:meth:`Threads.join_by_subject`): a thread whose first mail is a reply (it names a
+parent, or its subject says ``Re:``) but whose parent is not in the archive joins the latest
+earlier thread with the same normalised subject and the same customer whose last mail is within
+the mapping's window. Then :meth:`Threads.conversations` gives each final thread's mail heads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from importer.readers.staging import StagingStore
+
+NODE = "node"
+THREAD = "thread"
+PARENT = "parent"
+CHILD = "child"
+MEMBER = "member"
+SUMMARY = "summary"
+ORPHAN = "orphan"
+MERGE = "merge"
+MERGED = "merged"
+CACHE_SIZE = 50_000
+DAY_S = 86_400.0
+
+_TAGS = re.compile(r"^\s*(\[[^\]]*\]\s*)+")
+_PREFIX = re.compile(
+    r"^\s*(re|fw|fwd|aw|wg|sv|vs|vb|antw|doorst|tr|ref|rif|odp|r)\s*(\[\d+\]|\(\d+\))?\s*[:：]\s*",
+    re.IGNORECASE,
+)
+_REPLY = re.compile(
+    r"^\s*(re|aw|sv|vs|antw|ref|rif|odp|r)\s*(\[\d+\]|\(\d+\))?\s*[:：]", re.IGNORECASE
+)
+
+#: ``(address, name)`` of a conversation's customer, from its mail heads in time order
+CustomerOf = Callable[[list[dict[str, Any]]], tuple[str, str] | None]
+
+
+def normalised_subject(subject: str) -> str:
+    """``subject`` without ``Re:``/``Fwd:``/``AW:``/``SV:`` prefixes and ``[tags]``, folded."""
+    text = subject
+    while True:
+        stripped = _PREFIX.sub("", _TAGS.sub("", text), count=1)
+        if stripped == text:
+            break
+        text = stripped
+    return " ".join(text.split()).casefold()
+
+
+def is_reply(head: dict[str, Any]) -> bool:
+    """Whether a mail is a reply: it names a parent, or its subject (past any ``[tag]``) says so."""
+    return bool(head["refs"]) or bool(_REPLY.match(_TAGS.sub("", head["subject"])))
+
+
+class _Cache(dict[str, Any]):
+    """A dict that empties itself when full: bounded memory, hits for recent keys."""
+
+    def keep(self, key: str, value: Any) -> None:
+        if len(self) >= CACHE_SIZE:
+            self.clear()
+        self[key] = value
+
+
+class Threads:
+    """The threading state of one read, in ``store``."""
+
+    def __init__(self, store: StagingStore) -> None:
+        self.store = store
+        self._threads = 0
+        self._nodes = _Cache()
+        self._parents = _Cache()
+
+    # -- pass one -----------------------------------------------------------------------------
+    def add(self, head: dict[str, Any], location: str) -> None:
+        """Put one mail's head in its thread, joining the threads its ids name."""
+        nodes = [head["id"], *head["refs"]]
+        if head.get("thrid"):
+            nodes.append(f"gmail-thread:{head['thrid']}")
+        unknown: list[str] = []
+        roots: set[int] = set()
+        for node in dict.fromkeys(n for n in nodes if n):
+            thread = self._node(node)
+            if thread is None:
+                unknown.append(node)
+            else:
+                roots.add(self.root(thread))
+        if roots:
+            target, *others = sorted(roots)
+            for other in others:
+                self.store.put(PARENT, str(other), location, target)
+                self.store.put(CHILD, str(target), location, other)
+                self._parents.keep(str(other), target)
+        else:
+            self._threads += 1
+            target = self._threads
+            self.store.put(THREAD, str(target), location, None)
+        for node in unknown:
+            self.store.put(NODE, node, location, target)
+            self._nodes.keep(node, target)
+        self.store.put(MEMBER, str(target), location, head)
+
+    def _node(self, node: str) -> int | None:
+        if node in self._nodes:
+            thread: int | None = self._nodes[node]
+            return thread
+        staged = self.store.first(NODE, node)
+        thread = None if staged is None else int(staged.record)
+        if thread is not None:
+            self._nodes.keep(node, thread)
+        return thread
+
+    def root(self, thread: int) -> int:
+        """The thread ``thread`` was joined into (itself when it was not)."""
+        while True:
+            key = str(thread)
+            if key in self._parents:
+                parent = self._parents[key]
+            else:
+                staged = self.store.first(PARENT, key)
+                parent = None if staged is None else int(staged.record)
+                self._parents.keep(key, parent)
+            if parent is None:
+                return thread
+            thread = parent
+
+    def _roots(self) -> Iterator[int]:
+        """Every thread not joined into another, in the order each began."""
+        for staged in self.store.of_kind(THREAD):
+            thread = int(str(staged.key))
+            if self.root(thread) == thread:
+                yield thread
+
+    def heads(self, thread: int) -> list[dict[str, Any]]:
+        """The mail heads of ``thread`` and of the threads joined into it, in time order."""
+        found: list[dict[str, Any]] = []
+        pending = [thread]
+        while pending:
+            key = str(pending.pop())
+            found.extend(staged.record for staged in self.store.by_key(MEMBER, key))
+            pending.extend(int(staged.record) for staged in self.store.by_key(CHILD, key))
+        found.sort(key=lambda head: (head["epoch"], head["n"]))
+        return found
+
+    # -- pass two -----------------------------------------------------------------------------
+    def join_by_subject(
+        self, window_days: float, customer_of: CustomerOf, counts: Callable[[dict[str, Any]], bool]
+    ) -> None:
+        """Join each thread that starts with a reply whose parent is missing to the latest
+        earlier thread of the same subject and customer within ``window_days``; ``counts``
+        says which mails count (those not left out)."""
+        if window_days <= 0:
+            return
+        window = window_days * DAY_S
+        for thread in self._roots():
+            heads = [head for head in self.heads(thread) if counts(head)]
+            if not heads:
+                continue
+            customer = customer_of(heads)
+            key = f"{normalised_subject(heads[0]['subject'])}\n{customer[0] if customer else ''}"
+            first, last = heads[0]["epoch"], heads[-1]["epoch"]
+            self.store.put(SUMMARY, key, heads[0]["loc"], [thread, first, last])
+            if is_reply(heads[0]):
+                self.store.put(ORPHAN, str(thread), heads[0]["loc"], [key, first])
+        self.store.commit()
+        for staged in self.store.of_kind(ORPHAN):
+            thread = int(str(staged.key))
+            key, first = staged.record
+            best: tuple[float, int] | None = None
+            for candidate in self.store.by_key(SUMMARY, key):
+                other, other_first, other_last = candidate.record
+                if other == thread or (other_first, other) >= (first, thread):
+                    continue
+                if first - other_last > window:
+                    continue
+                if best is None or (other_first, other) > best:
+                    best = (other_first, other)
+            if best is not None:
+                self.store.put(MERGE, str(thread), staged.location, best[1])
+                self.store.put(MERGED, str(best[1]), staged.location, thread)
+        self.store.commit()
+
+    def conversations(self) -> Iterator[list[dict[str, Any]]]:
+        """The mail heads of each final thread (after :meth:`join_by_subject`), in time order,
+        threads in the order they began."""
+        for thread in self._roots():
+            if self.store.first(MERGE, str(thread)) is not None:
+                continue  # read with the thread it joined
+            heads = self.heads(thread)
+            pending = [thread]
+            while pending:
+                key = str(pending.pop())
+                for staged in self.store.by_key(MERGED, key):
+                    joined = int(staged.record)
+                    heads.extend(self.heads(joined))
+                    pending.append(joined)
+            heads.sort(key=lambda head: (head["epoch"], head["n"]))
+            yield heads
