@@ -9,9 +9,10 @@ samples/csv/export/        the generic CSV template: conversations.csv + message
                            shuffled), 24 conversations (one of 250 messages, a chat, a phone
                            call, private notes, unicode, a 44-character last name), a custom
                            field, an attachment, files written with a UTF-8 BOM
-samples/zendesk/, samples/freshdesk/, samples/intercom/
+samples/zendesk/, samples/freshdesk/, samples/intercom/, samples/front/, samples/gorgias/
                            written by their own scripts (make_sample_zendesk.py,
-                           make_sample_freshdesk.py, make_intercom_sample.py), then given
+                           make_sample_freshdesk.py, make_intercom_sample.py,
+                           make_sample_front.py, make_sample_gorgias.py), then given
                            attachments by URL (sample_files.py) that `make demo` serves
 """
 
@@ -225,7 +226,13 @@ def generic_csv() -> None:
 def platforms() -> None:
     """The Zendesk, Freshdesk and Intercom samples (each its own script), then their files."""
     scripts = Path(__file__).resolve().parent
-    for name in ("make_sample_zendesk", "make_sample_freshdesk", "make_intercom_sample"):
+    for name in (
+        "make_sample_zendesk",
+        "make_sample_freshdesk",
+        "make_intercom_sample",
+        "make_sample_front",
+        "make_sample_gorgias",
+    ):
         runpy.run_path(str(scripts / f"{name}.py"), run_name="__main__")
     runpy.run_path(str(scripts / "sample_files.py"), run_name="__main__")
 

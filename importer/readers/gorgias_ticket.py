@@ -14,7 +14,8 @@ The rules (``source-formats.md`` §8, §13), each value choice from
 - The customer is the ticket's ``customer`` (else ``requester``, else the first customer message's
   sender): email and phone from its ``channels`` when not given, the name from
   ``firstname``/``lastname`` when ``name`` is null.
-- Type from the ticket ``channel``; status from ``status`` (a closed ticket with a
+- The subject is the ticket's, else the first public message's. Type from the ticket
+  ``channel``; status from ``status`` (a closed ticket with a
   ``snooze_datetime`` is snoozed); ``closed_datetime`` is the closed time of a closed-like ticket;
   tags by name, the spam tag on spam; the assignee from ``assignee_user``.
 """
@@ -113,6 +114,7 @@ class _Conversion:
         self.left_out: list[Finding] = []
         self.dropped: Counter[str] = Counter()
         self.customer_senders: list[Mapping[str, Any]] = []
+        self.first_subject: str | None = None
 
     def _finding(self, stage: str, code: str, message: str, where: str | None) -> Finding:
         return Finding(stage, code, message, where or self.location, self.source_id)
@@ -140,6 +142,8 @@ class _Conversion:
             self.dropped["without a body"] += 1
             return
         agent = self._is_agent(message, sender)
+        if self.first_subject is None and message.get("public") is not False:
+            self.first_subject = text_value(message.get("subject"))
         channel = str(message.get("channel") or "").lower()
         private = message.get("public") is False or channel in self.mapping.note_channels
         entry: dict[str, Any] = {
@@ -260,7 +264,7 @@ def ticket_record(
         "source": mapping.source or None,
         "customer": conversion.customer(),
         "messages": conversion.messages,
-        "subject": text_value(ticket.get("subject")),
+        "subject": text_value(ticket.get("subject")) or conversion.first_subject,
         "type": mapping.conversation_type(ticket.get("channel")),
         "status": status,
         "created_at": ticket.get("created_datetime"),
