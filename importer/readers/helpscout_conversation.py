@@ -20,7 +20,7 @@ The rules (``helpscout-api.md`` §5.7 and §6, ``source-formats.md`` §11), each
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -80,7 +80,7 @@ def _moment(value: Any) -> float | None:
         return None
 
 
-def oldest_first(threads: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def oldest_first(threads: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Threads oldest first: a list newest first (the API's order) is turned round, then
     sorted by time (stable: equal times keep that order; unreadable times go last)."""
     times = [m for m in (_moment(t.get("createdAt")) for t in threads) if m is not None]
