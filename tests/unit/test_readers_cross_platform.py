@@ -21,7 +21,7 @@ from importer.readers.signs import other_platform
 ROOT = Path(__file__).resolve().parent.parent.parent
 REAL = ROOT / "tests" / "data" / "real"
 SAMPLES = ROOT / "samples"
-PLATFORMS = ("zendesk", "freshdesk", "intercom")
+PLATFORMS = ("zendesk", "freshdesk", "intercom", "helpscout")
 
 
 def _platform_of(path: Path) -> str:
@@ -122,6 +122,13 @@ def test_no_record_is_claimed_through_an_etl_envelope(
         ({"id": 1, "subject": "s", "via": {"channel": "web"}, "requester_id": 3}, "zendesk"),
         ({"id": 1, "name": "Ann", "email": "a@example.com", "role": "end-user"}, "zendesk"),
         ({"id": 1, "ticket_id": 2, "html_body": "<p>x</p>"}, "zendesk"),
+        # Help Scout's conversations: camelCase keys no other platform writes, HAL's _embedded
+        ({"id": 1, "subject": "s", "status": "active", "mailboxId": 85}, "helpscout"),
+        ({"id": 1, "status": "closed", "_embedded": {"threads": []}}, "helpscout"),
+        (
+            {"id": 1, "subject": "s", "createdBy": {"id": 5, "type": "customer"}, "folderId": 3},
+            "helpscout",
+        ),
     ],
 )
 def test_plain_signs_of_each_platform(record: dict[str, Any], platform: str) -> None:
