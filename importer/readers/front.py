@@ -5,8 +5,8 @@ What it reads, each record's role judged by its content (:func:`front_role`):
 - ``conversations`` (``cnv_`` ids): subject, status, recipient, assignee, tags, custom fields;
   their messages and comments may be nested (``messages``/``comments``, bare lists or pages
   ``{"_results": [...]}``);
-- ``messages`` (``msg_``) and ``comments`` (``com_``) as their own stream or files (pages of
-  ``GET /conversations/{id}/messages`` saved as they came, ETL streams), joined on the
+- ``conversation_messages`` (``msg_``) and ``comments`` (``com_``) as their own stream or files
+  (pages of ``GET /conversations/{id}/messages`` saved as they came, ETL streams), joined on the
   conversation id of their ``_links.related.conversation``, a ``conversation_id`` key, or the
   request path of a dump keyed by path; messages whose conversation record is not in the export
   make a conversation of their own (with a warning);
@@ -36,7 +36,7 @@ from importer.readers.staging import Staged, StagingStore
 from importer.readers.text import encoding_message
 
 CONVERSATIONS = "conversations"
-MESSAGES = "messages"
+MESSAGES = "conversation_messages"
 COMMENTS = "comments"
 TEAMMATES = "teammates"
 CONTACTS = "contacts"

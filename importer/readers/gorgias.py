@@ -4,8 +4,8 @@ What it reads, each record's role judged by its content (:func:`gorgias_role`):
 
 - ``tickets``: ``GET /api/tickets/{id}`` objects with their ``messages`` embedded, or list pages
   (``{"data": [...]}``) without them;
-- ``messages``: messages as their own stream or files (``GET /api/tickets/{id}/messages``, ETL
-  streams), joined on ``ticket_id`` (else the ticket id of their ``uri`` or of the request path
+- ``ticket_messages``: messages as their own stream or files (``GET /api/tickets/{id}/messages``,
+  ETL streams), joined on ``ticket_id`` (else the ticket id of their ``uri`` or of the request path
   of a dump keyed by path); messages also embedded in their ticket are read once.
 
 Customers, users and other Gorgias resources are passed over with one warning per stream: tickets
@@ -35,7 +35,7 @@ from importer.readers.staging import Staged, StagingStore
 from importer.readers.text import encoding_message
 
 TICKETS = "tickets"
-MESSAGES = "messages"
+MESSAGES = "ticket_messages"
 UNPARSED = "unparsed"
 DUPLICATES = "duplicates"
 

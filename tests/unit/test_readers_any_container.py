@@ -21,7 +21,7 @@ from importer.readers.containers import iter_json_records
 from importer.readers.inputs import list_input_files
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples"
-PLATFORMS = ("zendesk", "freshdesk", "intercom")
+PLATFORMS = ("zendesk", "freshdesk", "intercom", "front", "gorgias", "helpscout")
 PAGE = 7
 
 #: (stream, records) of each file of an export, in the sample's file order

@@ -21,7 +21,7 @@ from importer.readers.signs import other_platform
 ROOT = Path(__file__).resolve().parent.parent.parent
 REAL = ROOT / "tests" / "data" / "real"
 SAMPLES = ROOT / "samples"
-PLATFORMS = ("zendesk", "freshdesk", "intercom", "helpscout")
+PLATFORMS = ("zendesk", "freshdesk", "intercom", "front", "gorgias", "helpscout")
 
 
 def _platform_of(path: Path) -> str:
@@ -128,6 +128,19 @@ def test_no_record_is_claimed_through_an_etl_envelope(
         (
             {"id": 1, "subject": "s", "createdBy": {"id": 5, "type": "customer"}, "folderId": 3},
             "helpscout",
+        ),
+        # a Front conversation has Intercom's waiting_since, a teammate may say type user
+        ({"id": "cnv_1dy3x02m", "subject": "s", "status": "archived", "waiting_since": 1}, "front"),
+        ({"id": "tea_2k1", "type": "user", "email": "sam@example.com", "username": "sam"}, "front"),
+        ({"id": "msg_2ju5l6zi", "is_inbound": True, "body": "<p>x</p>", "type": "email"}, "front"),
+        # a Gorgias message has Freshdesk's body_text
+        (
+            {"id": 1, "ticket_id": 2, "body_text": "x", "from_agent": False, "public": True},
+            "gorgias",
+        ),
+        (
+            {"id": 7, "uri": "/api/tickets/7/", "status": "open", "subject": "s", "spam": False},
+            "gorgias",
         ),
     ],
 )

@@ -46,7 +46,7 @@ def test_real_samples_are_recognised(sample: str, kind: str | None) -> None:
         ("freshdesk_python-freshdesk_ticket_1.json", "freshdesk", "tickets", [1]),
         ("intercom_nango_conversation_5.json", "intercom", "conversations", [3]),
         ("gorgias_nango_ticket_153006867.json", "gorgias", "tickets", [6]),
-        ("front_nango_conversation_messages.json", "front", "messages", [2]),
+        ("front_nango_conversation_messages.json", "front", "conversation_messages", [2]),
     ],
 )
 def test_real_platform_samples_are_recognised_and_read(
