@@ -315,6 +315,20 @@ def conversation_record(
         return SourceRecord(location, None, source_id, error=error)
     for thread in oldest_first(threads):
         conversion.add_thread(thread)
+    counted = conversation.get("threads")
+    if isinstance(counted, int) and not isinstance(counted, bool) and counted > len(threads):
+        conversion.warnings.append(
+            Finding(
+                "read",
+                "threads",
+                f"the export holds {len(threads)} of the {counted} threads Help Scout counts for "
+                "this conversation (list pages may cut chats short): save GET "
+                f"/v2/conversations/{source_id}?embed=threads with the pages, and the fuller "
+                "copy is read",
+                location,
+                source_id,
+            )
+        )
     status = text_value(conversation.get("status"))
     if status is not None:
         status = mapping.status_by_status.get(status.lower(), status)

@@ -278,6 +278,17 @@ def test_a_conversation_without_threads_or_id_is_refused_saying_why() -> None:
     assert record.error.code == "source_id"
 
 
+def test_fewer_threads_than_help_scout_counts_is_a_warning() -> None:
+    conversation = _standard()
+    conversation["threads"] = 9
+    record = _read(conversation)
+    [warning] = [w for w in record.warnings if w.code == "threads"]
+    assert "holds 4 of the 9 threads" in warning.message
+    assert "GET /v2/conversations/100?embed=threads" in warning.message
+    conversation["threads"] = 4
+    assert [w.code for w in _read(conversation).warnings] == ["message.event"]
+
+
 def test_empty_threads_are_events_and_a_conversation_of_events_only_has_no_message() -> None:
     record = _read(_conversation(_thread(1, "customer", "2023-03-01T09:00:00Z", "  ")))
     assert _data(record)["messages"] == []
