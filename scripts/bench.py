@@ -210,5 +210,79 @@ def main() -> int:
     return 0
 
 
+# -- mail: an mbox of 100,000 messages (issue 12) ----------------------------------------------
+
+
+def write_mbox(path: Path, messages: int, seed: int = 20240612) -> int:
+    """A Takeout-like mbox of ``messages`` mails: threads of 1-6 mails (In-Reply-To and
+    References; replies labelled Sent), one reply in 20 without them (joined by subject), one
+    mail in 50 an auto-reply or a bounce; returns the number of threads."""
+    import random as _random
+    from email.utils import format_datetime
+
+    rng = _random.Random(seed)
+    moment = datetime(2022, 1, 3, 8, 0, tzinfo=UTC)
+    written = threads = 0
+    with path.open("wb") as out:
+        while written < messages:
+            threads += 1
+            customer = f"customer{rng.randrange(20_000)}@example.com"
+            subject = f"Order {rng.randrange(100_000)}: {rng.choice(['late', 'broken', 'refund'])}"
+            chain: list[str] = []
+            for step in range(min(rng.randint(1, 6), messages - written)):
+                written += 1
+                moment += timedelta(seconds=rng.randint(30, 900))
+                agent = step % 2 == 1
+                sender = f"agent{rng.randrange(8)}@northwind.example" if agent else customer
+                ident = f"<b{written}.{threads}@bench.example>"
+                lines = [
+                    f"From {written}@xxx {moment.strftime('%a %b %d %H:%M:%S +0000 %Y')}",
+                    f"X-Gmail-Labels: {'Sent' if agent else 'Inbox'}",
+                    f"From: {sender}",
+                    f"To: {customer if agent else 'support@northwind.example'}",
+                    f"Subject: {'Re: ' if step else ''}{subject}",
+                    f"Date: {format_datetime(moment)}",
+                    f"Message-ID: {ident}",
+                ]
+                if chain and rng.random() > 0.05:
+                    lines += [f"In-Reply-To: {chain[-1]}", f"References: {' '.join(chain[-8:])}"]
+                if rng.random() < 0.02:
+                    lines.append("Auto-Submitted: auto-replied")
+                lines += ["Content-Type: text/plain; charset=utf-8", ""]
+                lines += [
+                    f"Line {n} of mail {written}: the order has not arrived." for n in range(8)
+                ]
+                out.write(("\n".join(lines) + "\n\n").encode("utf-8"))
+                chain.append(ident)
+    return threads
+
+
+def bench_mail(work: Path, messages: int = 100_000) -> dict[str, object]:
+    """``importer validate`` of an mbox of ``messages`` mails: messages per second, elapsed
+    time and peak RSS of the process (``wait4``); conversations and warnings of the report."""
+    mbox = work / "bench.mbox"
+    threads = write_mbox(mbox, messages)
+    report = work / "mail-report.json"
+    command = [sys.executable, "-m", "importer", "validate", str(mbox), "--report", str(report)]
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [*command, "--no-progress", "-q"], cwd=ROOT, stdout=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.monotonic() - started
+    written = json.loads(report.read_text())
+    return {
+        "messages": messages,
+        "threads_written": threads,
+        "mbox_mb": round(mbox.stat().st_size / 1e6, 1),
+        "exit_code": os.waitstatus_to_exitcode(status),
+        "conversations": written["source_conversations"],
+        "warnings": len(written["warnings"]),
+        "elapsed_s": round(elapsed, 1),
+        "messages_per_s": round(messages / elapsed),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+    }
+
+
 if __name__ == "__main__":
     sys.exit(main())
