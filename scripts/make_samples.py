@@ -232,6 +232,7 @@ def platforms() -> None:
         "make_intercom_sample",
         "make_sample_front",
         "make_sample_gorgias",
+        "make_sample_mail",
     ):
         runpy.run_path(str(scripts / f"{name}.py"), run_name="__main__")
     runpy.run_path(str(scripts / "sample_files.py"), run_name="__main__")
