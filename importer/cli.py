@@ -243,7 +243,7 @@ def finish(report: Report, options: dict[str, Any]) -> None:
 
 def run_offline_command(command: str, options: dict[str, Any], output: Path | None = None) -> None:
     """Run validate or convert with a command's options, then print and exit."""
-    from importer.pipeline.offline import run_offline
+    from importer.commands.validate import run_offline
 
     setup_logging(options["quiet"], options["verbose"])
     check_outputs({**options, "output": output})
@@ -460,7 +460,7 @@ def plan(**options: Any) -> None:
     conversations would be invalid (nothing blocks the rest), 2 when something blocks the run
     (each blocker is named; the report is still written).
     """
-    from importer.pipeline.planning import plan_import, render_plan, write_plan
+    from importer.commands.plan import plan_import, render_plan, write_plan
 
     setup_logging(options["quiet"], options["verbose"])
     check_outputs(options)
@@ -517,7 +517,7 @@ def run(**options: Any) -> None:
     checkpoint), 3 when a fatal answer stopped the run, 130 when interrupted; rerunning with the
     same --checkpoint resumes.
     """
-    from importer.pipeline.run import run_import
+    from importer.commands.run import run_import
 
     setup_logging(options["quiet"], options["verbose"])
     check_outputs(options)
@@ -548,7 +548,7 @@ def run(**options: Any) -> None:
 @contextmanager
 def _run_signals() -> Iterator[None]:
     """SIGINT and SIGTERM around ``run``: until the run's stop controller takes them over
-    (importer.pipeline.stopping), both raise KeyboardInterrupt (nothing has been sent yet). At
+    (importer.commands.stopping), both raise KeyboardInterrupt (nothing has been sent yet). At
     the end the console script blocks them (interpreter shutdown restores the default handlers,
     and a signal then would kill the process after the report was written; blocked, it is
     dropped at exit), an in-process caller gets its handlers back."""
@@ -614,7 +614,7 @@ def fetch_attachments_command(**options: Any) -> None:
     host; never logged). Exit 0 when every file is in DIR, 1 when some could not be fetched
     (each named in the report), 130 when interrupted (rerun to resume).
     """
-    from importer.pipeline.fetching import fetch_attachments
+    from importer.commands.fetch_attachments import fetch_attachments
 
     setup_logging(options["quiet"], options["verbose"])
     check_outputs({"report_path": options["report_path"]})
@@ -651,7 +651,7 @@ def fetch_attachments_command(**options: Any) -> None:
 def status(checkpoint: Path, as_json: bool) -> None:
     """Show a checkpoint: counts per state, conversations complete, uploads per state, last 20
     errors, run header."""
-    from importer.pipeline.status import read_status, render_status
+    from importer.commands.status import read_status, render_status
 
     try:
         body = read_status(checkpoint)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from importer.commands.stopping import GRACE_MARGIN_S, StopController
 from importer.errors import DownloadError, StoppedError
 from importer.helpscout.downloads import (
     AttachmentDownloader,
@@ -35,7 +36,6 @@ from importer.helpscout.downloads import (
     public_url,
     source_auth_from_env,
 )
-from importer.pipeline.stopping import GRACE_MARGIN_S, StopController
 from importer.progress import Progress
 from importer.readers import SourceRecord, open_export
 from importer.report import STDOUT_NAME, write_json_atomic

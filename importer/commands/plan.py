@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from importer.commands.agents import UserDirectory, load_users_file
+from importer.commands.links import LinkSample
+from importer.commands.planned import Planned, parse_date_range, plan_context, planned_with_agents
+from importer.commands.run import preflight
 from importer.deadletter import DeadLetterFile
 from importer.errors import ImporterError
 from importer.events import EventLog
@@ -29,14 +33,10 @@ from importer.helpscout.pacing import HEADROOM
 from importer.readers import Export, open_export
 from importer.report import Report, write_json_atomic
 from importer.settings import RunSettings
+from importer.tally import Tally
 from importer.transform.fields import MailboxField
 from importer.transform.plan import ConversationPlan
 from importer.transform.times import load_zone
-
-from .agents import UserDirectory, load_users_file
-from .links import LinkSample
-from .run import preflight
-from .stages import Planned, parse_date_range, plan_context, planned_with_agents
 
 __all__ = ["PLAN_KEYS", "PlanReport", "plan_import", "render_plan", "write_plan"]
 
@@ -68,11 +68,7 @@ class PlanReport:
     inputs: list[str]
     mailbox: int
     format: str | None = None
-    conversations: int = 0
-    invalid: int = 0
     parts: int = 0
-    threads: int = 0
-    attachments: int = 0
     customers_to_create: int = 0
     writes: int = 0
     reads: int = 0
@@ -83,6 +79,23 @@ class PlanReport:
     #: errors (invalid conversations, what would be left out) and warnings, as ``validate``
     notes: Report = field(default_factory=lambda: Report("plan", None, []))
     elapsed_s: float = 0.0
+
+    @property
+    def conversations(self) -> int:
+        """Conversations read (after ``--since``/``--until``/``--limit``), as ``validate``."""
+        return self.notes.counts["source_conversations"]
+
+    @property
+    def invalid(self) -> int:
+        return self.notes.counts["invalid"]
+
+    @property
+    def threads(self) -> int:
+        return self.notes.counts["threads"]
+
+    @property
+    def attachments(self) -> int:
+        return self.notes.counts["attachments"]
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -143,38 +156,22 @@ class PlanReport:
         return body
 
 
-class _Tally:
-    """Counts planned conversations into a :class:`PlanReport`."""
-
-    def __init__(self, report: PlanReport, dead: DeadLetterFile) -> None:
-        self.report = report
-        self.dead = dead
-        self.customers: set[str] = set()
-
-    def add(self, planned: Planned) -> None:
-        report = self.report
-        report.conversations += 1
-        report.notes.warn(planned.warnings)
-        if not isinstance(planned, ConversationPlan):
-            report.invalid += 1
-            entry = report.notes.conversation_error(
-                planned.source_id, None, "validate", planned.findings, planned.location
-            )
-            self.dead.write(planned.record, entry)
-            return
-        report.parts += len(planned.parts)
-        report.threads += planned.threads
-        report.attachments += planned.attachments
-        report.notes.left_out(planned.left_out)
-        report.writes += len(planned.parts)
-        for part in planned.parts:
-            if part.deferred:
-                report.reads += 1  # the part's threads are listed to find the upload targets
-                report.writes += len(part.deferred)
-        if planned.customer_to_create is not None and planned.customer_key not in self.customers:
-            self.customers.add(planned.customer_key)
-            report.customers_to_create += 1
-            report.writes += 1
+def _count(report: PlanReport, tally: Tally, planned: Planned, customers: set[str]) -> None:
+    """Count one planned conversation (as ``validate`` does) and the requests it will take."""
+    if not isinstance(planned, ConversationPlan):
+        tally.invalid(planned)
+        return
+    tally.valid(planned)
+    report.parts += len(planned.parts)
+    report.writes += len(planned.parts)
+    for part in planned.parts:
+        if part.deferred:
+            report.reads += 1  # the part's threads are listed to find the upload targets
+            report.writes += len(part.deferred)
+    if planned.customer_to_create is not None and planned.customer_key not in customers:
+        customers.add(planned.customer_key)
+        report.customers_to_create += 1
+        report.writes += 1
 
 
 async def _connect(
@@ -262,11 +259,12 @@ async def _plan_all(
         default_user=settings.default_user,
         mailbox_fields=mailbox_fields,
     )
-    tally = _Tally(report, dead)
+    tally = Tally(report.notes, dead)
+    customers: set[str] = set()
     links = LinkSample(settings.attachments_dir)
     limit = settings.transform.limit
     async for planned in planned_with_agents(export, ctx, date_range, limit, directory):
-        tally.add(planned)
+        _count(report, tally, planned, customers)
         if isinstance(planned, ConversationPlan):
             links.add(planned)
     report.unmatched_agents = sorted(directory.unmatched)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from importer.commands.agents import UserDirectory
 from importer.deadletter import written_back
 from importer.errors import UsageError
 from importer.findings import Finding
 from importer.model import RAW_TEXT_KEY, Conversation
-from importer.pipeline.agents import UserDirectory
 from importer.readers import Export, SourceRecord, read_attachment_bytes
 from importer.settings import TransformSettings
 from importer.transform.fields import MailboxField

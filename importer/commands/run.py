@@ -16,8 +16,15 @@ import time
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from importer.commands.agents import UserDirectory, load_users_file
+from importer.commands.planned import (
+    DateRange,
+    parse_date_range,
+    plan_context,
+    planned_with_agents,
+)
+from importer.commands.stopping import GRACE_MARGIN_S, StopController
 from importer.deadletter import DeadLetterFile
 from importer.errors import (
     FatalApiError,
@@ -32,22 +39,16 @@ from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.downloads import AttachmentDownloader, source_auth_from_env
 from importer.helpscout.transport import Timeouts
-from importer.pipeline.agents import UserDirectory, load_users_file
 from importer.pipeline.checkpoint import Checkpoint, RunHeader
-from importer.pipeline.importer import ImportRun, PartResult
-from importer.pipeline.stages import (
-    DateRange,
-    parse_date_range,
-    plan_context,
-    planned_with_agents,
-)
-from importer.pipeline.stopping import GRACE_MARGIN_S, StopController
+from importer.pipeline.importer import ImportRun
+from importer.pipeline.parts import PartResult
+from importer.pipeline.pool import WorkerPool
 from importer.progress import Progress
 from importer.readers import Export, open_export
 from importer.report import Report, write_report
 from importer.settings import RunSettings
 from importer.transform.fields import MailboxField, field_kind, fields_by_name
-from importer.transform.plan import ConversationPlan, PlanContext
+from importer.transform.plan import ConversationPlan, InvalidConversation, PlanContext
 from importer.transform.times import load_zone
 
 log = logging.getLogger("importer.run")
@@ -106,7 +107,7 @@ async def token_user(client: HelpScoutClient) -> int | None:
 
 
 class Producer:
-    """Plans records into the queue, after the date range, the limit and the delta check."""
+    """Plans records into the pool, after the date range, the limit and the delta check."""
 
     def __init__(
         self,
@@ -122,8 +123,8 @@ class Producer:
         self.date_range = date_range
         self.limit = limit
 
-    async def feed(self, export: Export, queue: asyncio.Queue[ConversationPlan | None]) -> None:
-        """Put every conversation to import on the queue; settle the others at once.
+    async def feed(self, export: Export, pool: WorkerPool[ConversationPlan]) -> None:
+        """Put every conversation to import in the pool; count the others at once.
 
         A reader that breaks down (raises instead of yielding a record) ends the reading: what
         was read is imported, the error names the last record read, and the run exits 1."""
@@ -144,14 +145,14 @@ class Producer:
                     ) and not self.run.checkpoint.has_pending_uploads(planned.source_id):
                         self.run.settle_already_imported(planned)
                     else:
-                        await queue.put(planned)
+                        await pool.put(planned)
                     await asyncio.sleep(0)
         except (ImporterError, asyncio.CancelledError):
             raise
         except Exception as exc:
             self.run.reading_failed(exc, last)
 
-    def _settle_invalid(self, planned: Any) -> None:
+    def _settle_invalid(self, planned: InvalidConversation) -> None:
         if planned.internal is not None:  # the transform broke on it: failed, not invalid
             self.run.emit(
                 "conversation.crashed",
@@ -165,21 +166,7 @@ class Producer:
                 planned, None, PartResult(None, None, planned.internal, "internal"), "transform"
             )
             return
-        report = self.run.report
-        report.add("source_conversations")
-        report.add("invalid")
-        report.warn(planned.warnings)
-        entry = report.conversation_error(
-            planned.source_id, None, "validate", planned.findings, planned.location
-        )
-        self.run.dead.write(planned.record, entry)
-        self.run.checkpoint.log_error(
-            stage=entry["stage"],
-            code=entry["code"],
-            message=f"{entry['location']}: {entry['message']}",
-            source_id=planned.source_id,
-        )
-        self.run.tick("invalid")
+        self.run.settle_invalid(planned)
 
 
 async def _count_for_progress(
@@ -374,63 +361,22 @@ async def _pool(
 ) -> None:
     """Run the producer and the workers until the export is done, the run stops, or every
     worker is gone (then the run stops with :class:`WorkersLostError`, exit 3)."""
-    queue: asyncio.Queue[ConversationPlan | None] = asyncio.Queue(maxsize=settings.workers * 2)
-    workers = [asyncio.create_task(run.worker(queue)) for _ in range(settings.workers)]
+    pool: WorkerPool[ConversationPlan] = WorkerPool(settings.workers, run.handle)
+    workers = pool.start()
     producer = Producer(run, ctx, directory, date_range, settings.transform.limit)
-    feeding = asyncio.create_task(producer.feed(export, queue))
+    feeding = asyncio.create_task(producer.feed(export, pool))
     controller.start_pool([feeding, *workers])
-    workers_gone = asyncio.ensure_future(asyncio.wait(workers))
     try:
-        # returns when the producer ends (also when a signal cancels it), or when no worker
-        # is left to read the queue it may be waiting on
-        await asyncio.wait([feeding, workers_gone], return_when=asyncio.FIRST_COMPLETED)
-        if not feeding.done():
-            feeding.cancel()
-            await asyncio.gather(feeding, return_exceptions=True)
-            if not controller.interrupted and run.fatal is None:
-                lost = _why_workers_ended(workers)
-                run.fatal = WorkersLostError(
-                    f"every worker stopped ({lost}); nothing more can be imported in this run. "
-                    "The checkpoint is consistent: rerun the same command to resume"
-                )
-                run.stop.set()
+        await asyncio.wait([feeding])  # returns when it ends, also when a signal cancels it
         error = None if feeding.cancelled() else feeding.exception()
+        if isinstance(error, WorkersLostError) and controller.interrupted:
+            error = None  # a second signal cancelled the workers: an interruption
         if error is not None:
-            if isinstance(error, FatalApiError):
-                run.fatal = error
+            if isinstance(error, FatalApiError | WorkersLostError):
+                if run.fatal is None:
+                    run.fatal = error
                 run.stop.set()
             elif not isinstance(error, StoppedError):
                 raise error
     finally:
-        workers_gone.cancel()
-        await _end_workers(queue, workers)
-
-
-def _why_workers_ended(workers: list[asyncio.Task[None]]) -> str:
-    """What ended the workers, for the message of :class:`WorkersLostError`."""
-    reasons = sorted(
-        {
-            "cancelled"
-            if task.cancelled()
-            else f"{type(task.exception()).__name__}: {task.exception()}"
-            if task.exception() is not None
-            else "ended"
-            for task in workers
-            if task.done()
-        }
-    )
-    return "; ".join(reasons)
-
-
-async def _end_workers(
-    queue: asyncio.Queue[ConversationPlan | None], workers: list[asyncio.Task[None]]
-) -> None:
-    """One end mark per worker (unless they were cancelled), then wait for them all."""
-    for _ in workers:
-        while not all(worker.done() for worker in workers):
-            try:
-                queue.put_nowait(None)
-                break
-            except asyncio.QueueFull:
-                await asyncio.sleep(0.05)  # workers are busy with a full queue
-    await asyncio.gather(*workers, return_exceptions=True)
+        await pool.finish()

@@ -9,36 +9,16 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from importer.commands.planned import canonical_output, plan_context, planned_conversations
 from importer.deadletter import DeadLetterFile
 from importer.events import EventLog
 from importer.progress import Progress
 from importer.readers import open_export
 from importer.report import Report, write_report
 from importer.settings import TransformSettings
+from importer.tally import Tally
 from importer.transform.plan import ConversationPlan
 from importer.transform.times import load_zone
-
-from .stages import Planned, canonical_output, plan_context, planned_conversations
-
-
-def tally_offline(report: Report, planned: Planned, dead: DeadLetterFile) -> bool:
-    """Count one planned conversation into an offline report; True when it is valid."""
-    report.add("source_conversations")
-    report.warn(planned.warnings)
-    if not isinstance(planned, ConversationPlan):
-        report.add("invalid")
-        entry = report.conversation_error(
-            planned.source_id, None, "validate", planned.findings, planned.location
-        )
-        dead.write(planned.record, entry)
-        return False
-    report.add("valid")
-    report.add("threads", planned.threads)
-    report.add("attachments", planned.attachments)
-    if len(planned.parts) > 1:
-        report.add("split_conversations")
-    report.left_out(planned.left_out)
-    return True
 
 
 def run_offline(
@@ -65,8 +45,13 @@ def run_offline(
             out = stack.enter_context(output.open("w", encoding="utf-8")) if output else None
             events = EventLog(log_json)
             stack.callback(events.close)
+            tally = Tally(report, dead)
             for planned in planned_conversations(export, ctx, settings):
-                valid = tally_offline(report, planned, dead)
+                valid = isinstance(planned, ConversationPlan)
+                if isinstance(planned, ConversationPlan):
+                    tally.valid(planned)
+                else:
+                    tally.invalid(planned)
                 progress.update("valid" if valid else "invalid")
                 events.emit(
                     "conversation.valid" if valid else "conversation.invalid",

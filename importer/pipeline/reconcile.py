@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from importer.pipeline.polling import DEFAULT_POLL_S, poll_until
 from importer.transform import times
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
 
 #: How far before the first send attempt ``modifiedSince`` looks (clock skew, queueing).
 DEFAULT_MARGIN_S = 120.0
-DEFAULT_POLL_S = 2.0
 MAX_PAGES = 200
 
 
@@ -224,11 +224,9 @@ async def reconcile_part(
     # the part became visible there (a newly visible conversation lands anywhere in the
     # ``createdAt`` order, possibly on a page already read).
     deadline = max(part.first_sent_at, lost_at if lost_at is not None else clock()) + wait_s
-    lookups = 0
-    while True:
-        lookups += 1
-        started = clock()
-        found = await _find(
+
+    async def lookup() -> int | None:
+        return await _find(
             client,
             mailbox,
             part,
@@ -236,18 +234,17 @@ async def reconcile_part(
             margin_s=margin_s,
             claimed=claimed,
         )
-        now = clock()
-        if found is not None or started >= deadline:
-            if on_event is not None:
-                on_event(
-                    "reconcile.result",
-                    {
-                        "source_id": part.source_id,
-                        "part": part.part,
-                        "found": found is not None,
-                        "conversation_id": found,
-                        "lookups": lookups,
-                    },
-                )
-            return found
-        await sleep(max(min(poll_s, deadline - now), 0.0))
+
+    found, lookups = await poll_until(lookup, deadline, clock=clock, sleep=sleep, poll_s=poll_s)
+    if on_event is not None:
+        on_event(
+            "reconcile.result",
+            {
+                "source_id": part.source_id,
+                "part": part.part,
+                "found": found is not None,
+                "conversation_id": found,
+                "lookups": lookups,
+            },
+        )
+    return found

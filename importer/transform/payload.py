@@ -140,10 +140,15 @@ def _customer_fields(customer: NormalCustomer) -> dict[str, Any]:
     return {key: value for key, value in pairs.items() if value}
 
 
+def email_key(email: str) -> str:
+    """The customer key of an email address (see :func:`customer_key`)."""
+    return "email:" + email.lower()
+
+
 def customer_key(customer: NormalCustomer) -> str:
     """The key that names one customer across conversations (email, else source id, else phone)."""
     if customer.email:
-        return "email:" + customer.email.lower()
+        return email_key(customer.email)
     if customer.source_id:
         return "id:" + customer.source_id
     return "phone:" + re.sub(r"\D", "", customer.phone or "")

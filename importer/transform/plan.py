@@ -53,17 +53,20 @@ class ConversationPlan:
     @property
     def threads(self) -> int:
         """Threads across all parts."""
-        return sum(len(part.payload["threads"]) for part in self.parts)
+        return sum(part.thread_count for part in self.parts)
 
     @property
     def attachments(self) -> int:
         """Attachments across all parts, inline or uploaded after creation."""
-        inline = sum(
-            len(thread.get("attachments", []))
-            for part in self.parts
-            for thread in part.payload["threads"]
-        )
-        return inline + sum(len(part.deferred) for part in self.parts)
+        return sum(part.inline_attachments + len(part.deferred) for part in self.parts)
+
+    def customer_keys(self, parts: list[Part] | None = None) -> list[str]:
+        """The customers creating ``parts`` (default: all) may make in Help Scout: the
+        conversation's own, and every colleague a customer thread names by email."""
+        keys = {self.customer_key}
+        for part in self.parts if parts is None else parts:
+            keys |= part.colleague_keys
+        return sorted(keys)
 
 
 @dataclass

@@ -11,15 +11,17 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from importer.errors import InvalidConversationError
 from importer.findings import Finding
 from importer.settings import MAX_THREADS_PER_CONVERSATION
-from importer.transform.payload import PENDING_CUSTOMER_ID, AttachmentDraft, Draft
+from importer.transform.payload import PENDING_CUSTOMER_ID, AttachmentDraft, Draft, email_key
 
 PART_SUFFIX_RESERVE = " (part 999/999)"
 _ID_RESERVE = 12  # digits a real customer id may add over the placeholder
@@ -40,7 +42,12 @@ def json_size(value: Any) -> int:
 
 @dataclass
 class Part:
-    """One Create Conversation request of a (possibly split) conversation."""
+    """One Create Conversation request of a (possibly split) conversation: what the engine
+    needs to send it exactly once, and its request body for a given customer id.
+
+    ``payload`` is the wire body as planned (a customer without email still named by the
+    placeholder id); the engine reads the part through its properties and :meth:`body`.
+    """
 
     index: int  # 1-based
     count: int
@@ -51,6 +58,86 @@ class Part:
     def size(self) -> int:
         """Bytes of the request body."""
         return json_size(self.payload)
+
+    @property
+    def subject(self) -> str:
+        return str(self.payload["subject"])
+
+    @property
+    def customer_email(self) -> str | None:
+        """The conversation's customer by email, if it is named so (not by a created id)."""
+        email = self.payload["customer"].get("email")
+        return email if isinstance(email, str) else None
+
+    @property
+    def names_pending_customer(self) -> bool:
+        """Whether the customer is one the importer creates first (named by the placeholder)."""
+        return bool(self.payload["customer"].get("id") == PENDING_CUSTOMER_ID)
+
+    @property
+    def thread_times(self) -> tuple[str, ...]:
+        """Every thread's ``createdAt``, sorted: how reconcile recognises the part."""
+        return tuple(sorted(str(t.get("createdAt", "")) for t in self.payload["threads"]))
+
+    @property
+    def thread_count(self) -> int:
+        return len(self.payload["threads"])
+
+    @property
+    def inline_attachments(self) -> int:
+        return sum(len(thread.get("attachments", [])) for thread in self.payload["threads"])
+
+    @cached_property
+    def span(self) -> str:
+        """Which messages the part holds: a digest of its threads' texts in order. Not of their
+        times (a future time is clamped to the moment of the run, another on each run), nor of
+        user or customer ids, tags or fields, which may change between runs without moving a
+        message."""
+        texts = [
+            hashlib.sha256(str(t.get("text")).encode()).hexdigest()[:16]
+            for t in self.payload["threads"]
+        ]
+        return hashlib.sha256(json_bytes(texts)).hexdigest()[:32]
+
+    @property
+    def colleague_keys(self) -> set[str]:
+        """The customer keys of everyone a customer thread names by email (colleagues who wrote
+        in the conversation, whom Help Scout may create as customers)."""
+        keys = set()
+        for thread in self.payload["threads"]:
+            email = thread.get("customer", {}).get("email")
+            if isinstance(email, str):
+                keys.add(email_key(email))
+        return keys
+
+    def body(
+        self, customer_id: int | None = None, notes: Mapping[int, str] | None = None
+    ) -> dict[str, Any]:
+        """The request body: the created customer's id in place of the placeholder (also in the
+        threads it wrote; a message by someone else keeps its own author), and ``notes`` (HTML,
+        by thread index) appended to their threads. ``payload`` itself is never changed."""
+        bind = customer_id is not None and self.names_pending_customer
+        if not bind and not notes:
+            return self.payload
+        threads = list(self.payload["threads"])
+        if bind:
+            for index, thread in enumerate(threads):
+                if thread.get("customer", {}).get("id") == PENDING_CUSTOMER_ID:
+                    threads[index] = {**thread, "customer": {"id": customer_id}}
+        for index, note in (notes or {}).items():
+            thread = threads[index]
+            threads[index] = {**thread, "text": f"{thread.get('text') or ''}{note}"}
+        body = {**self.payload, "threads": threads}
+        if bind:
+            body["customer"] = {"id": customer_id}
+        return body
+
+    def created_customer_id(self, customer_id: int | None) -> int | None:
+        """The id of the customer the sent body names by id (one the importer created)."""
+        if self.names_pending_customer:
+            return customer_id
+        given = self.payload["customer"].get("id")
+        return given if isinstance(given, int) else None
 
 
 def _pending_refs(draft: Draft) -> bool:

@@ -19,17 +19,18 @@ from typing import Any
 
 import pytest
 
-import importer.pipeline.importer as engine
-import importer.pipeline.stages as stages
+import importer.commands.planned as stages
+import importer.pipeline.parts as parts
+import importer.pipeline.pool as pool
 import importer.readers.canonical as canonical
+from importer.commands.run import run_import
+from importer.commands.stopping import GRACE_MARGIN_S
 from importer.errors import WorkersLostError
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.downloads import AttachmentDownloader
 from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.helpscout.transport import Timeouts
 from importer.pipeline.checkpoint import Checkpoint
-from importer.pipeline.run import run_import
-from importer.pipeline.stopping import GRACE_MARGIN_S
 from importer.sandbox.testing import SandboxConfig, running_sandbox
 from importer.settings import RunSettings, TransformSettings
 
@@ -149,7 +150,7 @@ def inject_faults(monkeypatch: pytest.MonkeyPatch) -> set[str]:
             return Outcome(OutcomeKind.IN_DOUBT, code="timeout", message="answer lost")
         return outcome
 
-    reconcile_part = engine.reconcile_part
+    reconcile_part = parts.reconcile_part
 
     async def broken_reconcile(client: Any, mailbox: int, ref: Any, **kwargs: Any) -> Any:
         if ref.source_id == FAULTY["reconcile"] and once("reconcile"):
@@ -181,7 +182,7 @@ def inject_faults(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     monkeypatch.setattr(stages, "_plan_record", broken_plan)
     monkeypatch.setattr(HelpScoutClient, "create_customer", broken_create_customer)
     monkeypatch.setattr(HelpScoutClient, "create_conversation", broken_create)
-    monkeypatch.setattr(engine, "reconcile_part", broken_reconcile)
+    monkeypatch.setattr(parts, "reconcile_part", broken_reconcile)
     monkeypatch.setattr(HelpScoutClient, "upload_attachment", broken_upload)
     monkeypatch.setattr(AttachmentDownloader, "fetch", broken_fetch)
     monkeypatch.setattr(Checkpoint, "record_done", broken_record_done)
@@ -269,10 +270,10 @@ def test_workers_all_gone_stop_the_run_with_3_instead_of_hanging(
     export_dir.mkdir()
     export = write_export(export_dir / "c.jsonl", files)
 
-    async def dead_worker(self: engine.ImportRun, queue: Any) -> None:
+    async def dead_worker(queue: Any, handle: Any) -> None:
         raise InjectedError("worker loop broke")
 
-    monkeypatch.setattr(engine.ImportRun, "worker", dead_worker)
+    monkeypatch.setattr(pool, "work", dead_worker)
     with (
         running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox,
         pytest.raises(WorkersLostError, match="InjectedError") as caught,

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from importer.deadletter import DeadLetterFile
 from importer.findings import Finding
-from importer.pipeline.offline import tally_offline
 from importer.report import Report
+from importer.tally import Tally
 from importer.transform.plan import ConversationPlan, InvalidConversation
 from importer.transform.split import Part
 
@@ -38,11 +38,43 @@ def test_offline_accounting_adds_up(items: list[int | None]) -> None:
                 invalid = InvalidConversation(
                     "s", "f:1", [Finding("validate", "threads", "none")], {}
                 )
-                tally_offline(report, invalid, dead)
+                Tally(report, dead).invalid(invalid)
             else:
-                tally_offline(report, fake_plan(item), dead)
+                Tally(report, dead).valid(fake_plan(item))
     assert report.balanced()
     assert len(items) == report.counts["source_conversations"]
     assert sum(1 for i in items if i is None) == len(report.errors) == dead.count
     assert sum(1 for i in items if i and i > 1) == report.counts["split_conversations"]
     assert (1 if None in items else 0) == report.exit_code()
+
+
+run_outcomes = st.lists(
+    st.sampled_from(["imported", "already", "invalid", "failed", "failed-transform"]),
+    max_size=60,
+)
+
+
+@given(run_outcomes)
+def test_run_accounting_adds_up(items: list[str]) -> None:
+    """run: source_conversations == imported + already_imported + invalid + failed, one error
+    entry and one dead letter per invalid or failed conversation, exit 1 when any."""
+    report = Report("run", "canonical", ["x"], mailbox=85)
+    with DeadLetterFile(None) as dead:
+        tally = Tally(report, dead)
+        for item in items:
+            invalid = InvalidConversation("s", "f:1", [Finding("validate", "threads", "none")], {})
+            if item == "imported":
+                tally.imported(fake_plan(2))
+            elif item == "already":
+                tally.already_imported(fake_plan(1))
+            elif item == "invalid":
+                tally.invalid(invalid)
+            elif item == "failed":
+                tally.failed(fake_plan(1), 1, "send", "validation", "refused")
+            else:
+                tally.failed(invalid, None, "transform", "internal", "broke")
+    assert report.balanced()
+    assert len(items) == report.counts["source_conversations"]
+    not_imported = sum(1 for i in items if i in ("invalid", "failed", "failed-transform"))
+    assert not_imported == len(report.errors) == dead.count
+    assert (1 if not_imported else 0) == report.exit_code()

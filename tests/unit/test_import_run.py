@@ -14,11 +14,14 @@ from importer.errors import FatalApiError
 from importer.helpscout.client import ClientStats
 from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.pipeline.checkpoint import Checkpoint, PartState, RunHeader
-from importer.pipeline.importer import MAX_SENDS_PER_PART, ImportRun, bind_customer
+from importer.pipeline.importer import ImportRun
+from importer.pipeline.parts import MAX_SENDS_PER_PART, split_changed
+from importer.pipeline.pool import work
 from importer.progress import Progress
 from importer.report import Report
 from importer.transform.payload import PENDING_CUSTOMER_ID, PayloadContext
 from importer.transform.plan import ConversationPlan, PlanContext, plan_conversation
+from importer.transform.split import Part
 
 
 class ScriptedClient:
@@ -117,7 +120,7 @@ def checkpoint(tmp_path: Path) -> Checkpoint:
     return Checkpoint.open(tmp_path / "cp.sqlite", RunHeader("http://127.0.0.1:1", 85, "canonical"))
 
 
-def make_run(client: ScriptedClient, checkpoint: Checkpoint) -> ImportRun:
+def make_run(client: ScriptedClient, checkpoint: Checkpoint, **options: Any) -> ImportRun:
     return ImportRun(
         client=client,  # type: ignore[arg-type]
         checkpoint=checkpoint,
@@ -125,8 +128,13 @@ def make_run(client: ScriptedClient, checkpoint: Checkpoint) -> ImportRun:
         dead=DeadLetterFile(None),
         progress=Progress("run", enabled=False),
         mailbox=85,
-        reconcile_wait_s=0,
+        **{"reconcile_wait_s": 0, **options},
     )
+
+
+def part_span(payload: dict[str, Any]) -> str:
+    """Which messages a part of this body holds (see ``Part.span``)."""
+    return Part(1, 1, payload).span
 
 
 async def run_all(run: ImportRun, plans: list[ConversationPlan], workers: int = 4) -> None:
@@ -135,7 +143,7 @@ async def run_all(run: ImportRun, plans: list[ConversationPlan], workers: int = 
         queue.put_nowait(item)
     for _ in range(workers):
         queue.put_nowait(None)
-    await asyncio.gather(*(run.worker(queue) for _ in range(workers)))
+    await asyncio.gather(*(work(queue, run.handle) for _ in range(workers)))
 
 
 async def test_a_lost_answer_is_found_and_never_sent_again(checkpoint: Checkpoint) -> None:
@@ -353,10 +361,7 @@ async def test_a_customer_search_begun_before_the_wait_ended_cannot_prove_absenc
     searches again instead of creating the customer a second time."""
     clock = FakeClock()
     client = SlowCustomerSearch(clock)
-    run = make_run(client, checkpoint)
-    run.reconcile_wait_s = 2
-    run.clock = clock
-    run.sleep = clock.sleep
+    run = make_run(client, checkpoint, reconcile_wait_s=2, clock=clock, sleep=clock.sleep)
     await run_all(run, [plan("s1", None)])
     assert 1 == len(client.customers)
     assert 2 == client.searches
@@ -434,7 +439,7 @@ def test_default_checkpoint_of_the_current_folder_is_named_after_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`importer run .` puts `<folder>.checkpoint.sqlite` beside the folder, not a crash."""
-    from importer.pipeline.run import default_checkpoint
+    from importer.commands.run import default_checkpoint
 
     folder = tmp_path / "export"
     folder.mkdir()
@@ -500,7 +505,8 @@ def test_binding_the_created_customer_keeps_other_authors() -> None:
             {"type": "note"},
         ],
     }
-    bound = bind_customer(payload, 77)
+    bound = Part(1, 1, payload).body(77)
+    assert payload["customer"] == {"id": PENDING_CUSTOMER_ID}  # the plan is left as it was
     assert {"id": 77} == bound["customer"]
     assert [{"id": 77}, {"email": "cc@example.com"}, None] == [
         t.get("customer") for t in bound["threads"]
@@ -549,8 +555,6 @@ async def test_a_conversation_split_otherwise_by_a_later_run_is_failed_not_patch
 
 def test_the_same_split_with_other_user_ids_is_not_a_changed_split() -> None:
     """Only the messages a part holds count: another author id or tag moves no message."""
-    from importer.pipeline.importer import part_span
-
     base = plan("s", "s@example.com", messages=3).parts[0].payload
     other = {**base, "tags": ["x"], "threads": [{**t, "user": 99} for t in base["threads"]]}
     assert part_span(base) == part_span(other)
@@ -567,8 +571,6 @@ def test_a_part_left_sending_under_another_split_is_a_changed_split(
     checkpoint: Checkpoint,
 ) -> None:
     """A part that may be in Help Scout counts like a done one: it was cut otherwise."""
-    from importer.pipeline.importer import part_span, split_changed
-
     conversation = plan("w", "w@example.com", messages=3)
     checkpoint.record_intent(
         "w", 1, 1, subject="x", customer_email=None, payload_digest="d", span="other"
