@@ -8,16 +8,14 @@
     │   └── CredentialsError         no credentials, or the token endpoint refused them (2)
     ├── InputError                   an input file is missing or unreadable (2)
     │   └── FormatError              the export's format is unknown or not the one asked for (2)
-    ├── RecordError                  one record cannot be parsed: it becomes an invalid
-    │                                conversation with its location, the run goes on (1)
     ├── InvalidConversationError     a conversation breaks rules that cannot be fixed; carries
     │                                every reason as findings, the run goes on (1)
     ├── CheckpointError              the checkpoint belongs to another API URL or mailbox,
     │                                or is damaged (2)
     ├── ApiError                     an answer of the Help Scout API (or the sandbox)
-    │   ├── RetryableApiError        429, connection refused before sending: wait and send again
-    │   ├── InDoubtApiError          timeout, reset or 5xx after sending: reconcile, never resend
-    │   ├── RejectedApiError         400, 412, 413: this conversation is failed, the run goes on
+    │   ├── RetryableApiError        throttled or refused past every retry: nothing was stored,
+    │                                the part is failed and a rerun sends it
+    │   ├── RejectedApiError         a read refused for its resource (a conversation gone: 404)
     │   └── FatalApiError            403, unknown mailbox, credentials revoked: stop cleanly (3)
     ├── DownloadError                an attachment URL of the export cannot be fetched: the file
     │                                is left out with an error entry, the conversation goes on
@@ -73,16 +71,6 @@ class FormatError(InputError):
     """The export's format cannot be recognised, or is not the one asked for."""
 
 
-class RecordError(ImporterError):
-    """One record cannot be parsed; the conversation it held is invalid."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, *, location: str | None = None, code: str = "parse") -> None:
-        super().__init__(message, location=location)
-        self.code = code
-
-
 class InvalidConversationError(ImporterError):
     """A conversation cannot be imported; ``findings`` holds every reason at once."""
 
@@ -108,10 +96,6 @@ class ApiError(ImporterError):
 
 class RetryableApiError(ApiError):
     """Nothing was stored: the same request may be sent again after a wait."""
-
-
-class InDoubtApiError(ApiError):
-    """The request was sent and the answer lost: the conversation may exist."""
 
 
 class RejectedApiError(ApiError):

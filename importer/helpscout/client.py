@@ -54,6 +54,7 @@ EventSink = Callable[[str, dict[str, Any]], None]
 Sleep = Callable[[float], Coroutine[Any, Any, Any]]
 
 MAX_PAGES = 1000
+TOKEN_PATH = "/v2/oauth2/token"
 
 
 @dataclass
@@ -171,7 +172,7 @@ class HelpScoutClient:
 
     # --- reads -------------------------------------------------------------------------------
 
-    async def search_conversations(
+    async def iter_conversations(
         self,
         mailbox: int,
         *,
@@ -179,21 +180,18 @@ class HelpScoutClient:
         modified_since: str | None = None,
         query: str | None = None,
         custom_fields_by_ids: str | None = None,
-        page: int = 1,
-    ) -> dict[str, Any]:
-        """One page of ``GET /v2/conversations`` (status ``all`` unless told otherwise)."""
-        params: dict[str, str] = {
-            "mailbox": str(int(mailbox)),
-            "status": status,
-            "page": str(int(page)),
-        }
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every conversation ``GET /v2/conversations`` lists (status ``all`` unless told
+        otherwise), page after page."""
+        params: dict[str, str] = {"mailbox": str(int(mailbox)), "status": status}
         if modified_since:
             params["modifiedSince"] = modified_since
         if query:
             params["query"] = query
         if custom_fields_by_ids:
             params["customFieldsByIds"] = custom_fields_by_ids
-        return await self._get_json("/v2/conversations", params)
+        async for conversation in self._iter_pages("/v2/conversations", "conversations", params):
+            yield conversation
 
     async def get_conversation(
         self, conversation_id: int, *, embed_threads: bool = False
@@ -367,7 +365,7 @@ class HelpScoutClient:
                         f"{method} {path}: {outcome.describe()} after {attempt} attempts",
                         status=outcome.status,
                     )
-                delay = wait = backoff_delay(attempt, jitter=self._rand())
+                delay = wait = backoff_delay(attempt, jitter=self._rand())  # 5xx: our own pace
             self.stats.retries += 1
             self._emit(
                 "request.retry",
@@ -404,24 +402,26 @@ class HelpScoutClient:
         method: str,
         path: str,
         kind: RequestKind,
-        token: str,
+        token: str | None,
         *,
-        params: dict[str, str] | None,
-        json_body: Any,
-        not_found_fatal: bool,
-        after_refresh: bool,
+        params: dict[str, str] | None = None,
+        json_body: Any = None,
+        form: dict[str, str] | None = None,
+        not_found_fatal: bool = False,
+        after_refresh: bool = False,
         require_id: bool = True,
     ) -> Outcome:
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/hal+json, application/json",
-        }
-        body = None
+        """One request and what it means (:func:`classify`); never raises for an answer."""
+        headers = {"Accept": "application/hal+json, application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        body: Any = form
         if json_body is not None:
             # Compact JSON, byte for byte what the splitter measured against the request budget.
             body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
             headers["Content-Type"] = "application/json; charset=UTF-8"
-        self.stats.requests += 1
+        if kind is not RequestKind.TOKEN:  # the token endpoint is not the API's budget
+            self.stats.requests += 1
         try:
             async with self.session.request(
                 method,
@@ -434,7 +434,8 @@ class HelpScoutClient:
                 raw = RawResponse(resp.status, dict(resp.headers), await resp.read())
         except (aiohttp.ClientError, TimeoutError) as exc:
             return classify(exc, kind)
-        self.pacer.observe(raw.headers)
+        if kind is not RequestKind.TOKEN:
+            self.pacer.observe(raw.headers)
         return classify(
             raw,
             kind,
@@ -445,22 +446,18 @@ class HelpScoutClient:
         )
 
     async def _fetch_token(self) -> tuple[str, float]:
+        """A token from the token endpoint, through the same send and classifier as every
+        request (outside the pacer: the endpoint does not spend the rate limit)."""
         creds = self._tokens_credentials()
         form = {
             "grant_type": "client_credentials",
             "client_id": creds[0],
             "client_secret": creds[1],
         }
-        url = self.api_url + "/v2/oauth2/token"
         attempt = 0
         while True:
             attempt += 1
-            try:
-                async with self.session.post(url, data=form, allow_redirects=False) as resp:
-                    raw = RawResponse(resp.status, dict(resp.headers), await resp.read())
-                outcome = classify(raw, RequestKind.TOKEN)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                outcome = classify(exc, RequestKind.TOKEN)
+            outcome = await self._send("POST", TOKEN_PATH, RequestKind.TOKEN, None, form=form)
             if outcome.kind is OutcomeKind.OK:
                 body = outcome.body if isinstance(outcome.body, dict) else {}
                 token, expires_in = body.get("access_token"), body.get("expires_in", 7200)
@@ -473,9 +470,9 @@ class HelpScoutClient:
                 and (attempt >= self.max_attempts)
             ):
                 raise CredentialsError(
-                    f"cannot reach {url} ({outcome.code}: {outcome.message or 'no answer'}) "
-                    f"after {attempt} attempts; check --api-url (or HELPSCOUT_API_URL) and the "
-                    "network"
+                    f"cannot reach {self.api_url}{TOKEN_PATH} ({outcome.code}: "
+                    f"{outcome.message or 'no answer'}) after {attempt} attempts; check "
+                    "--api-url (or HELPSCOUT_API_URL) and the network"
                 )
             if outcome.kind is OutcomeKind.FATAL or attempt >= self.max_attempts:
                 status = f"HTTP {outcome.status}" if outcome.status else outcome.code
@@ -484,20 +481,22 @@ class HelpScoutClient:
                     f"{outcome.message or 'no message'}); check {ENV_APP_ID} and "
                     f"{ENV_APP_SECRET}, and that the app's user is active"
                 )
-            delay = (
-                outcome.retry_after
-                if outcome.retry_after is not None
-                else backoff_delay(attempt, jitter=self._rand())
-            )
+            delay = self._backoff(outcome, attempt)
             self._emit(
                 "request.retry",
                 method="POST",
-                path="/v2/oauth2/token",
+                path=TOKEN_PATH,
                 code=outcome.code,
                 attempt=attempt,
                 delay_s=round(delay, 3),
             )
             await self._sleep(delay)
+
+    def _backoff(self, outcome: Outcome, attempt: int) -> float:
+        """Seconds before trying again: the answer's Retry-After, else exponential backoff."""
+        if outcome.retry_after is not None:
+            return outcome.retry_after
+        return backoff_delay(attempt, jitter=self._rand())
 
     def _tokens_credentials(self) -> tuple[str, str]:
         creds = self._credentials

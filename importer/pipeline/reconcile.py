@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -35,7 +35,6 @@ __all__ = [
 
 #: How far before the first send attempt ``modifiedSince`` looks (clock skew, queueing).
 DEFAULT_MARGIN_S = 120.0
-MAX_PAGES = 200
 
 
 @dataclass(frozen=True)
@@ -55,9 +54,9 @@ class PartRef:
 
 
 class SearchClient(Protocol):
-    """The one client method reconciliation needs."""
+    """The client methods reconciliation needs (paging is the client's)."""
 
-    async def search_conversations(
+    def iter_conversations(
         self,
         mailbox: int,
         *,
@@ -65,8 +64,7 @@ class SearchClient(Protocol):
         modified_since: str | None = None,
         query: str | None = None,
         custom_fields_by_ids: str | None = None,
-        page: int = 1,
-    ) -> dict[str, Any]: ...
+    ) -> AsyncIterator[dict[str, Any]]: ...
 
     async def list_threads(self, conversation_id: int) -> list[dict[str, Any]]: ...
 
@@ -172,23 +170,13 @@ async def _find(
     else:
         kwargs["modified_since"] = format_api_time(part.first_sent_at - margin_s)
     found: list[int] = []
-    page = 1
-    while page <= MAX_PAGES:
-        body = await client.search_conversations(mailbox, page=page, **kwargs)
-        embedded = body.get("_embedded") if isinstance(body, dict) else None
-        items = embedded.get("conversations") if isinstance(embedded, dict) else None
-        for conv in items if isinstance(items, list) else []:
-            if (
-                isinstance(conv, dict)
-                and isinstance(conv.get("id"), int)
-                and matches(conv, part, by_field=source_id_field is not None)
-            ):
-                found.append(conv["id"])
-        info = body.get("page") if isinstance(body, dict) else None
-        total = info.get("totalPages") if isinstance(info, dict) else None
-        if not isinstance(total, int) or page >= total:
-            break
-        page += 1
+    async for conv in client.iter_conversations(mailbox, **kwargs):
+        if (
+            isinstance(conv, dict)
+            and isinstance(conv.get("id"), int)
+            and matches(conv, part, by_field=source_id_field is not None)
+        ):
+            found.append(conv["id"])
     if source_id_field is not None:  # an exact key; several means a duplicate exists already
         return min(found) if found else None
     return await _verified(client, found, part, claimed)

@@ -402,13 +402,14 @@ async def test_list_threads_follows_pages(api, fake_time, events):
     assert pages == ["1", "2"]
 
 
-async def test_search_conversations_sends_status_all(api, fake_time, events):
-    """search_conversations always says status=all unless told otherwise."""
+async def test_iter_conversations_sends_status_all(api, fake_time, events):
+    """iter_conversations always says status=all unless told otherwise."""
     script, url = api
     async with client_for(url, fake_time, events) as client:
-        await client.search_conversations(
+        async for _ in client.iter_conversations(
             1, modified_since="2026-01-01T00:00:00Z", custom_fields_by_ids="7:abc"
-        )
+        ):
+            pass
     query = next(r for r in script.received if r.get("method") == "GET")["query"]
     assert query == {
         "mailbox": "1",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,19 @@ from importer.report import Report
 from importer.transform.payload import PENDING_CUSTOMER_ID, PayloadContext
 from importer.transform.plan import ConversationPlan, PlanContext, plan_conversation
 from importer.transform.split import Part
+
+
+async def walk_pages(fake: Any, mailbox: int, **kw: Any) -> AsyncIterator[dict[str, Any]]:
+    """The client's paging over a fake's ``search_conversations`` pages (one page per call)."""
+    page = 1
+    while True:
+        body = await fake.search_conversations(mailbox, page=page, **kw)
+        for item in body["_embedded"]["conversations"]:
+            yield item
+        total = body["page"]["totalPages"]
+        if not isinstance(total, int) or page >= total:
+            return
+        page += 1
 
 
 class ScriptedClient:
@@ -73,6 +87,9 @@ class ScriptedClient:
             if body.get("background") == marker:
                 return {"id": 3_000_000 + index, "background": marker}
         return None
+
+    def iter_conversations(self, mailbox: int, **kw: Any) -> AsyncIterator[dict[str, Any]]:
+        return walk_pages(self, mailbox, **kw)
 
     async def search_conversations(self, mailbox: int, **kwargs: Any) -> dict[str, Any]:
         items = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -29,6 +30,19 @@ def conv(
     return {"id": cid, "subject": subject, "primaryCustomer": {"id": 5, "email": email}}
 
 
+async def walk_pages(fake: Any, mailbox: int, **kw: Any) -> AsyncIterator[dict[str, Any]]:
+    """The client's paging over a fake's ``search_conversations`` pages (one page per call)."""
+    page = 1
+    while True:
+        body = await fake.search_conversations(mailbox, page=page, **kw)
+        for item in body["_embedded"]["conversations"]:
+            yield item
+        total = body["page"]["totalPages"]
+        if not isinstance(total, int) or page >= total:
+            return
+        page += 1
+
+
 class FakeSearch:
     """Answers search calls from a list of page sets, one set per lookup; records the calls."""
 
@@ -36,6 +50,9 @@ class FakeSearch:
         self.lookups = lookups
         self.calls: list[dict[str, Any]] = []
         self._lookup = -1
+
+    def iter_conversations(self, mailbox: int, **kw: Any) -> AsyncIterator[dict[str, Any]]:
+        return walk_pages(self, mailbox, **kw)
 
     async def search_conversations(self, mailbox: int, **kw: Any) -> dict[str, Any]:
         self.calls.append({"mailbox": mailbox, **kw})
@@ -188,6 +205,9 @@ class SlowListing:
         self.visible_at = visible_at
         self.page_s = page_s
         self.others = [conv(100 + n, subject=f"Other {n}") for n in range(60)]
+
+    def iter_conversations(self, mailbox: int, **kw: Any) -> AsyncIterator[dict[str, Any]]:
+        return walk_pages(self, mailbox, **kw)
 
     async def search_conversations(self, mailbox: int, **kw: Any) -> dict[str, Any]:
         visible = [conv(7)] if self.clock.now >= self.visible_at else []
