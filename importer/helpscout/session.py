@@ -1,0 +1,430 @@
+"""The requests under the Help Scout client: one aiohttp session, auth, pacing, retries.
+
+Retry policy, by outcome (see :mod:`importer.helpscout.outcome`):
+
+* RETRYABLE is retried here: a 429 after the shared pause (bounded by ``max_throttle_s`` of
+  total waiting), a first 401 after one single-flight token refresh, a refused connection or a
+  transient read failure after exponential backoff (bounded by ``max_attempts`` and
+  ``max_retry_s``). When the bounds are spent, :class:`RetryableApiError` is raised: nothing
+  was stored, the caller may queue the work again.
+* IN_DOUBT, CREATED and REJECTED of a write are returned, never resent here.
+* FATAL raises :class:`FatalApiError` (or :class:`CredentialsError` when the token endpoint
+  refuses the credentials).
+
+The token endpoint goes through the same send and classifier; list endpoints through one pager.
+The endpoints themselves are :class:`importer.helpscout.client.HelpScoutClient`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+
+from importer import __version__
+from importer.errors import (
+    CredentialsError,
+    FatalApiError,
+    RejectedApiError,
+    RetryableApiError,
+    StoppedError,
+    UsageError,
+)
+from importer.helpscout.auth import Credentials, TokenManager
+from importer.helpscout.outcome import (
+    Outcome,
+    OutcomeKind,
+    RawResponse,
+    RequestKind,
+    backoff_delay,
+    classify,
+)
+from importer.helpscout.pacing import Pacer
+from importer.helpscout.transport import Timeouts, check_api_url, make_ssl_context
+from importer.settings import DEFAULT_RATE_LIMIT, ENV_APP_ID, ENV_APP_SECRET, READ_COST, WRITE_COST
+
+__all__ = ["MAX_PAGES", "TOKEN_PATH", "ApiSession", "ClientStats"]
+
+EventSink = Callable[[str, dict[str, Any]], None]
+Sleep = Callable[[float], Coroutine[Any, Any, Any]]
+
+MAX_PAGES = 1000
+TOKEN_PATH = "/v2/oauth2/token"
+
+
+@dataclass
+class ClientStats:
+    """Counters for the report."""
+
+    requests: int = 0
+    throttled: int = 0
+    retries: int = 0
+    refreshes: int = 0
+    in_doubt: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters as a plain dict."""
+        return asdict(self)
+
+
+class ApiSession:
+    """Requests to the Mailbox API 2.0 (see the module's docstring); the endpoints are the
+    subclass's. Use as ``async with HelpScoutClient(...) as c``."""
+
+    def __init__(
+        self,
+        api_url: str,
+        credentials: Credentials,
+        *,
+        rate_limit: int = DEFAULT_RATE_LIMIT,
+        ca_bundle: Path | None = None,
+        timeouts: Timeouts = Timeouts(),
+        on_event: EventSink | None = None,
+        pacer: Pacer | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        max_attempts: int = 6,
+        max_retry_s: float = 300.0,
+        max_throttle_s: float = 1800.0,
+        stop: asyncio.Event | None = None,
+    ) -> None:
+        self.api_url = check_api_url(api_url)
+        self._ssl = make_ssl_context(ca_bundle) if self.api_url.startswith("https:") else None
+        self._timeouts = timeouts
+        self._on_event = on_event
+        self._clock = clock
+        self._sleep = sleep
+        self._rand = rand
+        self.max_attempts = max_attempts
+        self.max_retry_s = max_retry_s
+        self.max_throttle_s = max_throttle_s
+        #: set when the run is stopping: no request is sent (or retried) after that
+        self.stop = stop
+        self.stats = ClientStats()
+        self._credentials = credentials
+        self.pacer = pacer or Pacer(rate_limit, on_event=on_event)
+        self._tokens = TokenManager(
+            credentials, self._fetch_token, clock=clock, on_refresh=self._token_refreshed
+        )
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return f"<HelpScoutClient {self.api_url} {self.stats}>"
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self._timeouts.to_aiohttp(),
+            headers={"User-Agent": f"importer/{__version__}"},
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the session (idempotent)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The open session; using the client outside ``async with`` is an error."""
+        if self._session is None:
+            raise UsageError("HelpScoutClient used outside 'async with' (session not open)")
+        return self._session
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    async def _get_json(
+        self, path: str, params: dict[str, str] | None = None, *, not_found_fatal: bool = False
+    ) -> dict[str, Any]:
+        outcome = await self._call(
+            "GET", path, RequestKind.READ, params=params, not_found_fatal=not_found_fatal
+        )
+        if outcome.kind is not OutcomeKind.OK:
+            raise RejectedApiError(
+                f"GET {path}: {outcome.describe()}", status=outcome.status, log_ref=outcome.log_ref
+            )
+        return outcome.body if isinstance(outcome.body, dict) else {}
+
+    async def _iter_pages(
+        self,
+        path: str,
+        key: str,
+        params: dict[str, str] | None = None,
+        max_pages: int = MAX_PAGES,
+        *,
+        not_found_fatal: bool = False,
+    ) -> AsyncIterator[dict[str, Any]]:
+        page = 1
+        while page <= max_pages:
+            body = await self._get_json(
+                path, {**(params or {}), "page": str(page)}, not_found_fatal=not_found_fatal
+            )
+            for item in _embedded(body, key):
+                yield item
+            info = body.get("page")
+            total = info.get("totalPages") if isinstance(info, dict) else None
+            if not isinstance(total, int) or page >= total:
+                return
+            page += 1
+
+    async def _paged(
+        self, path: str, key: str, *, not_found_fatal: bool = False
+    ) -> list[dict[str, Any]]:
+        return [item async for item in self._iter_pages(path, key, not_found_fatal=not_found_fatal)]
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        kind: RequestKind,
+        *,
+        params: dict[str, str] | None = None,
+        json_body: Any = None,
+        not_found_fatal: bool = False,
+        require_id: bool = True,
+    ) -> Outcome:
+        cost = WRITE_COST if kind is RequestKind.WRITE else READ_COST
+        started = self._clock()
+        attempt = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            await self._acquire(cost, f"{method} {path}")
+            token, generation = await self._tokens.token()
+            outcome = await self._send(
+                method,
+                path,
+                kind,
+                token,
+                params=params,
+                json_body=json_body,
+                not_found_fatal=not_found_fatal,
+                after_refresh=refreshed,
+                require_id=require_id,
+            )
+            self._emit(
+                "request.outcome",
+                method=method,
+                path=path,
+                status=outcome.status,
+                kind=outcome.kind.value,
+                code=outcome.code,
+                attempt=attempt,
+                resource_id=outcome.resource_id,
+                log_ref=outcome.log_ref,
+            )
+            if outcome.kind is OutcomeKind.FATAL:
+                raise FatalApiError(
+                    _fatal_message(method, path, outcome),
+                    status=outcome.status,
+                    log_ref=outcome.log_ref,
+                )
+            if outcome.kind is OutcomeKind.IN_DOUBT:
+                self.stats.in_doubt += 1
+            if outcome.kind is not OutcomeKind.RETRYABLE:
+                self.pacer.succeeded()
+                return outcome
+            elapsed = self._clock() - started
+            delay = 0.0  # our own sleep; a 429's pause is held by the pacer for every worker
+            if outcome.code == "unauthorized":
+                await self._tokens.refresh_after_401(generation)
+                refreshed = True
+                wait = 0.0
+            elif outcome.code == "throttled":
+                self.stats.throttled += 1
+                wait = self.pacer.throttled(outcome.retry_after)
+                if elapsed + wait > self.max_throttle_s:
+                    raise RetryableApiError(
+                        f"{method} {path}: still throttled after {elapsed:.0f}s; rerun later",
+                        status=429,
+                    )
+            else:
+                if attempt >= self.max_attempts or elapsed >= self.max_retry_s:
+                    raise RetryableApiError(
+                        f"{method} {path}: {outcome.describe()} after {attempt} attempts",
+                        status=outcome.status,
+                    )
+                delay = wait = backoff_delay(attempt, jitter=self._rand())  # 5xx: our own pace
+            self.stats.retries += 1
+            self._emit(
+                "request.retry",
+                method=method,
+                path=path,
+                code=outcome.code,
+                attempt=attempt,
+                delay_s=round(wait, 3),
+            )
+            if delay > 0:
+                await self._sleep(delay)
+
+    async def _acquire(self, cost: float, what: str) -> None:
+        """Wait for the pacer; give up (nothing sent) if the run starts stopping meanwhile."""
+        if self.stop is None:
+            await self.pacer.acquire(cost)
+            return
+        if not self.stop.is_set():
+            acquiring = asyncio.ensure_future(self.pacer.acquire(cost))
+            stopping = asyncio.ensure_future(self.stop.wait())
+            try:
+                await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+                if not acquiring.done():
+                    acquiring.cancel()
+            if acquiring.done() and not acquiring.cancelled() and not self.stop.is_set():
+                acquiring.result()
+                return
+        raise StoppedError(f"{what}: not sent, the run is stopping")
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        kind: RequestKind,
+        token: str | None,
+        *,
+        params: dict[str, str] | None = None,
+        json_body: Any = None,
+        form: dict[str, str] | None = None,
+        not_found_fatal: bool = False,
+        after_refresh: bool = False,
+        require_id: bool = True,
+    ) -> Outcome:
+        """One request and what it means (:func:`classify`); never raises for an answer."""
+        headers = {"Accept": "application/hal+json, application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        body: Any = form
+        if json_body is not None:
+            # Compact JSON, byte for byte what the splitter measured against the request budget.
+            body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            headers["Content-Type"] = "application/json; charset=UTF-8"
+        if kind is not RequestKind.TOKEN:  # the token endpoint is not the API's budget
+            self.stats.requests += 1
+        try:
+            async with self.session.request(
+                method,
+                self.api_url + path,
+                params=params,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+            ) as resp:
+                raw = RawResponse(resp.status, dict(resp.headers), await resp.read())
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return classify(exc, kind)
+        if kind is not RequestKind.TOKEN:
+            self.pacer.observe(raw.headers)
+        return classify(
+            raw,
+            kind,
+            not_found_fatal=not_found_fatal,
+            after_refresh=after_refresh,
+            require_id=require_id,
+            now=time.time(),
+        )
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        """A token from the token endpoint, through the same send and classifier as every
+        request (outside the pacer: the endpoint does not spend the rate limit)."""
+        creds = self._tokens_credentials()
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": creds[0],
+            "client_secret": creds[1],
+        }
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = await self._send("POST", TOKEN_PATH, RequestKind.TOKEN, None, form=form)
+            if outcome.kind is OutcomeKind.OK:
+                body = outcome.body if isinstance(outcome.body, dict) else {}
+                token, expires_in = body.get("access_token"), body.get("expires_in", 7200)
+                if not isinstance(token, str) or not token:
+                    raise CredentialsError("the token endpoint answered without an access_token")
+                return token, float(expires_in) if isinstance(expires_in, int | float) else 7200.0
+            if (
+                outcome.kind is not OutcomeKind.FATAL
+                and outcome.status is None
+                and (attempt >= self.max_attempts)
+            ):
+                raise CredentialsError(
+                    f"cannot reach {self.api_url}{TOKEN_PATH} ({outcome.code}: "
+                    f"{outcome.message or 'no answer'}) after {attempt} attempts; check "
+                    "--api-url (or HELPSCOUT_API_URL) and the network"
+                )
+            if outcome.kind is OutcomeKind.FATAL or attempt >= self.max_attempts:
+                status = f"HTTP {outcome.status}" if outcome.status else outcome.code
+                raise CredentialsError(
+                    f"the token endpoint refused the credentials ({status}: "
+                    f"{outcome.message or 'no message'}); check {ENV_APP_ID} and "
+                    f"{ENV_APP_SECRET}, and that the app's user is active"
+                )
+            delay = self._backoff(outcome, attempt)
+            self._emit(
+                "request.retry",
+                method="POST",
+                path=TOKEN_PATH,
+                code=outcome.code,
+                attempt=attempt,
+                delay_s=round(delay, 3),
+            )
+            await self._sleep(delay)
+
+    def _backoff(self, outcome: Outcome, attempt: int) -> float:
+        """Seconds before trying again: the answer's Retry-After, else exponential backoff."""
+        if outcome.retry_after is not None:
+            return outcome.retry_after
+        return backoff_delay(attempt, jitter=self._rand())
+
+    def _tokens_credentials(self) -> tuple[str, str]:
+        creds = self._credentials
+        if not (creds.app_id and creds.app_secret):  # pragma: no cover (TokenManager checks)
+            raise CredentialsError(f"{ENV_APP_ID} and {ENV_APP_SECRET} are needed for a token")
+        return creds.app_id, creds.app_secret
+
+    def _token_refreshed(self, reason: str, expires_in: float) -> None:
+        self.stats.refreshes += 1
+        self._emit("auth.token_refreshed", reason=reason, expires_in=expires_in)
+
+    def _emit(self, name: str, **fields: Any) -> None:
+        if self._on_event is not None:
+            self._on_event(name, fields)
+
+
+def _fatal_message(method: str, path: str, outcome: Outcome) -> str:
+    hint = {
+        "unauthorized": "the credentials were refused again after a fresh token: check the app "
+        "and that its user is still active",
+        "forbidden": "access denied: check the user's permissions, the plan and API access",
+        "not_found": "not found: check --mailbox (does the mailbox still exist?)",
+        "tls": "check --ca-bundle",
+    }.get(outcome.code, "stop; the checkpoint is consistent, rerun to resume")
+    return f"{method} {path}: {outcome.describe()}; {hint}"
+
+
+def _embedded(body: Any, key: str) -> list[dict[str, Any]]:
+    embedded = body.get("_embedded") if isinstance(body, dict) else None
+    items = embedded.get(key) if isinstance(embedded, dict) else None
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
