@@ -14,19 +14,18 @@ from __future__ import annotations
 import base64
 import mimetypes
 from datetime import timedelta
-from email.message import EmailMessage, Message
+from email.message import Message
 from typing import Any
 
 from importer.readers.mail_mapping import MailMapping
 from importer.readers.mail_parse import (
     REPLACEMENT,
+    Headers,
     RawMail,
-    addresses,
-    all_headers,
     as_utc,
     clean,
+    decoded_word,
     from_line_time,
-    header_text,
     message_ids,
     parse_date,
     received_time,
@@ -42,31 +41,30 @@ class MailError(ValueError):
     """A mail that cannot be placed in a conversation; the message says why."""
 
 
-def mail_head(
-    message: EmailMessage, raw: RawMail, number: int, rules: MailMapping
-) -> dict[str, Any]:
+def mail_head(message: Message, raw: RawMail, number: int, rules: MailMapping) -> dict[str, Any]:
     """The staged head of one mail (JSON values only)."""
+    headers = Headers(message)
     notes: list[str] = []
-    subject = header_text(message, "subject") or ""
+    subject = headers.text("subject") or ""
     if REPLACEMENT in subject:
         notes.append("the Subject header holds bytes of an unknown or wrong charset; replaced")
-    senders = addresses(message, "from") or addresses(message, "sender")
-    recipients = addresses(message, "to") + addresses(message, "cc")
-    own = message_ids(header_text(message, "message-id"))
-    refs = message_ids(header_text(message, "references"))
-    for parent in message_ids(header_text(message, "in-reply-to")):
+    senders = headers.addresses("from") or headers.addresses("sender")
+    recipients = headers.addresses("to") + headers.addresses("cc")
+    own = message_ids(headers.text("message-id"))
+    refs = message_ids(headers.text("references"))
+    for parent in message_ids(headers.text("in-reply-to")):
         if parent not in refs:
             refs.append(parent)
     labels = [
         label.strip().strip('"').lower()
-        for label in (header_text(message, "x-gmail-labels") or "").split(",")
+        for label in (headers.text("x-gmail-labels") or "").split(",")
         if label.strip()
     ]
-    moment, time_note = _mail_time(message, raw, rules)
+    moment, time_note = _mail_time(headers, raw, rules)
     if time_note:
         notes.append(time_note)
-    out, why = _left_out(message, senders, labels, rules)
-    thread = header_text(message, "x-gm-thrid") if rules.gmail_thread_ids else None
+    out, why = _left_out(message, headers, senders, labels, rules)
+    thread = headers.text("x-gm-thrid") if rules.gmail_thread_ids else None
     return {
         "n": number,
         "loc": raw.location,
@@ -85,11 +83,12 @@ def mail_head(
     }
 
 
-def _mail_time(message: EmailMessage, raw: RawMail, rules: MailMapping) -> tuple[Any, str | None]:
-    """The mail's time (its ``Date`` with its zone) and a warning when it came from elsewhere."""
-    written = header_text(message, "date")
+def _mail_time(headers: Headers, raw: RawMail, rules: MailMapping) -> tuple[Any, str | None]:
+    """The mail's time (its ``Date`` with its zone) and a warning when it came from elsewhere:
+    the first ``Received`` header, else the mbox ``From `` line."""
+    written = headers.text("date")
     date = parse_date(written)
-    received = received_time(message) or from_line_time(raw)
+    received = received_time(headers)
     problem = None
     if date is None:
         problem = f"the Date {written!r} cannot be read" if written else "the mail has no Date"
@@ -101,13 +100,17 @@ def _mail_time(message: EmailMessage, raw: RawMail, rules: MailMapping) -> tuple
         return date, None
     if received is not None:
         return received, f"{problem}; its time is taken from its Received header"
+    separator = from_line_time(raw)
+    if separator is not None:
+        return separator, f"{problem}; its time is taken from its mbox From line"
     if date is not None:
         return date, f"{problem}, and it has no Received header; the Date is kept"
     raise MailError(f"{problem} and no Received header: its time is unknown")
 
 
 def _left_out(
-    message: EmailMessage,
+    message: Message,
+    headers: Headers,
     senders: list[tuple[str, str]],
     labels: list[str],
     rules: MailMapping,
@@ -123,20 +126,20 @@ def _left_out(
     if (
         sender.partition("@")[0] in BOUNCE_SENDERS
         or (content_type == "multipart/report" and report == "delivery-status")
-        or all_headers(message, "x-failed-recipients")
+        or headers.all("x-failed-recipients")
     ):
         if rules.keep_bounces:
             return "note", None
         return "bounce", "it is a bounce (delivery status report)"
-    auto = (header_text(message, "auto-submitted") or "no").lower().split(";")[0].strip()
-    precedence = (header_text(message, "precedence") or "").lower().strip()
-    if auto != "no" or any(all_headers(message, name) for name in AUTO_HEADERS):
+    auto = (headers.text("auto-submitted") or "no").lower().split(";")[0].strip()
+    precedence = (headers.text("precedence") or "").lower().strip()
+    if auto != "no" or any(headers.all(name) for name in AUTO_HEADERS):
         if not rules.keep_auto_replies:
             why = f"Auto-Submitted: {auto}" if auto != "no" else "an X-Autoreply header"
             return "auto_reply", f"it is an automatic reply ({why})"
     elif precedence in rules.auto_precedence and not rules.keep_auto_replies:
         return "auto_reply", f"it is an automatic mail (Precedence: {precedence})"
-    if rules.skip_list_mail and all_headers(message, "list-id"):
+    if rules.skip_list_mail and headers.all("list-id"):
         return "list", "it is mailing-list mail (List-Id; skip_list_mail)"
     return None, None
 
@@ -144,12 +147,41 @@ def _left_out(
 # -- the body ---------------------------------------------------------------------------------
 
 
-def mail_body(message: EmailMessage) -> dict[str, Any]:
+def _candidates(part: Message, found: list[Message]) -> None:
+    """The text leaves that may be the body, depth first, not inside an attached mail."""
+    if part.get_content_maintype() == "message":
+        return
+    if part.is_multipart():
+        for inner in part.get_payload():
+            if isinstance(inner, Message):
+                _candidates(inner, found)
+        return
+    if (
+        part.get_content_type() in ("text/html", "text/plain")
+        and part.get_content_disposition() != "attachment"
+        and not part.get_filename()
+    ):
+        found.append(part)
+
+
+def _body_part(message: Message) -> Message | None:
+    """The body: the first ``text/html`` part that is no attachment, else the first
+    ``text/plain`` one (as ``EmailMessage.get_body`` prefers them)."""
+    found: list[Message] = []
+    _candidates(message, found)
+    for wanted in ("text/html", "text/plain"):
+        for part in found:
+            if part.get_content_type() == wanted:
+                return part
+    return None
+
+
+def mail_body(message: Message) -> dict[str, Any]:
     """The staged body of one mail: ``body_html`` or ``body_text``, ``attachments`` and the
     ``notes`` (warnings) of its decoding."""
     notes: list[str] = []
     body: dict[str, Any] = {}
-    chosen = message.get_body(preferencelist=("html", "plain"))
+    chosen = _body_part(message)
     if chosen is not None:
         text = _text_of(chosen, notes)
         key = "body_html" if chosen.get_content_subtype() == "html" else "body_text"
@@ -207,13 +239,15 @@ def _collect(
         _attach_mail(part, found, notes)
         return
     if part.is_multipart():
-        for inner in part.iter_parts() if isinstance(part, EmailMessage) else ():
-            _collect(inner, chosen, found, notes)
+        for inner in part.get_payload():
+            if isinstance(inner, Message):
+                _collect(inner, chosen, found, notes)
         return
     if part is chosen or part.get_content_maintype() == "message":
         return
     disposition = part.get_content_disposition()
     name = part.get_filename()
+    name = decoded_word(name) if name else None
     content_id = part.get("content-id")
     if (
         part.get_content_maintype() == "text"
@@ -233,9 +267,10 @@ def _attach_mail(part: Message, found: list[dict[str, Any]], notes: list[str]) -
         data = inner.as_bytes() if isinstance(inner, Message) else b""
     except Exception:  # an attached mail the generator cannot write back: its text
         data = str(inner).encode("utf-8", "replace")
-    subject = str(inner.get("subject", "") or "") if isinstance(inner, Message) else ""
-    name = f"{clean(subject)[0].strip()[:60] or 'attached mail'}.eml".replace("/", "-")
-    _attach(found, notes, data, "message/rfc822", part.get_filename() or name, False)
+    subject = Headers(inner).text("subject") or "" if isinstance(inner, Message) else ""
+    name = f"{subject.strip()[:60] or 'attached mail'}.eml".replace("/", "-")
+    given = part.get_filename()
+    _attach(found, notes, data, "message/rfc822", decoded_word(given) if given else name, False)
 
 
 def _attach(

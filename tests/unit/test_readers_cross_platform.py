@@ -183,3 +183,52 @@ def test_own_records_are_claimed_with_any_one_key_missing(platform: str) -> None
                 if reader.role_of(rest, role) != role:
                     missed.append((path.name, index, key))
     assert missed == []
+
+
+# -- mail (text files, recognised by ``sniff_text``) ------------------------------------------
+
+MAIL_SAMPLE = SAMPLES / "mail" / "export"
+OTHER_FILES = sorted(
+    p
+    for p in [*REAL.glob("*"), *SAMPLES.glob("*/export/**/*")]
+    if p.is_file() and not p.is_relative_to(MAIL_SAMPLE)
+)
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as stream:
+        return stream.read(4096)
+
+
+@pytest.mark.parametrize("path", OTHER_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_mail_reader_claims_no_file_of_another_platform(path: Path) -> None:
+    from importer.readers import _csv_sniffers
+    from importer.readers.detect import detect_file
+
+    mail = READERS.get("mail")
+    assert mail is not None
+    assert mail.sniff_text(_head(path)) is None
+    (input_file,) = list_input_files([path])
+    assert detect_file(input_file, _csv_sniffers(None, None)).format != "mail"
+    if path.suffix in (".json", ".jsonl"):
+        assert all(mail.role_of(data, stream) is None for data, stream in _records(path))
+
+
+def test_no_other_reader_claims_mail(tmp_path: Path) -> None:
+    from importer.readers import _csv_sniffers
+    from importer.readers.detect import detect_file
+
+    eml = tmp_path / "message.eml"
+    eml.write_bytes(
+        b"From: Ann <ann@example.com>\nTo: support@northwind.example\nSubject: a, b, c\n"
+        b"Date: Mon, 04 Mar 2024 09:00:00 +0000\nMessage-ID: <1@x>\n\nHello\n"
+    )
+    paths = [*sorted(p for p in MAIL_SAMPLE.iterdir() if p.is_file()), eml]
+    sniffers = _csv_sniffers(None, None)
+    for path in paths:
+        head = _head(path)
+        for reader in READERS:
+            if reader.info.name != "mail":
+                assert reader.sniff_text(head) is None, reader.info.name
+        (input_file,) = list_input_files([path])
+        assert detect_file(input_file, sniffers).format == "mail", path.name
