@@ -190,10 +190,9 @@ def _unread_record(location: str, staged: list[Any]) -> SourceRecord:
     return SourceRecord(location, None, mail_id, error=error, raw_text=text)
 
 
-def _left_out(head: dict[str, Any], why: str, source_id: str | None) -> Finding:
-    code = f"mail.{head['out'] or 'internal'}"
+def _left_out(head: dict[str, Any], code: str, why: str, source_id: str | None) -> Finding:
     message = f"the mail {_mail_id(head)} is left out: {why}"
-    return Finding("read", code, message, head["loc"], source_id)
+    return Finding("read", f"mail.{code}", message, head["loc"], source_id)
 
 
 def _source_id(head: dict[str, Any]) -> str:
@@ -214,22 +213,24 @@ def _conversation(
     """One conversation of a thread's mail heads; ``data`` ``None`` (and no error) when every
     mail was left out, their warnings then added to ``pending``."""
     kept: list[tuple[dict[str, Any], bool]] = []  # (head, a private note)
-    skipped: list[tuple[dict[str, Any], str]] = []
+    skipped: list[tuple[dict[str, Any], str, str]] = []  # (head, code, why)
     seen: set[str] = set()
     for head in heads:
         if head["id"] and head["id"] in seen:
-            skipped.append((head, "the same Message-ID is in the archive twice; one is read"))
+            why = "the same Message-ID is in the archive twice (several files?); one is read"
+            skipped.append((head, "duplicate", why))
             continue
         if head["id"]:
             seen.add(head["id"])
         if head["out"] not in (None, "note"):
-            skipped.append((head, head["why"]))
+            skipped.append((head, head["out"], head["why"]))
         elif team.internal(head) and not rules.keep_team_internal:
-            skipped.append((head, "the team sent it to itself only (keep_team_internal)"))
+            why = "the team sent it to itself only (keep_team_internal)"
+            skipped.append((head, "internal", why))
         else:
             kept.append((head, head["out"] == "note" or team.internal(head)))
     source_id = _source_id(kept[0][0]) if kept else None
-    notes = [_left_out(head, why, source_id) for head, why in skipped]
+    notes = [_left_out(head, code, why, source_id) for head, code, why in skipped]
     if not kept:
         pending.extend(notes)
         return SourceRecord(heads[0]["loc"], None, None)

@@ -56,7 +56,7 @@ def mail_head(message: Message, raw: RawMail, number: int, rules: MailMapping) -
         if parent not in refs:
             refs.append(parent)
     labels = [
-        label.strip().strip('"').lower()
+        label.strip().strip('"')
         for label in (headers.text("x-gmail-labels") or "").split(",")
         if label.strip()
     ]
@@ -74,7 +74,7 @@ def mail_head(message: Message, raw: RawMail, number: int, rules: MailMapping) -
         "subject": subject,
         "from": list(senders[0]) if senders else None,
         "rcpt": [list(pair) for pair in recipients],
-        "sent": bool(rules.sent_labels & set(labels)),
+        "sent": bool(rules.sent_labels & {label.lower() for label in labels}),
         "at": moment.isoformat(),
         "epoch": as_utc(moment).timestamp(),
         "out": out,
@@ -117,7 +117,7 @@ def _left_out(
 ) -> tuple[str | None, str | None]:
     """``(kind, why)`` of a mail that is not a conversation's message (kind ``note`` for a kept
     bounce), ``(None, None)`` for the others; mail of the team to itself is judged later."""
-    skipped = [label for label in labels if label in rules.skipped_labels]
+    skipped = [label for label in labels if label.lower() in rules.skipped_labels]
     if skipped:
         return "label", f"it carries the Gmail label {skipped[0]!r} (skipped_labels)"
     sender = senders[0][0] if senders else ""

@@ -511,3 +511,28 @@ def test_the_mail_reader_is_registered() -> None:
     assert reader.sniffs_text
     assert not reader.sniffs_csv
     assert reader.role_of({"from": "a@example.com", "subject": "x"}, "messages") is None
+
+
+def test_a_mail_in_two_files_is_read_once_with_a_warning(tmp_path: Path) -> None:
+    folder = tmp_path / "Takeout"
+    folder.mkdir()
+    question = mail(1, "ann@example.com")
+    answer = mail(2, TEAM, "ann@example.com", "Re: Order 5521", reply_to=[1])
+    (folder / "Inbox.mbox").write_bytes(mbox(question, answer))
+    (folder / "Sent.mbox").write_bytes(mbox(answer))
+    records = read(folder, TEAM_MAPPING)
+    (data,) = conversations(records)
+    assert [m["source_id"] for m in data["messages"]] == ["m1@x", "m2@x"]
+    (duplicate,) = [w for r in records for w in r.warnings if w.code == "mail.duplicate"]
+    assert duplicate.location is not None
+    assert duplicate.location.endswith("Sent.mbox:1")
+
+
+def test_formats_lists_mail() -> None:
+    from click.testing import CliRunner
+
+    from importer.cli import cli
+
+    result = CliRunner().invoke(cli, ["formats"])
+    assert result.exit_code == 0
+    assert any(line.split()[:1] == ["mail"] for line in result.output.splitlines()), result.output
