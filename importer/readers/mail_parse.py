@@ -40,6 +40,8 @@ _QUOTED_FROM = re.compile(rb">+From ")
 _HEADER_LINE = re.compile(rb"([A-Za-z0-9][A-Za-z0-9_-]*)[ \t]*:")
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _SURROGATE = re.compile("[\udc80-\udcff]")
+_SIMPLE_ADDRESS = re.compile(r"(?:([^<>@]*?)\s*<([^<>\s@]+@[^<>\s@]+)>|([^<>\s@]+@[^<>\s@]+))")
+_NOT_SIMPLE = ('"', "(", ";", "\\", ":")
 #: header names that say a text file is a mail (at least one among its first headers)
 MAIL_HEADERS = frozenset(
     {
@@ -187,8 +189,8 @@ class Headers:
         raw = ",".join(self.raw.get(name, []))
         if not raw:
             return []
-        pairs: list[tuple[str, str]] | None = None
-        if not _plain(raw):
+        pairs: list[tuple[str, str]] | None = _simple_addresses(raw)
+        if pairs is None and not _plain(raw):
             try:
                 parsed: Any = policy.default.header_fetch_parse(name, raw)
                 pairs = [(a.addr_spec, a.display_name) for a in parsed.addresses]
@@ -202,6 +204,20 @@ class Headers:
             if "@" in address:
                 found.append((address, " ".join(clean(display or "")[0].split())))
         return found
+
+
+def _simple_addresses(raw: str) -> list[tuple[str, str]] | None:
+    """``(address, name)`` of a plain list (``Name <a@b>, c@d``) without quotes, comments or
+    encoded words; ``None`` for anything else (read by the parsers)."""
+    if not _plain(raw) or any(mark in raw for mark in _NOT_SIMPLE):
+        return None
+    pairs: list[tuple[str, str]] = []
+    for item in raw.split(","):
+        found = _SIMPLE_ADDRESS.fullmatch(item.strip())
+        if found is None:
+            return None
+        pairs.append((found.group(2) or found.group(3), found.group(1) or ""))
+    return pairs
 
 
 def decoded_word(value: str) -> str:
