@@ -11,6 +11,7 @@
 
 The handlers are the event loop's, installed explicitly for both signals: a SIGINT ignored by
 the parent (a job started in the background by a shell inherits SIG_IGN) still stops the run.
+Before the loop runs, :func:`signals_before_the_loop` makes both raise KeyboardInterrupt.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
 
@@ -128,3 +130,25 @@ class StopController:
 
 def _signal_after_pool(signum: int, frame: object) -> None:
     log.warning("%s: the run has already ended; writing its report", signal.Signals(signum).name)
+
+
+@contextmanager
+def signals_before_the_loop(*, exits_after: bool) -> Iterator[None]:
+    """SIGINT and SIGTERM around a command, until its :class:`StopController` takes them over:
+    both raise KeyboardInterrupt (nothing has been sent yet). Both explicitly: a SIGINT ignored
+    by the parent (a job a shell started in the background inherits SIG_IGN) would otherwise be
+    ignored during set-up, and the import would go ahead. At the end a process that
+    ``exits_after`` the command blocks them (interpreter shutdown restores the default
+    handlers, and a signal then would kill the process after the report was written; blocked,
+    it is dropped at exit); an in-process caller gets its handlers back."""
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if exits_after:
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        else:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
