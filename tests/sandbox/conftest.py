@@ -9,7 +9,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sandbox_helpers import Api, FakeClock, MakeApi
+from fake_clock import FakeClock
+from sandbox_helpers import Api, MakeApi
 
 from importer.sandbox.config import SandboxConfig
 from importer.sandbox.testing import serve_sandbox

@@ -12,19 +12,6 @@ import aiohttp
 from importer.sandbox.server import RunningSandbox
 
 
-class FakeClock:
-    """A clock a test moves by hand."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @dataclass
 class Reply:
     """What the client saw."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sandbox_helpers import Api, FakeClock, MakeApi
+from fake_clock import FakeClock
+from sandbox_helpers import Api, MakeApi
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,8 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from sandbox_helpers import Api, FakeClock, MakeApi, conversation
+from fake_clock import FakeClock
+from sandbox_helpers import Api, MakeApi, conversation
 
 pytestmark = pytest.mark.integration
 

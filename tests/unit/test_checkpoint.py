@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from fake_clock import FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -68,21 +69,13 @@ def test_normalise_api_url():
     assert normalise_api_url("HTTPS://API.HelpScout.net/") == "https://api.helpscout.net"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock(fake_clock: FakeClock) -> FakeClock:
+    return fake_clock
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def cp(tmp_path: Path, clock: Clock):
+def cp(tmp_path: Path, clock: FakeClock):
     with Checkpoint.open(tmp_path / "run.sqlite", RunHeader(URL, 1, "zendesk"), clock=clock) as c:
         yield c
 
@@ -98,7 +91,7 @@ def intent(cp: Checkpoint, source_id: str = "s1", part: int = 1, count: int = 1)
     )
 
 
-def test_open_writes_header_and_pragmas(tmp_path: Path, clock: Clock):
+def test_open_writes_header_and_pragmas(tmp_path: Path, clock: FakeClock):
     """The header holds API URL, mailbox, format, time, version; WAL and synchronous=FULL."""
     path = tmp_path / "run.sqlite"
     with Checkpoint.open(path, RunHeader(URL + "/", 7, "csv"), clock=clock) as cp:
@@ -129,7 +122,7 @@ def test_open_writes_header_and_pragmas(tmp_path: Path, clock: Clock):
         (RunHeader(URL, 2), "mailbox 1, not 2"),
     ],
 )
-def test_open_refuses_another_api_or_mailbox(tmp_path: Path, clock: Clock, header, message):
+def test_open_refuses_another_api_or_mailbox(tmp_path: Path, clock: FakeClock, header, message):
     """Another API URL or mailbox is refused, naming both values and the fix."""
     path = tmp_path / "run.sqlite"
     Checkpoint.open(path, RunHeader(URL, 1), clock=clock).close()
@@ -138,7 +131,7 @@ def test_open_refuses_another_api_or_mailbox(tmp_path: Path, clock: Clock, heade
     assert "--checkpoint" in str(info.value)
 
 
-def test_open_keeps_the_first_header(tmp_path: Path, clock: Clock):
+def test_open_keeps_the_first_header(tmp_path: Path, clock: FakeClock):
     """Reopening (a delta run) keeps the original creation time and format."""
     path = tmp_path / "run.sqlite"
     Checkpoint.open(path, RunHeader(URL, 1, "zendesk"), clock=clock).close()
@@ -156,7 +149,7 @@ def test_open_refuses_a_damaged_file(tmp_path: Path):
     assert str(path) in str(info.value)
 
 
-def test_intent_keeps_first_attempt_time(cp: Checkpoint, clock: Clock):
+def test_intent_keeps_first_attempt_time(cp: Checkpoint, clock: FakeClock):
     """Re-sending a part keeps the first send time and counts attempts."""
     first = intent(cp)
     clock.now += 50
@@ -210,7 +203,7 @@ def test_unrecorded_second_part_keeps_conversation_open(cp: Checkpoint):
     assert cp.source_conversations_complete() == 0
 
 
-def test_unsettled_parts_and_counts(cp: Checkpoint, clock: Clock):
+def test_unsettled_parts_and_counts(cp: Checkpoint, clock: FakeClock):
     """Sending and in-doubt parts are listed for reconciliation, oldest first."""
     intent(cp, "a")
     clock.now += 1
@@ -225,7 +218,7 @@ def test_unsettled_parts_and_counts(cp: Checkpoint, clock: Clock):
     assert cp.is_conversation_done("unknown") is False
 
 
-def test_errors_log_newest_first(cp: Checkpoint, clock: Clock):
+def test_errors_log_newest_first(cp: Checkpoint, clock: FakeClock):
     """Failures, in-doubt answers and logged errors land in the errors log."""
     intent(cp, "x")
     cp.record_failed("x", 1, code="validation", message="customer.email: malformed")
@@ -247,7 +240,7 @@ def test_customers_map(cp: Checkpoint):
     assert cp.customer_id("zendesk:42") == 9001
 
 
-def test_every_write_is_durable_without_close(tmp_path: Path, clock: Clock):
+def test_every_write_is_durable_without_close(tmp_path: Path, clock: FakeClock):
     """A second connection sees each write at once (committed, not buffered)."""
     path = tmp_path / "run.sqlite"
     cp = Checkpoint.open(path, RunHeader(URL, 1), clock=clock)
@@ -264,7 +257,7 @@ def test_every_write_is_durable_without_close(tmp_path: Path, clock: Clock):
         cp.close()
 
 
-def test_a_checkpoint_of_an_earlier_version_gains_the_span_column(tmp_path: Path, clock: Clock):
+def test_a_checkpoint_of_an_earlier_version_gains_the_span_column(tmp_path: Path, clock: FakeClock):
     """Checkpoints of schema version 1, written before parts recorded their span, are migrated
     (the version moves to 2), open and resume."""
     import sqlite3
@@ -290,7 +283,7 @@ def test_a_checkpoint_of_an_earlier_version_gains_the_span_column(tmp_path: Path
         again.close()
 
 
-def test_one_run_at_a_time_per_checkpoint(tmp_path: Path, clock: Clock):
+def test_one_run_at_a_time_per_checkpoint(tmp_path: Path, clock: FakeClock):
     """A second run of the same checkpoint is refused while the first holds it; then let in."""
     path = tmp_path / "run.sqlite"
     first = Checkpoint.open(path, RunHeader(URL, 1), clock=clock)

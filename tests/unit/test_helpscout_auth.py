@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from fake_clock import FakeClock
 
 from importer.errors import CredentialsError, UsageError
 from importer.helpscout.auth import Credentials, TokenManager, refresh_at
@@ -61,17 +62,9 @@ def test_credentials_repr_hides_secrets():
         assert "TOKEN1" not in repr(creds) + str(creds)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_token_manager_refreshes_proactively():
     """The token is renewed once its refresh time has come, not before."""
-    clock = Clock()
+    clock = FakeClock(0.0)
     issued: list[str] = []
     reasons: list[str] = []
 
@@ -104,7 +97,7 @@ async def test_token_manager_single_flight():
         await asyncio.sleep(0)
         return f"t{calls}", 7200.0
 
-    manager = TokenManager(Credentials(app_id="a", app_secret="s"), fetch, clock=Clock())
+    manager = TokenManager(Credentials(app_id="a", app_secret="s"), fetch, clock=FakeClock(0.0))
     results = await asyncio.gather(*(manager.token() for _ in range(5)))
     assert {r[1] for r in results} == {1}
     assert calls == 1
@@ -119,7 +112,7 @@ async def test_static_token_cannot_refresh():
     async def fetch() -> tuple[str, float]:  # pragma: no cover
         raise AssertionError("must not fetch")
 
-    manager = TokenManager(Credentials(access_token="static"), fetch, clock=Clock())
+    manager = TokenManager(Credentials(access_token="static"), fetch, clock=FakeClock(0.0))
     assert await manager.token() == ("static", 0)
     with pytest.raises(CredentialsError):
         await manager.refresh_after_401(0)

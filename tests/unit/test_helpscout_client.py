@@ -13,27 +13,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from fake_clock import FakeClock
 
 from importer.errors import CredentialsError, FatalApiError, RejectedApiError, UsageError
 from importer.helpscout import Credentials, HelpScoutClient, OutcomeKind, Pacer, Timeouts
 
 SECRET = "s3cr3t-app-secret"
-
-
-@dataclass
-class FakeTime:
-    """Clock and sleep for the client and pacer: sleeping moves the clock, instantly."""
-
-    now: float = 1000.0
-    slept: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 @dataclass
@@ -115,8 +100,8 @@ def make_app(script: Script) -> web.Application:
 
 
 @pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
+def fake_time() -> FakeClock:
+    return FakeClock(1000.0)
 
 
 @pytest.fixture
@@ -131,7 +116,7 @@ async def api(aiohttp_server):
     return script, str(server.make_url("")).rstrip("/")
 
 
-def client_for(url: str, fake_time: FakeTime, events: list, **kwargs: Any) -> HelpScoutClient:
+def client_for(url: str, fake_time: FakeClock, events: list, **kwargs: Any) -> HelpScoutClient:
     creds = kwargs.pop("credentials", None) or Credentials(app_id="app", app_secret=SECRET)
     pacer = Pacer(
         600, clock=fake_time, sleep=fake_time.sleep, on_event=lambda n, f: events.append((n, f))

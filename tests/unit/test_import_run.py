@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_clock import FakeClock
 
 from importer.deadletter import DeadLetterFile
 from importer.errors import FatalApiError
@@ -342,19 +343,6 @@ async def test_a_customer_whose_answer_was_lost_is_found_not_created_twice(
     assert 3_000_001 == checkpoint.customer_id("id:c-q1")
 
 
-class FakeClock:
-    """Wall-clock seconds that move only when told (or when the run sleeps)."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class SlowCustomerSearch(ScriptedClient):
     """The customer's creation answer is lost; it becomes searchable only after the first
     search began, and each search takes 3 seconds of the fake clock (many pages)."""
@@ -376,7 +364,7 @@ async def test_a_customer_search_begun_before_the_wait_ended_cannot_prove_absenc
 ) -> None:
     """The first search starts inside the wait and ends after it without the customer: the run
     searches again instead of creating the customer a second time."""
-    clock = FakeClock()
+    clock = FakeClock(1_800_000_000.0)
     client = SlowCustomerSearch(clock)
     run = make_run(client, checkpoint, reconcile_wait_s=2, clock=clock, sleep=clock.sleep)
     await run_all(run, [plan("s1", None)])

@@ -10,29 +10,20 @@ import asyncio
 import math
 
 import pytest
+from fake_clock import FakeClock
 
 from importer.helpscout.pacing import Pacer
-
-
-class LoopClock:
-    """A settable clock that replaces ``loop.time``."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 async def clock(monkeypatch):
     loop = asyncio.get_running_loop()
-    fake = LoopClock(loop.time())
+    fake = FakeClock(loop.time())
     monkeypatch.setattr(loop, "time", fake)
     return fake
 
 
-async def run_for(clock: LoopClock, seconds: float, step: float = 0.02) -> None:
+async def run_for(clock: FakeClock, seconds: float, step: float = 0.02) -> None:
     """Move the fake clock forward in steps, letting due timers and tasks run at each step."""
     end = clock.now + seconds
     while clock.now < end:
@@ -44,7 +35,7 @@ async def run_for(clock: LoopClock, seconds: float, step: float = 0.02) -> None:
 class FixedWindowServer:
     """The sandbox's model: ``limit`` units per ``window_s`` counted from its own start."""
 
-    def __init__(self, clock: LoopClock, limit: int, start: float, window_s: float = 60.0) -> None:
+    def __init__(self, clock: FakeClock, limit: int, start: float, window_s: float = 60.0) -> None:
         self.clock, self.limit, self.start, self.window_s = clock, limit, start, window_s
         self.used: dict[int, int] = {}
         self.requests = 0
@@ -85,7 +76,7 @@ async def worker(pacer: Pacer, server: FixedWindowServer, latency: float, cost: 
 
 
 async def simulate(
-    clock: LoopClock,
+    clock: FakeClock,
     *,
     budget: int,
     server_limit: int,

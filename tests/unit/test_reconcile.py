@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from fake_clock import FakeClock
 
 from importer.pipeline.reconcile import PartRef, format_api_time, matches, reconcile_part
 
@@ -66,19 +67,6 @@ class FakeSearch:
         }
 
 
-class FakeTime:
-    def __init__(self, now: float) -> None:
-        self.now = now
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 def test_format_api_time():
     """UTC, no fraction, Z."""
     assert format_api_time(T0 + 0.9) == "2026-01-01T00:00:00Z"
@@ -105,7 +93,7 @@ def test_matches(candidate, by_field, ref, expected):
 async def test_found_on_first_lookup_by_subject_and_email():
     """The part is found on the second page; modifiedSince is 2 minutes before the first send."""
     search = FakeSearch([[[conv(1, subject="Other")], [conv(2)]]])
-    clock = FakeTime(T0 + 1)
+    clock = FakeClock(T0 + 1)
     found = await reconcile_part(search, 3, part(), wait_s=10, clock=clock, sleep=clock.sleep)
     assert found == 2
     assert search.calls[0] == {
@@ -121,7 +109,7 @@ async def test_found_on_first_lookup_by_subject_and_email():
 async def test_lag_then_found():
     """The index lags: the lookup is repeated until the part shows up."""
     search = FakeSearch([[], [], [[conv(9)]]])
-    clock = FakeTime(T0 + 1)
+    clock = FakeClock(T0 + 1)
     found = await reconcile_part(
         search, 3, part(), wait_s=10, clock=clock, sleep=clock.sleep, poll_s=2
     )
@@ -132,7 +120,7 @@ async def test_lag_then_found():
 async def test_absent_only_after_wait_since_the_answer_was_lost():
     """Not found is concluded only once wait_s has passed since the answer was lost."""
     search = FakeSearch([[]])
-    clock = FakeTime(T0 + 3)
+    clock = FakeClock(T0 + 3)
     events: list[tuple[str, dict]] = []
     found = await reconcile_part(
         search,
@@ -159,7 +147,7 @@ async def test_absent_only_after_wait_since_the_answer_was_lost():
 async def test_a_request_that_waited_in_the_pacer_still_gets_the_whole_wait():
     """Intent long before the send (a 429 pause): the index still gets wait_s from the loss."""
     search = FakeSearch([[]])
-    clock = FakeTime(T0 + 3600)
+    clock = FakeClock(T0 + 3600)
     assert (
         await reconcile_part(search, 3, part(), wait_s=10, clock=clock, sleep=clock.sleep) is None
     )
@@ -170,7 +158,7 @@ async def test_a_request_that_waited_in_the_pacer_still_gets_the_whole_wait():
 async def test_by_source_id_field():
     """With a source-id field, search by customFieldsByIds; duplicates resolve to the oldest."""
     search = FakeSearch([[[conv(30, subject="Renamed"), conv(20, subject="Renamed")]]])
-    clock = FakeTime(T0 + 1)
+    clock = FakeClock(T0 + 1)
     found = await reconcile_part(
         search, 3, part(), wait_s=10, source_id_field=44, clock=clock, sleep=clock.sleep
     )
@@ -186,7 +174,7 @@ async def test_by_source_id_field_split_parts_need_subject():
         conv(2, subject="Refund please (part 2/2)"),
     ]
     search = FakeSearch([[candidates]])
-    clock = FakeTime(T0 + 1)
+    clock = FakeClock(T0 + 1)
     ref = part(part=2, part_count=2, subject="Refund please (part 2/2)")
     assert (
         await reconcile_part(
@@ -200,7 +188,7 @@ class SlowListing:
     """A live listing, newest ``createdAt`` first: each page read takes ``page_s`` seconds of
     the fake clock, and the part becomes visible at ``visible_at``, at the head of page 1."""
 
-    def __init__(self, clock: FakeTime, *, visible_at: float, page_s: float) -> None:
+    def __init__(self, clock: FakeClock, *, visible_at: float, page_s: float) -> None:
         self.clock = clock
         self.visible_at = visible_at
         self.page_s = page_s
@@ -223,7 +211,7 @@ class SlowListing:
 async def test_a_walk_begun_before_the_deadline_cannot_prove_absence():
     """The part shows up on page 1 just after page 1 was read, and the walk ends past the
     deadline: that walk saw a listing older than the deadline, so the lookup is repeated."""
-    clock = FakeTime(T0 + 1)
+    clock = FakeClock(T0 + 1)
     listing = SlowListing(clock, visible_at=T0 + 2, page_s=3)
     found = await reconcile_part(
         listing, 3, part(), wait_s=4, clock=clock, sleep=clock.sleep, lost_at=T0 + 1
@@ -262,7 +250,7 @@ async def test_same_subject_and_email_is_not_enough_the_threads_must_match():
             4: list(SENT),
         },
     )
-    clock = FakeTime(T0 + 1)
+    clock = FakeClock(T0 + 1)
     found = await reconcile_part(
         search,
         3,
@@ -282,7 +270,7 @@ async def test_a_failed_send_is_not_mistaken_for_an_earlier_conversation_of_the_
     search = FakeSearchWithThreads(
         [[[conv(1)]]], {1: ["2023-05-01T09:00:00Z", "2023-05-01T09:30:00Z"]}
     )
-    clock = FakeTime(T0 + 1)
+    clock = FakeClock(T0 + 1)
     found = await reconcile_part(
         search, 3, part(thread_times=SENT), wait_s=4, clock=clock, sleep=clock.sleep, poll_s=2
     )
@@ -292,7 +280,7 @@ async def test_a_failed_send_is_not_mistaken_for_an_earlier_conversation_of_the_
 
 async def test_by_source_id_field_the_key_is_exact_and_threads_are_not_read():
     search = FakeSearchWithThreads([[[conv(7, subject="x")]]], {})
-    clock = FakeTime(T0 + 1)
+    clock = FakeClock(T0 + 1)
     found = await reconcile_part(
         search,
         3,
@@ -314,7 +302,7 @@ async def test_a_customer_without_email_is_told_apart_by_the_id_the_importer_cre
         for n in (1, 2, 3)
     ]
     search = FakeSearchWithThreads([[others]], {n: list(SENT) for n in (1, 2, 3)})
-    clock = FakeTime(T0 + 1)
+    clock = FakeClock(T0 + 1)
     ref = part(customer_email=None, customer_id=3_000_002, thread_times=SENT)
     found = await reconcile_part(search, 3, ref, wait_s=10, clock=clock, sleep=clock.sleep)
     assert 2 == found
