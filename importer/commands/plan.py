@@ -27,6 +27,7 @@ from importer.commands.run import preflight
 from importer.deadletter import DeadLetterFile
 from importer.errors import ImporterError
 from importer.events import EventLog
+from importer.findings import Finding
 from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.pacing import HEADROOM
@@ -263,11 +264,14 @@ async def _plan_all(
     customers: set[str] = set()
     links = LinkSample(settings.attachments_dir)
     limit = settings.transform.limit
-    async for planned in planned_with_agents(export, ctx, date_range, limit, directory):
+    leftover: list[Finding] = []
+    planned_all = planned_with_agents(export, ctx, date_range, limit, directory, leftover)
+    async for planned in planned_all:
         _count(report, tally, planned, customers)
         if isinstance(planned, ConversationPlan):
             links.add(planned)
     report.unmatched_agents = sorted(directory.unmatched)
+    report.notes.warn(leftover)
     report.notes.warn(await links.check(settings.downloads))
 
 

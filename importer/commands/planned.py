@@ -229,6 +229,9 @@ class Selection:
         self.limit = limit
         self.seen = SeenSourceIds()
         self.taken = 0
+        #: warnings about the export itself (no source id: files or streams passed over) that
+        #: rode on a conversation not taken: they go with the next one taken
+        self.carried: list[Finding] = []
 
     @property
     def full(self) -> bool:
@@ -238,8 +241,12 @@ class Selection:
     def take(self, planned: Planned) -> Planned | None:
         """``planned`` (or it made invalid as a repeat) when selected, else None."""
         if not self.date_range.holds(planned.created_at):
+            self.carried += [w for w in planned.warnings if w.source_id is None]
             return None
         self.taken += 1
+        if self.carried:
+            planned.warnings[:0] = self.carried
+            self.carried = []
         return self.seen.check(planned)
 
 
@@ -248,16 +255,22 @@ def planned_conversations(
     ctx: PlanContext,
     settings: TransformSettings,
     date_range: DateRange | None = None,
+    leftover: list[Finding] | None = None,
 ) -> Iterator[Planned]:
-    """Every conversation of the export in order, planned, within the date range and limit."""
+    """Every conversation of the export in order, planned, within the date range and limit.
+    Warnings about the export that no conversation taken carried are added to ``leftover``."""
     date_range = date_range or parse_date_range(settings.since, settings.until, ctx.source_tz)
     selection = Selection(date_range, settings.limit)
-    for record in export.records():
-        if selection.full:
-            return
-        taken = selection.take(plan_record(record, ctx))
-        if taken is not None:
-            yield taken
+    try:
+        for record in export.records():
+            if selection.full:
+                return
+            taken = selection.take(plan_record(record, ctx))
+            if taken is not None:
+                yield taken
+    finally:
+        if leftover is not None:
+            leftover += selection.carried
 
 
 async def planned_with_agents(
@@ -266,20 +279,25 @@ async def planned_with_agents(
     date_range: DateRange,
     limit: int | None,
     directory: UserDirectory,
+    leftover: list[Finding] | None = None,
 ) -> AsyncGenerator[Planned, None]:
     """``planned_conversations`` for ``plan`` and ``run``: an agent met for the first time is
     looked up in Help Scout (users endpoint), then its conversation is planned again."""
     selection = Selection(date_range, limit)
-    for record in export.records():
-        if selection.full:
-            return
-        planned = plan_record(record, ctx)
-        if directory.has_misses:
-            await directory.fill_misses()
+    try:
+        for record in export.records():
+            if selection.full:
+                return
             planned = plan_record(record, ctx)
-        taken = selection.take(planned)
-        if taken is not None:
-            yield taken
+            if directory.has_misses:
+                await directory.fill_misses()
+                planned = plan_record(record, ctx)
+            taken = selection.take(planned)
+            if taken is not None:
+                yield taken
+    finally:
+        if leftover is not None:
+            leftover += selection.carried
 
 
 def canonical_output(

@@ -35,6 +35,7 @@ from importer.errors import (
     WorkersLostError,
 )
 from importer.events import EventLog
+from importer.findings import Finding
 from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.downloads import AttachmentDownloader, source_auth_from_env
@@ -128,8 +129,9 @@ class Producer:
 
         A reader that breaks down (raises instead of yielding a record) ends the reading: what
         was read is imported, the error names the last record read, and the run exits 1."""
+        leftover: list[Finding] = []
         conversations = planned_with_agents(
-            export, self.ctx, self.date_range, self.limit, self.directory
+            export, self.ctx, self.date_range, self.limit, self.directory, leftover
         )
         last = "the start of the export"
         try:

@@ -12,6 +12,7 @@ from pathlib import Path
 from importer.commands.planned import canonical_output, plan_context, planned_conversations
 from importer.deadletter import DeadLetterFile
 from importer.events import EventLog
+from importer.findings import Finding
 from importer.progress import Progress
 from importer.readers import open_export
 from importer.report import Report, write_report
@@ -46,7 +47,8 @@ def run_offline(
             events = EventLog(log_json)
             stack.callback(events.close)
             tally = Tally(report, dead)
-            for planned in planned_conversations(export, ctx, settings):
+            leftover: list[Finding] = []
+            for planned in planned_conversations(export, ctx, settings, leftover=leftover):
                 valid = isinstance(planned, ConversationPlan)
                 if isinstance(planned, ConversationPlan):
                     tally.valid(planned)
@@ -62,6 +64,7 @@ def run_offline(
                     converted = canonical_output(planned.record, zone, export.format)
                     line = json.dumps(converted, ensure_ascii=False)
                     out.write(line + "\n")
+        report.warn(leftover)
     report.elapsed_s = time.monotonic() - started
     if report_path is not None:
         write_report(report, report_path)

@@ -6,6 +6,7 @@ import base64
 import csv
 import json
 import re
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -443,3 +444,22 @@ def test_a_dead_letter_fed_back_with_its_raw_text_unfixed_stays_invalid(tmp_path
     assert 1 == code
     (entry,) = json.loads(report.read_text())["errors"]
     assert "still holds _raw" in entry["message"]
+
+
+def test_export_warnings_survive_a_date_range_that_leaves_out_the_first_conversation(
+    tmp_path: Path,
+) -> None:
+    """A stream nobody reads is warned about once, also when --since leaves out the conversation
+    the warning rode on (it rides on the next one taken, or is reported on its own)."""
+    export = tmp_path / "export"
+    shutil.copytree(ROOT / "samples/zendesk/export", export)
+    brand = {"id": 1, "name": "Northwind", "brand_url": "https://northwind.zendesk.com"}
+    (export / "brands.jsonl").write_text(
+        json.dumps({"type": "RECORD", "stream": "brands", "record": brand}) + "\n"
+    )
+    for since, name in (("2023-04-20", "some"), ("2099-01-01", "none")):
+        report_path = tmp_path / f"{name}.json"
+        invoke("validate", str(export), "--since", since, "--report", str(report_path))
+        report = json.loads(report_path.read_text())
+        codes = [w["code"] for w in report["warnings"]]
+        assert codes.count("unused_records") == 1, (since, codes)
