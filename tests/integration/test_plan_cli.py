@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from importer.helpscout.pacing import HEADROOM
 from importer.commands.plan import PLAN_KEYS
+from importer.helpscout.pacing import HEADROOM
 from importer.sandbox.testing import SandboxConfig, running_sandbox
 
 from .conftest import ROOT, importer_env, run_importer, write_export
