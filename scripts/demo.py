@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
 PORT = int(os.environ.get("SANDBOX_PORT", "8765"))
 MAILBOX = "85"
+# the Help Scout sample is a dump of a mailbox: it is merged into another one, as a user would
+MAILBOX_OF = {"helpscout": "86"}
 RATE = "1200"
 AGENTS = (  # the samples' agents, so that their replies are theirs in the sandbox
     "sam@northwind.example",
@@ -67,6 +69,8 @@ def start_sandbox() -> subprocess.Popen[str]:
         str(PORT),
         "--mailbox",
         MAILBOX,
+        "--mailbox",
+        MAILBOX_OF["helpscout"],
         "--db",
         str(DEMO / "sandbox.sqlite"),
         "--rate-limit",
@@ -99,8 +103,9 @@ def main() -> int:
     try:
         for export in exports:
             name = export.parent.name
+            mailbox = MAILBOX_OF.get(name, MAILBOX)
             print(
-                f"\n== importing samples/{name}/export into the sandbox (mailbox {MAILBOX})",
+                f"\n== importing samples/{name}/export into the sandbox (mailbox {mailbox})",
                 flush=True,
             )
             command = [
@@ -110,7 +115,7 @@ def main() -> int:
                 "run",
                 str(export.relative_to(ROOT)),
                 "--mailbox",
-                MAILBOX,
+                mailbox,
                 "--api-url",
                 f"http://127.0.0.1:{PORT}",
                 "--rate-limit",
