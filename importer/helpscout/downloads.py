@@ -19,9 +19,13 @@ without its query string (signed links carry their credentials there) and why.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
+import json
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
@@ -51,6 +55,9 @@ __all__ = [
     "public_url",
     "source_auth_from_env",
 ]
+
+#: Help Scout's "Get Attachment Data" endpoint (``_links.data.href`` of a dumped attachment)
+_HELPSCOUT_DATA = re.compile(r"/v2/conversations/\d+/attachments/\d+/data$")
 
 #: credentials for the old help desk's attachment links: ``HOST=HEADER VALUE``, several joined
 #: by ``;`` (e.g. ``acme.zendesk.com=Basic dXNlci90b2tlbjpYWFg=``); sent as ``Authorization``
@@ -225,6 +232,8 @@ class AttachmentDownloader:
         raise DownloadError(f"{public_url(url)}: {outcome.describe()}", code=outcome.code)
 
     async def _body(self, response: aiohttp.ClientResponse, url: str) -> bytes:
+        if _HELPSCOUT_DATA.search(urlsplit(url).path) and "json" in response.content_type:
+            return await self._helpscout_data(response, url)
         limit = self.limits.max_bytes
         declared = response.content_length
         too_big = f"{public_url(url)}: larger than the {limit:,}-byte attachment limit"
@@ -236,6 +245,29 @@ class AttachmentDownloader:
             if len(body) > limit:
                 raise DownloadError(too_big, code="too_large")
         return bytes(body)
+
+    async def _helpscout_data(self, response: aiohttp.ClientResponse, url: str) -> bytes:
+        """Help Scout's "Get Attachment Data" answers ``{"data": "<base64>"}``, not the file
+        (a Help Scout dump names its attachments so): the file is the decoded ``data``."""
+        limit = self.limits.max_bytes * 4 // 3 + 4096  # the base64 of a file within the limit
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(CHUNK_BYTES):
+            body += chunk
+            if len(body) > limit:
+                raise DownloadError(
+                    f"{public_url(url)}: larger than the {self.limits.max_bytes:,}-byte "
+                    "attachment limit",
+                    code="too_large",
+                )
+        try:
+            data = json.loads(bytes(body)).get("data")
+            return base64.b64decode(str(data), validate=True)
+        except (ValueError, AttributeError, binascii.Error) as exc:
+            raise DownloadError(
+                f"{public_url(url)}: the attachment data answer is not the expected "
+                f'{{"data": base64}} ({exc})',
+                code="bad_data",
+            ) from exc
 
     async def _unless_stopped(self, work: Coroutine[Any, Any, T]) -> T:
         """``work``, abandoned at once (StoppedError) when the run stops meanwhile."""

@@ -9,6 +9,8 @@
 Paths (the first segment decides, the rest is the file's name):
 
 - ``good/NAME?size=N``: N bytes, with Content-Length;
+- ``v2/conversations/1/attachments/NAME/data``: Help Scout's attachment data answer,
+  ``{"data": base64 of content("conversations/1/attachments/NAME/data", 1500)}``;
 - ``truncated/NAME``: Content-Length 4096, 100 bytes, then the connection closes;
 - ``reset/NAME``: the connection closes before any answer;
 - ``missing/NAME``: 404; ``broken/NAME``: always 500; ``flaky/NAME``: 500 once, then the file;
@@ -21,6 +23,7 @@ Paths (the first segment decides, the rest is the file's name):
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import threading
 from collections import Counter
@@ -57,6 +60,9 @@ def _app(server: FileServer) -> web.Application:
         server.hits[request.match_info["path"]] += 1
         if "Authorization" in request.headers:
             server.authorizations.append(request.headers["Authorization"])
+        if kind == "v2":  # Help Scout's Get Attachment Data: {"data": base64}
+            data = base64.b64encode(content(name, 1500)).decode("ascii")
+            return web.json_response({"data": data}, content_type="application/hal+json")
         if kind == "good":
             return web.Response(body=content(name, int(request.query.get("size", "1000"))))
         if kind == "flaky":

@@ -117,3 +117,10 @@ def test_only_http_and_https_urls_are_fetched() -> None:
 
 def test_public_url_drops_the_query_and_fragment() -> None:
     assert public_url("https://h.example/f/a.png?token=x#y") == "https://h.example/f/a.png"
+
+
+def test_help_scout_attachment_data_is_decoded(files: FileServer) -> None:
+    """A Help Scout dump names its files by the "Get Attachment Data" endpoint, which answers
+    {"data": base64}: the file is the decoded data, not that JSON."""
+    url = files.url("v2/conversations/1/attachments/77/data")
+    assert asyncio.run(fetch(url)) == content("conversations/1/attachments/77/data", 1500)
