@@ -24,6 +24,7 @@ from importer.commands.planned import (
     plan_context,
     planned_with_agents,
 )
+from importer.commands.recorded import recorded_options
 from importer.commands.stopping import GRACE_MARGIN_S, StopController
 from importer.deadletter import DeadLetterFile
 from importer.errors import (
@@ -227,7 +228,10 @@ async def run_import(
             )
             checkpoint_path = settings.checkpoint or default_checkpoint(inputs)
             header = RunHeader(
-                api_url=settings.api_url, mailbox=int(settings.mailbox or 0), format=export.format
+                api_url=settings.api_url,
+                mailbox=int(settings.mailbox or 0),
+                format=export.format,
+                options=recorded_options(inputs, settings, export.format),  # for ``verify``
             )
             try:
                 exit_code = await _run_with(

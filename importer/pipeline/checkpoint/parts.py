@@ -10,7 +10,7 @@ in SQL). Every write commits at once: durability over speed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -163,6 +163,23 @@ class PartsLog(Store):
             "HAVING SUM(state = 'done') = COUNT(*) AND COUNT(*) >= MAX(part_count))"
         ).fetchone()
         return int(row[0])
+
+    def created_totals(self) -> tuple[int, int]:
+        """Source conversations with a created (done) part, and the done parts (``verify``)."""
+        row = self._conn.execute(
+            "SELECT COUNT(DISTINCT source_id), COUNT(*) FROM parts "
+            "WHERE state = 'done' AND conversation_id IS NOT NULL"
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def created_source_ids(self) -> Iterator[str]:
+        """Every source id with a created (done) part, one at a time (``verify --sample``)."""
+        cursor = self._conn.execute(
+            "SELECT DISTINCT source_id FROM parts "
+            "WHERE state = 'done' AND conversation_id IS NOT NULL ORDER BY source_id"
+        )
+        for (source_id,) in cursor:
+            yield str(source_id)
 
     def register_parts(self, source_id: str, part_count: int) -> None:
         """Record the parts of a conversation as pending (existing rows are left alone)."""

@@ -1,10 +1,13 @@
 """The checkpoint's file: SQLite (WAL, ``synchronous=FULL``), its schema and migrations, the
 run header, and the lock that lets one run at a time use it.
 
-Schema (``SCHEMA_VERSION`` 2; the header's ``schema_version`` moves with each migration)::
+Schema (``SCHEMA_VERSION`` 3; the header's ``schema_version`` moves with each migration)::
 
     run(key TEXT PRIMARY KEY, value TEXT)      api_url, mailbox, format, created_at,
                                                importer_version, schema_version
+    run_options(key TEXT PRIMARY KEY, value TEXT)  the latest run's inputs (absolute paths),
+                                               format and every option that shapes what is
+                                               sent, each value JSON (what ``verify`` reuses)
     parts(source_id, part, part_count, state, conversation_id, subject, customer_email,
           payload_digest, first_sent_at, attempts, error_code, error_message,
           created_at, updated_at, span; PRIMARY KEY (source_id, part))
@@ -19,19 +22,20 @@ Times are UTC epoch seconds (REAL). Credentials are never stored.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from importer import __version__
 from importer.errors import CheckpointError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ class RunHeader:
     format: str | None = None
     created_at: float | None = None
     importer_version: str = __version__
+    #: the latest run's inputs and payload-shaping options (``run_options``): written by each
+    #: run, replacing the earlier run's; None when the checkpoint records none (older versions)
+    options: dict[str, Any] | None = field(default=None, compare=False)
 
 
 def normalise_api_url(url: str) -> str:
@@ -114,8 +121,18 @@ def _add_part_span(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE parts ADD COLUMN span TEXT")
 
 
+def _add_run_options(conn: sqlite3.Connection) -> None:
+    """Version 3: the latest run's inputs and the options that shape what it sends."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS run_options (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+    )
+
+
 #: each migration brings a checkpoint from the version before it to its own
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _add_part_span}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    2: _add_part_span,
+    3: _add_run_options,
+}
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -188,6 +205,9 @@ class Store:
             conn.execute("PRAGMA synchronous=FULL")
             _migrate(conn)
             stored = _read_or_write_header(conn, header, clock)
+            if header.options is not None:
+                _write_options(conn, header.options)
+            stored = replace(stored, options=_read_options(conn))
         except (sqlite3.DatabaseError, CheckpointError) as exc:
             conn.close()
             if lock_fd is not None:
@@ -222,7 +242,8 @@ class Store:
             raise CheckpointError(
                 "this file holds no run header: not a checkpoint", location=str(path)
             )
-        return cls(conn, _header_of(values), path, clock)
+        header = replace(_header_of(values), options=_read_options(conn))
+        return cls(conn, header, path, clock)
 
     def _insert_error(
         self, source_id: str | None, part: int | None, stage: str, code: str, message: str
@@ -261,6 +282,26 @@ def _header_of(values: dict[str, str]) -> RunHeader:
         created_at=float(values.get("created_at", "0")),
         importer_version=values.get("importer_version", ""),
     )
+
+
+def _write_options(conn: sqlite3.Connection, options: dict[str, Any]) -> None:
+    """Replace the recorded run options with ``options`` (one transaction)."""
+    with conn:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM run_options")
+        conn.executemany(
+            "INSERT INTO run_options (key, value) VALUES (?, ?)",
+            [(key, json.dumps(value)) for key, value in sorted(options.items())],
+        )
+
+
+def _read_options(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    """The recorded run options, or None when the file has none (written before version 3)."""
+    try:
+        rows = conn.execute("SELECT key, value FROM run_options").fetchall()
+    except sqlite3.OperationalError:  # no such table: an older checkpoint
+        return None
+    return {str(key): json.loads(value) for key, value in rows} or None
 
 
 def _read_or_write_header(
