@@ -18,7 +18,6 @@ The endpoints themselves are :class:`importer.helpscout.client.HelpScoutClient`'
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -50,6 +49,7 @@ from importer.helpscout.outcome import (
 from importer.helpscout.pacing import Pacer
 from importer.helpscout.transport import Timeouts, check_api_url, make_ssl_context
 from importer.settings import DEFAULT_RATE_LIMIT, ENV_APP_ID, ENV_APP_SECRET, READ_COST, WRITE_COST
+from importer.wire import json_bytes
 
 __all__ = ["MAX_PAGES", "TOKEN_PATH", "ApiSession", "ClientStats"]
 
@@ -317,8 +317,7 @@ class ApiSession:
             headers["Authorization"] = f"Bearer {token}"
         body: Any = form
         if json_body is not None:
-            # Compact JSON, byte for byte what the splitter measured against the request budget.
-            body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            body = json_bytes(json_body)  # byte for byte what the splitter measured
             headers["Content-Type"] = "application/json; charset=UTF-8"
         if kind is not RequestKind.TOKEN:  # the token endpoint is not the API's budget
             self.stats.requests += 1

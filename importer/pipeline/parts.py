@@ -30,7 +30,8 @@ from importer.pipeline.checkpoint import (
 from importer.pipeline.reconcile import PartRef, reconcile_part
 from importer.report import Report
 from importer.transform.plan import ConversationPlan
-from importer.transform.split import Part, json_bytes
+from importer.transform.split import Part
+from importer.wire import json_bytes
 
 # Sends of one part whose answers were all lost (each absence proven by reconcile) before it
 # is failed for the rerun: 4 failed a conversation in ~3% of runs at 5% each of 5xx and reset.

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,22 +20,13 @@ from importer.errors import InvalidConversationError
 from importer.findings import Finding
 from importer.settings import MAX_THREADS_PER_CONVERSATION
 from importer.transform.payload import PENDING_CUSTOMER_ID, AttachmentDraft, Draft, email_key
+from importer.wire import json_bytes, json_size
 
 PART_SUFFIX_RESERVE = " (part 999/999)"
 _ID_RESERVE = 12  # digits a real customer id may add over the placeholder
 _STATUS_RESERVE = 16  # a part may gain ``closedAt`` or change status
 
 ReadAttachment = Callable[[str], bytes]
-
-
-def json_bytes(value: Any) -> bytes:
-    """The exact bytes a request body is sent as (compact JSON, UTF-8)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def json_size(value: Any) -> int:
-    """The size in bytes of ``value`` sent as a request body."""
-    return len(json_bytes(value))
 
 
 @dataclass
@@ -210,6 +199,8 @@ def _place_attachments(
     left_out: list[Finding],
     source_id: str,
 ) -> None:
+    if not any(thread.attachments for thread in threads):
+        return
     used = part.size
     for thread_index, thread in enumerate(threads):
         inline: list[dict[str, str]] = []
@@ -251,7 +242,8 @@ def _place_attachments(
             inline.append(entry)
             used += size
         if inline:
-            part.payload["threads"][thread_index]["attachments"] = inline
+            body = part.payload["threads"][thread_index]
+            part.payload["threads"][thread_index] = {**body, "attachments": inline}
 
 
 def split_draft(
@@ -275,8 +267,9 @@ def split_draft(
     left_out: list[Finding] = []
     for number, (start, end) in enumerate(bounds, start=1):
         threads = draft.threads[start:end]
-        payload = copy.deepcopy(draft.base)
-        payload["threads"] = [copy.deepcopy(thread.body) for thread in threads]
+        # the draft is this conversation's alone and nothing changes a payload after it is cut
+        # (a part's body for sending is a new dict): no copies, only new top-level dicts
+        payload = {**draft.base, "threads": [thread.body for thread in threads]}
         if count > 1:
             payload["subject"] = f"{draft.base['subject']} (part {number}/{count})"
             if number > 1:

@@ -80,6 +80,19 @@ def parse_timestamp(value: str | int | float, source_tz: tzinfo = UTC) -> dateti
         return _from_epoch(float(value))
     if not isinstance(value, str):
         raise TimestampError(f"{value!r} is not a timestamp")
+    if len(value) == 20 and API_TIME_PATTERN.match(value):  # the common form, parsed fast
+        try:
+            return datetime(
+                int(value[0:4]),
+                int(value[5:7]),
+                int(value[8:10]),
+                int(value[11:13]),
+                int(value[14:16]),
+                int(value[17:19]),
+                tzinfo=UTC,
+            )
+        except ValueError as exc:
+            raise TimestampError(f"{value!r} is not a real date ({exc})") from exc
     if _EPOCH.match(value):
         return _from_epoch(float(value))
     match = _ISO.match(value) or _ISO_BASIC.match(value)
@@ -106,7 +119,12 @@ def parse_timestamp(value: str | int | float, source_tz: tzinfo = UTC) -> dateti
 
 def format_api_time(moment: datetime) -> str:
     """Help Scout's only date format: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC."""
-    return moment.astimezone(UTC).strftime(API_TIME_FORMAT)
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )
 
 
 def is_api_time(text: object) -> bool:

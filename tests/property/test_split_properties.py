@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from importer.transform.payload import PayloadContext
 from importer.transform.plan import ConversationPlan, PlanContext, plan_conversation
-from importer.transform.split import json_size
 from importer.transform.validate import check_payload
+from importer.wire import json_size
 
 START = datetime(2023, 5, 1, tzinfo=UTC)
 
