@@ -195,6 +195,8 @@ OUTPUT_OPTIONS = {
     "log_json": "--log-json",
     "output": "-o",
     "checkpoint": "--checkpoint",
+    "csv_path": "--csv",
+    "html_path": "--html",
 }
 
 
@@ -236,10 +238,13 @@ def progress_wanted(options: dict[str, Any]) -> bool:
     return Progress.wanted(options["no_progress"], options["quiet"])
 
 
-api_options = _apply(
-    [
+def _api_options(mailbox_required: bool) -> list[Callable[[F], F]]:
+    return [
         click.option(
-            "--mailbox", type=click.IntRange(min=1), required=True, help="Target mailbox id."
+            "--mailbox",
+            type=click.IntRange(min=1),
+            required=mailbox_required,
+            help="Target mailbox id.",
         ),
         click.option(
             "--api-url",
@@ -279,7 +284,11 @@ api_options = _apply(
             help="Single-line custom field that receives each conversation's source id.",
         ),
     ]
-)
+
+
+api_options = _apply(_api_options(mailbox_required=True))
+#: ``verify``'s: the mailbox (like every option) defaults to what the checkpoint recorded
+verify_api_options = _apply(_api_options(mailbox_required=False))
 
 
 ATTACHMENTS_DIR_OPTION = click.option(
