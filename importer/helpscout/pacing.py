@@ -16,6 +16,10 @@ Design (why it holds a fixed *or* sliding window of unknown phase):
 * A 429 sets one shared pause for every worker: ``X-RateLimit-Retry-After``, else
   ``Retry-After``, else exponential backoff with jitter over consecutive 429s.
 
+``IMPORTER_RATE_WINDOW_S`` (default 60) is the length of the window the ``-Minute`` headers and
+``--rate-limit`` count, for rehearsals against ``importer sandbox --window-s S``: the rate, the
+burst and the low-remaining pause are scaled by ``S / 60`` (a 429's wait is the server's).
+
 Time comes from ``clock`` (default: the running loop's ``time()``, which the limiter also uses)
 and waits go through ``sleep``; tests patch the loop's clock and step it.
 """
@@ -23,6 +27,7 @@ and waits go through ``sleep``; tests patch the loop's clock and step it.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
@@ -37,6 +42,20 @@ __all__ = ["HEADROOM", "Pacer"]
 HEADROOM = 0.975
 #: Margin added to a server-given wait, so we do not wake just before the window turns.
 RETRY_AFTER_MARGIN_S = 0.1
+#: Environment variable: seconds of the window the budget counts (a sandbox's ``--window-s``).
+ENV_WINDOW_S = "IMPORTER_RATE_WINDOW_S"
+MINUTE_S = 60.0
+
+
+def window_from_env(environ: Mapping[str, str] | None = None) -> float:
+    """``IMPORTER_RATE_WINDOW_S`` when it is a positive number, else 60."""
+    raw = (os.environ if environ is None else environ).get(ENV_WINDOW_S, "").strip()
+    try:
+        value = float(raw) if raw else MINUTE_S
+    except ValueError:
+        return MINUTE_S
+    return value if value > 0 else MINUTE_S
+
 
 EventSink = Callable[[str, dict[str, Any]], None]
 
@@ -58,15 +77,19 @@ class Pacer:
         sleep: Callable[[float], Coroutine[Any, Any, Any]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
         on_event: EventSink | None = None,
+        window_s: float | None = None,
     ) -> None:
         if rate_limit <= 0:
             raise ValueError("rate_limit must be positive")
         self.configured = float(rate_limit)
         self.server_limit: float | None = None
         self.headroom = headroom
-        self.burst_s = burst_s
+        #: seconds the budget counts (60 against Help Scout)
+        self.window_s = window_s if window_s is not None else window_from_env()
+        scale = self.window_s / MINUTE_S
+        self.burst_s = burst_s * scale
         self._low_remaining = low_remaining
-        self.low_pause_s = low_pause_s
+        self.low_pause_s = low_pause_s * scale
         self.backoff_cap_s = backoff_cap_s
         self._clock = clock
         self._sleep = sleep
@@ -105,8 +128,8 @@ class Pacer:
         return asyncio.get_running_loop().time()
 
     def _make_limiter(self) -> AsyncLimiter:
-        capacity = max(self.rate * self.burst_s / 60.0, 2.0)  # a write (2 units) must fit
-        return AsyncLimiter(capacity, capacity * 60.0 / self.rate)
+        capacity = max(self.rate * self.burst_s / self.window_s, 2.0)  # a write must fit
+        return AsyncLimiter(capacity, capacity * self.window_s / self.rate)
 
     # --- spending ----------------------------------------------------------------------------
 
