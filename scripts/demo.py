@@ -1,8 +1,9 @@
-"""``make demo``: start the sandbox, import every export under samples/, print the reports, stop.
+"""``make demo``: start the sandbox, import every export under samples/ and verify each import
+(``importer verify``), print the reports, stop.
 
 State lives under .demo/ (the sandbox's database and one checkpoint per export), so a second
 ``make demo`` finds everything already imported; ``make demo-clean`` resets it. Exits 0 when every
-import exits 0.
+import and every verify exits 0.
 """
 
 from __future__ import annotations
@@ -127,6 +128,18 @@ def main() -> int:
             ]
             code = subprocess.call(command, cwd=ROOT, env=env)
             print(f"-> exit {code}; report in .demo/{name}-report.json", flush=True)
+            worst = max(worst, code)
+            print(f"== verifying samples/{name}/export against the sandbox", flush=True)
+            verify = [
+                *command[:3],
+                "verify",
+                "--checkpoint",
+                str(DEMO / f"{name}.checkpoint.sqlite"),
+                "--report",
+                str(DEMO / f"{name}-verify.json"),
+            ]
+            code = subprocess.call(verify, cwd=ROOT, env=env)
+            print(f"-> exit {code}; report in .demo/{name}-verify.json", flush=True)
             worst = max(worst, code)
     finally:
         if files is not None:

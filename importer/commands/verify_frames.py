@@ -44,7 +44,10 @@ def compare_threads(
     both = merged[merged["_merge"] == "both"]
     for name in THREAD_FIELDS:
         want, got = both[name], both[f"{name}_found"]
-        for row in both[want.notna() & got.notna() & (want != got)].to_dict("records"):
+        differs = want.notna() & got.notna() & (want != got)
+        if name == "attachment sizes":  # sizes only of files whose names agree
+            differs &= both["attachments"] == both["attachments_found"]
+        for row in both[differs].to_dict("records"):
             add(row, name, row[name], row[f"{name}_found"])
     return mismatches, len(left)
 
