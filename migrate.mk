@@ -50,7 +50,7 @@ EXTRA ?=
 API_EXTRA ?=
 # options of run alone: --workers, --reconcile-wait, --download-*, --log-json FILE
 RUN_EXTRA ?=
-# options of verify: --sample N, --seed S, --html FILE, --csv FILE
+# options of verify (which always writes verify.html and mismatches.csv): --sample N, --seed S
 VERIFY_EXTRA ?=
 # non-empty (1, yes): invalid conversations stop the chain at validate
 STOP_ON_INVALID ?=
@@ -137,6 +137,7 @@ $(OUT)/$(1)/verify.json: $(OUT)/$(1)/run.json
 	@echo "[$(1)] verify"
 	@rm -f $(OUT)/$(1)/verify.last.json; $(IMPORTER) verify --checkpoint $(or $(call m_var,CHECKPOINT,$(1)),$(OUT)/$(1)/checkpoint.sqlite) \
 	  $(call m_opt,--rate-limit,$(call m_var,RATE_LIMIT,$(1))) $(call m_var,VERIFY_EXTRA,$(1)) \
+	  --html $(OUT)/$(1)/verify.html --csv $(OUT)/$(1)/mismatches.csv \
 	  --report $(OUT)/$(1)/verify.last.json; \
 	code=$$$$?; $(call m_finish,verify,$(1))
 

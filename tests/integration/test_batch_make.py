@@ -142,7 +142,7 @@ def test_invalid_conversations_blocker_and_resume_after_failures(tmp_path: Path)
     strict = SandboxConfig(mailboxes=[85], db=str(db), max_body_bytes=6000)
     with running_sandbox(strict) as sandbox:
         port = sandbox.port
-        common = [f"EXPORT={export}", f"API_URL={sandbox.url}"]
+        common = [f"EXPORT={export}", f"API_URL={sandbox.url}", "RATE_LIMIT=100000"]
         blocked = make(out, *common, "MAILBOX=99", "migrate-run")
         assert 0 != blocked.returncode
         assert "[shop] plan: exit 2" in blocked.stderr
@@ -169,7 +169,8 @@ def test_invalid_conversations_blocker_and_resume_after_failures(tmp_path: Path)
         assert 0 == resumed.returncode, resumed.stderr[-3000:]
         assert "[shop] validate" not in resumed.stdout
         assert "[shop] plan" not in resumed.stdout
-        again = make(out, *common, "MAILBOX=85", "migrate-run")
+        verified = make(out, *common, "MAILBOX=85")  # the default goal: up to verify.json
+        again = make(out, *common, "MAILBOX=85")
         created = subjects(sandbox)
     run = report(out, "shop", "run")
     assert (5, 25, 1, 0) == (
@@ -179,8 +180,14 @@ def test_invalid_conversations_blocker_and_resume_after_failures(tmp_path: Path)
         run["failed"],
     )
     assert "broken" in resumed.stderr  # the invalid conversation is listed again
+    assert 0 == verified.returncode, verified.stderr[-3000:]
+    assert "[shop] verify" in verified.stdout
+    assert "[shop] run" not in verified.stdout
+    verify = report(out, "shop", "verify")
+    assert ([], 30) == (verify["mismatches"], verify["conversations_checked"])
+    assert (folder / "verify.html").exists()
     assert 0 == again.returncode
-    assert "Nothing to be done" in again.stdout or "is up to date" in again.stdout
+    assert "Nothing to be done" in again.stdout
     valid_lines = [
         line for line in export.read_text().splitlines() if '"source_id": "broken"' not in line
     ]
