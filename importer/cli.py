@@ -396,9 +396,10 @@ def verify(**options: Any) -> None:
     part, thread, field, expected, found) and a summary. Exit 0 when nothing differs, 1 when
     something does, 2 on a usage or credentials problem, 3 when a fatal answer stopped it.
     """
-    from importer.commands.verify import render_rows, verify_import
+    from importer.commands.verify import verify_import
     from importer.commands.verify_frames import write_csv
     from importer.commands.verify_html import render_html
+    from importer.commands.verify_report import render_rows
 
     setup_logging(options["quiet"], options["verbose"])
     check_outputs({k: options[k] for k in ("report_path", "log_json", "csv_path", "html_path")})
