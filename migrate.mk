@@ -73,11 +73,19 @@ M_NAMES := $(foreach e,$(EXPORTS),$(call m_name,$(e)))
 .PHONY: migrate migrate-validate migrate-plan migrate-run migrate-verify migrate-status \
 	migrate-list migrate-help $(addprefix migrate-,$(M_NAMES))
 
+# no export given: say how, rather than "Nothing to be done"
+m_need = $(if $(strip $(EXPORTS)),,@echo 'migrate.mk: no export: set EXPORT=PATH or EXPORTS="NAME=PATH ..." (make -f migrate.mk migrate-help)' >&2; exit 2)
+
 migrate: $(foreach n,$(M_NAMES),$(OUT)/$(n)/$(FINAL).json)
+	$(m_need)
 migrate-validate: $(foreach n,$(M_NAMES),$(OUT)/$(n)/validate.json)
+	$(m_need)
 migrate-plan: $(foreach n,$(M_NAMES),$(OUT)/$(n)/plan.json)
+	$(m_need)
 migrate-run: $(foreach n,$(M_NAMES),$(OUT)/$(n)/run.json)
+	$(m_need)
 migrate-verify: $(foreach n,$(M_NAMES),$(OUT)/$(n)/verify.json)
+	$(m_need)
 
 migrate-list:
 	@$(foreach e,$(EXPORTS),echo "$(call m_name,$(e)): $(call m_path,$(e)) -> $(OUT)/$(call m_name,$(e))/";)
