@@ -7,7 +7,9 @@ conversations, and a failed run that a second ``make`` finishes from the checkpo
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -194,3 +196,39 @@ def test_invalid_conversations_blocker_and_resume_after_failures(tmp_path: Path)
     valid = tmp_path / "valid.jsonl"
     valid.write_text("\n".join(valid_lines) + "\n")
     assert expected_subjects(valid) == created
+
+
+def test_make_interrupted_mid_run_resumes_on_the_next_make(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to make's process group) during run: no run.json; the next make runs run
+    again, which resumes from the checkpoint and creates nothing twice."""
+    export = named_export(tmp_path / "acme.jsonl", 40, "C")
+    out = tmp_path / "out"
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        common = [f"EXPORT={export}", "MAILBOX=85", f"API_URL={sandbox.url}"]
+        process = subprocess.Popen(
+            ["make", "-f", str(MIGRATE_MK), f"OUT={out}", *common, "RATE_LIMIT=120"],
+            env=importer_env(),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while sandbox.store.count_conversations(mailbox=85) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=90)
+        part_way = sandbox.store.count_conversations(mailbox=85)
+        assert 0 != process.returncode
+        assert "resume" in stderr
+        assert not (out / "acme" / "run.json").exists()
+        resumed = make(out, *common, "RATE_LIMIT=100000", "migrate-run")
+        created = subjects(sandbox)
+    assert 0 < part_way < 40, stderr[-2000:]
+    assert 0 == resumed.returncode, resumed.stderr[-3000:]
+    assert "[acme] validate" not in resumed.stdout
+    run = report(out, "acme", "run")
+    assert 40 == run["imported"] + run["already_imported"]
+    assert run["already_imported"] >= part_way - 8  # at most one per worker was in flight
+    assert expected_subjects(export) == created
