@@ -9,10 +9,14 @@ from __future__ import annotations
 import base64
 import logging
 import mimetypes
+import sqlite3
+import tempfile
 import traceback
+import weakref
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import Any
 
 from importer.commands.agents import UserDirectory
@@ -190,16 +194,41 @@ def _plan_record(record: SourceRecord, ctx: PlanContext) -> Planned:
 
 
 class SeenSourceIds:
-    """A source id met a second time makes that conversation invalid (the first one stands)."""
+    """A source id met a second time makes that conversation invalid (the first one stands).
+
+    The ids seen are kept on disk (a temporary SQLite file, one open transaction, no journal),
+    not in a dict: memory stays flat however many conversations the export holds."""
 
     def __init__(self) -> None:
-        self._first: dict[str, str] = {}
+        self._folder = tempfile.TemporaryDirectory(prefix="importer-seen-")
+        self._conn = sqlite3.connect(
+            str(Path(self._folder.name) / "seen.sqlite"), isolation_level=None
+        )
+        self._conn.execute("PRAGMA journal_mode=OFF")
+        self._conn.execute("PRAGMA synchronous=OFF")
+        self._conn.execute(
+            "CREATE TABLE seen (source_id TEXT PRIMARY KEY, location TEXT NOT NULL) WITHOUT ROWID"
+        )
+        self._conn.execute("BEGIN")
+        weakref.finalize(self, _close_seen, self._conn, self._folder)
+
+    def first_location(self, source_id: str, location: str) -> str:
+        """Where ``source_id`` was first met: ``location`` itself the first time."""
+        added = self._conn.execute(
+            "INSERT OR IGNORE INTO seen (source_id, location) VALUES (?, ?)", (source_id, location)
+        )
+        if added.rowcount == 1:
+            return location
+        row = self._conn.execute(
+            "SELECT location FROM seen WHERE source_id = ?", (source_id,)
+        ).fetchone()
+        return str(row[0])
 
     def check(self, planned: Planned) -> Planned:
         """``planned`` itself, or an invalid conversation naming where the id was first seen."""
         if not isinstance(planned, ConversationPlan):
             return planned
-        first = self._first.setdefault(planned.source_id, planned.location)
+        first = self.first_location(planned.source_id, planned.location)
         if first == planned.location:
             return planned
         finding = Finding(
@@ -218,6 +247,11 @@ class SeenSourceIds:
             list(planned.warnings),
             planned.created_at,
         )
+
+
+def _close_seen(conn: sqlite3.Connection, folder: tempfile.TemporaryDirectory[str]) -> None:
+    conn.close()
+    folder.cleanup()
 
 
 class Selection:
