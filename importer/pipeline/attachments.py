@@ -27,7 +27,8 @@ from importer.pipeline.uploads import FOUND, ThreadFiles, UploadResult, UploadSt
 from importer.readers.inputs import read_attachment_bytes
 from importer.transform.payload import AttachmentDraft
 from importer.transform.plan import ConversationPlan
-from importer.transform.split import Part
+from importer.transform.split import URL_NOTE_RESERVE, Part
+from importer.wire import json_bytes
 
 #: what a URL attachment became before its part was sent (by deferred index): a file on
 #: disk, or why not
@@ -44,11 +45,27 @@ def notes(part: Part, fetched: Fetched) -> dict[int, str]:
         if not isinstance(error, DownloadError):
             continue
         thread_index, attachment = part.deferred[index]
-        lines[thread_index] = lines.get(thread_index, "") + (
-            f'<p><em>Attachment "{html.escape(attachment.file_name)}" was not imported: '
-            f"{html.escape(str(error))}</em></p>"
-        )
+        lines[thread_index] = lines.get(thread_index, "") + note(attachment.file_name, str(error))
     return lines
+
+
+def note(file_name: str, why: str) -> str:
+    """The line naming a file left out, within the bytes the splitter reserved for it."""
+    line = (
+        f'<p><em>Attachment "{html.escape(_cut(file_name, 80))}" was not imported: '
+        f"{html.escape(_cut(why, 160))}</em></p>"
+    )
+    while len(json_bytes(line)) > URL_NOTE_RESERVE:  # escaping made it longer: cut the reason
+        why = why[: max(len(why) - 40, 0)]
+        line = (
+            f'<p><em>Attachment "{html.escape(_cut(file_name, 40))}" was not imported: '
+            f"{html.escape(_cut(why, 160))}</em></p>"
+        )
+    return line
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def remove_spooled(fetched: Fetched) -> None:

@@ -142,10 +142,18 @@ def _base_size(draft: Draft) -> int:
     return json_size(probe) + extra
 
 
+#: bytes a thread may gain for each URL attachment that cannot be fetched at send time: the
+#: line that names it (``importer.pipeline.attachments.notes`` keeps within this)
+URL_NOTE_RESERVE = 400
+
+
 def _thread_sizes(draft: Draft) -> list[int]:
     pending = _pending_refs(draft)
     return [
-        json_size(thread.body) + 1 + (_ID_RESERVE if pending and "customer" in thread.body else 0)
+        json_size(thread.body)
+        + 1
+        + (_ID_RESERVE if pending and "customer" in thread.body else 0)
+        + URL_NOTE_RESERVE * sum(1 for a in thread.attachments if a.source.url)
         for thread in draft.threads
     ]
 
