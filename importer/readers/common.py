@@ -1,0 +1,316 @@
+"""What the platform readers share: the staged read, its error records, its warnings, field helpers.
+
+A reader of JSON records that joins them across files subclasses :class:`StagedReader` and writes
+only its own logic (see the usage note of :mod:`importer.readers.base`):
+
+- ``mapping_rules(mapping)``: its checked mapping (also its ``check_mapping``);
+- ``stage(store, role, item, data)``: put one parsed record in the staging store; return how many
+  of the item's records name no parent (they are passed over with one ``unjoined_warning``);
+- ``records(store, rules)``: its conversations, built from the store once every file is read.
+
+The template does the rest: each file read once (:class:`~importer.readers.base.RoutedItems`),
+records that cannot be parsed staged under :data:`UNPARSED` and yielded first as invalid records,
+the pending warnings (streams passed over, records not joined) prepended to the first record, and
+:func:`~importer.readers.base.no_conversations` when there is none. Helpers for ``stage`` and
+``records``: :func:`stage_once` (a main record listed twice is read once, the other copy noted
+under :data:`DUPLICATES`), :func:`staged_notes` (the encoding and duplicate warnings of a
+conversation), :func:`orphan_records` (children whose parent is not in the export),
+:class:`StagedLookup` (people by id, through a bounded cache).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from importer.findings import Finding
+from importer.readers.base import Reader, RoleFile, RoutedItems, no_conversations
+from importer.readers.containers import JsonRecord
+from importer.readers.source import SourceRecord
+from importer.readers.staging import Staged, StagingStore
+from importer.readers.text import encoding_message
+
+UNPARSED = "unparsed"
+DUPLICATES = "duplicates"
+
+RulesT = TypeVar("RulesT")
+T = TypeVar("T")
+
+
+# -- field helpers ------------------------------------------------------------------------------
+
+
+def id_text(value: Any) -> str | None:
+    """An id as text: ``7253.0`` → ``"7253"``; ``None``, ``""`` and booleans → ``None``."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def text_value(value: Any) -> str | None:
+    """A non-blank string value, stripped; anything else ``None``."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def id_in_text(pattern: re.Pattern[str], text: str | None) -> str | None:
+    """Group 1 of ``pattern`` in ``text`` (an id in a record that cannot be parsed), or ``None``."""
+    found = pattern.search(text or "")
+    return found.group(1) if found else None
+
+
+def finished_record(
+    location: str,
+    data: dict[str, Any],
+    source_id: str | None,
+    warnings: list[Finding],
+    left_out: list[Finding],
+    message_locations: list[str],
+) -> SourceRecord:
+    """The :class:`SourceRecord` of a conversation built: ``data`` without its ``None`` values."""
+    return SourceRecord(
+        location=location,
+        data={key: value for key, value in data.items() if value is not None},
+        source_id=source_id,
+        warnings=warnings,
+        left_out=left_out,
+        message_locations=message_locations,
+    )
+
+
+# -- helpers of ``stage`` and ``records`` -------------------------------------------------------
+
+
+def stage_once(
+    store: StagingStore,
+    kind: str,
+    key: str | None,
+    item: JsonRecord,
+    data: dict[str, Any],
+    later_wins: Callable[[dict[str, Any], dict[str, Any]], bool],
+) -> None:
+    """Stage a main record as ``[data, replaced bytes, location]`` under ``key``. One seen again
+    (a list page and the full object, an incremental export) keeps its first place and takes the
+    later copy when ``later_wins(later, kept)``; the copy not read is noted under
+    :data:`DUPLICATES` (its location; as record the location of the copy read instead, when the
+    later one won, else ``None``)."""
+    staged = [data, item.replaced_bytes, item.location]
+    earlier = store.first(kind, key) if key is not None else None
+    if earlier is None:
+        store.put(kind, key, item.location, staged)
+        return
+    kept, _, kept_location = earlier.record
+    if later_wins(data, kept):
+        store.replace(earlier.seq, staged)
+        store.put(DUPLICATES, key, kept_location, item.location)
+    else:
+        store.put(DUPLICATES, key, item.location, None)
+
+
+def encoding_notes(replaced: int, location: str, key: str | None) -> list[Finding]:
+    """The warning of a conversation whose text had ``replaced`` bytes read as cp1252."""
+    if not replaced:
+        return []
+    return [Finding("read", "encoding", encoding_message(replaced), location, key)]
+
+
+def duplicate_notes(
+    store: StagingStore, key: str | None, location: str, message: str
+) -> list[Finding]:
+    """One warning per copy of ``key`` passed over (:func:`stage_once`); ``message`` names
+    ``{key}`` and the place of the copy, ``{where}``."""
+    return [
+        Finding(
+            "read",
+            "duplicate",
+            message.format(key=key, where=duplicate.location),
+            location,
+            key,
+        )
+        for duplicate in store.by_key(DUPLICATES, key)
+    ]
+
+
+def staged_notes(
+    store: StagingStore, key: str | None, replaced: int, location: str, duplicate: str
+) -> list[Finding]:
+    """The encoding warning, then the duplicate warnings, of one staged conversation."""
+    return encoding_notes(replaced, location, key) + duplicate_notes(
+        store, key, location, duplicate
+    )
+
+
+def orphan_records(
+    store: StagingStore, kind: str, parent_kind: str, child: str, parent: str
+) -> Iterator[SourceRecord]:
+    """One invalid record per parent key that records of ``kind`` name but no record of
+    ``parent_kind`` has: ``child`` and ``parent`` are their words (``comment``, ``ticket``)."""
+    for key, first, count in store.keys_without(kind, parent_kind):
+        message = (
+            f"{count} {child}(s) of {parent} {key} but not the {parent} itself: add the "
+            f"{parent}s file (or stream) of the export; the {child}s are not read"
+        )
+        error = Finding("read", parent, message, first.location, key)
+        yield SourceRecord(first.location, None, key, error=error)
+
+
+class StagedLookup(Generic[T]):
+    """Records of one kind looked up in the staging store by key (the first staged under it),
+    turned by ``convert``; the ``cached`` most recently used stay in memory."""
+
+    def __init__(
+        self,
+        store: StagingStore,
+        kind: str,
+        convert: Callable[[Any], T | None],
+        cached: int = 0,
+    ) -> None:
+        self.store = store
+        self.kind = kind
+        self.convert = convert
+        self._lookup = lru_cache(maxsize=cached)(self._staged)
+
+    def _staged(self, key: str) -> T | None:
+        staged = self.store.first(self.kind, key)
+        return None if staged is None else self.convert(staged.record)
+
+    def get(self, key: str, /) -> T | None:
+        return self._lookup(key)
+
+    __call__ = get
+
+
+def first_of_row(record: Any) -> Mapping[str, Any] | None:
+    """The data of a row staged as ``[data, replaced bytes]`` (for :class:`StagedLookup`)."""
+    if not isinstance(record, list):
+        return None
+    data: Mapping[str, Any] = record[0]
+    return data
+
+
+def with_warnings_first(
+    records: Iterable[SourceRecord],
+    pending: list[Finding],
+    reader: Reader,
+    files: Mapping[str, Sequence[RoleFile]],
+) -> Iterator[SourceRecord]:
+    """``records``, the first one carrying ``pending`` before its own warnings; none at all:
+    :func:`~importer.readers.base.no_conversations` (the warnings still reach the report)."""
+    yielded = False
+    for record in records:
+        record.warnings[:0] = pending
+        pending = []
+        yielded = True
+        yield record
+    if not yielded:
+        yield from no_conversations(reader, files, pending)
+
+
+# -- the staged read ----------------------------------------------------------------------------
+
+
+class StagedReader(Reader, Generic[RulesT]):
+    """A reader that stages every record on disk, then builds its conversations (module doc)."""
+
+    #: the code and message of the one warning of records that name no parent (``stage`` returned
+    #: more than 0): ``{count}`` of them, the ``{first}`` at that place
+    unjoined_warning: ClassVar[tuple[str, str]] = (
+        "parent_id",
+        "{count} record(s) name no parent (first at {first}); they are not read",
+    )
+    #: role -> a pattern whose group 1 is the parent id in the text of a record that cannot be
+    #: parsed (the key it is staged and reported under); other roles: the record's id hint
+    parent_id_patterns: ClassVar[Mapping[str, re.Pattern[str]]] = {}
+    #: what an unparsed record of another role than the main one may cost its conversation
+    unparsed_loss: ClassVar[str] = "a conversation may miss a message or a name"
+
+    @abstractmethod
+    def mapping_rules(self, mapping: dict[str, Any]) -> RulesT:
+        """The checked mapping; a wrong one raises :class:`~importer.errors.MappingError`."""
+
+    @abstractmethod
+    def stage(self, store: StagingStore, role: str, item: JsonRecord, data: dict[str, Any]) -> int:
+        """Put one parsed record (``item.data``) in ``store``; how many records of it name no
+        parent (they are not read)."""
+
+    @abstractmethod
+    def records(self, store: StagingStore, rules: RulesT) -> Iterator[SourceRecord]:
+        """The conversations of the staged export (after the unparsed records)."""
+
+    def check_mapping(self, mapping: dict[str, Any]) -> None:
+        self.mapping_rules(mapping)
+
+    def read(
+        self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path
+    ) -> Iterator[SourceRecord]:
+        rules = self.mapping_rules(mapping)
+        routed = RoutedItems(self, files)
+        with StagingStore(workdir) as store:
+            warnings = self._stage_all(routed, store)
+            store.commit()
+            pending = routed.take_warnings() + warnings
+            records = self._all_records(store, rules)
+            yield from with_warnings_first(records, pending, self, files)
+
+    def _stage_all(self, routed: RoutedItems, store: StagingStore) -> list[Finding]:
+        warnings: list[Finding] = []
+        unjoined = 0
+        first_unjoined: str | None = None
+        for role, item in routed:
+            if item.data is None:
+                finding = self.stage_unparsed(store, role, item)
+                if finding is not None:
+                    warnings.append(finding)
+                continue
+            missing = self.stage(store, role, item, item.data)
+            if missing:
+                unjoined += missing
+                first_unjoined = first_unjoined or item.location
+        if first_unjoined is not None:
+            code, message = self.unjoined_warning
+            text = message.format(count=unjoined, first=first_unjoined)
+            warnings.append(Finding("read", code, text, first_unjoined))
+        return warnings
+
+    def _all_records(self, store: StagingStore, rules: RulesT) -> Iterator[SourceRecord]:
+        for staged in store.of_kind(UNPARSED):
+            yield self.unparsed_record(staged)
+        yield from self.records(store, rules)
+
+    # -- records that cannot be parsed ----------------------------------------------------------
+
+    def stage_unparsed(self, store: StagingStore, role: str, item: JsonRecord) -> Finding | None:
+        """Stage a record that cannot be parsed under :data:`UNPARSED` (a warning instead, to
+        report while staging, in a reader that overrides this)."""
+        hint = self.unparsed_hint(role, item)
+        store.put(UNPARSED, hint, item.location, [role, item.error, item.raw_text, hint])
+        return None
+
+    def unparsed_hint(self, role: str, item: JsonRecord) -> str | None:
+        """The id a record that cannot be parsed is reported under (``parent_id_patterns``)."""
+        pattern = self.parent_id_patterns.get(role)
+        if pattern is None or not item.raw_text:
+            return item.id_hint
+        return id_in_text(pattern, item.raw_text)
+
+    def unparsed_message(self, role: str, error: str, source_id: str | None) -> str:
+        """The error of a record of ``role`` (not the main one) that cannot be parsed."""
+        return (
+            f"a record of the {self.info.name.capitalize()} {role} cannot be parsed ({error}); "
+            f"what it held is not read, so {self.unparsed_loss}"
+        )
+
+    def unparsed_record(self, staged: Staged) -> SourceRecord:
+        """The invalid record of a record staged by :meth:`stage_unparsed`."""
+        role, error, raw_text, source_id = staged.record
+        message = error if role == self.roles[0] else self.unparsed_message(role, error, source_id)
+        finding = Finding("read", "parse", message, staged.location, source_id)
+        return SourceRecord(staged.location, None, source_id, error=finding, raw_text=raw_text)
