@@ -18,26 +18,30 @@ and messages carry their customer and senders. Every record is staged on disk fi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-from importer.findings import Finding
-from importer.readers.base import Reader, RoleFile, RoutedItems, no_conversations
+from importer.readers.common import (
+    StagedReader,
+    id_text,
+    orphan_records,
+    stage_once,
+    staged_notes,
+)
 from importer.readers.containers import JsonRecord, id_after
 from importer.readers.gorgias_mapping import GorgiasMapping, gorgias_mapping
 from importer.readers.gorgias_ticket import embedded, ticket_record
-from importer.readers.intercom_fields import id_text
 from importer.readers.signs import is_gorgias, other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
-from importer.readers.text import encoding_message
 
 TICKETS = "tickets"
 MESSAGES = "ticket_messages"
-UNPARSED = "unparsed"
-DUPLICATES = "duplicates"
+DUPLICATE = (
+    "ticket {key} is in the export twice; the copy at {where} is passed over for the one with "
+    "more messages"
+)
 
 URI = re.compile(r"^/api/tickets/(\d+)/?(?:(messages)(?:/\d+)?/?)?$")
 TICKET_SIGNS = frozenset(
@@ -118,19 +122,11 @@ def ticket_of(message: Mapping[str, Any], request_path: str | None) -> str | Non
     )
 
 
-def _unparsed_record(staged: Staged) -> SourceRecord:
-    role, error, raw_text, source_id = staged.record
-    message = error
-    if role != TICKETS:
-        message = (
-            f"a Gorgias message cannot be parsed ({error}); it is not read, so ticket "
-            f"{source_id or '(unknown)'} may miss a message"
-        )
-    finding = Finding("read", "parse", message, staged.location, source_id)
-    return SourceRecord(staged.location, None, source_id, error=finding, raw_text=raw_text)
+def _more_messages(later: dict[str, Any], kept: dict[str, Any]) -> bool:
+    return len(embedded(later)) > len(embedded(kept))
 
 
-class GorgiasReader(Reader):
+class GorgiasReader(StagedReader[GorgiasMapping]):
     """Gorgias tickets with their messages, embedded or exported on their own."""
 
     info = FormatInfo(
@@ -140,98 +136,41 @@ class GorgiasReader(Reader):
         True,
     )
     roles = (TICKETS, MESSAGES)
+    unjoined_warning = (
+        "ticket_id",
+        "{count} Gorgias message(s) exported on their own name no ticket (no ticket_id or uri; "
+        "first at {first}); they are not read: export messages with their ticket id, or the "
+        "tickets with their messages",
+    )
+    parent_id_patterns = {MESSAGES: _TICKET_ID_HINT}
 
     def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
         return gorgias_role(record, stream)
 
-    def check_mapping(self, mapping: dict[str, Any]) -> None:
-        gorgias_mapping(mapping)
+    def mapping_rules(self, mapping: dict[str, Any]) -> GorgiasMapping:
+        return gorgias_mapping(mapping)
 
-    def read(
-        self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path
-    ) -> Iterator[SourceRecord]:
-        rules = gorgias_mapping(mapping)
-        routed = RoutedItems(self, files)
-        with StagingStore(workdir) as store:
-            unjoined = self._stage(routed, store)
-            store.commit()
-            pending = routed.take_warnings() + unjoined
-            yielded = False
-            for record in self._records(store, rules):
-                record.warnings[:0] = pending
-                pending = []
-                yielded = True
-                yield record
-            if not yielded:
-                yield from no_conversations(self, files, pending)
+    def unparsed_message(self, role: str, error: str, source_id: str | None) -> str:
+        return (
+            f"a Gorgias message cannot be parsed ({error}); it is not read, so ticket "
+            f"{source_id or '(unknown)'} may miss a message"
+        )
 
-    def _records(self, store: StagingStore, rules: GorgiasMapping) -> Iterator[SourceRecord]:
-        for staged in store.of_kind(UNPARSED):
-            yield _unparsed_record(staged)
+    def stage(self, store: StagingStore, role: str, item: JsonRecord, data: dict[str, Any]) -> int:
+        if role == MESSAGES:
+            key = ticket_of(data, item.request_path)
+            if key is None:
+                return 1
+            store.put(MESSAGES, key, item.location, [data, item.replaced_bytes])
+            return 0
+        stage_once(store, TICKETS, id_text(data.get("id")), item, data, _more_messages)
+        return 0
+
+    def records(self, store: StagingStore, rules: GorgiasMapping) -> Iterator[SourceRecord]:
         for staged in store.of_kind(TICKETS):
             build = partial(self._ticket, store, staged, rules)
             yield read_safely(build, staged.record[2], staged.key)
-        for key, first, count in store.keys_without(MESSAGES, TICKETS):
-            error = Finding(
-                "read",
-                "ticket",
-                f"{count} message(s) of ticket {key} but not the ticket itself: add the tickets "
-                "file (or stream) of the export; the messages are not read",
-                first.location,
-                key,
-            )
-            yield SourceRecord(first.location, None, key, error=error)
-
-    def _stage(self, routed: RoutedItems, store: StagingStore) -> list[Finding]:
-        """Put every record in the store; the warning of messages that name no ticket."""
-        without = 0
-        first_without: str | None = None
-        for role, item in routed:
-            if item.data is None:
-                hint = item.id_hint
-                if role == MESSAGES and item.raw_text:
-                    found = _TICKET_ID_HINT.search(item.raw_text)
-                    hint = found.group(1) if found else None
-                store.put(UNPARSED, hint, item.location, [role, item.error, item.raw_text, hint])
-                continue
-            if role == MESSAGES:
-                key = ticket_of(item.data, item.request_path)
-                if key is None:
-                    without += 1
-                    first_without = first_without or item.location
-                    continue
-                store.put(MESSAGES, key, item.location, [item.data, item.replaced_bytes])
-                continue
-            self._stage_ticket(store, id_text(item.data.get("id")), item)
-        if first_without is None:
-            return []
-        return [
-            Finding(
-                "read",
-                "ticket_id",
-                f"{without} Gorgias message(s) exported on their own name no ticket (no ticket_id "
-                f"or uri; first at {first_without}); they are not read: export messages with "
-                "their ticket id, or the tickets with their messages",
-                first_without,
-            )
-        ]
-
-    @staticmethod
-    def _stage_ticket(store: StagingStore, key: str | None, item: JsonRecord) -> None:
-        """Stage a ticket as ``[data, replaced bytes, location]``; one seen again (a list page and
-        the full object) keeps the copy with more embedded messages."""
-        assert item.data is not None
-        staged = [item.data, item.replaced_bytes, item.location]
-        earlier = store.first(TICKETS, key) if key is not None else None
-        if earlier is None:
-            store.put(TICKETS, key, item.location, staged)
-            return
-        kept, _, kept_location = earlier.record
-        if len(embedded(item.data)) > len(embedded(kept)):
-            store.replace(earlier.seq, staged)
-            store.put(DUPLICATES, key, kept_location, None)
-        else:
-            store.put(DUPLICATES, key, item.location, None)
+        yield from orphan_records(store, MESSAGES, TICKETS, "message", "ticket")
 
     @staticmethod
     def _ticket(store: StagingStore, staged: Staged, rules: GorgiasMapping) -> SourceRecord:
@@ -241,23 +180,7 @@ class GorgiasReader(Reader):
             ticket, location, rules, [(m.record[0], m.location) for m in messages]
         )
         replaced += sum(m.record[1] for m in messages)
-        notes: list[Finding] = []
-        if replaced:
-            notes.append(
-                Finding("read", "encoding", encoding_message(replaced), location, staged.key)
-            )
-        for duplicate in store.by_key(DUPLICATES, staged.key):
-            notes.append(
-                Finding(
-                    "read",
-                    "duplicate",
-                    f"ticket {staged.key} is in the export twice; the copy at "
-                    f"{duplicate.location} is passed over for the one with more messages",
-                    location,
-                    staged.key,
-                )
-            )
-        record.warnings[:0] = notes
+        record.warnings[:0] = staged_notes(store, staged.key, replaced, location, DUPLICATE)
         return record
 
 
