@@ -18,29 +18,36 @@ come in any order and memory stays bounded; then each conversation is built by
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-from importer.findings import Finding
-from importer.readers.base import Reader, RoleFile, RoutedItems, no_conversations
+from importer.readers.common import (
+    StagedLookup,
+    StagedReader,
+    first_of_row,
+    id_text,
+    orphan_records,
+    stage_once,
+    staged_notes,
+)
 from importer.readers.containers import JsonRecord
 from importer.readers.intercom_conversation import conversation_record
-from importer.readers.intercom_fields import People, id_text, nested_parts
+from importer.readers.intercom_fields import People, nested_parts
 from importer.readers.intercom_mapping import IntercomMapping, intercom_mapping
 from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
-from importer.readers.text import encoding_message
 
 CONVERSATIONS = "conversations"
 PARTS = "conversation_parts"
 CONTACTS = "contacts"
 ADMINS = "admins"
 TEAMS = "teams"
-UNPARSED = "unparsed"
-DUPLICATES = "duplicates"
+DUPLICATE = (
+    "conversation {key} is in the export twice; the copy at {where} is passed over for the one "
+    "with more parts"
+)
 
 #: keys only an Intercom conversation object has (any two of them, or one and a ``source`` object)
 CONVERSATION_SIGNS = frozenset(
@@ -140,35 +147,11 @@ def part_conversation_id(part: Mapping[str, Any]) -> str | None:
     return id_text(part.get("conversation_id"))
 
 
-class _StagedPeople:
-    """People of one kind looked up in the staging store by id."""
-
-    def __init__(self, store: StagingStore, kind: str) -> None:
-        self.store = store
-        self.kind = kind
-
-    def get(self, key: str, /) -> Mapping[str, Any] | None:
-        staged = self.store.first(self.kind, key)
-        if staged is None or not isinstance(staged.record, list):
-            return None
-        record: Mapping[str, Any] = staged.record[0]
-        return record
+def _more_parts(later: dict[str, Any], kept: dict[str, Any]) -> bool:
+    return len(nested_parts(later)) > len(nested_parts(kept))
 
 
-def _unparsed_record(staged: Staged) -> SourceRecord:
-    """The invalid record of a line that could not be parsed."""
-    role, error, raw_text, source_id = staged.record
-    message = error
-    if role != CONVERSATIONS:
-        message = (
-            f"a record of the Intercom {role} cannot be parsed ({error}); what it held is not "
-            "read, so a conversation may miss a message or a name"
-        )
-    finding = Finding("read", "parse", message, staged.location, source_id)
-    return SourceRecord(staged.location, None, source_id, error=finding, raw_text=raw_text)
-
-
-class IntercomReader(Reader):
+class IntercomReader(StagedReader[IntercomMapping]):
     """Intercom conversations with their parts, contacts, admins and teams."""
 
     info = FormatInfo(
@@ -178,111 +161,45 @@ class IntercomReader(Reader):
         True,
     )
     roles = (CONVERSATIONS, PARTS, CONTACTS, ADMINS, TEAMS)
+    unjoined_warning = (
+        "conversation_id",
+        "{count} conversation part(s) exported on their own name no conversation_id (first at "
+        "{first}); they are not read: export parts with their conversation id, or the "
+        "conversations with their parts",
+    )
+    parent_id_patterns = {PARTS: _CONVERSATION_ID_HINT}
 
     def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
         return intercom_role(record, stream)
 
-    def check_mapping(self, mapping: dict[str, Any]) -> None:
-        intercom_mapping(mapping)
+    def mapping_rules(self, mapping: dict[str, Any]) -> IntercomMapping:
+        return intercom_mapping(mapping)
 
-    def read(
-        self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path
-    ) -> Iterator[SourceRecord]:
-        rules = intercom_mapping(mapping)
-        routed = RoutedItems(self, files)
-        with StagingStore(workdir) as store:
-            unjoined = self._stage(routed, store)
-            store.commit()
-            people = People(
-                contacts=_StagedPeople(store, CONTACTS),
-                admins=_StagedPeople(store, ADMINS),
-                teams=_StagedPeople(store, TEAMS),
-                contacts_given=store.count(CONTACTS) > 0,
-            )
-            pending = routed.take_warnings() + unjoined
-            yielded = False
-            for staged in store.of_kind(UNPARSED):
-                record = _unparsed_record(staged)
-                record.warnings[:0] = pending
-                pending = []
-                yielded = True
-                yield record
-            for staged in store.of_kind(CONVERSATIONS):
-                build = partial(self._conversation, store, staged, rules, people)
-                record = read_safely(build, staged.record[2], staged.key)
-                record.warnings[:0] = pending
-                pending = []
-                yielded = True
-                yield record
-            for key, first, count in store.keys_without(PARTS, CONVERSATIONS):
-                error = Finding(
-                    "read",
-                    "conversation",
-                    f"{count} part(s) of conversation {key} but not the conversation itself: "
-                    "add the conversations file (or stream) of the export; the parts are not read",
-                    first.location,
-                    key,
-                )
-                yield SourceRecord(first.location, None, key, error=error, warnings=pending)
-                pending = []
-                yielded = True
-            if not yielded:  # an export without a conversation: its warnings reach the report
-                yield from no_conversations(self, files, pending)
-
-    def _stage(self, routed: RoutedItems, store: StagingStore) -> list[Finding]:
-        """Put every record in the store; the warnings of parts that name no conversation."""
-        without_conversation = 0  # parts that name no conversation: counted, first one kept
-        first_without: str | None = None
-        for role, item in routed:
-            if item.data is None:
-                hint = item.id_hint
-                if role == PARTS and item.raw_text:
-                    found = _CONVERSATION_ID_HINT.search(item.raw_text)
-                    hint = found.group(1) if found else None
-                store.put(UNPARSED, hint, item.location, [role, item.error, item.raw_text, hint])
-                continue
-            key = part_conversation_id(item.data) if role == PARTS else id_text(item.data.get("id"))
+    def stage(self, store: StagingStore, role: str, item: JsonRecord, data: dict[str, Any]) -> int:
+        if role == PARTS:
+            key = part_conversation_id(data)
             if key is None:
-                if role == PARTS:
-                    without_conversation += 1
-                    first_without = first_without or item.location
-                    continue
-                if role != CONVERSATIONS:
-                    continue  # a person without an id cannot be looked up
-            if role == CONVERSATIONS and key is not None:
-                self._stage_conversation(store, key, item)
-                continue
-            store.put(role, key, item.location, [item.data, item.replaced_bytes])
-        if first_without is None:
-            return []
-        return [
-            Finding(
-                "read",
-                "conversation_id",
-                f"{without_conversation} conversation part(s) exported on their own name no "
-                f"conversation_id (first at {first_without}); they are not read: export parts "
-                "with their conversation id, or the conversations with their parts",
-                first_without,
-            )
-        ]
+                return 1  # a part that names no conversation: counted, the first one kept
+            store.put(PARTS, key, item.location, [data, item.replaced_bytes])
+            return 0
+        key = id_text(data.get("id"))
+        if role == CONVERSATIONS:
+            stage_once(store, CONVERSATIONS, key, item, data, _more_parts)
+        elif key is not None:  # a person without an id cannot be looked up
+            store.put(role, key, item.location, [data, item.replaced_bytes])
+        return 0
 
-    @staticmethod
-    def _stage_conversation(store: StagingStore, key: str, item: JsonRecord) -> None:
-        """Stage a conversation as ``[data, replaced bytes, location]``; one seen again (a list
-        page and the full object) keeps the copy with more nested parts, and the copy not read
-        is noted under ``duplicates`` for a warning."""
-        assert item.data is not None
-        earlier = store.first(CONVERSATIONS, key)
-        staged = [item.data, item.replaced_bytes, item.location]
-        if earlier is None:
-            store.put(CONVERSATIONS, key, item.location, staged)
-            return
-        kept, _, kept_location = earlier.record
-        if len(nested_parts(item.data)) > len(nested_parts(kept)):
-            store.replace(earlier.seq, staged)
-            store.put(DUPLICATES, key, kept_location, None)
-        else:
-            store.put(DUPLICATES, key, item.location, None)
+    def records(self, store: StagingStore, rules: IntercomMapping) -> Iterator[SourceRecord]:
+        people = People(
+            contacts=StagedLookup(store, CONTACTS, first_of_row),
+            admins=StagedLookup(store, ADMINS, first_of_row),
+            teams=StagedLookup(store, TEAMS, first_of_row),
+            contacts_given=store.count(CONTACTS) > 0,
+        )
+        for staged in store.of_kind(CONVERSATIONS):
+            build = partial(self._conversation, store, staged, rules, people)
+            yield read_safely(build, staged.record[2], staged.key)
+        yield from orphan_records(store, PARTS, CONVERSATIONS, "part", "conversation")
 
     @staticmethod
     def _conversation(
@@ -294,23 +211,7 @@ class IntercomReader(Reader):
             conversation, location, rules, people, [(p.record[0], p.location) for p in parts]
         )
         replaced += sum(p.record[1] for p in parts)
-        notes: list[Finding] = []
-        if replaced:
-            notes.append(
-                Finding("read", "encoding", encoding_message(replaced), location, staged.key)
-            )
-        for duplicate in store.by_key(DUPLICATES, staged.key):
-            notes.append(
-                Finding(
-                    "read",
-                    "duplicate",
-                    f"conversation {staged.key} is in the export twice; the copy at "
-                    f"{duplicate.location} is passed over for the one with more parts",
-                    location,
-                    staged.key,
-                )
-            )
-        record.warnings[:0] = notes
+        record.warnings[:0] = staged_notes(store, staged.key, replaced, location, DUPLICATE)
         return record
 
 
