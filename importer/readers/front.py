@@ -19,29 +19,32 @@ value choices are in ``mappings/front.toml``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from importer.findings import Finding
-from importer.readers.base import Reader, RoleFile, RoutedItems, no_conversations
+from importer.readers.common import (
+    StagedLookup,
+    StagedReader,
+    first_of_row,
+    id_text,
+    stage_once,
+    staged_notes,
+)
 from importer.readers.containers import JsonRecord, id_after
 from importer.readers.front_conversation import conversation_record, link_id, results
 from importer.readers.front_mapping import FrontMapping, front_mapping
-from importer.readers.intercom_fields import id_text
 from importer.readers.signs import FRONT_ID, is_front, other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
-from importer.readers.text import encoding_message
 
 CONVERSATIONS = "conversations"
 MESSAGES = "conversation_messages"
 COMMENTS = "comments"
 TEAMMATES = "teammates"
 CONTACTS = "contacts"
-UNPARSED = "unparsed"
-DUPLICATES = "duplicates"
+DUPLICATE = "conversation {key} is in the export twice; the copy at {where} is passed over"
 
 ROLE_BY_PREFIX = {
     "cnv": CONVERSATIONS,
@@ -98,38 +101,15 @@ def conversation_of(record: Mapping[str, Any], request_path: str | None) -> str 
     )
 
 
-class _Staged:
-    """Records of one kind looked up in the staging store by id."""
-
-    def __init__(self, store: StagingStore, kind: str) -> None:
-        self.store = store
-        self.kind = kind
-
-    def get(self, key: str, /) -> Mapping[str, Any] | None:
-        staged = self.store.first(self.kind, key)
-        if staged is None:
-            return None
-        record: Mapping[str, Any] = staged.record[0]
-        return record
-
-
-def _unparsed_record(staged: Staged) -> SourceRecord:
-    role, error, raw_text, source_id = staged.record
-    message = error
-    if role != CONVERSATIONS:
-        message = (
-            f"a record of the Front {role} cannot be parsed ({error}); what it held is not "
-            "read, so a conversation may miss a message or a name"
-        )
-    finding = Finding("read", "parse", message, staged.location, source_id)
-    return SourceRecord(staged.location, None, source_id, error=finding, raw_text=raw_text)
-
-
 def _nested_count(conversation: Mapping[str, Any]) -> int:
     return len(results(conversation.get("messages"))) + len(results(conversation.get("comments")))
 
 
-class FrontReader(Reader):
+def _more_nested(later: dict[str, Any], kept: dict[str, Any]) -> bool:
+    return _nested_count(later) > _nested_count(kept)
+
+
+class FrontReader(StagedReader[FrontMapping]):
     """Front conversations with their messages, comments, teammates and contacts."""
 
     info = FormatInfo(
@@ -140,34 +120,34 @@ class FrontReader(Reader):
         True,
     )
     roles = (CONVERSATIONS, MESSAGES, COMMENTS, TEAMMATES, CONTACTS)
+    unjoined_warning = (
+        "conversation_id",
+        "{count} Front message(s) or comment(s) name no conversation (no "
+        "_links.related.conversation, conversation_id or request path; first at {first}); they "
+        "are not read: export them with their links",
+    )
 
     def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
         return front_role(record, stream)
 
-    def check_mapping(self, mapping: dict[str, Any]) -> None:
-        front_mapping(mapping)
+    def mapping_rules(self, mapping: dict[str, Any]) -> FrontMapping:
+        return front_mapping(mapping)
 
-    def read(
-        self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path
-    ) -> Iterator[SourceRecord]:
-        rules = front_mapping(mapping)
-        routed = RoutedItems(self, files)
-        with StagingStore(workdir) as store:
-            unjoined = self._stage(routed, store)
-            store.commit()
-            pending = routed.take_warnings() + unjoined
-            yielded = False
-            for record in self._records(store, rules):
-                record.warnings[:0] = pending
-                pending = []
-                yielded = True
-                yield record
-            if not yielded:
-                yield from no_conversations(self, files, pending)
+    def stage(self, store: StagingStore, role: str, item: JsonRecord, data: dict[str, Any]) -> int:
+        if role in (MESSAGES, COMMENTS):
+            key = conversation_of(data, item.request_path)
+            if key is None:
+                return 1
+            store.put(role, key, item.location, [data, item.replaced_bytes])
+            return 0
+        key = id_text(data.get("id"))
+        if role == CONVERSATIONS:
+            stage_once(store, CONVERSATIONS, key, item, data, _more_nested)
+        elif key is not None:
+            store.put(role, key, item.location, [data, item.replaced_bytes])
+        return 0
 
-    def _records(self, store: StagingStore, rules: FrontMapping) -> Iterator[SourceRecord]:
-        for staged in store.of_kind(UNPARSED):
-            yield _unparsed_record(staged)
+    def records(self, store: StagingStore, rules: FrontMapping) -> Iterator[SourceRecord]:
         for staged in store.of_kind(CONVERSATIONS):
             build = partial(self._conversation, store, staged, rules, None)
             yield read_safely(build, staged.record[2], staged.key)
@@ -189,62 +169,6 @@ class FrontReader(Reader):
             )
             yield SourceRecord(first.location, None, key, error=error)
 
-    def _stage(self, routed: RoutedItems, store: StagingStore) -> list[Finding]:
-        """Put every record in the store; the warning of messages that name no conversation."""
-        without = 0
-        first_without: str | None = None
-        for role, item in routed:
-            if item.data is None:
-                store.put(
-                    UNPARSED,
-                    item.id_hint,
-                    item.location,
-                    [role, item.error, item.raw_text, item.id_hint],
-                )
-                continue
-            if role in (MESSAGES, COMMENTS):
-                key = conversation_of(item.data, item.request_path)
-                if key is None:
-                    without += 1
-                    first_without = first_without or item.location
-                    continue
-                store.put(role, key, item.location, [item.data, item.replaced_bytes])
-                continue
-            key = id_text(item.data.get("id"))
-            if role == CONVERSATIONS:
-                self._stage_conversation(store, key, item)
-            elif key is not None:
-                store.put(role, key, item.location, [item.data, item.replaced_bytes])
-        if first_without is None:
-            return []
-        return [
-            Finding(
-                "read",
-                "conversation_id",
-                f"{without} Front message(s) or comment(s) name no conversation (no "
-                f"_links.related.conversation, conversation_id or request path; first at "
-                f"{first_without}); they are not read: export them with their links",
-                first_without,
-            )
-        ]
-
-    @staticmethod
-    def _stage_conversation(store: StagingStore, key: str | None, item: JsonRecord) -> None:
-        """Stage a conversation as ``[data, replaced bytes, location]``; one seen again keeps the
-        copy with more nested messages, the other noted under ``duplicates``."""
-        assert item.data is not None
-        staged = [item.data, item.replaced_bytes, item.location]
-        earlier = store.first(CONVERSATIONS, key) if key is not None else None
-        if earlier is None:
-            store.put(CONVERSATIONS, key, item.location, staged)
-            return
-        kept, _, kept_location = earlier.record
-        if _nested_count(item.data) > _nested_count(kept):
-            store.replace(earlier.seq, staged)
-            store.put(DUPLICATES, key, kept_location, None)
-        else:
-            store.put(DUPLICATES, key, item.location, None)
-
     @staticmethod
     def _conversation(
         store: StagingStore, staged: Staged, rules: FrontMapping, bare: str | None
@@ -259,8 +183,8 @@ class FrontReader(Reader):
             rules,
             [(m.record[0], m.location) for m in messages],
             [(c.record[0], c.location) for c in comments],
-            _Staged(store, TEAMMATES),
-            _Staged(store, CONTACTS),
+            StagedLookup(store, TEAMMATES, first_of_row),
+            StagedLookup(store, CONTACTS, first_of_row),
         )
         replaced += sum(m.record[1] for m in messages) + sum(c.record[1] for c in comments)
         notes: list[Finding] = []
@@ -275,21 +199,7 @@ class FrontReader(Reader):
                     staged.key,
                 )
             )
-        if replaced:
-            notes.append(
-                Finding("read", "encoding", encoding_message(replaced), location, staged.key)
-            )
-        for duplicate in store.by_key(DUPLICATES, staged.key):
-            notes.append(
-                Finding(
-                    "read",
-                    "duplicate",
-                    f"conversation {staged.key} is in the export twice; the copy at "
-                    f"{duplicate.location} is passed over",
-                    location,
-                    staged.key,
-                )
-            )
+        notes += staged_notes(store, staged.key, replaced, location, DUPLICATE)
         record.warnings[:0] = notes
         return record
 
