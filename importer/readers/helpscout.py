@@ -22,24 +22,26 @@ account's token, given as ``IMPORTER_SOURCE_AUTH="api.helpscout.net=Bearer <toke
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from importer.findings import Finding
-from importer.readers.base import Reader, RoleFile, RoutedItems, no_conversations
+from importer.readers.common import (
+    DUPLICATES,
+    StagedReader,
+    encoding_notes,
+    id_text,
+    stage_once,
+)
 from importer.readers.containers import JsonRecord
-from importer.readers.helpscout_conversation import conversation_record, embedded, id_text
+from importer.readers.helpscout_conversation import conversation_record, embedded
 from importer.readers.helpscout_mapping import HelpScoutMapping, helpscout_mapping
 from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
-from importer.readers.text import encoding_message
 
 CONVERSATIONS = "conversations"
-UNPARSED = "unparsed"
-DUPLICATES = "duplicates"
 
 #: keys only a Help Scout conversation has (a thread or a customer has none of them)
 CONVERSATION_SIGNS = frozenset(
@@ -68,17 +70,11 @@ def helpscout_role(record: Mapping[str, Any], stream: str | None) -> str | None:
     return None
 
 
-def _thread_count(conversation: Mapping[str, Any]) -> int:
-    return len(embedded(conversation, "threads") or [])
+def _more_threads(later: dict[str, Any], kept: dict[str, Any]) -> bool:
+    return len(embedded(later, "threads") or []) > len(embedded(kept, "threads") or [])
 
 
-def _unparsed_record(staged: Staged) -> SourceRecord:
-    error, raw_text, source_id = staged.record
-    finding = Finding("read", "parse", error, staged.location, source_id)
-    return SourceRecord(staged.location, None, source_id, error=finding, raw_text=raw_text)
-
-
-class HelpScoutReader(Reader):
+class HelpScoutReader(StagedReader[HelpScoutMapping]):
     """Help Scout conversations with their embedded threads."""
 
     info = FormatInfo(
@@ -93,61 +89,21 @@ class HelpScoutReader(Reader):
     def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
         return helpscout_role(record, stream)
 
-    def check_mapping(self, mapping: dict[str, Any]) -> None:
-        helpscout_mapping(mapping)
+    def mapping_rules(self, mapping: dict[str, Any]) -> HelpScoutMapping:
+        return helpscout_mapping(mapping)
 
-    def read(
-        self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path
-    ) -> Iterator[SourceRecord]:
-        rules = helpscout_mapping(mapping)
-        routed = RoutedItems(self, files)
-        with StagingStore(workdir) as store:
-            for _, item in routed:
-                if item.data is None:
-                    hint = item.id_hint
-                    store.put(UNPARSED, hint, item.location, [item.error, item.raw_text, hint])
-                    continue
-                self._stage(store, item)
-            store.commit()
-            pending = routed.take_warnings()
-            yielded = False
-            for staged in store.of_kind(UNPARSED):
-                record = _unparsed_record(staged)
-                record.warnings[:0] = pending
-                pending = []
-                yielded = True
-                yield record
-            for staged in store.of_kind(CONVERSATIONS):
-                build = partial(self._conversation, store, staged, rules)
-                record = read_safely(build, staged.location, staged.key)
-                record.warnings[:0] = pending
-                pending = []
-                yielded = True
-                yield record
-            if not yielded:  # an export without a conversation: its warnings reach the report
-                yield from no_conversations(self, files, pending)
+    def stage(self, store: StagingStore, role: str, item: JsonRecord, data: dict[str, Any]) -> int:
+        stage_once(store, CONVERSATIONS, id_text(data.get("id")), item, data, _more_threads)
+        return 0
 
-    @staticmethod
-    def _stage(store: StagingStore, item: JsonRecord) -> None:
-        """Stage a conversation as ``[data, replaced bytes]`` under its id; one seen again keeps
-        the copy with more threads, and the copy not read is noted under ``duplicates``."""
-        assert item.data is not None
-        key = id_text(item.data.get("id"))
-        staged = [item.data, item.replaced_bytes]
-        earlier = store.first(CONVERSATIONS, key) if key is not None else None
-        if earlier is None:
-            store.put(CONVERSATIONS, key, item.location, staged)
-            return
-        kept, _ = earlier.record
-        if _thread_count(item.data) > _thread_count(kept):
-            store.replace(earlier.seq, staged)
-            store.put(DUPLICATES, key, earlier.location, item.location)
-        else:
-            store.put(DUPLICATES, key, item.location, None)
+    def records(self, store: StagingStore, rules: HelpScoutMapping) -> Iterator[SourceRecord]:
+        for staged in store.of_kind(CONVERSATIONS):
+            build = partial(self._conversation, store, staged, rules)
+            yield read_safely(build, staged.location, staged.key)
 
     @staticmethod
     def _conversation(store: StagingStore, staged: Staged, rules: HelpScoutMapping) -> SourceRecord:
-        conversation, replaced = staged.record
+        conversation, replaced, _ = staged.record
         location = staged.location
         notes: list[Finding] = []
         for duplicate in store.by_key(DUPLICATES, staged.key):
@@ -164,11 +120,7 @@ class HelpScoutReader(Reader):
                 )
             )
         record = conversation_record(conversation, location, rules)
-        if replaced:
-            notes.append(
-                Finding("read", "encoding", encoding_message(replaced), location, staged.key)
-            )
-        record.warnings[:0] = notes
+        record.warnings[:0] = notes + encoding_notes(replaced, location, staged.key)
         return record
 
 
