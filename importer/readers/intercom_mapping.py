@@ -11,6 +11,7 @@ from typing import Any
 
 from importer.errors import MappingError
 from importer.model import AUTHOR_ROLES, CONVERSATION_TYPES
+from importer.readers.mapping_rules import KeyChecks
 
 OTHER_PART_CHOICES = ("note", "drop")
 KNOWN_KEYS = frozenset(
@@ -69,70 +70,21 @@ class IntercomMapping:
         return self.role_by_author_type.get(word, self.unknown_author_role)
 
 
-def _choice(mapping: dict[str, Any], key: str, choices: tuple[str, ...], default: str) -> str:
-    value = mapping.get(key, default)
-    if not isinstance(value, str) or value.strip().lower() not in choices:
-        raise MappingError(
-            f"{key} in the intercom mapping must be one of {', '.join(choices)}, not {value!r}"
-        )
-    return value.strip().lower()
-
-
-def _table(mapping: dict[str, Any], name: str) -> dict[str, Any]:
-    table = mapping.get(name, {})
-    if not isinstance(table, dict):
-        raise MappingError(f"[{name}] in the intercom mapping must be a table, not {table!r}")
-    return table
-
-
-def _words(table: dict[str, Any], where: str) -> list[str]:
-    if not isinstance(table, list) or not all(isinstance(word, str) for word in table):
-        raise MappingError(f"{where} in the intercom mapping must be a list of words in quotes")
-    return [word.strip() for word in table if word.strip()]
-
-
-def _value_map(
-    mapping: dict[str, Any], name: str, targets: tuple[str, ...] | None
-) -> dict[str, str]:
-    """A ``word = "target"`` table, keys lower-cased, targets checked when ``targets`` is given."""
-    table = _table(mapping, name)
-    indexed: dict[str, str] = {}
-    for word, target in table.items():
-        if not isinstance(target, str) or (targets is not None and target not in targets):
-            allowed = f"one of {', '.join(targets)}" if targets else "a word in quotes"
-            raise MappingError(
-                f"[{name}] {word} in the intercom mapping must be {allowed}, not {target!r}"
-            )
-        indexed[word.strip().lower()] = target
-    return indexed
+CHECKS = KeyChecks("intercom")
 
 
 def intercom_mapping(mapping: dict[str, Any]) -> IntercomMapping:
     """Check the intercom mapping and index it; a wrong mapping is a ``MappingError``."""
-    unknown = sorted(set(mapping) - KNOWN_KEYS)
-    if unknown:
-        raise MappingError(
-            f"the intercom mapping names unknown key(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(KNOWN_KEYS))}"
-        )
-    parts = _table(mapping, "part_types")
+    CHECKS.known(mapping, KNOWN_KEYS)
+    parts = CHECKS.table(mapping, "part_types")
     unknown_parts = sorted(set(parts) - {"public", "private"})
     if unknown_parts:
         raise MappingError(
             f"[part_types] in the intercom mapping takes public and private, "
             f"not {', '.join(unknown_parts)}"
         )
-    roles = _table(mapping, "author_roles")
-    role_by_author_type: dict[str, str] = {}
-    for role, listed in roles.items():
-        if role not in AUTHOR_ROLES:
-            raise MappingError(
-                f"[author_roles] in the intercom mapping has keys among "
-                f"{', '.join(AUTHOR_ROLES)}, not {role!r}"
-            )
-        for word in _words(listed, f"[author_roles] {role}"):
-            role_by_author_type[word.lower()] = role
-    attributes = _table(mapping, "custom_attributes")
+    role_by_author_type = CHECKS.lists(mapping, "author_roles", AUTHOR_ROLES)
+    attributes = CHECKS.table(mapping, "custom_attributes")
     unknown_attributes = sorted(set(attributes) - {"skipped", "subject_from", "ticket_attributes"})
     if unknown_attributes:
         raise MappingError(
@@ -144,32 +96,28 @@ def intercom_mapping(mapping: dict[str, Any]) -> IntercomMapping:
         raise MappingError(
             "[custom_attributes] ticket_attributes in the intercom mapping must be true or false"
         )
-    names = _table(mapping, "custom_field_names")
-    for name, target in names.items():
-        if not isinstance(target, str) or not target.strip():
-            raise MappingError(
-                f"[custom_field_names] {name!r} in the intercom mapping must be a field name "
-                f"in quotes, not {target!r}"
-            )
+    names = CHECKS.field_names(mapping)
     return IntercomMapping(
-        default_type=_choice(mapping, "default_type", CONVERSATION_TYPES, "chat"),
-        unknown_author_role=_choice(mapping, "unknown_author_role", AUTHOR_ROLES, "agent"),
-        other_parts_with_body=_choice(mapping, "other_parts_with_body", OTHER_PART_CHOICES, "note"),
+        default_type=CHECKS.choice(mapping, "default_type", CONVERSATION_TYPES, "chat"),
+        unknown_author_role=CHECKS.choice(mapping, "unknown_author_role", AUTHOR_ROLES, "agent"),
+        other_parts_with_body=CHECKS.choice(
+            mapping, "other_parts_with_body", OTHER_PART_CHOICES, "note"
+        ),
         public_part_types=frozenset(
-            w.lower() for w in _words(parts.get("public", []), "[part_types] public")
+            w.lower() for w in CHECKS.words(parts.get("public", []), "[part_types] public")
         ),
         private_part_types=frozenset(
-            w.lower() for w in _words(parts.get("private", []), "[part_types] private")
+            w.lower() for w in CHECKS.words(parts.get("private", []), "[part_types] private")
         ),
-        type_by_source_type=_value_map(mapping, "conversation_types", CONVERSATION_TYPES),
+        type_by_source_type=CHECKS.value_map(mapping, "conversation_types", CONVERSATION_TYPES),
         role_by_author_type=role_by_author_type,
-        status_by_state=_value_map(mapping, "states", None),
+        status_by_state=CHECKS.value_map(mapping, "states", None),
         skipped_attributes=frozenset(
-            _words(attributes.get("skipped", []), "[custom_attributes] skipped")
+            CHECKS.words(attributes.get("skipped", []), "[custom_attributes] skipped")
         ),
         subject_attributes=tuple(
-            _words(attributes.get("subject_from", []), "[custom_attributes] subject_from")
+            CHECKS.words(attributes.get("subject_from", []), "[custom_attributes] subject_from")
         ),
         ticket_attributes=ticket_attributes,
-        custom_field_names={name: str(target).strip() for name, target in names.items()},
+        custom_field_names=names,
     )
