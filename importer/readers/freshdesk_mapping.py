@@ -10,53 +10,49 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from importer.errors import MappingError
 from importer.model import CLOSED_LIKE
+from importer.readers.mapping_rules import Table, checked
 
 SurveyFeedback = Literal["customer", "note", "drop"]
 InlineImages = Literal["attachment-urls", "all", "none"]
 ConversationType = Literal["email", "chat", "phone"]
 
 
-class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Types(_Table):
+class _Types(Table):
     codes: dict[str, ConversationType] = Field(default_factory=dict)
     default: ConversationType = "email"
 
 
-class _Messages(_Table):
+class _Messages(Table):
     survey_sources: list[int] = Field(default_factory=lambda: [6])
     survey_feedback: SurveyFeedback = "customer"
     agent_description_sources: list[int] = Field(default_factory=list)
 
 
-class _CustomFields(_Table):
+class _CustomFields(Table):
     prefix: str = "cf_"
     use_labels: bool = True
     names: dict[str, str] = Field(default_factory=dict)
 
 
-class _Attachments(_Table):
+class _Attachments(Table):
     inline_images: InlineImages = "attachment-urls"
     attachment_url_markers: list[str] = Field(default_factory=list)
 
 
-class _Tags(_Table):
+class _Tags(Table):
     spam: str = ""
 
 
-class _Status(_Table):
+class _Status(Table):
     open: list[str] = Field(default_factory=list)
     pending: list[str] = Field(default_factory=list)
     closed: list[str] = Field(default_factory=list)
 
 
-class _FreshdeskToml(_Table):
+class _FreshdeskToml(Table):
     status_codes: dict[str, str] = Field(default_factory=dict)
     unknown_status: str = "pending"
     status: _Status = Field(default_factory=_Status)
@@ -87,47 +83,27 @@ class FreshdeskMapping:
     spam_tag: str
 
 
-def _where(error: dict[str, Any]) -> str:
-    path = [str(part) for part in error.get("loc", ())]
-    if len(path) > 1:
-        return f"[{path[0]}] {'.'.join(path[1:])}"
-    return path[0] if path else "the file"
-
-
-def _problem(error: dict[str, Any]) -> str:
-    if error["type"] == "extra_forbidden":
-        return f"{_where(error)}: unknown key"
-    return f"{_where(error)}: {error['msg']} (got {error['input']!r})"
-
-
 def freshdesk_mapping(mapping: dict[str, Any]) -> FreshdeskMapping:
     """Check the Freshdesk mapping and index it; a wrong mapping is a ``MappingError``."""
-    try:
-        checked = _FreshdeskToml.model_validate(mapping)
-    except ValidationError as exc:
-        problems = "; ".join(_problem(dict(error)) for error in exc.errors())
-        raise MappingError(
-            f"the freshdesk mapping (mappings/freshdesk.toml with --mapping merged over) is "
-            f"wrong: {problems}; fix the --mapping file (mappings/freshdesk.toml lists every key)"
-        ) from exc
-    closed_words = checked.status.closed or sorted(CLOSED_LIKE)
+    toml = checked(_FreshdeskToml, mapping, "freshdesk")
+    closed_words = toml.status.closed or sorted(CLOSED_LIKE)
     return FreshdeskMapping(
-        status_codes={code.strip(): word for code, word in checked.status_codes.items()},
-        unknown_status=checked.unknown_status,
+        status_codes={code.strip(): word for code, word in toml.status_codes.items()},
+        unknown_status=toml.unknown_status,
         closed_words=frozenset(word.strip().lower() for word in closed_words),
-        type_codes={code.strip(): kind for code, kind in checked.types.codes.items()},
-        default_type=checked.types.default,
-        survey_sources=frozenset(str(code) for code in checked.messages.survey_sources),
-        survey_feedback=checked.messages.survey_feedback,
+        type_codes={code.strip(): kind for code, kind in toml.types.codes.items()},
+        default_type=toml.types.default,
+        survey_sources=frozenset(str(code) for code in toml.messages.survey_sources),
+        survey_feedback=toml.messages.survey_feedback,
         agent_description_sources=frozenset(
-            str(code) for code in checked.messages.agent_description_sources
+            str(code) for code in toml.messages.agent_description_sources
         ),
-        custom_field_prefix=checked.custom_fields.prefix,
-        custom_field_labels=checked.custom_fields.use_labels,
-        custom_field_names=dict(checked.custom_fields.names),
-        inline_images=checked.attachments.inline_images,
+        custom_field_prefix=toml.custom_fields.prefix,
+        custom_field_labels=toml.custom_fields.use_labels,
+        custom_field_names=dict(toml.custom_fields.names),
+        inline_images=toml.attachments.inline_images,
         attachment_url_markers=tuple(
-            marker.lower() for marker in checked.attachments.attachment_url_markers if marker
+            marker.lower() for marker in toml.attachments.attachment_url_markers if marker
         ),
-        spam_tag=checked.tags.spam.strip(),
+        spam_tag=toml.tags.spam.strip(),
     )

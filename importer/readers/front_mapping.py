@@ -9,22 +9,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from importer.errors import MappingError
+from importer.readers.mapping_rules import Table, checked, lowered_keys
 
 ConversationType = Literal["email", "chat", "phone"]
 CommentChoice = Literal["note", "drop"]
 
 
-def _lowered(table: dict[str, Any]) -> dict[str, Any]:
-    return {str(key).strip().lower(): value for key, value in table.items()}
-
-
-class FrontMapping(BaseModel):
+class FrontMapping(Table):
     """The Front reader's value choices (the keys of ``mappings/front.toml``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str = "front"
     default_type: ConversationType = "email"
@@ -37,7 +31,7 @@ class FrontMapping(BaseModel):
     @field_validator("conversation_types", "statuses", mode="before")
     @classmethod
     def _lower_keys(cls, value: Any) -> Any:
-        return _lowered(value) if isinstance(value, dict) else value
+        return lowered_keys(value)
 
     def conversation_type(self, message_type: Any) -> str:
         """The canonical type of the first message's ``type`` (its channel's kind)."""
@@ -51,31 +45,6 @@ class FrontMapping(BaseModel):
         return self.statuses.get(status.strip().lower(), status.strip())
 
 
-def _where(error: dict[str, Any]) -> str:
-    path = [str(part) for part in error.get("loc", ())]
-    if len(path) > 1:
-        return f"[{path[0]}] {'.'.join(path[1:])}"
-    return path[0] if path else "the file"
-
-
-def mapping_problems(error: ValidationError) -> str:
-    """The problems of a mapping, each naming its table and key."""
-    problems = []
-    for item in error.errors():
-        found = dict(item)
-        if found["type"] == "extra_forbidden":
-            problems.append(f"{_where(found)}: unknown key")
-        else:
-            problems.append(f"{_where(found)}: {found['msg']} (got {found['input']!r})")
-    return "; ".join(problems)
-
-
 def front_mapping(mapping: dict[str, Any]) -> FrontMapping:
     """Check the Front mapping; a wrong mapping is a ``MappingError`` naming the key."""
-    try:
-        return FrontMapping.model_validate(mapping)
-    except ValidationError as exc:
-        raise MappingError(
-            f"the front mapping (mappings/front.toml with --mapping merged over) is wrong: "
-            f"{mapping_problems(exc)}; fix the --mapping file (mappings/front.toml lists every key)"
-        ) from exc
+    return checked(FrontMapping, mapping, "front")

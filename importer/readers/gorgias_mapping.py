@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from importer.errors import MappingError
-from importer.readers.front_mapping import mapping_problems
+from importer.readers.mapping_rules import Table, checked, lowered_keys
 
 ConversationType = Literal["email", "chat", "phone"]
 
 
-class GorgiasMapping(BaseModel):
+class GorgiasMapping(Table):
     """The Gorgias reader's value choices (the keys of ``mappings/gorgias.toml``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str = "gorgias"
     default_type: ConversationType = "email"
@@ -32,9 +29,7 @@ class GorgiasMapping(BaseModel):
     @field_validator("conversation_types", "statuses", mode="before")
     @classmethod
     def _lower_keys(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(key).strip().lower(): target for key, target in value.items()}
-        return value
+        return lowered_keys(value)
 
     @field_validator("note_channels", mode="after")
     @classmethod
@@ -55,11 +50,4 @@ class GorgiasMapping(BaseModel):
 
 def gorgias_mapping(mapping: dict[str, Any]) -> GorgiasMapping:
     """Check the Gorgias mapping; a wrong mapping is a ``MappingError`` naming the key."""
-    try:
-        return GorgiasMapping.model_validate(mapping)
-    except ValidationError as exc:
-        raise MappingError(
-            f"the gorgias mapping (mappings/gorgias.toml with --mapping merged over) is wrong: "
-            f"{mapping_problems(exc)}; fix the --mapping file (mappings/gorgias.toml lists every "
-            "key)"
-        ) from exc
+    return checked(GorgiasMapping, mapping, "gorgias")

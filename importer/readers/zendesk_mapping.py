@@ -13,19 +13,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from importer.errors import MappingError
 from importer.model import CLOSED_LIKE, OPEN_LIKE, PENDING_LIKE
+from importer.readers.mapping_rules import Table
 
 CONVERSATION_TYPES = ("email", "chat", "phone")
 
 
-class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Channels(_Table):
+class _Channels(Table):
     default: str = "email"
     email: list[str] = Field(default_factory=list)
     chat: list[str] = Field(default_factory=list)
@@ -39,31 +36,31 @@ class _Channels(_Table):
         return value
 
 
-class _Roles(_Table):
+class _Roles(Table):
     customer: list[str] = Field(default_factory=list)
     agent: list[str] = Field(default_factory=list)
     system: list[str] = Field(default_factory=list)
 
 
-class _Authors(_Table):
+class _Authors(Table):
     system_ids: list[str] = Field(default_factory=list)
     private_by_agent: bool = True
 
 
-class _Privacy(_Table):
+class _Privacy(Table):
     private_when_not_public: bool = True
 
 
-class _Description(_Table):
+class _Description(Table):
     use_when_first_comment_missing: bool = True
     first_comment_within_s: int = Field(default=5, ge=0)
 
 
-class _Tags(_Table):
+class _Tags(Table):
     drop: list[str] = Field(default_factory=list)
 
 
-class _CustomFields(_Table):
+class _CustomFields(Table):
     unnamed: str = "Zendesk field {id}"
     drop: list[str] = Field(default_factory=list)
     drop_values: list[str] = Field(default_factory=list)
@@ -78,7 +75,7 @@ class _CustomFields(_Table):
         return value
 
 
-class _MappingFile(_Table):
+class _MappingFile(Table):
     source: str = "zendesk"
     status: dict[str, str] = Field(default_factory=dict)
     channels: _Channels = Field(default_factory=_Channels)
