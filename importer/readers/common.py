@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -84,6 +85,47 @@ def finished_record(
         left_out=left_out,
         message_locations=message_locations,
     )
+
+
+class Conversion:
+    """The state of converting one conversation (``record``, at ``location``): its messages and
+    findings so far; :meth:`record` makes the :class:`SourceRecord` of them. A message left out
+    is counted by kind in ``dropped``: :meth:`warn_dropped` gives one ``dropped_code`` warning
+    of them all (``dropped_what``: what was left out)."""
+
+    dropped_code: ClassVar[str] = "message.dropped"
+    dropped_what: ClassVar[str] = "message(s)"
+
+    def __init__(self, record: Mapping[str, Any], location: str) -> None:
+        self.location = location
+        self.source_id = id_text(record.get("id"))
+        self.messages: list[dict[str, Any]] = []
+        self.message_locations: list[str] = []
+        self.warnings: list[Finding] = []
+        self.left_out: list[Finding] = []
+        self.dropped: Counter[str] = Counter()
+
+    def _finding(self, stage: str, code: str, message: str, where: str | None = None) -> Finding:
+        return Finding(stage, code, message, where or self.location, self.source_id)
+
+    def warn_dropped(self) -> None:
+        if not self.dropped:
+            return
+        total = sum(self.dropped.values())
+        kinds = ", ".join(f"{kind} ×{count}" for kind, count in sorted(self.dropped.items()))
+        message = f"{total} {self.dropped_what} left out: {kinds}"
+        self.warnings.append(self._finding("map", self.dropped_code, message))
+
+    def record(self, data: dict[str, Any]) -> SourceRecord:
+        """The conversation of ``data`` (its ``None`` values left out) and what was found."""
+        return finished_record(
+            self.location,
+            data,
+            self.source_id,
+            self.warnings,
+            self.left_out,
+            self.message_locations,
+        )
 
 
 # -- helpers of ``stage`` and ``records`` -------------------------------------------------------

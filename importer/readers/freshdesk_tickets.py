@@ -27,6 +27,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from importer.findings import Finding
+from importer.readers.common import finished_record
 from importer.readers.freshdesk_attachments import attachment_of, inline_images
 from importer.readers.freshdesk_mapping import FreshdeskMapping
 from importer.readers.freshdesk_records import (
@@ -413,11 +414,6 @@ def ticket_record(
         "custom_fields": _custom_fields(ticket, fields, mapping),
         "messages": messages,
     }
-    return SourceRecord(
-        location=location,
-        data={key: value for key, value in data.items() if value is not None},
-        source_id=source_id,
-        warnings=found.warnings,
-        left_out=found.left_out,
-        message_locations=message_locations,
+    return finished_record(
+        location, data, source_id, found.warnings, found.left_out, message_locations
     )

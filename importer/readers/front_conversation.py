@@ -23,20 +23,14 @@ The rules (``source-formats.md`` §5, §13), each value choice from
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from importer.findings import Finding
+from importer.readers.common import Conversion, id_text, text_value
 from importer.readers.front_mapping import FrontMapping
 from importer.readers.intercom_conversation import HTML_SIGN
-from importer.readers.intercom_fields import (
-    Lookup,
-    id_text,
-    part_attachments,
-    split_name,
-    text_value,
-)
+from importer.readers.intercom_fields import Lookup, part_attachments, split_name
 from importer.readers.source import SourceRecord
 
 PHONE = re.compile(r"^\+?[\d\s().-]{6,}$")
@@ -101,8 +95,11 @@ def teammate_name(teammate: Mapping[str, Any]) -> str | None:
     return " ".join(p for p in parts if p) or text_value(teammate.get("username"))
 
 
-class _Conversion:
+class _Conversion(Conversion):
     """The state of converting one conversation: its messages and findings so far."""
+
+    dropped_code = "message.dropped"
+    dropped_what = "Front message(s)"
 
     def __init__(
         self,
@@ -113,23 +110,14 @@ class _Conversion:
         contacts: Lookup,
     ) -> None:
         self.conversation = conversation
-        self.location = location
+        super().__init__(conversation, location)
         self.mapping = mapping
         self.teammates = teammates
         self.contacts = contacts
-        self.source_id = id_text(conversation.get("id"))
-        self.messages: list[dict[str, Any]] = []
-        self.message_locations: list[str] = []
-        self.warnings: list[Finding] = []
-        self.left_out: list[Finding] = []
-        self.dropped: Counter[str] = Counter()
         self.first_type: Any = None
         self.first_subject: str | None = None
         self.inbound_from: Mapping[str, Any] | None = None
         self.outbound_to: Mapping[str, Any] | None = None
-
-    def _finding(self, stage: str, code: str, message: str, where: str | None) -> Finding:
-        return Finding(stage, code, message, where or self.location, self.source_id)
 
     def _teammate(self, author: Any) -> dict[str, Any]:
         """Id, email and name of a teammate given as an object or an id."""
@@ -224,17 +212,6 @@ class _Conversion:
         name = text_value(contact.get("name")) or text_value(recipient.get("name"))
         customer["first_name"], customer["last_name"] = split_name(name)
         return {key: value for key, value in customer.items() if value}
-
-    def warn_dropped(self) -> None:
-        if not self.dropped:
-            return
-        total = sum(self.dropped.values())
-        kinds = ", ".join(f"{kind} ×{count}" for kind, count in sorted(self.dropped.items()))
-        self.warnings.append(
-            self._finding(
-                "map", "message.dropped", f"{total} Front message(s) left out: {kinds}", None
-            )
-        )
 
 
 def _tags(conversation: Mapping[str, Any], mapping: FrontMapping) -> list[str]:
@@ -337,12 +314,4 @@ def conversation_record(
         "custom_fields": _custom_fields(conversation, mapping),
         **_assignee(conversation, teammates),
     }
-    data = {key: value for key, value in data.items() if value is not None}
-    return SourceRecord(
-        location=location,
-        data=data,
-        source_id=source_id,
-        warnings=conversion.warnings,
-        left_out=conversion.left_out,
-        message_locations=conversion.message_locations,
-    )
+    return conversion.record(data)

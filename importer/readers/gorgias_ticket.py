@@ -23,15 +23,15 @@ The rules (``source-formats.md`` §8, §13), each value choice from
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from importer.findings import Finding
 from importer.model import status_class
+from importer.readers.common import Conversion, id_text, text_value
 from importer.readers.gorgias_mapping import GorgiasMapping
-from importer.readers.intercom_fields import id_text, part_attachments, split_name, text_value
+from importer.readers.intercom_fields import part_attachments, split_name
 from importer.readers.source import SourceRecord
 
 #: a numeric character reference whose ``;`` is missing
@@ -98,26 +98,20 @@ def _channel_address(person: Mapping[str, Any], kind: str) -> str | None:
     return None
 
 
-class _Conversion:
+class _Conversion(Conversion):
     """The state of converting one ticket: its messages and findings so far."""
+
+    dropped_code = "message.dropped"
+    dropped_what = "Gorgias message(s)"
 
     def __init__(self, ticket: Mapping[str, Any], location: str, mapping: GorgiasMapping) -> None:
         self.ticket = ticket
-        self.location = location
+        super().__init__(ticket, location)
         self.mapping = mapping
-        self.source_id = id_text(ticket.get("id"))
         customer = ticket.get("customer") or ticket.get("requester")
         self.customer_record: Mapping[str, Any] = customer if isinstance(customer, Mapping) else {}
-        self.messages: list[dict[str, Any]] = []
-        self.message_locations: list[str] = []
-        self.warnings: list[Finding] = []
-        self.left_out: list[Finding] = []
-        self.dropped: Counter[str] = Counter()
         self.customer_senders: list[Mapping[str, Any]] = []
         self.first_subject: str | None = None
-
-    def _finding(self, stage: str, code: str, message: str, where: str | None) -> Finding:
-        return Finding(stage, code, message, where or self.location, self.source_id)
 
     def _is_agent(self, message: Mapping[str, Any], sender: Mapping[str, Any]) -> bool:
         from_agent = message.get("from_agent")
@@ -181,16 +175,6 @@ class _Conversion:
             customer["first_name"] = text_value(first.get("firstname"))
             customer["last_name"] = text_value(first.get("lastname"))
         return {key: value for key, value in customer.items() if value is not None}
-
-    def warn_dropped(self) -> None:
-        if self.dropped:
-            total = sum(self.dropped.values())
-            kinds = ", ".join(f"{kind} ×{count}" for kind, count in sorted(self.dropped.items()))
-            self.warnings.append(
-                self._finding(
-                    "map", "message.dropped", f"{total} Gorgias message(s) left out: {kinds}", None
-                )
-            )
 
     def warn_missing(self, delivered: int) -> None:
         count = self.ticket.get("messages_count")
@@ -273,12 +257,4 @@ def ticket_record(
     }
     if status_class(status) == "closed" and ticket.get("closed_datetime"):
         data["closed_at"] = ticket["closed_datetime"]
-    data = {key: value for key, value in data.items() if value is not None}
-    return SourceRecord(
-        location=location,
-        data=data,
-        source_id=source_id,
-        warnings=conversion.warnings,
-        left_out=conversion.left_out,
-        message_locations=conversion.message_locations,
-    )
+    return conversion.record(data)

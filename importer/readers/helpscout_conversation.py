@@ -26,28 +26,12 @@ from typing import Any
 
 from importer.findings import Finding
 from importer.model import status_class
+from importer.readers.common import Conversion, id_text, text_value
 from importer.readers.helpscout_mapping import HelpScoutMapping
 from importer.readers.source import SourceRecord
 
 SOURCE_NAME = "helpscout"
 HTML_SIGN = re.compile(r"<[A-Za-z/!][^>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
-
-
-def id_text(value: Any) -> str | None:
-    """An id as text: ``7253.0`` → ``"7253"``; ``None``, ``""`` and booleans → ``None``."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    return text or None
-
-
-def text_value(value: Any) -> str | None:
-    """A non-blank string value, stripped; anything else ``None``."""
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -95,24 +79,16 @@ def _time_key(thread: Mapping[str, Any]) -> tuple[bool, float]:
     return (moment is None, moment or 0.0)
 
 
-class _Conversion:
+class _Conversion(Conversion):
     """The state of converting one conversation: its messages and findings so far."""
 
     def __init__(
         self, conversation: Mapping[str, Any], location: str, mapping: HelpScoutMapping
     ) -> None:
         self.conversation = conversation
-        self.location = location
+        super().__init__(conversation, location)
         self.mapping = mapping
-        self.source_id = id_text(conversation.get("id"))
-        self.messages: list[dict[str, Any]] = []
-        self.message_locations: list[str] = []
-        self.warnings: list[Finding] = []
-        self.left_out: list[Finding] = []
         self.people: list[Mapping[str, Any]] = []  # customer objects seen on threads
-
-    def _finding(self, stage: str, code: str, message: str) -> Finding:
-        return Finding(stage, code, message, self.location, self.source_id)
 
     def _event(self, thread: Mapping[str, Any], label: str, why: str) -> None:
         action = _mapping(thread.get("action"))
@@ -351,12 +327,4 @@ def conversation_record(
     }
     if status_class(status) == "closed" and conversation.get("closedAt"):
         data["closed_at"] = conversation["closedAt"]
-    data = {key: value for key, value in data.items() if value is not None}
-    return SourceRecord(
-        location=location,
-        data=data,
-        source_id=source_id,
-        warnings=conversion.warnings,
-        left_out=conversion.left_out,
-        message_locations=conversion.message_locations,
-    )
+    return conversion.record(data)

@@ -25,22 +25,20 @@ choice from :class:`~importer.readers.intercom_mapping.IntercomMapping`:
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from importer.findings import Finding
 from importer.model import status_class
 from importer.readers import intercom_fields as fields
+from importer.readers.common import Conversion, id_text, text_value
 from importer.readers.intercom_fields import (
     NO_PEOPLE,
     People,
     Problem,
-    id_text,
     listed,
     nested_parts,
     split_name,
-    text_value,
 )
 from importer.readers.intercom_mapping import IntercomMapping
 from importer.readers.source import SourceRecord
@@ -51,8 +49,11 @@ SOURCE_NAME = "intercom"
 HTML_SIGN = re.compile(r"<[A-Za-z/!][^>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
 
 
-class _Conversion:
+class _Conversion(Conversion):
     """The state of converting one conversation: its messages and findings so far."""
+
+    dropped_code = "message.system"
+    dropped_what = "Intercom part(s) without a message"
 
     def __init__(
         self,
@@ -62,19 +63,10 @@ class _Conversion:
         people: People,
     ) -> None:
         self.conversation = conversation
-        self.location = location
+        super().__init__(conversation, location)
         self.mapping = mapping
         self.people = people
-        self.source_id = id_text(conversation.get("id"))
-        self.messages: list[dict[str, Any]] = []
-        self.message_locations: list[str] = []
-        self.warnings: list[Finding] = []
-        self.left_out: list[Finding] = []
-        self.dropped: Counter[str] = Counter()
         self.customer_authors: list[Mapping[str, Any]] = []
-
-    def _finding(self, stage: str, code: str, message: str, where: str | None) -> Finding:
-        return Finding(stage, code, message, where or self.location, self.source_id)
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -233,20 +225,6 @@ class _Conversion:
             customer["location"] = ", ".join(p for p in places if p) or None
         return {key: value for key, value in customer.items() if value is not None}
 
-    def warn_dropped(self) -> None:
-        if not self.dropped:
-            return
-        total = sum(self.dropped.values())
-        kinds = ", ".join(f"{kind} ×{count}" for kind, count in sorted(self.dropped.items()))
-        self.warnings.append(
-            self._finding(
-                "map",
-                "message.system",
-                f"{total} Intercom part(s) without a message left out: {kinds}",
-                None,
-            )
-        )
-
     def warn_missing_parts(self, delivered: int) -> None:
         parts = self.conversation.get("conversation_parts")
         total = parts.get("total_count") if isinstance(parts, Mapping) else None
@@ -347,12 +325,4 @@ def conversation_record(
         statistics = conversation.get("statistics")
         if isinstance(statistics, Mapping) and statistics.get("last_close_at"):
             data["closed_at"] = statistics["last_close_at"]
-    data = {key: value for key, value in data.items() if value is not None}
-    return SourceRecord(
-        location=location,
-        data=data,
-        source_id=source_id,
-        warnings=conversion.warnings,
-        left_out=conversion.left_out,
-        message_locations=conversion.message_locations,
-    )
+    return conversion.record(data)

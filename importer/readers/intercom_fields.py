@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from importer.readers.common import id_text, text_value
 from importer.readers.intercom_mapping import IntercomMapping
 
 #: an ``[Image "..."]`` placeholder or an ``<img src>``, in the order the body shows them
@@ -51,23 +52,6 @@ class People:
 
 
 NO_PEOPLE = People({}, {}, {})
-
-
-def id_text(value: Any) -> str | None:
-    """An Intercom id as text: ``7253.0`` → ``"7253"``; ``None``, ``""`` and booleans → ``None``."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    return text or None
-
-
-def text_value(value: Any) -> str | None:
-    """A non-blank string value, stripped; anything else ``None``."""
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
 
 
 def listed(value: Any, key: str) -> list[Mapping[str, Any]]:

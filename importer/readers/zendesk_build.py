@@ -30,6 +30,7 @@ from typing import Any
 
 from importer.findings import Finding
 from importer.model import status_class
+from importer.readers.common import finished_record
 from importer.readers.source import SourceRecord
 from importer.readers.zendesk_content import (
     comment_attachments,
@@ -431,11 +432,4 @@ def build_conversation(
         "custom_fields": _custom_fields(ticket, fields, mapping),
         "messages": messages,
     }
-    return SourceRecord(
-        location=location,
-        data={key: value for key, value in data.items() if value is not None},
-        source_id=source_id,
-        warnings=warnings,
-        left_out=left_out,
-        message_locations=message_locations,
-    )
+    return finished_record(location, data, source_id, warnings, left_out, message_locations)
