@@ -1,16 +1,22 @@
 """The Reader interface and the registry of formats.
 
-Writing a platform reader (the whole job: this module plus ``mappings/<name>.toml``)::
+Writing a platform reader (the whole job: this module plus ``mappings/<name>.toml``). A reader
+of JSON records joined across files subclasses :class:`~importer.readers.common.StagedReader`,
+which does the read (every file once, each record routed by its role and staged on disk, records
+that cannot be parsed as invalid records first, the pending warnings on the first record,
+:func:`no_conversations` when there is none); the reader writes only its own logic::
 
     # importer/readers/zendesk.py
-    from importer.readers.base import Reader, RoleFile, RoutedItems
-    from importer.readers.containers import id_after        # ticket id of a request path
-    from importer.readers.source import FormatInfo, SourceRecord
-    from importer.readers.staging import StagingStore
+    from importer.readers.common import (StagedLookup, StagedReader, id_text, orphan_records,
+                                         stage_once, staged_notes)
+    from importer.readers.mapping_rules import Table, checked   # the mapping, checked
+    from importer.readers.source import FormatInfo, SourceRecord, read_safely
 
-    class ZendeskReader(Reader):
+    class ZendeskReader(StagedReader[ZendeskMapping]):
         info = FormatInfo("zendesk", "Zendesk JSON export or API dumps", "tickets, ...", True)
         roles = ("tickets", "comments", "users", "ticket_fields")   # roles[0]: the main one
+        unjoined_warning = ("ticket_id", "{count} comment(s) name no ticket (first at {first})...")
+        unparsed_loss = "a ticket may miss a message, a name or a field"  # a broken comment...
 
         def role_of(self, record, stream):      # one JSON record (envelope already unwrapped)
             if "via" in record and "requester_id" in record:   # by content; stream a hint only
@@ -18,23 +24,34 @@ Writing a platform reader (the whole job: this module plus ``mappings/<name>.tom
             ...
             return None                           # not a record this reader uses
 
-        def read(self, files, mapping, workdir):  # files: role -> [RoleFile(file, role)]
-            routed = RoutedItems(self, files)     # each file read once, every record routed
-            with StagingStore(workdir) as store:
-                for role, item in routed:         # item: containers.JsonRecord
-                    if item.data is None:         # unparseable: item.error, item.raw_text
-                        ...                       # e.g. an invalid SourceRecord
-                        continue
-                    store.put(role, key_of(role, item), item.location, item.data)
-                first = True
-                for ticket in store.of_kind("tickets"):
-                    record = SourceRecord(ticket.location, {...}, str(ticket.key))
-                    if first:                     # streams passed over: one warning each
-                        record.warnings[:0] = routed.take_warnings()
-                        first = False
-                    yield record
+        def mapping_rules(self, mapping):         # also the check_mapping hook
+            return checked(ZendeskMapping, mapping, "zendesk")
+
+        def stage(self, store, role, item, data): # one parsed record (containers.JsonRecord)
+            if role == "tickets":                 # listed twice: one copy read, one warning
+                stage_once(store, "tickets", id_text(data.get("id")), item, data, later_wins)
+            elif role == "comments":
+                ...                               # store.put(kind, parent id, location, record)
+                return 1                          # how many name no parent: unjoined_warning
+            return 0
+
+        def records(self, store, rules):          # every file read; the conversations
+            users = StagedLookup(store, "users", convert, cached=4096)
+            for ticket in store.of_kind("tickets"):
+                yield read_safely(partial(build, ...), ticket.record[2], ticket.key)
+                # build: the record, then record.warnings[:0] = staged_notes(...) (encoding,
+                # duplicates); common.Conversion holds a conversation's messages and findings
+            yield from orphan_records(store, "comments", "tickets", "comment", "ticket")
 
     READER = ZendeskReader()   # the registry takes ``READER`` from the module
+
+Hooks of ``StagedReader`` to override where a format differs: ``parent_id_patterns`` (the parent
+id in the text of a child that cannot be parsed), ``unparsed_hint``, ``unparsed_message``,
+``stage_unparsed`` (e.g. a warning instead of an invalid record). A reader of other files (mail)
+implements ``read(files by role, mapping, work folder)`` of :class:`Reader` itself, with
+:class:`RoutedItems` (JSON records, each with its role), :func:`files_in_order` and
+:func:`no_conversations`. Mappings: :mod:`importer.readers.mapping_rules` (a pydantic model of
+``Table`` checked by ``checked``, or hand-written checks through ``KeyChecks("<name>")``).
 
 Optional hooks: ``check_mapping(mapping)`` raises ``MappingError`` (file and key named) before
 anything is read; ``sniff_csv(header, mapping)`` gives the role of a CSV file from its header
