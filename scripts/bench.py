@@ -37,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import bench_side_by_side  # noqa: E402
+
 from importer.sandbox.testing import SandboxConfig, running_sandbox  # noqa: E402
 
 RATE = 600
@@ -595,7 +597,7 @@ def write_markdown(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["validate", "zendesk", "run"])
+    parser.add_argument("--only", choices=["validate", "zendesk", "run", "side"])
     parser.add_argument("--conversations", type=int, default=10_000 if QUICK else 100_000)
     parser.add_argument(
         "--zendesk-tickets",
@@ -615,10 +617,14 @@ def main() -> int:
         )
         wants_run = args.only == "run" or (args.only is None and not QUICK)
         run = bench_run(work, args.minutes) if wants_run else None
+        # ours beside a naive importer, and resume (scripts/bench_side_by_side.py)
+        side = bench_side_by_side.bench_all(work) if args.only in (None, "side") else None
     if QUICK:
         print("BENCH_QUICK: BENCHMARKS.md left as it is")
     else:
+        side_known = bench_side_by_side.known()  # write_markdown rewrites benchmarks.json
         write_markdown(validate, zendesk, run)
+        bench_side_by_side.record(side or side_known)
     return 0
 
 
