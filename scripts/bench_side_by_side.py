@@ -1,13 +1,15 @@
 """``make bench``, side by side: ``importer run`` and a naive importer against the same sandbox
 settings in the same bench run, and the time a rerun takes to skip parts already done.
 
-1. budget: ``--rate-limit 600`` against two sandboxes with fixed 60-second windows counted from
+1. budget: ``--rate-limit 600`` against sandboxes with fixed 60-second windows counted from
    their start (the real API's window and phase are unknown), ours and the naive one
    (``tests/bench/naive_importer.py``: one conversation at a time, a fixed ``120/limit`` s pause)
-   running at the same time, each into its own sandbox, with more conversations than either can
-   send; both are stopped with SIGTERM once the full windows are over. Per full minute after the
-   first: the share of the 600 units used, conversations created; over the run: the share of
-   429 answers; the ratio of conversations per minute, ours / naive. One run each (minutes long).
+   with more conversations than either can send, each into its own sandbox, once answering at
+   once and once after 20 ms: four runs at the same time (they are light: about 5 requests a
+   second each), all stopped with SIGTERM once the full windows are over. Per full minute after
+   the first: the share of the 600 units used, conversations created; over the run: the share
+   of 429 answers; the ratio of conversations per minute, ours / naive. One run each (minutes
+   long).
 2. no limit: a sandbox without rate limit answering every request after 20 ms
    (``--latency-ms 20-20``); conversations per second (between the first and the last create,
    and over the whole process) and requests per created conversation, ours (8 workers) and the
@@ -21,11 +23,12 @@ settings in the same bench run, and the time a rerun takes to skip parts already
 ``BENCH_QUICK=1``: one full minute instead of two, one run of each no-limit measurement with
 fewer conversations, 20,000 parts to resume. ``BENCH_RESUME_PARTS=N`` sets the resume size.
 
-    .venv/bin/python scripts/bench_side_by_side.py     # prints the figures, writes nothing
+    .venv/bin/python scripts/bench_side_by_side.py [--record]   # --record: into BENCHMARKS.md
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -35,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,6 +56,8 @@ WINDOW_S = 60
 FULL_MINUTES = 1 if QUICK else 2
 NO_LIMIT_RATE = 1_000_000
 LATENCY_MS = (20, 20)
+#: the budget runs: answers at once, and after 20 ms
+BUDGET_LATENCIES: tuple[tuple[int, int] | None, ...] = (None, LATENCY_MS)
 NO_LIMIT_RUNS = 1 if QUICK else 3
 NO_LIMIT_OURS = 600 if QUICK else 1500
 NO_LIMIT_NAIVE = 150 if QUICK else 400
@@ -60,6 +66,7 @@ RESUME_RUNS = 1
 NAIVE = ROOT / "tests" / "bench" / "naive_importer.py"
 MAILBOX = 85
 STORE_KEY = "side_by_side"
+SECTION = "## Side by side: `importer run` and a naive importer"
 
 
 def env() -> dict[str, str]:
@@ -165,34 +172,50 @@ def budget_figures(sandbox: Any, full_minutes: int, exit_code: int) -> dict[str,
 
 
 def bench_budget(work: Path, full_minutes: int = FULL_MINUTES) -> dict[str, Any]:
-    """Ours and the naive importer at ``--rate-limit 600``, at the same time, each against its
-    own sandbox (60 s windows, 600 units each); stopped after ``full_minutes`` full windows."""
+    """Ours and the naive importer at ``--rate-limit 600``, all at the same time, each against
+    its own sandbox (60 s windows, 600 units each), once with answers at once and once after
+    20 ms; stopped after ``full_minutes`` full windows."""
     count = int(RATE / 2 * (full_minutes + 2))  # more than either can send in the time
     export = write_export(work / "budget.jsonl", count)
-    config = SandboxConfig(mailboxes=[MAILBOX], rate_limit=RATE, window_s=WINDOW_S)
-    with running_sandbox(config) as ours_sb, running_sandbox(config) as naive_sb:
-        ours_p = ours(export, ours_sb.url, work, "budget-ours", RATE)
-        naive_p = naive(export, naive_sb.url, work, "budget-naive", RATE)
-        end = max(ours_sb.sandbox.limiter.started, naive_sb.sandbox.limiter.started)
-        end += (full_minutes + 1) * WINDOW_S + 2  # into the partial window after the full ones
-        while time.monotonic() < end and (ours_p.poll() is None or naive_p.poll() is None):
+    runs: list[dict[str, Any]] = []
+    with ExitStack() as stack:
+        started = []
+        for latency in BUDGET_LATENCIES:
+            config = SandboxConfig(
+                mailboxes=[MAILBOX], rate_limit=RATE, window_s=WINDOW_S, latency_ms=latency
+            )
+            tag = f"{latency[0] if latency else 0}ms"
+            pair = {}
+            for who, start in (("ours", ours), ("naive", naive)):
+                sandbox = stack.enter_context(running_sandbox(config))
+                process = start(export, sandbox.url, work, f"budget-{who}-{tag}", RATE)
+                pair[who] = (sandbox, process)
+                started.append(sandbox.sandbox.limiter.started)
+            runs.append({"latency_ms": list(latency or (0, 0)), "pair": pair})
+        processes = [p for run in runs for _, p in run["pair"].values()]
+        end = max(started) + (full_minutes + 1) * WINDOW_S + 2  # into the partial window
+        while time.monotonic() < end and any(p.poll() is None for p in processes):
             time.sleep(min(1.0, max(0.0, end - time.monotonic())))
-        for process in (ours_p, naive_p):
+        for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        ours_code, naive_code = finish(ours_p, 90), finish(naive_p, 60)
-        figures = {
-            "rate_limit": RATE,
-            "window_s": WINDOW_S,
-            "full_minutes_after_first": full_minutes,
-            "conversations_offered": count,
-            "ours": budget_figures(ours_sb, full_minutes, ours_code),
-            "naive": budget_figures(naive_sb, full_minutes, naive_code),
-        }
-    naive_rate = figures["naive"]["conversations_per_minute"]
-    figures["ratio_conversations_per_minute"] = (
-        round(figures["ours"]["conversations_per_minute"] / naive_rate, 2) if naive_rate else None
-    )
+        for run in runs:
+            pair = run.pop("pair")
+            for who, (sandbox, process) in pair.items():
+                run[who] = budget_figures(sandbox, full_minutes, finish(process, 90))
+            naive_rate = run["naive"]["conversations_per_minute"]
+            run["ratio_conversations_per_minute"] = (
+                round(run["ours"]["conversations_per_minute"] / naive_rate, 2)
+                if naive_rate
+                else None
+            )
+    figures = {
+        "rate_limit": RATE,
+        "window_s": WINDOW_S,
+        "full_minutes_after_first": full_minutes,
+        "conversations_offered": count,
+        "by_latency": runs,
+    }
     print(f"side by side at --rate-limit {RATE}: {json.dumps(figures)}", flush=True)
     return figures
 
@@ -342,9 +365,8 @@ def known() -> dict[str, Any] | None:
 
 def markdown(f: dict[str, Any]) -> list[str]:
     b, n, r = f["budget"], f["no_limit"], f["resume"]
-    o, v = b["ours"], b["naive"]
     lines = [
-        "## Side by side: `importer run` and a naive importer",
+        SECTION,
         "",
         f"Measured on {f['measured_at']}, {f['machine']}. The naive importer "
         "(`tests/bench/naive_importer.py`) posts one conversation at a time with a fixed pause "
@@ -353,25 +375,34 @@ def markdown(f: dict[str, Any]) -> list[str]:
         f"### At --rate-limit {b['rate_limit']} (sandbox: {b['rate_limit']} units per fixed "
         f"{b['window_s']} s window from its start)",
         "",
-        "Both ran at the same time, each into its own sandbox, with more conversations than "
-        f"they could send, and were stopped after {b['full_minutes_after_first']} full "
-        "minutes after the first. One run each.",
+        "All ran at the same time, each into its own sandbox, with more conversations than "
+        f"they could send, and were stopped (SIGTERM) after {b['full_minutes_after_first']} "
+        "full minutes after the first; once with the sandbox answering at once, once after "
+        "20 ms. One run each.",
         "",
-        "| importer | budget used, each full minute after the first | 429 share "
-        "| conversations per minute | exit |",
-        "|---|---|---|---|---|",
+        "| latency | importer | budget used, each full minute after the first | 429 share "
+        "| conversations per minute | ours / naive |",
+        "|---|---|---|---|---|---|",
     ]
-    for label, x in (("ours", o), ("naive", v)):
-        use = ", ".join(f"{p} %" for p in x["budget_use_pct"])
-        lines.append(
-            f"| {label} | {use} | {x['throttled_pct']} % ({x['throttled_429']} of "
-            f"{x['requests']}) | {x['conversations_per_minute']} | {x['exit_code']} |"
-        )
+    for run in b["by_latency"]:
+        for label in ("ours", "naive"):
+            x = run[label]
+            use = ", ".join(f"{p} %" for p in x["budget_use_pct"])
+            ratio = f"**{run['ratio_conversations_per_minute']}**" if label == "ours" else ""
+            lines.append(
+                f"| {run['latency_ms'][0]} ms | {label} | {use} | {x['throttled_pct']} % "
+                f"({x['throttled_429']} of {x['requests']}) | {x['conversations_per_minute']} "
+                f"| {ratio} |"
+            )
     lines += [
         "",
-        f"Conversations per minute, ours / naive: **{b['ratio_conversations_per_minute']}**. "
-        f"Units per window, ours: {o['units_per_window']}; naive: {v['units_per_window']} "
-        "(the last window is partial; exit 130: stopped by SIGTERM, as planned).",
+        "Units per window (the last one partial): "
+        + "; ".join(
+            f"{label} at {run['latency_ms'][0]} ms {run[label]['units_per_window']}"
+            for run in b["by_latency"]
+            for label in ("ours", "naive")
+        )
+        + ".",
         "",
         f"### No rate limit, every answer after {n['latency_ms'][0]} ms",
         "",
@@ -420,13 +451,24 @@ def record(figures: dict[str, Any] | None) -> None:
     store.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     page = ROOT / "BENCHMARKS.md"
     text = page.read_text(encoding="utf-8") if page.exists() else "# Benchmarks\n"
+    head, found, rest = text.partition(SECTION)
+    if found:  # replace an earlier side-by-side section, keep what follows it
+        tail = rest.split("\n## ", 1)
+        text = head + ("## " + tail[1] if len(tail) > 1 else "")
     page.write_text(text.rstrip("\n") + "\n\n" + "\n".join(markdown(figures)), encoding="utf-8")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--record", action="store_true", help="write the figures to BENCHMARKS.md too"
+    )
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="importer-bench-side-") as tmp:
         figures = bench_all(Path(tmp))
     print("\n".join(markdown(figures)))
+    if args.record:
+        record(figures)
     return 0
 
 
