@@ -257,7 +257,7 @@ def bench_no_limit(work: Path, runs: int = NO_LIMIT_RUNS) -> dict[str, Any]:
             "exit_codes": [r["exit_code"] for r in results],
             "created": [r["created"] for r in results],
             **{
-                key: round(statistics.median(r[key] for r in results), 2)
+                key: round(statistics.median(r[key] for r in results), 3)
                 for key in (
                     "conversations_per_s",
                     "steady_conversations_per_s",
@@ -391,7 +391,8 @@ def markdown(f: dict[str, Any]) -> list[str]:
         for label in ("ours", "naive"):
             x = run[label]
             use = ", ".join(f"{p} %" for p in x["budget_use_pct"])
-            ratio = f"**{run['ratio_conversations_per_minute']}**" if label == "ours" else ""
+            ratio = run["ratio_conversations_per_minute"]
+            ratio = f"**{ratio:.2f}**" if label == "ours" and ratio else ""
             lines.append(
                 f"| {run['latency_ms'][0]} ms | {label} | {use} | {x['throttled_pct']} % "
                 f"({x['throttled_429']} of {x['requests']}) | {x['conversations_per_minute']} "
