@@ -10,8 +10,11 @@
    60-second windows counted from the sandbox's start, not aligned with the client) for about
    four minutes; units used in each full minute after the first, the share of 429 answers, and
    requests per created conversation.
+4. side by side (``scripts/bench_side_by_side.py``, about 7 minutes): ours beside a naive
+   importer at ``--rate-limit 600`` and with no limit at 20 ms, and a rerun skipping parts done
+   in a checkpoint; appended to BENCHMARKS.md (``BENCH_QUICK=1``: shrunk, always run).
 
-    .venv/bin/python scripts/bench.py [--only validate|zendesk|run] [--conversations N]
+    .venv/bin/python scripts/bench.py [--only validate|zendesk|run|side] [--conversations N]
         [--zendesk-tickets N,N] [--minutes M]
 
 ``BENCH_QUICK=1``: small sizes (10,000 conversations, 5,000 and 20,000 Zendesk tickets), no run
