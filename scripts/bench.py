@@ -12,13 +12,14 @@
    requests per created conversation.
 4. side by side (``scripts/bench_side_by_side.py``, about 7 minutes): ours beside a naive
    importer at ``--rate-limit 600`` and with no limit at 20 ms, and a rerun skipping parts done
-   in a checkpoint; appended to BENCHMARKS.md (``BENCH_QUICK=1``: shrunk, always run).
+   in a checkpoint; appended to BENCHMARKS.md (``BENCH_QUICK=1``: shrunk, with ``--only side``).
 
     .venv/bin/python scripts/bench.py [--only validate|zendesk|run|side] [--conversations N]
         [--zendesk-tickets N,N] [--minutes M]
 
 ``BENCH_QUICK=1``: small sizes (10,000 conversations, 5,000 and 20,000 Zendesk tickets), no run
-against the sandbox unless ``--only run``; the figures are printed, BENCHMARKS.md is not written.
+against the sandbox unless ``--only run`` or ``--only side``; the figures are printed,
+BENCHMARKS.md is not written.
 """
 
 from __future__ import annotations
@@ -621,7 +622,8 @@ def main() -> int:
         wants_run = args.only == "run" or (args.only is None and not QUICK)
         run = bench_run(work, args.minutes) if wants_run else None
         # ours beside a naive importer, and resume (scripts/bench_side_by_side.py)
-        side = bench_side_by_side.bench_all(work) if args.only in (None, "side") else None
+        wants_side = args.only == "side" or (args.only is None and not QUICK)
+        side = bench_side_by_side.bench_all(work) if wants_side else None
     if QUICK:
         print("BENCH_QUICK: BENCHMARKS.md left as it is")
     else:
