@@ -8,7 +8,7 @@ dead letter last: a dead-letter file that cannot be written never unbalances the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from importer.deadletter import DeadLetterFile
 from importer.findings import Finding
@@ -16,6 +16,13 @@ from importer.report import Report
 from importer.transform.plan import ConversationPlan, InvalidConversation
 
 Planned = ConversationPlan | InvalidConversation
+
+
+class AlreadyDone(Protocol):
+    """What counting a conversation imported before this run needs: its id."""
+
+    @property
+    def source_id(self) -> str: ...
 
 
 class Tally:
@@ -47,7 +54,7 @@ class Tally:
         self.report.add("imported")
         self._sized(plan, files_left_out)
 
-    def already_imported(self, plan: ConversationPlan) -> None:
+    def already_imported(self, plan: ConversationPlan | AlreadyDone) -> None:
         """Every part existed before this run."""
         self.report.add("source_conversations")
         self.report.add("already_imported")

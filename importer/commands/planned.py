@@ -13,7 +13,8 @@ import sqlite3
 import tempfile
 import traceback
 import weakref
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -254,6 +255,16 @@ def _close_seen(conn: sqlite3.Connection, folder: tempfile.TemporaryDirectory[st
     folder.cleanup()
 
 
+@dataclass(frozen=True)
+class AlreadyImported:
+    """A conversation the checkpoint holds as done (every part, every upload): ``run`` counts
+    it without planning it again (a resumed run skips done work at the reader's pace)."""
+
+    source_id: str
+    location: str
+    warnings: tuple[Finding, ...] = ()
+
+
 class Selection:
     """Which planned conversations a command takes, the same for every command: those in
     ``--since``/``--until``, up to ``--limit`` of them, a repeated source id made invalid."""
@@ -271,6 +282,22 @@ class Selection:
     def full(self) -> bool:
         """Whether ``--limit`` conversations were taken already."""
         return self.limit is not None and self.taken >= self.limit
+
+    @property
+    def every_date(self) -> bool:
+        """Whether no ``--since``/``--until`` narrows the selection."""
+        return self.date_range.since is None and self.date_range.until is None
+
+    def take_done(self, record: SourceRecord) -> AlreadyImported | None:
+        """A record whose conversation is done, counted toward ``--limit`` and checked for a
+        repeated id like any other; None when its id was met before (then plan it: it is
+        invalid as a repeat, with its reasons)."""
+        assert record.source_id is not None
+        if self.seen.first_location(record.source_id, record.location) != record.location:
+            return None
+        self.taken += 1
+        carried, self.carried = tuple(self.carried), []
+        return AlreadyImported(record.source_id, record.location, carried)
 
     def take(self, planned: Planned) -> Planned | None:
         """``planned`` (or it made invalid as a repeat) when selected, else None."""
@@ -315,13 +342,44 @@ async def planned_with_agents(
     directory: UserDirectory,
     leftover: list[Finding] | None = None,
 ) -> AsyncGenerator[Planned, None]:
-    """``planned_conversations`` for ``plan`` and ``run``: an agent met for the first time is
-    looked up in Help Scout (users endpoint), then its conversation is planned again."""
+    """``planned_conversations`` for ``plan``, ``run`` and ``verify``: an agent met for the
+    first time is looked up in Help Scout (users endpoint), then its conversation is planned
+    again."""
+    planned_all = planned_for_run(export, ctx, date_range, limit, directory, leftover)
+    async with aclosing(planned_all):
+        async for planned in planned_all:
+            assert not isinstance(planned, AlreadyImported)  # no ``done``: every one planned
+            yield planned
+
+
+async def planned_for_run(
+    export: Export,
+    ctx: PlanContext,
+    date_range: DateRange,
+    limit: int | None,
+    directory: UserDirectory,
+    leftover: list[Finding] | None = None,
+    done: Callable[[str], bool] | None = None,
+) -> AsyncGenerator[Planned | AlreadyImported, None]:
+    """:func:`planned_with_agents`, where a record ``done(source_id)`` says is imported already
+    comes out as :class:`AlreadyImported`, not planned (only when no date range needs its
+    planned time): a resumed run skips done work at the reader's pace."""
     selection = Selection(date_range, limit)
     try:
         for record in export.records():
             if selection.full:
                 return
+            if (
+                done is not None
+                and selection.every_date
+                and record.error is None
+                and record.source_id is not None
+                and done(record.source_id)
+            ):
+                already = selection.take_done(record)
+                if already is not None:
+                    yield already
+                    continue
             planned = plan_record(record, ctx)
             if directory.has_misses:
                 await directory.fill_misses()

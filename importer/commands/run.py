@@ -19,10 +19,11 @@ from pathlib import Path
 
 from importer.commands.agents import UserDirectory, load_users_file
 from importer.commands.planned import (
+    AlreadyImported,
     DateRange,
     parse_date_range,
     plan_context,
-    planned_with_agents,
+    planned_for_run,
 )
 from importer.commands.recorded import recorded_options
 from importer.commands.stopping import GRACE_MARGIN_S, StopController
@@ -131,8 +132,15 @@ class Producer:
         A reader that breaks down (raises instead of yielding a record) ends the reading: what
         was read is imported, the error names the last record read, and the run exits 1."""
         leftover: list[Finding] = []
-        conversations = planned_with_agents(
-            export, self.ctx, self.date_range, self.limit, self.directory, leftover
+        checkpoint = self.run.checkpoint
+
+        def done(source_id: str) -> bool:
+            return checkpoint.is_conversation_done(
+                source_id
+            ) and not checkpoint.has_pending_uploads(source_id)
+
+        conversations = planned_for_run(
+            export, self.ctx, self.date_range, self.limit, self.directory, leftover, done
         )
         last = "the start of the export"
         try:
@@ -141,7 +149,10 @@ class Producer:
                     if self.run.stop.is_set():
                         break
                     last = planned.location
-                    if not isinstance(planned, ConversationPlan):
+                    if isinstance(planned, AlreadyImported):
+                        self.run.report.warn(list(planned.warnings))
+                        self.run.settle_already_imported(planned)
+                    elif not isinstance(planned, ConversationPlan):
                         self._settle_invalid(planned)
                     elif self.run.checkpoint.is_conversation_done(
                         planned.source_id

@@ -33,7 +33,7 @@ from importer.pipeline.customers import Customers
 from importer.pipeline.parts import EventSink, PartResult, PartSender, split_changed
 from importer.progress import Progress
 from importer.report import Report
-from importer.tally import Planned, Tally
+from importer.tally import AlreadyDone, Planned, Tally
 from importer.transform.payload import AttachmentDraft
 from importer.transform.plan import ConversationPlan, InvalidConversation
 from importer.transform.split import Part
@@ -232,7 +232,7 @@ class ImportRun:
         self.tick("imported")
         self.emit("conversation.imported", {"source_id": plan.source_id, "parts": len(plan.parts)})
 
-    def settle_already_imported(self, plan: ConversationPlan) -> None:
+    def settle_already_imported(self, plan: ConversationPlan | AlreadyDone) -> None:
         """Every part existed before this run (it only finished uploading attachments)."""
         self._settled.add(plan.source_id)
         self.tally.already_imported(plan)
