@@ -41,6 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import bench_offline  # noqa: E402
 import bench_side_by_side  # noqa: E402
 
 from importer.sandbox.testing import SandboxConfig, running_sandbox  # noqa: E402
@@ -601,7 +602,7 @@ def write_markdown(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["validate", "zendesk", "run", "side"])
+    parser.add_argument("--only", choices=["validate", "zendesk", "run", "side", "offline"])
     parser.add_argument("--conversations", type=int, default=10_000 if QUICK else 100_000)
     parser.add_argument(
         "--zendesk-tickets",
@@ -624,12 +625,17 @@ def main() -> int:
         # ours beside a naive importer, and resume (scripts/bench_side_by_side.py)
         wants_side = args.only == "side" or (args.only is None and not QUICK)
         side = bench_side_by_side.bench_all(work) if wants_side else None
+        # the speed issue's workload and a mail archive (scripts/bench_offline.py)
+        wants_offline = args.only in (None, "offline")
+        offline = bench_offline.bench_all(work) if wants_offline else None
     if QUICK:
         print("BENCH_QUICK: BENCHMARKS.md left as it is")
     else:
         side_known = bench_side_by_side.known()  # write_markdown rewrites benchmarks.json
+        offline_known = bench_offline.known()
         write_markdown(validate, zendesk, run)
         bench_side_by_side.record(side or side_known)
+        bench_offline.record(offline or offline_known)
     return 0
 
 
