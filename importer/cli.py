@@ -24,6 +24,7 @@ from importer.cli_options import (
     download_options,
     fail,
     finish,
+    format_options,
     input_options,
     output_options,
     progress_wanted,
@@ -36,7 +37,6 @@ from importer.cli_options import (
 from importer.commands.stopping import signals_before_the_loop
 from importer.errors import ImporterError
 from importer.model import conversation_json_schema
-from importer.readers.base import FORMAT_NAMES
 from importer.report import render_text, write_json_atomic
 from importer.sandbox.cli import sandbox_command
 from importer.settings import DEFAULT_RECONCILE_WAIT_S, DEFAULT_WORKERS
@@ -238,17 +238,7 @@ def run(**options: Any) -> None:
     required=True,
     help="Folder to keep the files in (created if missing); give it to run --attachments-dir.",
 )
-@click.option(
-    "--format",
-    "format_name",
-    type=click.Choice(FORMAT_NAMES),
-    help="Input format; recognised from the content when left out.",
-)
-@click.option(
-    "--mapping",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="TOML file merged over the format's file in mappings/ (tables key by key).",
-)
+@format_options
 @click.option(
     "--workers",
     type=click.IntRange(min=1, max=32),

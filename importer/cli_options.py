@@ -50,19 +50,25 @@ def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
     return decorate
 
 
+FORMAT_OPTIONS = [
+    click.option(
+        "--format",
+        "format_name",
+        type=click.Choice(FORMAT_NAMES),
+        help="Input format; recognised from the content when left out.",
+    ),
+    click.option(
+        "--mapping",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="TOML file merged over the format's file in mappings/ (tables key by key).",
+    ),
+]
+#: ``--format`` and ``--mapping`` alone (commands that read an export but plan nothing)
+format_options = _apply(FORMAT_OPTIONS)
+
 input_options = _apply(
     [
-        click.option(
-            "--format",
-            "format_name",
-            type=click.Choice(FORMAT_NAMES),
-            help="Input format; recognised from the content when left out.",
-        ),
-        click.option(
-            "--mapping",
-            type=click.Path(path_type=Path, dir_okay=False),
-            help="TOML file merged over the format's file in mappings/ (tables key by key).",
-        ),
+        *FORMAT_OPTIONS,
         click.option("--limit", type=click.IntRange(min=1), help="Only the first N conversations."),
         click.option("--since", help="Only conversations created at or after DATE."),
         click.option(

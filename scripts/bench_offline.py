@@ -150,16 +150,7 @@ def known() -> dict[str, Any] | None:
 
 def record(figures: dict[str, Any] | None) -> None:
     """Store ``figures`` in benchmarks.json and put their section in BENCHMARKS.md."""
-    if not figures:
-        return
-    store = ROOT / "benchmarks.json"
-    data = json.loads(store.read_text()) if store.exists() else {}
-    data[STORE_KEY] = figures
-    store.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    page = ROOT / "BENCHMARKS.md"
-    text = page.read_text(encoding="utf-8") if page.exists() else "# Benchmarks\n"
-    head, found, rest = text.partition(SECTION)
-    if found:
-        tail = rest.split("\n## ", 1)
-        text = head + ("## " + tail[1] if len(tail) > 1 else "")
-    page.write_text(text.rstrip("\n") + "\n\n" + "\n".join(markdown(figures)), encoding="utf-8")
+    from bench_side_by_side import record_section  # scripts/ is on sys.path with bench.py
+
+    if figures:
+        record_section(STORE_KEY, SECTION, figures, markdown(figures))

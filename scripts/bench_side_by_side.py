@@ -446,20 +446,25 @@ def markdown(f: dict[str, Any]) -> list[str]:
 
 
 def record(figures: dict[str, Any] | None) -> None:
-    """Store ``figures`` in ``benchmarks.json`` and append their section to BENCHMARKS.md."""
-    if not figures:
-        return
+    """Store ``figures`` in ``benchmarks.json`` and put their section in BENCHMARKS.md."""
+    if figures:
+        record_section(STORE_KEY, SECTION, figures, markdown(figures))
+
+
+def record_section(key: str, section: str, figures: dict[str, Any], lines: list[str]) -> None:
+    """``figures`` under ``key`` in ``benchmarks.json``, and ``lines`` (starting with
+    ``section``) in BENCHMARKS.md in place of an earlier section of that title."""
     store = ROOT / "benchmarks.json"
     data = json.loads(store.read_text()) if store.exists() else {}
-    data[STORE_KEY] = figures
+    data[key] = figures
     store.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     page = ROOT / "BENCHMARKS.md"
     text = page.read_text(encoding="utf-8") if page.exists() else "# Benchmarks\n"
-    head, found, rest = text.partition(SECTION)
-    if found:  # replace an earlier side-by-side section, keep what follows it
+    head, found, rest = text.partition(section)
+    if found:  # replace the earlier section, keep what follows it
         tail = rest.split("\n## ", 1)
         text = head + ("## " + tail[1] if len(tail) > 1 else "")
-    page.write_text(text.rstrip("\n") + "\n\n" + "\n".join(markdown(figures)), encoding="utf-8")
+    page.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -198,7 +198,11 @@ class ImportRun:
 
     def left_out(self, findings: list[Finding]) -> None:
         """Messages or files of an imported conversation that are not in Help Scout: in the
-        checkpoint's error log too (``importer status``)."""
+        report and the checkpoint's error log (``importer status``)."""
+        self._log_left_out(findings)
+        self.report.left_out(findings)
+
+    def _log_left_out(self, findings: list[Finding]) -> None:
         for finding in findings:
             self.checkpoint.log_error(
                 stage=finding.stage,
@@ -207,7 +211,6 @@ class ImportRun:
                 source_id=finding.source_id,
                 part=finding.part,
             )
-        self.report.left_out(findings)
 
     # --- counting -----------------------------------------------------------------------------
 
@@ -220,14 +223,7 @@ class ImportRun:
         """The conversation's last missing part exists: count it imported."""
         self._settled.add(plan.source_id)
         given_up = self._files_left_out.pop(plan.source_id, 0)
-        for finding in plan.left_out:
-            self.checkpoint.log_error(
-                stage=finding.stage,
-                code=finding.code,
-                message=f"{finding.location}: {finding.message}",
-                source_id=finding.source_id,
-                part=finding.part,
-            )
+        self._log_left_out(plan.left_out)  # the tally puts them in the report
         self.tally.imported(plan, given_up)
         self.tick("imported")
         self.emit("conversation.imported", {"source_id": plan.source_id, "parts": len(plan.parts)})
