@@ -60,6 +60,11 @@ class ConversationPlan:
         """Attachments across all parts, inline or uploaded after creation."""
         return sum(part.inline_attachments + len(part.deferred) for part in self.parts)
 
+    @property
+    def part_count(self) -> int:
+        """Conversations it is created as (more than one: split)."""
+        return len(self.parts)
+
     def customer_keys(self, parts: list[Part] | None = None) -> list[str]:
         """The customers creating ``parts`` (default: all) may make in Help Scout: the
         conversation's own, and every colleague a customer thread names by email."""
