@@ -18,6 +18,7 @@ from click.core import ParameterSource
 from importer import __version__
 from importer.cli_options import (
     ATTACHMENTS_DIR_OPTION,
+    JOBS_OPTION,
     api_options,
     check_outputs,
     download_limits,
@@ -48,24 +49,30 @@ _exits_after_command = False
 
 def run_offline_command(command: str, options: dict[str, Any], output: Path | None = None) -> None:
     """Run validate or convert with a command's options, then print and exit."""
+    from importer.commands.planning_pool import default_jobs
     from importer.commands.validate import run_offline
 
     setup_logging(options["quiet"], options["verbose"])
     check_outputs({**options, "output": output})
-    try:
-        report = run_offline(
-            command,
-            [Path(name) for name in options["inputs"]],
-            transform_settings(options),
-            output=output,
-            report_path=options["report_path"],
-            dead_letter_path=options["dead_letter_path"],
-            show_progress=progress_wanted(options),
-            log_json=options["log_json"],
-            input_names=list(options["inputs"]),
-        )
-    except ImporterError as exc:
-        fail(exc)
+    with signals_before_the_loop(exits_after=_exits_after_command):
+        try:
+            report = run_offline(
+                command,
+                [Path(name) for name in options["inputs"]],
+                transform_settings(options),
+                output=output,
+                report_path=options["report_path"],
+                dead_letter_path=options["dead_letter_path"],
+                show_progress=progress_wanted(options),
+                log_json=options["log_json"],
+                input_names=list(options["inputs"]),
+                jobs=options["jobs"] or default_jobs(),
+            )
+        except ImporterError as exc:
+            fail(exc)
+        except KeyboardInterrupt:
+            click.echo(f"Interrupted: no report was written; rerun {command}.", err=True)
+            sys.exit(130)
     finish(report, options)
 
 
@@ -93,6 +100,7 @@ def formats() -> None:
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @input_options
 @output_options
+@JOBS_OPTION
 def validate(**options: Any) -> None:
     """Offline dry run: read, map, normalise, validate and split every conversation; send nothing.
 
@@ -115,6 +123,7 @@ def validate(**options: Any) -> None:
 )
 @input_options
 @output_options
+@JOBS_OPTION
 def convert(**options: Any) -> None:
     """Write every valid conversation of INPUT as canonical JSONL (-o OUT.jsonl).
 

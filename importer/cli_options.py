@@ -297,6 +297,14 @@ api_options = _apply(_api_options(mailbox_required=True))
 verify_api_options = _apply(_api_options(mailbox_required=False))
 
 
+JOBS_OPTION = click.option(
+    "--jobs",
+    type=click.IntRange(min=1, max=64),
+    default=None,
+    help="Processes that read and plan conversations (default: one per core; 1: this process "
+    "alone). The report, dead-letter file and output are the same whatever the number.",
+)
+
 ATTACHMENTS_DIR_OPTION = click.option(
     "--attachments-dir",
     type=click.Path(path_type=Path, file_okay=False, exists=True),

@@ -25,6 +25,23 @@ class AlreadyDone(Protocol):
     def source_id(self) -> str: ...
 
 
+class PlanFigures(Protocol):
+    """What counting a valid conversation needs: a :class:`ConversationPlan`, or the summary of
+    one planned in a worker process."""
+
+    warnings: list[Finding]
+    left_out: list[Finding]
+
+    @property
+    def threads(self) -> int: ...
+
+    @property
+    def attachments(self) -> int: ...
+
+    @property
+    def part_count(self) -> int: ...
+
+
 class Tally:
     """Counts conversations into ``report`` and writes the ones not imported to ``dead``."""
 
@@ -32,16 +49,16 @@ class Tally:
         self.report = report
         self.dead = dead
 
-    def _sized(self, plan: ConversationPlan, files_left_out: int = 0) -> None:
+    def _sized(self, plan: PlanFigures, files_left_out: int = 0) -> None:
         report = self.report
         report.add("threads", plan.threads)
         report.add("attachments", plan.attachments - files_left_out)
-        if len(plan.parts) > 1:
+        if plan.part_count > 1:
             report.add("split_conversations")
         report.warn(plan.warnings)
         report.left_out(plan.left_out)
 
-    def valid(self, plan: ConversationPlan) -> None:
+    def valid(self, plan: PlanFigures) -> None:
         """Would be imported (``validate``, ``plan``)."""
         self.report.add("source_conversations")
         self.report.add("valid")

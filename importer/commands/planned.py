@@ -18,7 +18,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from importer.commands.agents import UserDirectory
 from importer.deadletter import written_back
@@ -43,6 +43,26 @@ from importer.transform.times import (
 )
 
 Planned = ConversationPlan | InvalidConversation
+
+
+class Selectable(Protocol):
+    """What selecting a planned conversation needs (a plan, an invalid conversation, or the
+    summary of a plan made in a worker process)."""
+
+    location: str
+    warnings: list[Finding]
+
+    @property
+    def source_id(self) -> str | None: ...
+
+    @property
+    def created_at(self) -> datetime | None: ...
+
+    @property
+    def record(self) -> Any: ...
+
+
+P = TypeVar("P", bound=Selectable)
 
 
 @dataclass(frozen=True)
@@ -225,9 +245,9 @@ class SeenSourceIds:
         ).fetchone()
         return str(row[0])
 
-    def check(self, planned: Planned) -> Planned:
+    def check(self, planned: P) -> P | InvalidConversation:
         """``planned`` itself, or an invalid conversation naming where the id was first seen."""
-        if not isinstance(planned, ConversationPlan):
+        if isinstance(planned, InvalidConversation) or planned.source_id is None:
             return planned
         first = self.first_location(planned.source_id, planned.location)
         if first == planned.location:
@@ -299,7 +319,7 @@ class Selection:
         carried, self.carried = tuple(self.carried), []
         return AlreadyImported(record.source_id, record.location, carried)
 
-    def take(self, planned: Planned) -> Planned | None:
+    def take(self, planned: P) -> P | InvalidConversation | None:
         """``planned`` (or it made invalid as a repeat) when selected, else None."""
         if not self.date_range.holds(planned.created_at):
             self.carried += [w for w in planned.warnings if w.source_id is None]

@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import tzinfo
 from pathlib import Path
 
 from importer.commands.planned import canonical_output, plan_context, planned_conversations
+from importer.commands.planning_pool import PlanSummary, planned_by_workers
 from importer.deadletter import DeadLetterFile
 from importer.events import EventLog
 from importer.findings import Finding
 from importer.progress import Progress
 from importer.readers import open_export
+from importer.readers.batches import BATCH_SIZE
 from importer.report import Report, write_report
 from importer.settings import TransformSettings
 from importer.tally import Tally
-from importer.transform.plan import ConversationPlan
+from importer.transform.plan import ConversationPlan, InvalidConversation
 from importer.transform.times import load_zone
 
 
@@ -33,8 +37,11 @@ def run_offline(
     show_progress: bool = False,
     log_json: Path | None = None,
     input_names: list[str] | None = None,
+    jobs: int = 1,
+    batch_size: int = BATCH_SIZE,
 ) -> Report:
-    """Run ``validate`` (or ``convert`` with ``output``) and return the report."""
+    """Run ``validate`` (or ``convert`` with ``output``) and return the report; ``jobs`` above 1
+    plans in that many worker processes (the same report and output)."""
     started = time.monotonic()
     with open_export(inputs, settings.format, settings.mapping_file) as export:
         report = Report(command, export.format, input_names or [str(path) for path in inputs])
@@ -48,24 +55,41 @@ def run_offline(
             stack.callback(events.close)
             tally = Tally(report, dead)
             leftover: list[Finding] = []
-            for planned in planned_conversations(export, ctx, settings, leftover=leftover):
-                valid = isinstance(planned, ConversationPlan)
-                if isinstance(planned, ConversationPlan):
-                    tally.valid(planned)
-                else:
+            planned_all: Iterator[ConversationPlan | PlanSummary | InvalidConversation]
+            if jobs > 1:
+                convert_zone = zone if out is not None else None
+                planned_all = planned_by_workers(
+                    export,
+                    ctx,
+                    settings,
+                    jobs,
+                    convert_zone=convert_zone,
+                    leftover=leftover,
+                    batch_size=batch_size,
+                )
+            else:
+                planned_all = planned_conversations(export, ctx, settings, leftover=leftover)
+            for planned in planned_all:
+                if isinstance(planned, InvalidConversation):
                     tally.invalid(planned)
+                else:
+                    tally.valid(planned)
+                valid = not isinstance(planned, InvalidConversation)
                 progress.update("valid" if valid else "invalid")
                 events.emit(
                     "conversation.valid" if valid else "conversation.invalid",
                     {"source_id": planned.source_id, "location": planned.location},
                 )
-                if valid and out is not None:
-                    assert isinstance(planned, ConversationPlan)
-                    converted = canonical_output(planned.record, zone, export.format)
-                    line = json.dumps(converted, ensure_ascii=False)
-                    out.write(line + "\n")
+                if out is not None and not isinstance(planned, InvalidConversation):
+                    out.write(_canonical_line(planned, zone, export.format) + "\n")
         report.warn(leftover)
     report.elapsed_s = time.monotonic() - started
     if report_path is not None:
         write_report(report, report_path)
     return report
+
+
+def _canonical_line(planned: ConversationPlan | PlanSummary, zone: tzinfo, source: str) -> str:
+    if isinstance(planned, PlanSummary) and planned.converted is not None:
+        return planned.converted
+    return json.dumps(canonical_output(planned.record, zone, source), ensure_ascii=False)

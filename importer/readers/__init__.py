@@ -27,6 +27,7 @@ from importer.errors import FormatError, UsageError
 from importer.findings import Finding
 from importer.mappings import load_mapping
 from importer.readers.base import READERS, Reader, RoleFile, without_conversations
+from importer.readers.batches import BATCH_SIZE, ReadRecords, RecordBatch
 from importer.readers.detect import (
     CsvSniffer,
     assign_roles,
@@ -84,9 +85,7 @@ class Export:
 
     def records(self) -> Iterator[SourceRecord]:
         """Every conversation of the export, one at a time, in source order."""
-        if self._workdir is None:
-            self._workdir = tempfile.TemporaryDirectory(prefix=f"importer-{self.format}-")
-        folder = Path(tempfile.mkdtemp(dir=self._workdir.name))
+        folder = self._read_folder()
         pending = list(self.warnings)
         yielded = False
         try:
@@ -102,11 +101,40 @@ class Export:
             yield without_conversations(str(exc), pending)
             return
         if pending:
-            yield without_conversations(
-                f"the export holds no {self.format} conversation: check that its files are "
-                "the ones the export gave, or see `importer formats` for what each format reads",
-                pending,
-            )
+            yield self.without_conversations(pending)
+
+    def without_conversations(self, warnings: Sequence[Finding]) -> SourceRecord:
+        """The invalid record that carries the export's ``warnings`` when it holds no
+        conversation at all."""
+        return without_conversations(
+            f"the export holds no {self.format} conversation: check that its files are "
+            "the ones the export gave, or see `importer formats` for what each format reads",
+            warnings,
+        )
+
+    def record_batches(self, size: int = BATCH_SIZE) -> Iterator[RecordBatch]:
+        """:meth:`records` in batches (of about ``size`` conversations) a worker process can
+        read and plan (``--jobs``). The
+        export's ``warnings`` are not in them: the planner puts them on the first conversation
+        planned, or on :meth:`without_conversations` when there is none (when the export cannot
+        be read at all, its one invalid record carries them and ``warnings`` is emptied)."""
+        folder = self._read_folder()
+        yielded = False
+        try:
+            for batch in self.reader.record_batches(self.files_by_role, self.mapping, folder, size):
+                yielded = True
+                yield batch
+        except FormatError as exc:  # nothing to read: the export's warnings still reach the report
+            if yielded or not self.warnings:
+                raise
+            given, self.warnings = self.warnings, []
+            yield ReadRecords([without_conversations(str(exc), given)])
+
+    def _read_folder(self) -> Path:
+        """An empty folder of one read, for staging (removed with the export)."""
+        if self._workdir is None:
+            self._workdir = tempfile.TemporaryDirectory(prefix=f"importer-{self.format}-")
+        return Path(tempfile.mkdtemp(dir=self._workdir.name))
 
     def close(self) -> None:
         """Remove the temporary staging files."""

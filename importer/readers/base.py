@@ -86,6 +86,7 @@ from typing import Any
 
 from importer.errors import FormatError
 from importer.findings import Finding
+from importer.readers.batches import RecordBatch, batched
 from importer.readers.containers import JsonRecord, iter_json_records
 from importer.readers.inputs import InputFile
 from importer.readers.source import FormatInfo, SourceRecord
@@ -141,6 +142,18 @@ class Reader(ABC):
     ) -> Iterator[SourceRecord]:
         """Every conversation of ``files`` (by role), one at a time; ``workdir`` is an empty
         folder of this read for staging (removed afterwards)."""
+
+    def record_batches(
+        self,
+        files: Mapping[str, Sequence[RoleFile]],
+        mapping: dict[str, Any],
+        workdir: Path,
+        size: int,
+    ) -> Iterator[RecordBatch]:
+        """:meth:`read` in batches of about ``size`` for worker processes (``--jobs``): by
+        default records read here; a reader whose records stand alone in their file sends their
+        raw text instead."""
+        return batched(self.read(files, mapping, workdir), size)
 
 
 def files_in_order(

@@ -11,13 +11,15 @@ conversation, never passed over).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from importer.findings import Finding
 from importer.readers.base import Reader, RoleFile, files_in_order
-from importer.readers.containers import JsonRecord, iter_json_records
+from importer.readers.batches import ReadRecords, RecordBatch
+from importer.readers.containers import JsonLines, JsonRecord, iter_json_records, json_line_runs
 from importer.readers.inputs import AttachmentPathError, InputFile
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.text import encoding_message
@@ -106,13 +108,48 @@ def source_record(record: JsonRecord, input_file: InputFile) -> SourceRecord:
     )
 
 
+def _source_records(records: Iterable[JsonRecord], input_file: InputFile) -> Iterator[SourceRecord]:
+    for record in records:
+        build = partial(source_record, record, input_file)
+        known = _source_id(record.data) if isinstance(record.data, dict) else record.id_hint
+        yield read_safely(build, record.location, known)
+
+
 def read_canonical(files: Iterable[InputFile]) -> Iterator[SourceRecord]:
     """Every conversation of the canonical files, in file order."""
     for input_file in files:
-        for record in iter_json_records(input_file):
-            build = partial(source_record, record, input_file)
-            known = _source_id(record.data) if isinstance(record.data, dict) else record.id_hint
-            yield read_safely(build, record.location, known)
+        yield from _source_records(iter_json_records(input_file), input_file)
+
+
+@dataclass
+class CanonicalLines(RecordBatch):
+    """Lines of a canonical JSONL file, read into records by the worker that plans them."""
+
+    file: InputFile
+    lines: JsonLines
+
+    def records(self) -> Iterator[SourceRecord]:
+        return _source_records(self.lines.json_records(), self.file)
+
+
+def canonical_batches(files: Iterable[InputFile], size: int) -> Iterator[RecordBatch]:
+    """:func:`read_canonical` in batches of at most ``size``: JSONL as raw lines, other
+    containers read here."""
+    read: list[SourceRecord] = []
+    for input_file in files:
+        for item in json_line_runs(input_file, size):
+            if isinstance(item, JsonLines):
+                if read:
+                    yield ReadRecords(read)
+                    read = []
+                yield CanonicalLines(input_file, item)
+                continue
+            read.extend(_source_records([item], input_file))
+            if len(read) >= size:
+                yield ReadRecords(read)
+                read = []
+    if read:
+        yield ReadRecords(read)
 
 
 class CanonicalReader(Reader):
@@ -133,6 +170,15 @@ class CanonicalReader(Reader):
         self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path
     ) -> Iterator[SourceRecord]:
         yield from read_canonical(files_in_order(files, self.roles))
+
+    def record_batches(
+        self,
+        files: Mapping[str, Sequence[RoleFile]],
+        mapping: dict[str, Any],
+        workdir: Path,
+        size: int,
+    ) -> Iterator[RecordBatch]:
+        return canonical_batches(files_in_order(files, self.roles), size)
 
 
 READER = CanonicalReader()

@@ -311,6 +311,43 @@ def iter_json_records(input_file: InputFile) -> Iterator[JsonRecord]:
             yield from _document_records(stream, input_file.name, first, number)
 
 
+@dataclass(frozen=True)
+class JsonLines:
+    """Consecutive lines of an NDJSON file (each with its line number), not yet parsed: what a
+    worker process is sent instead of the records (raw bytes cost next to nothing to send)."""
+
+    name: str
+    lines: list[tuple[int, bytes]]
+
+    def json_records(self) -> Iterator[JsonRecord]:
+        """The records of these lines, as :func:`iter_json_records` reads them."""
+        for number, body in self.lines:
+            yield from _parse(body, self.name, number, None)
+
+
+def json_line_runs(input_file: InputFile, size: int) -> Iterator[JsonLines | JsonRecord]:
+    """:func:`iter_json_records`, where the lines of an NDJSON file come unparsed in runs of at
+    most ``size``; the records of other containers come one by one, parsed."""
+    with input_file.open() as stream:
+        first, first_number = _first_content_line(stream)
+        if not first:
+            return
+        if not _looks_like_ndjson(first):
+            yield from _document_records(stream, input_file.name, first, first_number)
+            return
+        run = [(first_number, first.strip())]
+        for number, line in enumerate(stream, start=first_number + 1):
+            body = line.strip()
+            if not body:
+                continue
+            run.append((number, body))
+            if len(run) >= size:
+                yield JsonLines(input_file.name, run)
+                run = []
+        if run:
+            yield JsonLines(input_file.name, run)
+
+
 def id_after(request_path: str | None, segment: str) -> str | None:
     """The path segment after ``segment``: ``id_after("/api/v2/tickets/7/comments.json",
     "tickets")`` is ``"7"``; ``None`` when the path has no such segment."""

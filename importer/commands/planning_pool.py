@@ -1,0 +1,294 @@
+"""Planning in worker processes: ``validate`` and ``convert`` with ``--jobs`` above 1.
+
+The export is cut into batches of consecutive conversations (:mod:`importer.readers.batches`:
+raw JSONL lines where the format allows, records read here otherwise). Each batch is read and
+planned in a worker process, forked from this one so it shares the planning context without
+sending it; a worker sends back, for each conversation, only what counting it needs
+(:class:`PlanSummary`, and its canonical line for ``convert``) or the invalid conversation with
+its record for the dead-letter file. Results are taken in source order, through the same
+:class:`~importer.commands.planned.Selection` as one process uses, so the report, the dead-letter
+file and the output are the same whatever ``--jobs`` says.
+
+Nothing here may lose a conversation: a batch a worker could not plan (the worker died, the pool
+broke) is planned again in this process; a stop (Ctrl-C) cancels the batches not started and
+waits only for the ones running (a fraction of a second); a worker whose parent is gone exits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from functools import partial
+from typing import Any
+
+from importer.commands.planned import (
+    DateRange,
+    Selection,
+    canonical_output,
+    parse_date_range,
+    plan_record,
+)
+from importer.findings import Finding
+from importer.readers import Export
+from importer.readers.batches import BATCH_SIZE, RecordBatch
+from importer.settings import TransformSettings
+from importer.transform.plan import ConversationPlan, InvalidConversation, PlanContext
+
+log = logging.getLogger("importer.plan")
+
+#: Batches sent ahead per worker: enough that none waits for the next, few enough that memory
+#: stays flat.
+BATCHES_AHEAD = 3
+#: How often a worker checks that the process that started it is still there.
+PARENT_CHECK_S = 1.0
+
+
+@dataclass
+class PlanSummary:
+    """A valid conversation planned in a worker: its figures, not its requests."""
+
+    source_id: str
+    location: str
+    created_at: datetime
+    threads: int
+    attachments: int
+    part_count: int
+    warnings: list[Finding]
+    left_out: list[Finding]
+    converted: str | None = None  # its canonical JSONL line (``convert``)
+    reread: Callable[[], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, plan: ConversationPlan, converted: str | None) -> PlanSummary:
+        return cls(
+            plan.source_id,
+            plan.location,
+            plan.created_at,
+            plan.threads,
+            plan.attachments,
+            plan.part_count,
+            plan.warnings,
+            plan.left_out,
+            converted,
+        )
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The record as read: read again from its batch (only a repeated id needs it)."""
+        if self.reread is None:
+            raise LookupError(f"{self.location}: the record of this summary cannot be read again")
+        return self.reread()
+
+
+Outcome = PlanSummary | InvalidConversation
+
+
+@dataclass(frozen=True)
+class PlanningJob:
+    """What every worker plans with, fixed for the whole command."""
+
+    ctx: PlanContext
+    source_name: str
+    convert_zone: tzinfo | None = None  # set: each valid conversation's canonical line too
+
+
+_job: PlanningJob | None = None
+
+
+def plan_batch(batch: RecordBatch, job: PlanningJob | None = None) -> list[Outcome]:
+    """Read and plan one batch (in a worker, with the job it was started with)."""
+    job = job or _job
+    if job is None:
+        raise RuntimeError("plan_batch called outside a planning worker without a job")
+    return [outcome_of(plan_record(record, job.ctx), job) for record in batch.records()]
+
+
+def outcome_of(planned: ConversationPlan | InvalidConversation, job: PlanningJob) -> Outcome:
+    """What the main process is sent of one planned conversation."""
+    if isinstance(planned, InvalidConversation):
+        return planned
+    converted = None
+    if job.convert_zone is not None:
+        body = canonical_output(planned.record, job.convert_zone, job.source_name)
+        converted = json.dumps(body, ensure_ascii=False)
+    return PlanSummary.of(planned, converted)
+
+
+def _start_worker(job: PlanningJob, parent: int) -> None:
+    global _job
+    _job = job
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop
+    watch = threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True)
+    watch.start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)  # the main process was killed: nobody will read what this worker plans
+
+
+def default_jobs() -> int:
+    """Worker processes by default: one per core this process may use (1: plan in process)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class PlanningPool:
+    """Worker processes planning batches; results in the order the batches were given."""
+
+    def __init__(self, job: PlanningJob, jobs: int) -> None:
+        self.job = job
+        self.jobs = jobs
+        self._executor: ProcessPoolExecutor | None = None
+        self._broken = False
+
+    def planned(
+        self, batches: Iterator[RecordBatch]
+    ) -> Iterator[tuple[RecordBatch, list[Outcome]]]:
+        """Each batch with its outcomes, in order. Workers start at the second batch: an export
+        of one batch is planned here, without the cost of starting processes."""
+        first = next(batches, None)
+        if first is None:
+            return
+        second = next(batches, None)
+        if second is None or self.jobs < 2:
+            for batch in _chain(first, second, batches):
+                yield batch, plan_batch(batch, self.job)
+            return
+        window: deque[tuple[RecordBatch, Future[list[Outcome]] | None]] = deque()
+        for batch in _chain(first, second, batches):
+            window.append((batch, self._submit(batch)))
+            if len(window) > self.jobs * BATCHES_AHEAD:
+                yield self._settled(*window.popleft())
+        while window:
+            yield self._settled(*window.popleft())
+
+    def _submit(self, batch: RecordBatch) -> Future[list[Outcome]] | None:
+        if self._broken:
+            return None
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                self.jobs,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_worker,
+                initargs=(self.job, os.getpid()),
+            )
+        try:
+            return self._executor.submit(plan_batch, batch)
+        except Exception as exc:  # the pool broke (a worker died): plan here from now on
+            self._give_up(exc)
+            return None
+
+    def _settled(
+        self, batch: RecordBatch, future: Future[list[Outcome]] | None
+    ) -> tuple[RecordBatch, list[Outcome]]:
+        if future is not None:
+            try:
+                return batch, future.result()
+            except Exception as exc:
+                self._give_up(exc)
+        return batch, plan_batch(batch, self.job)
+
+    def _give_up(self, exc: BaseException) -> None:
+        if not self._broken:
+            log.warning(
+                "a planning worker failed (%s: %s); the rest is planned in this process",
+                type(exc).__name__,
+                exc,
+            )
+        self._broken = True
+
+    def close(self) -> None:
+        """Stop the workers at once: whatever they still plan is not wanted any more (every
+        result taken was planned to the end; a stop or ``--limit`` needs no more)."""
+        if self._executor is None:
+            return
+        processes = getattr(self._executor, "_processes", None) or {}
+        for process in list(processes.values()):
+            process.terminate()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = None
+
+
+def _chain(
+    first: RecordBatch, second: RecordBatch | None, rest: Iterator[RecordBatch]
+) -> Iterator[RecordBatch]:
+    yield first
+    if second is not None:
+        yield second
+        yield from rest
+
+
+@contextmanager
+def planning_pool(job: PlanningJob, jobs: int) -> Iterator[PlanningPool]:
+    """A :class:`PlanningPool`, closed on the way out (also on Ctrl-C)."""
+    pool = PlanningPool(job, jobs)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def _record_at(batch: RecordBatch, position: int) -> dict[str, Any]:
+    for index, record in enumerate(batch.records()):
+        if index == position and record.data is not None:
+            return record.data
+    raise LookupError(f"record {position} of a batch could not be read again")
+
+
+def planned_by_workers(
+    export: Export,
+    ctx: PlanContext,
+    settings: TransformSettings,
+    jobs: int,
+    *,
+    convert_zone: tzinfo | None = None,
+    date_range: DateRange | None = None,
+    leftover: list[Finding] | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> Iterator[Outcome]:
+    """:func:`~importer.commands.planned.planned_conversations` with the planning done by
+    ``jobs`` worker processes: the same conversations, verdicts and warnings, in the same order;
+    valid ones as :class:`PlanSummary`."""
+    date_range = date_range or parse_date_range(settings.since, settings.until, ctx.source_tz)
+    selection = Selection(date_range, settings.limit)
+    job = PlanningJob(ctx, export.format, convert_zone)
+    export_warnings_given = False
+    try:
+        with planning_pool(job, jobs) as pool:
+            for batch, outcomes in pool.planned(export.record_batches(batch_size)):
+                for position, outcome in enumerate(outcomes):
+                    if selection.full:
+                        return
+                    if not export_warnings_given:
+                        outcome.warnings[:0] = export.warnings
+                        export_warnings_given = True
+                    if isinstance(outcome, PlanSummary):
+                        outcome.reread = partial(_record_at, batch, position)
+                    taken = selection.take(outcome)
+                    if taken is not None:
+                        yield taken
+            if not export_warnings_given and export.warnings and not selection.full:
+                lone = outcome_of(
+                    plan_record(export.without_conversations(export.warnings), ctx), job
+                )
+                taken = selection.take(lone)
+                if taken is not None:
+                    yield taken
+    finally:
+        if leftover is not None:
+            leftover += selection.carried

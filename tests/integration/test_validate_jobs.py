@@ -1,0 +1,180 @@
+"""``validate``/``convert`` with worker processes (``--jobs``) say exactly what one process says:
+the same report, the same dead letters in the same order, the same converted lines; a worker
+that dies loses nothing, and a killed main process leaves no worker behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from importer.commands import planning_pool
+from importer.commands.validate import run_offline
+from importer.settings import TransformSettings
+
+from .conftest import ROOT, start_importer
+
+SAMPLES = sorted(p for p in (ROOT / "samples").glob("*/export"))
+
+
+def _record(index: int, **changes: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "source_id": f"J{index}",
+        "subject": f"Subject {index}",
+        "customer": {"email": f"c{index % 7}@example.com"},
+        "messages": [
+            {
+                "created_at": f"2022-03-{1 + index % 28:02d}T10:00:00Z",
+                "author_role": "customer",
+                "body_text": f"question {index}",
+            },
+            {
+                "created_at": f"2022-03-{1 + index % 28:02d}T11:00:00Z",
+                "author_role": "agent",
+                "author_email": "agent@example.com",
+                "body_text": f"answer {index}",
+            },
+        ],
+    }
+    record.update(changes)
+    return record
+
+
+def awkward_export(folder: Path) -> Path:
+    """A JSONL export of 40 lines with everything that takes another path: broken lines, blank
+    lines, repeated ids (in one batch and across batches), a line holding two records and one
+    holding none, bad times, and a file of the export that no reader takes (a warning)."""
+    folder.mkdir()
+    lines: list[str] = []
+    for index in range(40):
+        if index % 9 == 4:
+            lines.append('{"source_id": "broken' + str(index) + '", "messages": [')
+        elif index % 11 == 5:
+            lines.append("")
+        elif index == 13:
+            lines.append(json.dumps([_record(1000), _record(1001)]))
+        elif index == 17:
+            lines.append("[]")
+        elif index in (20, 31):
+            lines.append(json.dumps(_record(7)))  # J7 again: once near, once far from the first
+        elif index == 22:
+            bad = _record(index)
+            bad["messages"][0]["created_at"] = "yesterday"
+            lines.append(json.dumps(bad))
+        else:
+            lines.append(json.dumps(_record(index)))
+    (folder / "conversations.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "other.json").write_text(json.dumps({"widgets": [{"size": 1}]}), encoding="utf-8")
+    return folder
+
+
+def offline(
+    command: str, export: Path, out: Path, jobs: int, **settings: Any
+) -> tuple[dict[str, Any], list[Any], str]:
+    """The report (without its time), the dead letters and the converted lines of one run."""
+    out.mkdir()
+    report = run_offline(
+        command,
+        [export],
+        TransformSettings(**settings),
+        output=out / "out.jsonl" if command == "convert" else None,
+        report_path=out / "report.json",
+        dead_letter_path=out / "dead.jsonl",
+        jobs=jobs,
+        batch_size=3,
+    )
+    assert report.balanced()
+    body = json.loads((out / "report.json").read_text())
+    body.pop("elapsed_s")
+    dead = [json.loads(line) for line in (out / "dead.jsonl").read_text().splitlines()]
+    converted = (out / "out.jsonl").read_text() if command == "convert" else ""
+    return body, dead, converted
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"limit": 17}, {"since": "2022-03-05", "until": "2022-03-20"}],
+    ids=["all", "limit", "dates"],
+)
+def test_workers_say_what_one_process_says(tmp_path: Path, settings: dict[str, Any]) -> None:
+    export = awkward_export(tmp_path / "export")
+    one = offline("convert", export, tmp_path / "one", 1, **settings)
+    two = offline("convert", export, tmp_path / "two", 2, **settings)
+    assert one == two
+    report, dead, converted = two
+    assert report["invalid"] > 0 and report["valid"] > 0  # both paths were taken
+    assert any("already seen" in json.dumps(entry) for entry in dead) or "limit" in settings
+    assert converted.count("\n") == report["valid"]
+    if not settings:
+        assert report["warnings"], "the passed-over file's warning is kept"
+
+
+@pytest.mark.parametrize("export", SAMPLES, ids=lambda path: path.parent.name)
+def test_every_sample_validates_alike_in_workers(tmp_path: Path, export: Path) -> None:
+    one = offline("validate", export, tmp_path / "one", 1)
+    two = offline("validate", export, tmp_path / "two", 2)
+    assert one == two
+
+
+def test_a_worker_that_dies_loses_no_conversation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The forked workers inherit the patch: the one that plans J7 exits on the spot, so the
+    pool breaks; the main process plans what the workers did not, and says so."""
+    main = os.getpid()
+    real_plan_record = planning_pool.plan_record
+
+    def dying(record: Any, ctx: Any) -> Any:
+        if os.getpid() != main and record.source_id == "J7":
+            os._exit(9)
+        return real_plan_record(record, ctx)
+
+    export = awkward_export(tmp_path / "export")
+    expected = offline("validate", export, tmp_path / "one", 1)
+    monkeypatch.setattr(planning_pool, "plan_record", dying)
+    assert offline("validate", export, tmp_path / "two", 2) == expected
+    assert "planned in this process" in caplog.text
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("how", ["sigkill", "sigint"])
+def test_no_worker_outlives_its_main_process(tmp_path: Path, how: str) -> None:
+    """Killed (SIGKILL) or stopped (SIGINT), the main process leaves no worker running."""
+    export = tmp_path / "big.jsonl"
+    with export.open("w") as out:
+        for index in range(60_000):
+            out.write(json.dumps(_record(index)) + "\n")
+    process = start_importer(["validate", str(export), "--jobs", "2", "--no-progress", "-q"])
+    workers: list[int] = []
+    deadline = time.monotonic() + 30
+    while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+        workers = _children(process.pid)
+    assert len(workers) >= 2, "the workers did not start"
+    time.sleep(0.3)
+    process.send_signal(signal.SIGKILL if how == "sigkill" else signal.SIGINT)
+    code = process.wait(timeout=10)
+    assert code == (-signal.SIGKILL if how == "sigkill" else 130)
+    deadline = time.monotonic() + 3 * planning_pool.PARENT_CHECK_S + 5
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _alive(pid)], "a worker outlived the main process"
