@@ -128,7 +128,8 @@ def outcome_of(planned: ConversationPlan | InvalidConversation, job: PlanningJob
 def _start_worker(job: PlanningJob, parent: int) -> None:
     global _job
     _job = job
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop,
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and ends a worker with SIGTERM
     watch = threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True)
     watch.start()
 

@@ -18,7 +18,7 @@ from importer.commands import planning_pool
 from importer.commands.validate import run_offline
 from importer.settings import TransformSettings
 
-from .conftest import ROOT, start_importer
+from .conftest import ROOT, run_importer, start_importer, wait_for_exit
 
 SAMPLES = sorted(p for p in (ROOT / "samples").glob("*/export"))
 
@@ -172,9 +172,20 @@ def test_no_worker_outlives_its_main_process(tmp_path: Path, how: str) -> None:
     assert len(workers) >= 2, "the workers did not start"
     time.sleep(0.3)
     process.send_signal(signal.SIGKILL if how == "sigkill" else signal.SIGINT)
-    code = process.wait(timeout=10)
+    code, stderr = wait_for_exit(process, timeout=10)
     assert code == (-signal.SIGKILL if how == "sigkill" else 130)
+    assert "Traceback" not in stderr
     deadline = time.monotonic() + 3 * planning_pool.PARENT_CHECK_S + 5
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in workers if _alive(pid)], "a worker outlived the main process"
+
+
+def test_workers_end_quietly_with_the_command(tmp_path: Path) -> None:
+    """The real console script with its signal handlers: workers started and stopped, nothing
+    but the report on the way."""
+    export = tmp_path / "some.jsonl"
+    export.write_text("".join(json.dumps(_record(i)) + "\n" for i in range(900)))
+    done = run_importer(["validate", str(export), "--jobs", "2", "--no-progress"])
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "valid" in done.stdout
