@@ -1,24 +1,42 @@
 """One budget of units per minute shared by every worker, spent smoothly.
 
-Design (why it holds a fixed *or* sliding window of unknown phase):
+Design (why it holds a fixed *or* sliding window of unknown phase, and uses 98-99 % of it):
 
-* The bucket is an :class:`aiolimiter.AsyncLimiter` refilled at ``HEADROOM`` (97.5 %) of the
-  budget and holding only ``burst_s`` (2 s) worth of units. Spending at a steady 97.5 % puts at
-  most ``0.975 * B + burst`` units in any 60 s window, whatever its alignment; a fixed window
-  therefore never reaches ``B`` in steady state, and a sliding one only right after an idle
-  period (the burst). At least ~97 % of the budget is used in every full window while workers
-  have work.
+* The bucket is an :class:`aiolimiter.AsyncLimiter` (a leaky bucket) refilled at ``rate`` units
+  a window and holding at most ``burst`` units, two writes (4 units). For any span of time,
+  the units it lets through are at most ``rate * span / window + burst``, whatever came before
+  (idle or not): the span starts with at most ``burst`` banked and refills at ``rate``. So any
+  window of our units, fixed or sliding, of any phase, holds at most ``rate + burst``.
+* ``rate = budget - reserve`` with ``reserve = max((1 - HEADROOM) * budget, burst + 2)``,
+  ``HEADROOM`` 99 %: at 600 units a minute, 594 spent and ``594 + 4 = 598``: a window never
+  reaches the budget from our own spending, with 2 units (one write, 0.2 s at that pace) to
+  spare for the requests' travel time varying between the client and the server's counter.
+  Smaller budgets keep a larger share in reserve (400: 394 a minute). In steady state (workers
+  waiting on the bucket) the bucket stays within one write of full, so a window of any phase
+  holds ``rate`` give or take one write: 592-596 of 600 (98.7-99.3 %).
+* Why the burst is small, and not larger for comfort: a bigger bucket (the earlier 2 s, ~20
+  units) only matters after a pause, and there it is harmful: spent right after a window
+  turns, it lets the new window take ``rate + burst`` and overflow at its end, a 429 each
+  window; that forced a headroom of 97.5 %. Two writes are enough to absorb late wake-ups of
+  the event loop (up to one write's time, 0.2 s at 600) without losing pace.
+* Why not learn the window's phase from ``X-RateLimit-Remaining-Minute`` and spend what is left
+  just before it turns: the turn is only known to within a request's round trip, a sliding
+  window has none, and a miss puts the extra units into the next window, a 429. The last 1 %
+  is not worth that.
 * ``X-RateLimit-Limit-Minute`` lower than ``--rate-limit`` lowers the rate (never raises it).
 * ``X-RateLimit-Remaining-Minute`` at or below ``low_remaining`` (other apps spend the same
   account) holds every worker for ``low_pause_s``; the next answer tells whether the window
-  has turned. In steady state on our own, ~2.5 % of the budget is left at a window's end, above
-  the threshold, so this costs nothing when nobody else shares the account.
+  has turned. The default threshold, ``reserve - burst`` (2 units at 600), is the least a
+  window can have left from our own spending (``budget - rate - burst``), so on our own this
+  never holds anyone back; once others spend, it stops us while the window is spent instead of
+  probing it with 429s. After a hold only ``burst`` is banked, so the probe is one or two writes.
 * A 429 sets one shared pause for every worker: ``X-RateLimit-Retry-After``, else
   ``Retry-After``, else exponential backoff with jitter over consecutive 429s.
 
 ``IMPORTER_RATE_WINDOW_S`` (default 60) is the length of the window the ``-Minute`` headers and
-``--rate-limit`` count, for rehearsals against ``importer sandbox --window-s S``: the rate, the
-burst and the low-remaining pause are scaled by ``S / 60`` (a 429's wait is the server's).
+``--rate-limit`` count, for rehearsals against ``importer sandbox --window-s S``: the rate and
+the low-remaining pause are scaled by ``S / 60`` (the burst is in units; a 429's wait is the
+server's).
 
 Time comes from ``clock`` (default: the running loop's ``time()``, which the limiter also uses)
 and waits go through ``sleep``; tests patch the loop's clock and step it.
@@ -36,10 +54,14 @@ from aiolimiter import AsyncLimiter
 
 from importer.helpscout.outcome import backoff_delay
 
-__all__ = ["HEADROOM", "Pacer"]
+__all__ = ["BURST_UNITS", "HEADROOM", "Pacer"]
 
-#: Share of the budget the pacer spends: just under 100 % so a window of any phase holds.
-HEADROOM = 0.975
+#: Share of the budget the pacer spends at most (large budgets; smaller ones keep more back).
+HEADROOM = 0.99
+#: Units of a write (POST, PUT, PATCH, DELETE); a read costs 1.
+WRITE_UNITS = 2.0
+#: Units the bucket can bank: two writes.
+BURST_UNITS = 2 * WRITE_UNITS
 #: Margin added to a server-given wait, so we do not wake just before the window turns.
 RETRY_AFTER_MARGIN_S = 0.1
 #: Environment variable: seconds of the window the budget counts (a sandbox's ``--window-s``).
@@ -69,7 +91,7 @@ class Pacer:
         rate_limit: float,
         *,
         headroom: float = HEADROOM,
-        burst_s: float = 2.0,
+        burst_units: float = BURST_UNITS,
         low_remaining: int | None = None,
         low_pause_s: float = 1.0,
         backoff_cap_s: float = 60.0,
@@ -87,7 +109,8 @@ class Pacer:
         #: seconds the budget counts (60 against Help Scout)
         self.window_s = window_s if window_s is not None else window_from_env()
         scale = self.window_s / MINUTE_S
-        self.burst_s = burst_s * scale
+        #: units the bucket banks at most (at least a write, so a write always fits)
+        self.burst_units = max(float(burst_units), WRITE_UNITS)
         self._low_remaining = low_remaining
         self.low_pause_s = low_pause_s * scale
         self.backoff_cap_s = backoff_cap_s
@@ -110,16 +133,23 @@ class Pacer:
         return self.configured
 
     @property
+    def reserve(self) -> float:
+        """Units of each window left unspent: ``1 - headroom`` of the budget, and at least the
+        burst plus one write (so ``rate + burst`` stays a write under the budget)."""
+        return max((1.0 - self.headroom) * self.budget, self.burst_units + WRITE_UNITS)
+
+    @property
     def rate(self) -> float:
-        """Units per minute actually spent: the budget times the headroom."""
-        return self.budget * self.headroom
+        """Units per window actually spent: the budget less the reserve (594 of 600)."""
+        return max(self.budget - self.reserve, WRITE_UNITS)
 
     @property
     def low_remaining(self) -> int:
-        """At or below this many units left in the window, workers hold back."""
+        """At or below this many units left in the window, workers hold back; by default
+        ``reserve - burst``, the least our own spending leaves in a window (2 of 600)."""
         if self._low_remaining is not None:
             return self._low_remaining
-        return max(4, int(self.budget * 0.01))
+        return max(0, int(self.reserve - self.burst_units))
 
     def now(self) -> float:
         """The pacer's clock (the running loop's time unless injected)."""
@@ -128,7 +158,7 @@ class Pacer:
         return asyncio.get_running_loop().time()
 
     def _make_limiter(self) -> AsyncLimiter:
-        capacity = max(self.rate * self.burst_s / self.window_s, 2.0)  # a write must fit
+        capacity = self.burst_units
         return AsyncLimiter(capacity, capacity * self.window_s / self.rate)
 
     # --- spending ----------------------------------------------------------------------------
