@@ -238,9 +238,19 @@ def is_gorgias(record: Mapping[str, Any]) -> bool:
     uri = record.get("uri")
     if isinstance(uri, str) and uri.startswith("/api/"):
         return True
-    if any(str(key).endswith("_datetime") for key in record):
+    if _has_key_ending(record, "_datetime"):
         return True
     return not GORGIAS_KEYS.isdisjoint(record.keys())
+
+
+def _has_key_ending(record: Mapping[str, Any], suffix: str) -> bool:
+    """Whether a key of ``record`` ends with ``suffix`` (every record is asked: one search in
+    the keys joined, not one call per key)."""
+    try:
+        keys = "\0".join(record) + "\0"
+    except TypeError:  # keys that are not text (never from JSON)
+        return any(str(key).endswith(suffix) for key in record)
+    return suffix + "\0" in keys
 
 
 #: each platform with a reader, and what makes a record plainly its own
