@@ -36,6 +36,7 @@ container (``{"tickets": [...]}`` on one line) yields its records.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -335,8 +336,9 @@ def json_line_runs(input_file: InputFile, size: int) -> Iterator[JsonLines | Jso
         if not _looks_like_ndjson(first):
             yield from _document_records(stream, input_file.name, first, first_number)
             return
-        run = [(first_number, first.strip())]
-        for number, line in enumerate(stream, start=first_number + 1):
+        run: list[tuple[int, bytes]] = []
+        lines = enumerate(stream, start=first_number + 1)
+        for number, line in itertools.chain([(first_number, first)], lines):
             body = line.strip()
             if not body:
                 continue

@@ -1,0 +1,80 @@
+"""Batches for planning workers give the records the reader gives, in its order, every time."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from importer.readers import open_export
+from importer.readers.batches import ReadRecords
+from importer.readers.canonical import CanonicalLines
+from importer.readers.containers import JsonLines, iter_json_records, json_line_runs
+from importer.readers.inputs import InputFile
+
+LINE = st.one_of(
+    st.builds(lambda n: json.dumps({"source_id": f"s{n}", "messages": []}), st.integers(0, 99)),
+    st.just(""),
+    st.just("   "),
+    st.just('{"source_id": "broken", "messages": ['),
+    st.just("[]"),
+    st.just(json.dumps([{"source_id": "a"}, {"source_id": "b"}])),
+    st.just(json.dumps({"conversations": [{"source_id": "c"}]})),
+)
+
+
+def _file(tmp_path: Path, text: str) -> InputFile:
+    path = tmp_path / "conversations.jsonl"
+    path.write_text(text, encoding="utf-8")
+    return InputFile(name=path.name, top=tmp_path, path=path)
+
+
+def _parsed(input_file: InputFile, size: int) -> list[tuple[str, object, str | None]]:
+    seen = []
+    for item in json_line_runs(input_file, size):
+        assert not isinstance(item, JsonLines) or 0 < len(item.lines) <= size
+        records = list(item.json_records()) if isinstance(item, JsonLines) else [item]
+        seen += [(r.location, r.data, r.error) for r in records]
+    return seen
+
+
+@settings(max_examples=60, deadline=None)
+@given(lines=st.lists(LINE, max_size=30), size=st.integers(1, 7))
+def test_line_runs_read_as_the_whole_file_reads(
+    tmp_path_factory: object, lines: list[str], size: int
+) -> None:
+    folder = tmp_path_factory.mktemp("runs")  # type: ignore[attr-defined]
+    input_file = _file(folder, "\n".join(lines) + "\n")
+    whole = [(r.location, r.data, r.error) for r in iter_json_records(input_file)]
+    assert _parsed(input_file, size) == whole
+
+
+def test_a_json_document_comes_record_by_record(tmp_path: Path) -> None:
+    input_file = _file(tmp_path, json.dumps([{"source_id": "x"}, {"source_id": "y"}], indent=1))
+    items = list(json_line_runs(input_file, 10))
+    assert [type(item).__name__ for item in items] == ["JsonRecord", "JsonRecord"]
+
+
+def test_export_batches_hold_the_records_in_order_and_survive_pickling(tmp_path: Path) -> None:
+    lines = [json.dumps({"source_id": f"s{n}", "customer": {}, "messages": []}) for n in range(7)]
+    (tmp_path / "conversations.jsonl").write_text("\n".join(lines) + "\n")
+    with open_export([tmp_path], "canonical") as export:
+        serial = [(r.location, r.source_id) for r in export.records()]
+        batches = [pickle.loads(pickle.dumps(b)) for b in export.record_batches(3)]
+    assert all(isinstance(b, CanonicalLines) for b in batches)
+    batched = [(r.location, r.source_id) for b in batches for r in b.records()]
+    again = [(r.location, r.source_id) for b in batches for r in b.records()]
+    assert serial == batched == again
+    assert [len(list(b.records())) for b in batches] == [3, 3, 1]
+
+
+def test_other_formats_are_batched_as_records_read_here(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    with open_export([root / "samples/zendesk/export"]) as export:
+        serial = [(r.location, r.source_id) for r in export.records()]
+        batches = list(export.record_batches(2))
+    assert all(isinstance(b, ReadRecords) for b in batches)
+    assert serial == [(r.location, r.source_id) for b in batches for r in b.records()]
