@@ -156,9 +156,10 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.parametrize("how", ["sigkill", "sigint"])
+@pytest.mark.parametrize("how", ["sigkill", "sigint", "sigterm"])
 def test_no_worker_outlives_its_main_process(tmp_path: Path, how: str) -> None:
-    """Killed (SIGKILL) or stopped (SIGINT), the main process leaves no worker running."""
+    """Killed (SIGKILL) or stopped (SIGINT, SIGTERM: exit 130), the main process leaves no
+    worker running."""
     export = tmp_path / "big.jsonl"
     with export.open("w") as out:
         for index in range(60_000):
@@ -171,7 +172,7 @@ def test_no_worker_outlives_its_main_process(tmp_path: Path, how: str) -> None:
         workers = _children(process.pid)
     assert len(workers) >= 2, "the workers did not start"
     time.sleep(0.3)
-    process.send_signal(signal.SIGKILL if how == "sigkill" else signal.SIGINT)
+    process.send_signal(getattr(signal, how.upper()))
     code, stderr = wait_for_exit(process, timeout=10)
     assert code == (-signal.SIGKILL if how == "sigkill" else 130)
     assert "Traceback" not in stderr
