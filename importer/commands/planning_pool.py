@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from functools import partial
+from multiprocessing.synchronize import Event as EventType
 from typing import Any
 
 from importer.commands.planned import (
@@ -39,6 +40,7 @@ from importer.commands.planned import (
     parse_date_range,
     plan_record,
 )
+from importer.errors import ImporterError
 from importer.findings import Finding
 from importer.readers import Export
 from importer.readers.batches import BATCH_SIZE, RecordBatch
@@ -52,6 +54,8 @@ log = logging.getLogger("importer.plan")
 BATCHES_AHEAD = 3
 #: How often a worker checks that the process that started it is still there.
 PARENT_CHECK_S = 1.0
+#: How often the main process, waiting for a worker, checks whether it was asked to stop.
+STOP_CHECK_S = 0.1
 
 
 @dataclass
@@ -103,7 +107,12 @@ class PlanningJob:
     convert_zone: tzinfo | None = None  # set: each valid conversation's canonical line too
 
 
+class PlanningStoppedError(ImporterError):
+    """A worker dropped its batch: the main process wants no more results."""
+
+
 _job: PlanningJob | None = None
+_stopped: EventType | None = None  # set by the main process: drop every batch at once
 
 
 def plan_batch(batch: RecordBatch, job: PlanningJob | None = None) -> list[Outcome]:
@@ -111,7 +120,12 @@ def plan_batch(batch: RecordBatch, job: PlanningJob | None = None) -> list[Outco
     job = job or _job
     if job is None:
         raise RuntimeError("plan_batch called outside a planning worker without a job")
-    return [outcome_of(plan_record(record, job.ctx), job) for record in batch.records()]
+    outcomes = []
+    for record in batch.records():
+        if _stopped is not None and _stopped.is_set():
+            raise PlanningStoppedError("the main process stopped planning")
+        outcomes.append(outcome_of(plan_record(record, job.ctx), job))
+    return outcomes
 
 
 def outcome_of(planned: ConversationPlan | InvalidConversation, job: PlanningJob) -> Outcome:
@@ -125,9 +139,9 @@ def outcome_of(planned: ConversationPlan | InvalidConversation, job: PlanningJob
     return PlanSummary.of(planned, converted)
 
 
-def _start_worker(job: PlanningJob, parent: int) -> None:
-    global _job
-    _job = job
+def _start_worker(job: PlanningJob, parent: int, stopped: EventType) -> None:
+    global _job, _stopped
+    _job, _stopped = job, stopped
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop,
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and ends a worker with SIGTERM
     watch = threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True)
@@ -156,6 +170,10 @@ class PlanningPool:
         self.jobs = jobs
         self._executor: ProcessPoolExecutor | None = None
         self._broken = False
+        self._context = multiprocessing.get_context("fork")
+        self._stopped = self._context.Event()
+        #: set by SIGINT/SIGTERM while the pool runs (see :func:`planning_pool`)
+        self.stop = threading.Event()
 
     def planned(
         self, batches: Iterator[RecordBatch]
@@ -168,10 +186,12 @@ class PlanningPool:
         second = next(batches, None)
         if second is None or self.jobs < 2:
             for batch in _chain(first, second, batches):
+                self._check_stop()
                 yield batch, plan_batch(batch, self.job)
             return
         window: deque[tuple[RecordBatch, Future[list[Outcome]] | None]] = deque()
         for batch in _chain(first, second, batches):
+            self._check_stop()
             window.append((batch, self._submit(batch)))
             if len(window) > self.jobs * BATCHES_AHEAD:
                 yield self._settled(*window.popleft())
@@ -184,9 +204,9 @@ class PlanningPool:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
                 self.jobs,
-                mp_context=multiprocessing.get_context("fork"),
+                mp_context=self._context,
                 initializer=_start_worker,
-                initargs=(self.job, os.getpid()),
+                initargs=(self.job, os.getpid(), self._stopped),
             )
         try:
             return self._executor.submit(plan_batch, batch)
@@ -197,12 +217,22 @@ class PlanningPool:
     def _settled(
         self, batch: RecordBatch, future: Future[list[Outcome]] | None
     ) -> tuple[RecordBatch, list[Outcome]]:
-        if future is not None:
+        while future is not None:
+            self._check_stop()
             try:
-                return batch, future.result()
+                return batch, future.result(timeout=STOP_CHECK_S)
+            except TimeoutError:
+                continue
             except Exception as exc:
                 self._give_up(exc)
+                break
+        self._check_stop()
         return batch, plan_batch(batch, self.job)
+
+    def _check_stop(self) -> None:
+        """Raise the stop a signal asked for, here where no lock of the pool is held."""
+        if self.stop.is_set():
+            raise KeyboardInterrupt
 
     def _give_up(self, exc: BaseException) -> None:
         if not self._broken:
@@ -214,14 +244,14 @@ class PlanningPool:
         self._broken = True
 
     def close(self) -> None:
-        """Stop the workers at once: whatever they still plan is not wanted any more (every
-        result taken was planned to the end; a stop or ``--limit`` needs no more)."""
+        """Stop the workers: every result wanted was taken (a stop or ``--limit`` needs no more),
+        so each batch still queued or being planned is dropped at its next record, and the
+        workers end. Not killed: a worker killed while it sends a result would leave the pool's
+        pipe half written, and the process hung on its way out."""
         if self._executor is None:
             return
-        processes = getattr(self._executor, "_processes", None) or {}
-        for process in list(processes.values()):
-            process.terminate()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._stopped.set()
+        self._executor.shutdown(wait=True, cancel_futures=True)
         self._executor = None
 
 
@@ -236,11 +266,24 @@ def _chain(
 
 @contextmanager
 def planning_pool(job: PlanningJob, jobs: int) -> Iterator[PlanningPool]:
-    """A :class:`PlanningPool`, closed on the way out (also on Ctrl-C)."""
+    """A :class:`PlanningPool`, closed on the way out. While it runs, SIGINT and SIGTERM (those
+    not ignored) only set its ``stop``, which raises KeyboardInterrupt at the pool's next check
+    (a fraction of a second): raised at any moment, it could leave a lock of the executor held
+    and the process hung on its way out."""
     pool = PlanningPool(job, jobs)
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            if handler is not signal.SIG_IGN:
+                previous[signum] = handler
+                signal.signal(signum, lambda _signum, _frame: pool.stop.set())
     try:
         yield pool
+        pool._check_stop()  # a stop asked for while the last results were counted
     finally:
+        for stop_signal, handler in previous.items():
+            signal.signal(stop_signal, handler)
         pool.close()
 
 
