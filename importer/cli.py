@@ -105,7 +105,7 @@ def validate(**options: Any) -> None:
     """Offline dry run: read, map, normalise, validate and split every conversation; send nothing.
 
     Exit 0 when every conversation is valid, 1 when some are invalid (each in the report and the
-    dead-letter file), 2 when an input or option cannot be used.
+    dead-letter file), 2 when an input or option cannot be used, 130 when interrupted.
     """
     run_offline_command("validate", options)
 
