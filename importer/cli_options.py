@@ -301,8 +301,8 @@ JOBS_OPTION = click.option(
     "--jobs",
     type=click.IntRange(min=1, max=64),
     default=None,
-    help="Processes that read and plan conversations (default: one per core; 1: this process "
-    "alone). The report, dead-letter file and output are the same whatever the number.",
+    help="Processes that read and plan conversations (default: one per core, at most 4; 1: this "
+    "process alone). The report, dead-letter file and output are the same whatever the number.",
 )
 
 ATTACHMENTS_DIR_OPTION = click.option(

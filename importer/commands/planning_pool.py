@@ -52,6 +52,8 @@ log = logging.getLogger("importer.plan")
 #: Batches sent ahead per worker: enough that none waits for the next, few enough that memory
 #: stays flat.
 BATCHES_AHEAD = 3
+#: Workers by default at most: each holds about 60 MB, and one main process keeps four busy.
+DEFAULT_JOBS_MAX = 4
 #: How often a worker checks that the process that started it is still there.
 PARENT_CHECK_S = 1.0
 #: How often the main process, waiting for a worker, checks whether it was asked to stop.
@@ -155,11 +157,13 @@ def _exit_when_orphaned(parent: int) -> None:
 
 
 def default_jobs() -> int:
-    """Worker processes by default: one per core this process may use (1: plan in process)."""
+    """Worker processes by default: one per core this process may use, at most
+    :data:`DEFAULT_JOBS_MAX` (1: plan in process)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, DEFAULT_JOBS_MAX))
 
 
 class PlanningPool:
