@@ -12,8 +12,9 @@ _SPACES = re.compile(r"[ \t\f\v]+")
 
 def text_to_html(text: str) -> str:
     """Escape plain text for HTML and keep its line breaks as ``<br>``."""
-    normalised = text.replace("\r\n", "\n").replace("\r", "\n")
-    return html.escape(normalised, quote=False).replace("\n", "<br>")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return html.escape(text, quote=False).replace("\n", "<br>")
 
 
 class _TextExtractor(HTMLParser):

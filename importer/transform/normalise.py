@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from operator import attrgetter
 from typing import Any
 
 from importer.errors import InvalidConversationError
@@ -174,19 +175,33 @@ def _customer(conv: Conversation, found: _Findings) -> NormalCustomer:
     )
 
 
-def _time(
-    value: Any, ctx: NormaliseContext, code: str, found: _Findings, where: str | None
-) -> datetime | None:
-    try:
-        moment = parse_timestamp(value, ctx.source_tz)
-    except TimestampError as exc:
-        found.error(code, str(exc), where)
-        return None
-    now = ctx.now or datetime.now(UTC)
-    if moment > now:
-        found.warn(code, f"{moment.isoformat()} is in the future; set to the time of import", where)
-        moment = now.replace(microsecond=0)
-    return moment
+class _Clock:
+    """Reads the source's times into UTC, a time in the future set to the moment of import
+    (the context's ``now``, else the clock's). The clock is read once up front, and again only
+    for a time past that first reading."""
+
+    def __init__(self, ctx: NormaliseContext, found: _Findings) -> None:
+        self.source_tz = ctx.source_tz
+        self.given_now = ctx.now
+        self.first_now = ctx.now or datetime.now(UTC)
+        self.found = found
+
+    def read(self, value: Any, code: str, where: str | None) -> datetime | None:
+        """The UTC time of ``value``; None (an error found) when it is no timestamp."""
+        try:
+            moment = parse_timestamp(value, self.source_tz)
+        except TimestampError as exc:
+            self.found.error(code, str(exc), where)
+            return None
+        if moment <= self.first_now:
+            return moment
+        now = self.given_now or datetime.now(UTC)
+        if moment > now:
+            self.found.warn(
+                code, f"{moment.isoformat()} is in the future; set to the time of import", where
+            )
+            moment = now.replace(microsecond=0)
+        return moment
 
 
 def _body(message: Message) -> str:
@@ -197,15 +212,24 @@ def _body(message: Message) -> str:
     return ""
 
 
-def _messages(conv: Conversation, ctx: NormaliseContext, found: _Findings) -> list[NormalMessage]:
+def _message_label(message: Message, index: int) -> str:
+    return f"message {message.source_id or index + 1}"
+
+
+_created_at = attrgetter("created_at")
+
+
+def _messages(conv: Conversation, ctx: NormaliseContext, clock: _Clock) -> list[NormalMessage]:
+    found = clock.found
+    locations = ctx.message_locations
     kept: list[NormalMessage] = []
     for index, message in enumerate(conv.messages):
-        where = ctx.message_locations[index] if index < len(ctx.message_locations) else None
-        label = f"message {message.source_id or index + 1}"
-        moment = _time(message.created_at, ctx, f"messages[{index}].created_at", found, where)
+        where = locations[index] if index < len(locations) else None
+        moment = clock.read(message.created_at, f"messages[{index}].created_at", where)
         if moment is None:
             continue
         if message.author_role == "system":
+            label = _message_label(message, index)
             found.warn("message.system", f"{label}: system event dropped", where, stage="map")
             continue
         body = _body(message)
@@ -213,6 +237,7 @@ def _messages(conv: Conversation, ctx: NormaliseContext, found: _Findings) -> li
             if message.attachments:
                 body = "<p>(attachment)</p>"
             else:
+                label = _message_label(message, index)
                 found.leave_out("message.body", f"{label} has an empty body: left out", where)
                 continue
         kept.append(
@@ -224,11 +249,11 @@ def _messages(conv: Conversation, ctx: NormaliseContext, found: _Findings) -> li
                 author_email=message.author_email,
                 author_name=message.author_name,
                 author_id=message.author_id,
-                attachments=list(message.attachments),
+                attachments=message.attachments,
                 location=where,
             )
         )
-    kept.sort(key=lambda m: m.created_at)  # stable: equal times keep the source's order
+    kept.sort(key=_created_at)  # stable: equal times keep the source's order
     if not kept and not found.errors:
         found.error("threads", "no message with a body: nothing to import")
     return kept
@@ -264,14 +289,15 @@ def _tags(conv: Conversation, extra: tuple[str, ...]) -> list[str]:
 def normalise(conv: Conversation, ctx: NormaliseContext) -> NormalConversation:
     """Normalise one conversation or raise ``InvalidConversationError`` with every reason."""
     found = _Findings(conv.source_id, ctx.location, ctx.field_locations)
+    clock = _Clock(ctx, found)
     customer = _customer(conv, found)
-    messages = _messages(conv, ctx, found)
+    messages = _messages(conv, ctx, clock)
     created_at = None
     if conv.created_at is not None:
-        created_at = _time(conv.created_at, ctx, "created_at", found, None)
+        created_at = clock.read(conv.created_at, "created_at", None)
     closed_at = None
     if conv.closed_at is not None:
-        closed_at = _time(conv.closed_at, ctx, "closed_at", found, None)
+        closed_at = clock.read(conv.closed_at, "closed_at", None)
     if found.errors:
         raise InvalidConversationError(found.errors + found.left_out)
     if created_at is None:

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from importer.findings import Finding
@@ -181,12 +182,12 @@ def _thread_ref(customer: dict[str, Any]) -> dict[str, Any]:
     return {"id": customer["id"]} if "id" in customer else {"email": customer["email"]}
 
 
-def _author_ref(message: NormalMessage, conv: NormalConversation) -> dict[str, Any] | None:
-    """The thread's own customer when someone else than the conversation's customer wrote it
-    (a colleague in copy): by their email, so the message keeps its true author."""
+def _author_ref(message: NormalMessage, own_email: str) -> dict[str, Any] | None:
+    """The thread's own customer when someone else than the conversation's customer (whose
+    address, stripped and lowercase, is ``own_email``) wrote it (a colleague in copy): by their
+    email, so the message keeps its true author."""
     email = (message.author_email or "").strip()
-    own = (conv.customer.email or "").strip().lower()
-    if not own or not email or email.lower() == own or not is_email(email):
+    if not own_email or not email or email.lower() == own_email or not is_email(email):
         return None  # without the customer's own address, another author cannot be told
     ref: dict[str, Any] = {"email": email}
     first, _, last = " ".join((message.author_name or "").split()).partition(" ")
@@ -200,6 +201,8 @@ def _author_ref(message: NormalMessage, conv: NormalConversation) -> dict[str, A
 def _attachment_drafts(
     message: NormalMessage, ctx: PayloadContext, found: _Collector
 ) -> list[AttachmentDraft]:
+    if not message.attachments:
+        return []
     if ctx.attachment_policy == "skip":  # left out on purpose, still one error entry each
         for attachment in message.attachments:
             found.leave_out(
@@ -254,21 +257,33 @@ class _Collector:
         self.left_out.append(Finding(stage, code, message, location, self.source_id))
 
 
+#: the type of a customer's thread by conversation type (an email's: ``customer``)
+_CUSTOMER_THREAD_TYPES = {"chat": "chat", "phone": "phone"}
+
+
+@dataclass
+class _ConversationThreads:
+    """What every thread of one conversation shares."""
+
+    customer_ref: dict[str, Any]  # the conversation's customer as a thread names them
+    own_email: str  # the customer's address, stripped and lowercase ("" without one)
+    customer_type: str  # the type of a thread the customer wrote
+
+
 def _thread(
     message: NormalMessage,
-    conv: NormalConversation,
-    customer: dict[str, Any],
+    created_at: str,
+    shared: _ConversationThreads,
     ctx: PayloadContext,
     found: _Collector,
 ) -> ThreadDraft:
     text = message.body_html
     if ctx.attachment_policy == "link" and message.attachments:
         text += _link_list(message.attachments)
-    created_at = format_api_time(message.created_at)
     body: dict[str, Any] = {"type": "", "text": text, "imported": True, "createdAt": created_at}
     if message.role == "customer" and not message.private:
-        body["type"] = {"chat": "chat", "phone": "phone"}.get(conv.type, "customer")
-        body["customer"] = _author_ref(message, conv) or _thread_ref(customer)
+        body["type"] = shared.customer_type
+        body["customer"] = _author_ref(message, shared.own_email) or shared.customer_ref
     else:
         user = ctx.resolve_user(message.author_email, message.author_id) or ctx.default_user
         if message.role == "customer":
@@ -284,12 +299,39 @@ def _thread(
             body["type"] = "note"
         else:
             body["type"] = "reply"
-            body["customer"] = _thread_ref(customer)
+            body["customer"] = shared.customer_ref
         if user is not None:
             body["user"] = user
-    return ThreadDraft(
-        body=body, attachments=_attachment_drafts(message, ctx, found), created_at=created_at
+    return ThreadDraft(body, _attachment_drafts(message, ctx, found), created_at)
+
+
+def _threads(
+    conv: NormalConversation,
+    customer: dict[str, Any],
+    thread_times: list[str],
+    ctx: PayloadContext,
+    found: _Collector,
+) -> list[ThreadDraft]:
+    shared = _ConversationThreads(
+        customer_ref=_thread_ref(customer),
+        own_email=(conv.customer.email or "").strip().lower(),
+        customer_type=_CUSTOMER_THREAD_TYPES.get(conv.type, "customer"),
     )
+    return [
+        _thread(message, created_at, shared, ctx, found)
+        for message, created_at in zip(conv.messages, thread_times, strict=True)
+    ]
+
+
+def _api_time(moment: datetime, conv: NormalConversation, thread_times: list[str]) -> str:
+    """``moment`` in Help Scout's format, taken from the threads' when it is the first or the
+    last message's own time."""
+    if thread_times:
+        if moment is conv.messages[0].created_at:
+            return thread_times[0]
+        if moment is conv.messages[-1].created_at:
+            return thread_times[-1]
+    return format_api_time(moment)
 
 
 def _fields(
@@ -323,6 +365,7 @@ def _fields(
 def build_draft(conv: NormalConversation, ctx: PayloadContext) -> Draft:
     """Map ``conv`` to a Help Scout request body, threads kept apart for splitting."""
     found = _Collector(conv.source_id)
+    thread_times = [format_api_time(message.created_at) for message in conv.messages]
     customer, to_create = _customer(conv, ctx)
     status = help_scout_status(conv, ctx, lambda code, msg: found.warn("map", code, msg))
     base: dict[str, Any] = {
@@ -333,7 +376,7 @@ def build_draft(conv: NormalConversation, ctx: PayloadContext) -> Draft:
         "customer": customer,
         "imported": True,
         "autoReply": False,
-        "createdAt": format_api_time(conv.created_at),
+        "createdAt": _api_time(conv.created_at, conv, thread_times),
     }
     if status == "closed":
         closed = conv.closed_at or conv.messages[-1].created_at
@@ -342,7 +385,7 @@ def build_draft(conv: NormalConversation, ctx: PayloadContext) -> Draft:
                 "map", "closedAt", "closed time before the creation time; set to the creation time"
             )
             closed = conv.created_at
-        base["closedAt"] = format_api_time(closed)
+        base["closedAt"] = _api_time(closed, conv, thread_times)
     if conv.tags:
         base["tags"] = list(conv.tags)
     assignee = ctx.resolve_user(conv.assignee_email, conv.assignee_id)
@@ -351,7 +394,7 @@ def build_draft(conv: NormalConversation, ctx: PayloadContext) -> Draft:
     fields = _fields(conv, ctx, found)
     if fields:
         base["fields"] = fields
-    threads = [_thread(message, conv, customer, ctx, found) for message in conv.messages]
+    threads = _threads(conv, customer, thread_times, ctx, found)
     key = customer_key(conv.customer)
     if to_create is not None:
         to_create["background"] = customer_marker(key)

@@ -147,13 +147,17 @@ def _base_size(draft: Draft) -> int:
 URL_NOTE_RESERVE = 400
 
 
+def _url_notes_reserve(attachments: list[AttachmentDraft]) -> int:
+    return URL_NOTE_RESERVE * sum(1 for a in attachments if a.source.url)
+
+
 def _thread_sizes(draft: Draft) -> list[int]:
-    pending = _pending_refs(draft)
+    id_reserve = _ID_RESERVE if _pending_refs(draft) else 0
     return [
         json_size(thread.body)
         + 1
-        + (_ID_RESERVE if pending and "customer" in thread.body else 0)
-        + URL_NOTE_RESERVE * sum(1 for a in thread.attachments if a.source.url)
+        + (id_reserve if "customer" in thread.body else 0)
+        + (_url_notes_reserve(thread.attachments) if thread.attachments else 0)
         for thread in draft.threads
     ]
 

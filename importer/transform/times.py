@@ -18,6 +18,7 @@ from importer.errors import UsageError
 
 API_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 API_TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_API_TIME_TEXT = "%04d-%02d-%02dT%02d:%02d:%02dZ"
 _EPOCH_MS_THRESHOLD = 10**11
 
 _ISO = re.compile(
@@ -72,6 +73,26 @@ def _zone_of(text: str) -> tzinfo:
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
+def _api_moment(value: str) -> datetime:
+    """The moment of a value in Help Scout's format (``API_TIME_PATTERN``, any digits)."""
+    try:
+        return datetime.fromisoformat(value)  # ASCII digits; UTC, since the value ends in Z
+    except ValueError:
+        pass
+    try:
+        return datetime(
+            int(value[0:4]),
+            int(value[5:7]),
+            int(value[8:10]),
+            int(value[11:13]),
+            int(value[14:16]),
+            int(value[17:19]),
+            tzinfo=UTC,
+        )
+    except ValueError as exc:
+        raise TimestampError(f"{value!r} is not a real date ({exc})") from exc
+
+
 def parse_timestamp(value: str | int | float, source_tz: tzinfo = UTC) -> datetime:
     """Parse one source timestamp into an aware UTC datetime, whole seconds."""
     if isinstance(value, bool):
@@ -81,18 +102,7 @@ def parse_timestamp(value: str | int | float, source_tz: tzinfo = UTC) -> dateti
     if not isinstance(value, str):
         raise TimestampError(f"{value!r} is not a timestamp")
     if len(value) == 20 and API_TIME_PATTERN.match(value):  # the common form, parsed fast
-        try:
-            return datetime(
-                int(value[0:4]),
-                int(value[5:7]),
-                int(value[8:10]),
-                int(value[11:13]),
-                int(value[14:16]),
-                int(value[17:19]),
-                tzinfo=UTC,
-            )
-        except ValueError as exc:
-            raise TimestampError(f"{value!r} is not a real date ({exc})") from exc
+        return _api_moment(value)
     if _EPOCH.match(value):
         return _from_epoch(float(value))
     match = _ISO.match(value) or _ISO_BASIC.match(value)
@@ -121,9 +131,13 @@ def format_api_time(moment: datetime) -> str:
     """Help Scout's only date format: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC."""
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    return _API_TIME_TEXT % (
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
     )
 
 

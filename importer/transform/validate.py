@@ -49,30 +49,54 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def _check_customer(customer: Any, path: str, report: Report, *, pending: bool) -> None:
+#: what is wrong with a customer object: (path below the object, message) pairs
+CustomerProblems = list[tuple[str, str]]
+
+
+def _customer_problems(customer: Any, *, pending: bool) -> CustomerProblems:
     if not isinstance(customer, dict):
-        report(path, "a customer object is required")
-        return
+        return [("", "a customer object is required")]
     if "id" in customer:
         if customer["id"] == PENDING_CUSTOMER_ID and pending:
-            return
+            return []
         if not _is_id(customer["id"]):
-            report(f"{path}.id", f"invalid identifier {customer['id']!r}")
-        return  # with an id, every other field is ignored
+            return [(".id", f"invalid identifier {customer['id']!r}")]
+        return []  # with an id, every other field is ignored
+    problems: CustomerProblems = []
     email = customer.get("email")
     if email is None:
-        report(path, "the customer needs an id or an email")
+        problems.append(("", "the customer needs an id or an email"))
     elif not isinstance(email, str) or not is_email(email):
-        report(f"{path}.email", f"malformed email {email!r}")
+        problems.append((".email", f"malformed email {email!r}"))
     for name, (low, high) in CUSTOMER_LENGTHS.items():
         if name in customer:
             value = customer[name]
             if not isinstance(value, str) or not low <= len(value) <= high:
-                report(f"{path}.{name}", f"size must be between {low} and {high}")
+                problems.append((f".{name}", f"size must be between {low} and {high}"))
     if "photoType" in customer and customer["photoType"] not in PHOTO_TYPES:
-        report(f"{path}.photoType", f"expected one of {', '.join(sorted(PHOTO_TYPES))}")
+        problems.append((".photoType", f"expected one of {', '.join(sorted(PHOTO_TYPES))}"))
     if "gender" in customer and customer["gender"] not in GENDERS:
-        report(f"{path}.gender", f"expected one of {', '.join(sorted(GENDERS))}")
+        problems.append((".gender", f"expected one of {', '.join(sorted(GENDERS))}"))
+    return problems
+
+
+class _CustomerChecks:
+    """The problems of each customer object of one payload, found once per object: the
+    threads of a conversation often name its customer by one shared object."""
+
+    def __init__(self, *, pending: bool) -> None:
+        self.pending = pending
+        self._by_object: dict[int, CustomerProblems] = {}
+
+    def check(self, customer: Any, path: str, report: Report) -> None:
+        """Report the problems of ``customer``, found at ``path``."""
+        problems = self._by_object.get(id(customer))
+        if problems is None:  # the payload holds every object it names while it is checked
+            problems = self._by_object[id(customer)] = _customer_problems(
+                customer, pending=self.pending
+            )
+        for below, message in problems:
+            report(path + below, message)
 
 
 def _check_time(payload: dict[str, Any], key: str, path: str, report: Report) -> None:
@@ -91,7 +115,7 @@ def _check_attachments(attachments: Any, path: str, report: Report) -> None:
                 report(f"{path}[{index}].{key}", "may not be empty")
 
 
-def _check_thread(thread: Any, path: str, report: Report, *, pending: bool) -> None:
+def _check_thread(thread: Any, path: str, report: Report, customers: _CustomerChecks) -> None:
     if not isinstance(thread, dict):
         report(path, "a thread must be an object")
         return
@@ -102,7 +126,7 @@ def _check_thread(thread: Any, path: str, report: Report, *, pending: bool) -> N
     if not isinstance(text, str) or not text.strip():
         report(f"{path}.text", "may not be empty")
     if kind in THREADS_NEEDING_CUSTOMER:
-        _check_customer(thread.get("customer"), f"{path}.customer", report, pending=pending)
+        customers.check(thread.get("customer"), f"{path}.customer", report)
     if "user" in thread and not _is_id(thread["user"]):
         report(f"{path}.user", f"invalid identifier {thread['user']!r}")
     _check_time(thread, "createdAt", f"{path}.createdAt", report)
@@ -149,7 +173,8 @@ def check_payload(
     if not offline and not _is_id(payload.get("mailboxId")):
         report("mailboxId", f"invalid identifier {payload.get('mailboxId')!r}")
     pending = payload.get("customer", {}).get("id") == PENDING_CUSTOMER_ID
-    _check_customer(payload.get("customer"), "customer", report, pending=pending)
+    customers = _CustomerChecks(pending=pending)
+    customers.check(payload.get("customer"), "customer", report)
     _check_time(payload, "createdAt", "createdAt", report)
     _check_time(payload, "closedAt", "closedAt", report)
     created, closed = payload.get("createdAt"), payload.get("closedAt")
@@ -166,7 +191,7 @@ def check_payload(
         if len(threads) > MAX_THREADS_PER_CONVERSATION:
             report("threads", f"{len(threads)} threads; at most {MAX_THREADS_PER_CONVERSATION}")
         for index, thread in enumerate(threads):
-            _check_thread(thread, f"threads[{index}]", report, pending=pending)
+            _check_thread(thread, f"threads[{index}]", report, customers)
     tags = payload.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         report("tags", "tags must be a list of names")
