@@ -1,11 +1,12 @@
 """The generic CSV reader: ``conversations.csv`` + ``messages.csv``, or ``messages.csv`` alone.
 
 Files are told apart by their header (see :meth:`CsvColumns.kind_of`), never by name. Rows may
-come in any order and the files may not fit in memory, so every row is first staged in the
-readers' join store (:mod:`importer.readers.staging`), keyed by conversation id; then
-conversations are emitted one at a time, in the order they first appear (conversation files
-first; with messages alone, the first message row of each), each with its message rows in file
-order.
+come in any order and the files may not fit in memory, so every row is first staged on disk
+(:class:`~importer.readers.staging.GroupedRows`: conversation rows as parents, message rows as
+their children, keyed by conversation id, without a look-up per row); then one sorted pass gives
+the conversations one at a time, in the order they first appear (conversation files first; with
+messages alone, the first message row of each), each with its message rows in file order. A row
+is staged as its list of fields; cells are picked by column positions worked out once per file.
 
 Parsing uses the standard library's ``csv`` module rather than pandas: ``reader.line_num`` gives
 the physical line of every record, also when a quoted field spans several lines, which pandas'
@@ -16,15 +17,20 @@ Each physical line is decoded on its own (UTF-8, stray bytes as cp1252, see
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import marshal
 import mimetypes
 import posixpath
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
+from itertools import chain
+from operator import methodcaller
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from importer.findings import Finding
 from importer.model import RAW_TEXT_KEY
@@ -32,8 +38,8 @@ from importer.readers.base import Reader, RoleFile
 from importer.readers.csv_mapping import CsvColumns, csv_columns
 from importer.readers.inputs import AttachmentPathError, InputFile, attachment_size
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
-from importer.readers.staging import Staged, StagingStore
-from importer.readers.text import DecodedLines, encoding_message
+from importer.readers.staging import GroupedRow, GroupedRows
+from importer.readers.text import CP1252_FALLBACK, DecodedLines, encoding_message, strip_bom
 
 FIELD_SIZE_LIMIT = 64 << 20  # a message body may be far larger than csv's 128 KiB default
 
@@ -52,12 +58,42 @@ def read_header(input_file: InputFile, delimiter: str) -> list[str] | None:
     return [name.strip() for name in header]
 
 
+#: bytes read as cp1252 so far in this thread (by :data:`COUNTED_CP1252`)
+_replaced = threading.local()
+_cp1252 = codecs.lookup_error(CP1252_FALLBACK)
+COUNTED_CP1252 = "importer.csv.cp1252"
+
+
+def _counted_cp1252(exc: UnicodeError) -> tuple[str | bytes, int]:
+    """The readers' cp1252 fallback (:mod:`importer.readers.text`), counting the bytes."""
+    if isinstance(exc, UnicodeDecodeError):
+        _replaced.count = getattr(_replaced, "count", 0) + exc.end - exc.start
+    return _cp1252(exc)
+
+
+codecs.register_error(COUNTED_CP1252, _counted_cp1252)
+
+
+def _decoded(stream: Iterable[bytes]) -> Iterator[str]:
+    """The lines of ``stream`` as :class:`~importer.readers.text.DecodedLines` gives them (each
+    on its own, UTF-8, stray bytes as cp1252, a byte order mark dropped), decoded without a
+    Python call per line; ``_replaced.count`` grows by the bytes read as cp1252."""
+    lines = iter(stream)
+    first = next(lines, None)
+    if first is None:
+        return iter(())
+    decode = methodcaller("decode", "utf-8", COUNTED_CP1252)
+    return chain((decode(strip_bom(first)),), map(decode, lines))
+
+
 def _rows(input_file: InputFile, delimiter: str) -> Iterator[tuple[int, list[str] | None, int]]:
     """``(first line, fields, bytes read as cp1252)`` per record; fields ``None`` if unreadable."""
     with input_file.open() as stream:
-        lines = DecodedLines(stream)
-        reader = csv.reader(lines, delimiter=delimiter)
+        reader = csv.reader(_decoded(stream), delimiter=delimiter)
         previous = 0
+        if not hasattr(_replaced, "count"):
+            _replaced.count = 0  # this thread's first
+        counted = _replaced.count
         while True:
             try:
                 row: list[str] | None = next(reader)
@@ -66,8 +102,10 @@ def _rows(input_file: InputFile, delimiter: str) -> Iterator[tuple[int, list[str
             except csv.Error:
                 row = None
             start, previous = previous + 1, reader.line_num
-            replaced = lines.take_replaced()
-            if row is not None and not any(cell.strip() for cell in row):
+            replaced = counted
+            counted = _replaced.count
+            replaced = counted - replaced
+            if row is not None and not (row and (row[0].strip() or any(c.strip() for c in row))):
                 continue  # a blank line, or a row of empty cells as spreadsheets write them
             yield start, row, replaced
 
@@ -84,32 +122,67 @@ def _row_text(row: list[str], delimiter: str) -> str:
     return out.getvalue()
 
 
-@dataclass
-class _Row:
-    """One staged row: its file (index) and line, its cells by column (or the raw text of a
-    broken row), why it is broken and where, and how many bytes were read as cp1252."""
+class _Good(NamedTuple):
+    """A row that was read: its file (index), line, bytes read as cp1252, and its fields."""
 
     file: int
     line: int
-    cells: dict[str, str] | None
-    error: str | None = None
-    error_at: str | None = None
-    replaced: int = 0
+    replaced: int
+    fields: list[str]
 
-    @classmethod
-    def of(cls, staged: Staged) -> _Row:
-        return cls(**staged.record)
+
+class _Broken(NamedTuple):
+    """A row that cannot be used: its file (index), line, bytes read as cp1252, why and where,
+    and its text (``None`` when it could not be parsed at all)."""
+
+    file: int
+    line: int
+    replaced: int
+    error: str
+    error_at: str
+    raw: str | None
+
+
+def _encode(row: _Good | _Broken) -> bytes:
+    # marshal: the fastest codec of str/int tuples, for a file this process writes and reads
+    return marshal.dumps(tuple(row))
+
+
+def _decode(payload: bytes) -> _Good | _Broken:
+    values = marshal.loads(payload)
+    return _Good(*values) if len(values) == 4 else _Broken(*values)
+
+
+def _cells(header: list[str], fields: list[str]) -> dict[str, str]:
+    """A row's non-empty cells by column (a column named twice: its last non-empty cell)."""
+    return {name: value for name, value in zip(header, fields, strict=True) if value.strip()}
+
+
+@dataclass
+class _FileColumns:
+    """Where the mapped columns sit in one file's header, worked out once per file."""
+
+    header: list[str]
+    #: column -> its first position (1-based), for ``file:line:column``
+    positions: dict[str, int]
+    #: (field, its column's indexes last first, ``:column`` of its location) of each message
+    #: field whose column is present (a column named twice: its last non-empty cell is read)
+    message_fields: list[tuple[str, list[int], str]]
+    #: (column, index) of the columns a messages-alone conversation takes from its rows
+    conversation_cells: list[tuple[str, int]]
+    has_body_column: bool
 
 
 class CsvStage:
-    """The staging of one CSV export in a :class:`StagingStore` of ``folder``: kinds
-    ``conversations`` and ``messages``, keyed by conversation id."""
+    """The staging of one CSV export in a :class:`GroupedRows` store of ``folder``: conversation
+    rows are parent rows, message rows children, keyed by conversation id."""
 
     def __init__(self, folder: Path, files: Sequence[tuple[InputFile, str]], columns: CsvColumns):
         self.files = [input_file for input_file, _ in files]
         self.kinds = [kind for _, kind in files]
         self.columns = columns
         self.headers: list[list[str]] = [[] for _ in files]
+        self.layout: list[_FileColumns | None] = [None for _ in files]
         self.messages_only = "conversations" not in self.kinds
         # with messages alone, a column both tables name (created_at) is the message's
         self.message_owned = (
@@ -117,12 +190,21 @@ class CsvStage:
             if self.messages_only
             else set()
         )
-        self.store = StagingStore(folder, "csv-stage.sqlite")
+        self.store = GroupedRows(folder, "csv-stage.sqlite")
+        self.names = [input_file.name for input_file in self.files]
+        #: how many columns a messages-alone conversation may take from its rows, in all files
+        self.conversation_columns = 0
+        #: (field, column, path in ``field_locations``) of the conversation fields read
+        self.conversation_fields = [
+            (field_name, column, field_name.replace("customer_", "customer.", 1))
+            for field_name, column in columns.conversation.items()
+            if column and column not in self.message_owned
+        ]
 
     def close(self) -> None:
         self.store.close()
 
-    def _location(self, row: _Row) -> str:
+    def _location(self, row: _Good | _Broken) -> str:
         return f"{self.files[row.file].name}:{row.line}"
 
     # -- staging -------------------------------------------------------------------------------
@@ -132,7 +214,9 @@ class CsvStage:
         order = sorted(range(len(self.files)), key=lambda i: self.kinds[i] != "conversations")
         for index in order:
             self._stage_file(index)
-            self.store.commit()
+        self.conversation_columns = len(
+            {name for layout in self.layout if layout for name, _ in layout.conversation_cells}
+        )
 
     def _stage_file(self, index: int) -> None:
         input_file, kind = self.files[index], self.kinds[index]
@@ -146,119 +230,167 @@ class CsvStage:
             self.headers[index] = [name.strip() for name in header or []]
             break
         header = self.headers[index]
+        self.layout[index] = self._file_columns(header)
         id_index = header.index(id_column)
+        width = len(header)
+        add, dumps = self.store.add, marshal.dumps
+        conversations = kind == "conversations"
         for line, row, replaced in rows:
+            cid = None
+            if row is not None and id_index < len(row):
+                cid = row[id_index].strip() or None
+            if row is not None and len(row) == width and cid is not None:
+                add(cid, conversations, dumps((index, line, replaced, row)))  # a _Good
+                continue
             location = f"{input_file.name}:{line}"
-            cid, error, error_at = None, None, location
+            error_at = location
             if row is None:
                 error = "the CSV row cannot be parsed (a quote is not closed?)"
+            elif len(row) != width:
+                error = (
+                    f"the row has {len(row)} fields, the header has {width}: "
+                    "a field holding the delimiter, a quote or a line break needs double "
+                    "quotes"
+                )
+                error_at = f"{location}:{min(len(row), width) + 1}"  # first odd field
             else:
-                if id_index < len(row) and row[id_index].strip():
-                    cid = row[id_index].strip()
-                if len(row) != len(header):
-                    error = (
-                        f"the row has {len(row)} fields, the header has {len(header)}: "
-                        "a field holding the delimiter, a quote or a line break needs double "
-                        "quotes"
-                    )
-                    error_at = f"{location}:{min(len(row), len(header)) + 1}"  # first odd field
-                elif cid is None:
-                    error = f"the conversation id (column {id_column!r}) is empty"
-                    error_at = f"{location}:{id_index + 1}"
-            cells = None
-            if row is not None and error is None:
-                cells = {n: v for n, v in zip(header, row, strict=True) if v.strip()}
-            elif row is not None:  # the row's text goes with the invalid record
-                cells = {RAW_TEXT_KEY: _row_text(row, self.columns.delimiter)}
-            staged = _Row(index, line, cells, error, error_at if error else None, replaced)
-            if kind == "conversations" or cid is None:
-                self._stage_conversation(cid, staged)
-            else:
-                self._stage_message(cid, staged)
+                error = f"the conversation id (column {id_column!r}) is empty"
+                error_at = f"{location}:{id_index + 1}"
+            # the row's text goes with the invalid record
+            raw = None if row is None else _row_text(row, self.columns.delimiter)
+            broken = _Broken(index, line, replaced, error, error_at, raw)
+            # a row without a conversation id is an invalid conversation of its own
+            add(cid, conversations or cid is None, _encode(broken))
 
-    def _put(self, kind: str, cid: str | None, row: _Row) -> int:
-        return self.store.put(kind, cid, self._location(row), asdict(row))
-
-    def _stage_conversation(self, cid: str | None, row: _Row) -> None:
-        if cid is not None and row.error is None:
-            first = self.store.first("conversations", cid)
-            if first is not None:
-                row.error = f"conversation id {cid!r} appears again (first at {first.location})"
-                row.error_at = self._location(row)
-        self._put("conversations", cid, row)
-
-    def _stage_message(self, cid: str, row: _Row) -> None:
-        if self.messages_only:
-            known = self.store.first("conversations", cid)
-            broken = row.error is not None
-            if known is None and broken:
-                # a broken first row: the conversation takes its columns from later rows, and
-                # the row itself makes it invalid (kept in its dead letter with the good rows)
-                self._put("conversations", cid, _Row(row.file, row.line, {}))
-            elif known is None:
-                self._put("conversations", cid, replace(row, replaced=0))
-            elif not broken:
-                self._fill_conversation_cells(known, row.cells)
-        self._put("messages", cid, row)
-
-    def _fill_conversation_cells(self, known: Staged, later: dict[str, str] | None) -> None:
-        """With ``messages.csv`` alone, a conversation column left empty on its first row is
-        taken from a later row of the same conversation (the first non-empty value wins)."""
-        row = _Row.of(known)
-        if row.cells is None or later is None:
-            return
-        missing = {name: value for name, value in later.items() if name not in row.cells}
-        if missing:
-            row.cells.update(missing)
-            self.store.replace(known.seq, asdict(row))
+    def _file_columns(self, header: list[str]) -> _FileColumns:
+        positions: dict[str, int] = {}
+        for position, name in enumerate(header, 1):
+            positions.setdefault(name, position)
+        message_fields = [
+            (
+                field_name,
+                [i for i in reversed(range(len(header))) if header[i] == column],
+                f":{positions[column]}",
+            )
+            for field_name, column in self.columns.message.items()
+            if column and column in positions
+        ]
+        wanted = {
+            column
+            for column in self.columns.conversation.values()
+            if column and column not in self.message_owned
+        }
+        prefix = self.columns.custom_field_prefix
+        conversation_cells = [
+            (name, i) for i, name in enumerate(header) if name in wanted or name.startswith(prefix)
+        ]
+        body_columns = {self.columns.message["body_html"], self.columns.message["body_text"]}
+        return _FileColumns(
+            header,
+            positions,
+            message_fields,
+            conversation_cells,
+            bool((body_columns - {""}) & set(header)),
+        )
 
     # -- emitting ------------------------------------------------------------------------------
     def records(self) -> Iterator[SourceRecord]:
-        """One :class:`SourceRecord` per conversation, then one per orphan conversation id."""
-        for staged in self.store.of_kind("conversations"):
-            row = _Row.of(staged)
-            if row.error is not None:
-                yield _invalid(
-                    staged.location, staged.key, row.error, row.error_at, _raw_text(row.cells)
-                )
-                continue
-            assert staged.key is not None
-            build = partial(self._conversation, staged.key, row)
-            yield read_safely(build, staged.location, staged.key)
-        if not self.messages_only:
-            yield from self._orphans()
+        """One :class:`SourceRecord` per conversation, in the order each first appears
+        (conversation files first; with messages alone, the first message row of each), then
+        one per conversation id that message rows name but no conversation row has."""
+        for group in self.store.groups(orphans_last=not self.messages_only):
+            head = group[0]
+            if head.parent:
+                row = _decode(head.payload)
+                location = self._location(row)
+                if isinstance(row, _Broken):
+                    yield _invalid(location, head.key, row.error, row.error_at, row.raw)
+                elif head.first_parent != head.seq:
+                    yield self._repeated(head, row)
+                else:
+                    assert head.key is not None
+                    build = partial(self._conversation, head.key, group)
+                    yield read_safely(build, location, head.key)
+            elif self.messages_only:
+                assert head.key is not None
+                location = self._location(_decode(head.payload))
+                build = partial(self._conversation, head.key, group)
+                yield read_safely(build, location, head.key)
+            else:
+                yield self._orphan(head, group)
 
-    def _orphans(self) -> Iterator[SourceRecord]:
+    def _repeated(self, head: GroupedRow, row: _Good) -> SourceRecord:
+        """The invalid record of a conversation row whose id an earlier row has."""
+        assert head.first_parent is not None
+        payload = self.store.payload(head.first_parent)
+        assert payload is not None
+        location = self._location(row)
+        first_at = self._location(_decode(payload))
+        error = f"conversation id {head.key!r} appears again (first at {first_at})"
+        cells = _cells(self.headers[row.file], row.fields)
+        return _invalid(location, head.key, error, location, cells.get(RAW_TEXT_KEY))
+
+    def _orphan(self, head: GroupedRow, group: Sequence[GroupedRow]) -> SourceRecord:
         conversation_files = ", ".join(
             f.name for f, k in zip(self.files, self.kinds, strict=True) if k == "conversations"
         )
-        for cid, first, count in self.store.keys_without("messages", "conversations"):
-            rows = "a message row names" if count == 1 else f"{count} message rows name"
-            error = (
-                f"{rows} conversation {cid!r}, which is not in {conversation_files}; "
-                "add its row there or correct the id"
-            )
-            yield _invalid(first.location, cid, error, first.location)
+        count = len(group)
+        rows = "a message row names" if count == 1 else f"{count} message rows name"
+        error = (
+            f"{rows} conversation {head.key!r}, which is not in {conversation_files}; "
+            "add its row there or correct the id"
+        )
+        location = self._location(_decode(head.payload))
+        return _invalid(location, head.key, error, location)
 
-    def _conversation(self, cid: str, row: _Row) -> SourceRecord:
-        location = self._location(row)
+    def _merged_cells(self, rows: list[_Good | _Broken]) -> dict[str, str]:
+        """With ``messages.csv`` alone, the conversation's cells: those of its first good row,
+        a column left empty there taken from a later good row (the first non-empty value wins)."""
+        merged: dict[str, str] = {}
+        for row in rows:
+            if len(merged) == self.conversation_columns:
+                break  # every column has its value
+            if isinstance(row, _Broken):
+                continue
+            layout = self.layout[row.file]
+            assert layout is not None
+            cells: dict[str, str] = {}
+            fields = row.fields
+            for name, i in layout.conversation_cells:
+                if fields[i].strip():
+                    cells[name] = fields[i]
+            for name, value in cells.items():
+                if name not in merged:
+                    merged[name] = value
+        return merged
+
+    def _conversation(self, cid: str, group: Sequence[GroupedRow]) -> SourceRecord:
+        """The conversation of a group: its conversation row then its message rows, or with
+        messages alone, its message rows (the first stands for the conversation)."""
+        rows = [_decode(row.payload) for row in group]
+        head = rows.pop(0) if group[0].parent else None
+        if head is None:
+            first = rows[0]
+            file, line, replaced = first.file, first.line, 0
+            cells = self._merged_cells(rows)
+        else:
+            assert isinstance(head, _Good)
+            file, line, replaced = head.file, head.line, head.replaced
+            cells = _cells(self.headers[file], head.fields)
+        location = f"{self.files[file].name}:{line}"
         record = SourceRecord(location, None, cid)
-        assert row.cells is not None
-        data = self._conversation_data(row.cells, row.file, row.line, record)
+        data = self._conversation_data(cells, file, line, record)
         messages: list[dict[str, Any]] = []
         bad_rows: list[Finding] = []
         raw_rows: list[str] = []
-        replaced = row.replaced
-        for staged in self.store.by_key("messages", cid):
-            message = _Row.of(staged)
-            if message.error is not None:  # the conversation is invalid; its good rows are kept
+        for message in rows:
+            if isinstance(message, _Broken):  # the conversation is invalid; its good rows kept
                 bad_rows.append(Finding("read", "parse", message.error, message.error_at, cid))
-                raw_rows.append(_raw_text(message.cells) or "")
+                raw_rows.append(message.raw or "")
                 continue
-            assert message.cells is not None
             replaced += message.replaced
-            messages.append(self._message_data(message.cells, message.file, message.line, record))
-            record.message_locations.append(staged.location)
+            messages.append(self._message_data(message, record))
+            record.message_locations.append(self._location(message))
         data["messages"] = messages
         if bad_rows:
             record.error, record.left_out[:0] = bad_rows[0], bad_rows[1:]
@@ -271,21 +403,26 @@ class CsvStage:
         return record
 
     def _at(self, file: int, line: int, column: str) -> str:
-        position = self.headers[file].index(column) + 1
+        layout = self.layout[file]
+        assert layout is not None
+        position = layout.positions.get(column) or self.headers[file].index(column) + 1
         return f"{self.files[file].name}:{line}:{position}"
 
     def _conversation_data(
         self, cells: dict[str, str], file: int, line: int, record: SourceRecord
     ) -> dict[str, Any]:
         names = self.columns.conversation
-        value = {
-            f: cells[c]
-            for f, c in names.items()
-            if c and c in cells and c not in self.message_owned
-        }
-        for field_name in value:
-            path = field_name.replace("customer_", "customer.", 1)
-            record.field_locations[path] = self._at(file, line, names[field_name])
+        value = {f: cells[c] for f, c, _ in self.conversation_fields if c in cells}
+        layout = self.layout[file]
+        assert layout is not None
+        positions = layout.positions
+        where = f"{self.names[file]}:{line}:"
+        for field_name, column, path in self.conversation_fields:
+            if field_name in value:
+                if column in positions:
+                    record.field_locations[path] = f"{where}{positions[column]}"
+                else:  # a column of another file's header only
+                    record.field_locations[path] = self._at(file, line, column)
         data: dict[str, Any] = {"source_id": record.source_id}
         for field_name in ("subject", "status", "created_at", "closed_at"):
             if field_name in value:
@@ -325,15 +462,20 @@ class CsvStage:
     def _split(self, cell: str) -> list[str]:
         return [item.strip() for item in cell.split(self.columns.list_separator) if item.strip()]
 
-    def _message_data(
-        self, cells: dict[str, str], file: int, line: int, record: SourceRecord
-    ) -> dict[str, Any]:
-        names = self.columns.message
-        value = {f: cells[c] for f, c in names.items() if c and c in cells}
-        index = len(record.message_locations)  # this message's place in data["messages"]
-        for field_name in value:
-            path = f"messages[{index}].{field_name}"
-            record.field_locations[path] = self._at(file, line, names[field_name])
+    def _message_data(self, row: _Good, record: SourceRecord) -> dict[str, Any]:
+        layout = self.layout[row.file]
+        assert layout is not None
+        fields = row.fields
+        value: dict[str, str] = {}
+        where = f"{self.names[row.file]}:{row.line}"
+        path = f"messages[{len(record.message_locations)}]."  # its place in data["messages"]
+        locations = record.field_locations
+        for field_name, indexes, column in layout.message_fields:
+            for i in indexes:
+                if fields[i].strip():
+                    value[field_name] = fields[i]
+                    locations[path + field_name] = where + column
+                    break
         message: dict[str, Any] = {}
         for field_name in ("created_at", "body_html", "body_text", "author_name"):
             if field_name in value:
@@ -347,12 +489,12 @@ class CsvStage:
         if "private" in value:
             message["private"] = value["private"].strip().lower() in self.columns.true_words
         if "attachments" in value:
-            location = self._at(file, line, names["attachments"])
-            message["attachments"] = self._attachments(value["attachments"], file, location, record)
-        body_columns = {names["body_html"], names["body_text"]} - {""}
-        if not {"body_html", "body_text"} & message.keys() and body_columns & set(
-            self.headers[file]
-        ):  # empty body cells: an empty body, as in canonical input (left out, or "(attachment)")
+            location = self._at(row.file, row.line, self.columns.message["attachments"])
+            message["attachments"] = self._attachments(
+                value["attachments"], row.file, location, record
+            )
+        if layout.has_body_column and "body_html" not in message and "body_text" not in message:
+            # empty body cells: an empty body, as in canonical input (left out, or "(attachment)")
             message["body_text"] = ""
         return message
 

@@ -18,17 +18,23 @@ Records are kept as JSON text in one SQLite table, indexed by (kind, key, seq) a
 ``seq`` is the order of ``put``, so "source order" is the order the reader read the files in.
 Every record keeps its ``location`` (``file:line``). Memory stays bounded by SQLite's page cache
 whatever the size of the export; the file lives in the reader's work folder and goes with it.
+
+A reader that only ever needs every record of each conversation together, once, uses
+:class:`GroupedRows` instead: records are appended without a look-up each, and read back in one
+sorted pass (SQLite's external sort), conversation by conversation, rather than by a query per
+key: much faster on a large export whose rows come in random order, in the same bounded memory.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO, NamedTuple, Self
 
 STORE_FILE = "staging.sqlite"
 COMMIT_EVERY = 10_000
@@ -61,7 +67,25 @@ def _staged(row: tuple[int, str, str | None, str, str]) -> Staged:
     return Staged(seq, kind, key, location, json.loads(record))
 
 
-class StagingStore:
+class _Closed:
+    """A context manager that calls ``close()`` on the way out."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class StagingStore(_Closed):
     """Records by kind and key in a SQLite file of ``folder``; a context manager."""
 
     def __init__(self, folder: Path, file_name: str = STORE_FILE) -> None:
@@ -158,13 +182,139 @@ class StagingStore:
         """Close the database (the file is removed with the reader's work folder)."""
         self._db.close()
 
-    def __enter__(self) -> StagingStore:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
+# -- rows grouped in one sorted pass -------------------------------------------------------------
+
+_GROUPED_SCHEMA = """
+CREATE TABLE row (
+    seq INTEGER PRIMARY KEY, key TEXT, parent INTEGER NOT NULL, at INTEGER, size INTEGER);
+"""
+#: the first parent row and the first row of each key, made once every row is in
+_FIRSTS = """
+CREATE TABLE first (key TEXT PRIMARY KEY, parent INTEGER, any INTEGER) WITHOUT ROWID;
+INSERT INTO first SELECT key, MIN(CASE WHEN parent THEN seq END), MIN(seq) FROM row
+    WHERE key IS NOT NULL GROUP BY key;
+"""
+#: every row with its group: a parent row's own seq; a child's first parent of its key, or when
+#: its key has none, the key's first row (``late``: such groups after all others)
+_GROUPED = """
+SELECT CASE WHEN r.parent OR f.parent IS NOT NULL THEN 0 ELSE :late END AS late,
+    CASE WHEN r.parent THEN r.seq ELSE COALESCE(f.parent, f.any, r.seq) END AS grp,
+    r.seq, r.key, r.parent, r.at, r.size, f.parent
+FROM row AS r LEFT JOIN first AS f ON f.key = r.key
+ORDER BY late, grp, r.parent DESC, r.seq
+"""
+#: rows sent to SQLite at once
+INSERT_BATCH = 5_000
+#: SQLite's page cache and sort buffer (KiB): larger sorted runs, fewer merge passes; flat
+CACHE_KIB = 32 << 10
+
+
+class GroupedRow(NamedTuple):
+    """One row of a :class:`GroupedRows` group: its order, key, whether it is a parent row, the
+    payload it was added with, and the ``seq`` of the first parent row of its key (``None``
+    when no parent row has the key: a parent row other than that one is a repeat)."""
+
+    seq: int
+    key: str | None
+    parent: bool
+    payload: bytes
+    first_parent: int | None
+
+
+class GroupedRows(_Closed):
+    """Rows joined by key in one sorted pass, in two files of ``folder``; a context manager.
+
+    Each row is a *parent* (a conversation row) or a *child* (a message row), with a key (the
+    conversation id; a row without one stands alone) and an opaque ``bytes`` payload. Once every
+    row is added, :meth:`groups` gives them grouped, each group once, in the order of its first
+    row, the rows of a group in the order they were added:
+
+    - every parent row starts a group of its own (a key's later parent rows too: a duplicate);
+    - a child joins the group of the first parent row of its key, after that row;
+    - children of a key no parent row has make a group of that key, at the place of its first
+      row, or after every other group when ``orphans_last``.
+
+    Payloads are appended to a flat file as they come; a SQLite table holds each row's key and
+    where its payload is. Adding costs no look-up; :meth:`groups` is one external sort of those
+    narrow rows by SQLite (in its bounded cache and temporary files), whatever their order in
+    the source, then each payload is read back from its place (from the system's file cache,
+    as a rule: it was written moments before).
+    """
+
+    def __init__(self, folder: Path, file_name: str = "grouped.sqlite") -> None:
+        self.path = folder / file_name
+        self.payload_path = folder / f"{file_name}.payloads"
+        self._db = sqlite3.connect(self.path)
+        self._db.executescript(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; "
+            f"PRAGMA cache_size = -{CACHE_KIB};" + _GROUPED_SCHEMA
+        )
+        self._out: BinaryIO | None = self.payload_path.open("wb", buffering=1 << 20)
+        self._in: int | None = None
+        self._end = 0
+        self._pending: list[tuple[int, str | None, bool, int, int]] = []
+        self._seq = 0
+
+    def add(self, key: str | None, parent: bool, payload: bytes) -> int:
+        """Add a row; return its ``seq`` (1, 2, ... in the order of adding)."""
+        assert self._out is not None, "rows are added before groups() is called"
+        self._seq += 1
+        size = len(payload)
+        self._out.write(payload)
+        self._pending.append((self._seq, key, parent, self._end, size))
+        self._end += size
+        if len(self._pending) >= INSERT_BATCH:
+            self._flush()
+        return self._seq
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._db.executemany("INSERT INTO row VALUES (?, ?, ?, ?, ?)", self._pending)
+            self._pending = []
+
+    def _reading(self) -> int:
+        """The payload file open for reading, once every row is added."""
+        if self._in is None:
+            self._flush()
+            self._db.commit()
+            if self._out is not None:
+                self._out.close()
+                self._out = None
+            self._in = os.open(self.payload_path, os.O_RDONLY)
+        return self._in
+
+    def payload(self, seq: int) -> bytes | None:
+        """The payload of row ``seq``, ``None`` when there is no such row (ends the adding)."""
+        fd = self._reading()
+        found = self._db.execute("SELECT at, size FROM row WHERE seq = ?", (seq,)).fetchone()
+        return None if found is None else os.pread(fd, found[1], found[0])
+
+    def groups(self, orphans_last: bool = False) -> Iterator[Sequence[GroupedRow]]:
+        """Every row, once, in its group (class doc); the groups in order, each a list. Called
+        once, when every row is added."""
+        fd = self._reading()
+        self._db.executescript(_FIRSTS)
+        read = os.pread
+        group: list[GroupedRow] = []
+        current: tuple[int, int] | None = None
+        for late, grp, seq, key, parent, at, size, first in self._db.execute(
+            _GROUPED, {"late": int(orphans_last)}
+        ):
+            if (late, grp) != current:
+                if group:
+                    yield group
+                group, current = [], (late, grp)
+            group.append(GroupedRow(seq, key, parent == 1, read(fd, size, at), first))
+        if group:
+            yield group
+
+    def close(self) -> None:
+        """Close both files (they are removed with the reader's work folder)."""
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+        if self._in is not None:
+            os.close(self._in)
+            self._in = None
+        self._db.close()

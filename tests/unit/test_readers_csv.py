@@ -200,6 +200,50 @@ def test_messages_only_layout_takes_a_conversation_column_from_a_later_row(
     assert "One" == record.data["subject"]  # given on the first row: kept
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_messages_only_layout_with_rows_in_random_order(tmp_path: Path, seed: int) -> None:
+    """Rows of many conversations shuffled over the whole file (more rows than the staging
+    sends to SQLite at once): conversations in the order of their first row, each with its
+    rows in file order and its columns from its first row."""
+    header = ["conversation_id", "subject", "message_id", "author_role", "body_text"]
+    rows = [
+        [f"k{n}", f"Subject {n}", f"m{n}-{i}", "customer", f"text {n} {i}"]
+        for n in range(2_000)
+        for i in range(3)
+    ]
+    random.Random(seed).shuffle(rows)
+    path = tmp_path / "export.csv"
+    _write_csv(path, header, rows)
+    expected: dict[str, list[tuple[str, str]]] = {}  # id -> (message id, location) in file order
+    for line, row in enumerate(rows, 2):
+        expected.setdefault(row[0], []).append((row[2], f"{path}:{line}"))
+    records = _records(path)
+    assert [r.source_id for r in records] == list(expected)
+    for record in records:
+        assert record.data is not None
+        assert record.source_id is not None
+        wanted = expected[record.source_id]
+        assert record.location == wanted[0][1]
+        assert record.data["subject"] == f"Subject {record.source_id[1:]}"
+        assert [m["source_id"] for m in record.data["messages"]] == [m for m, _ in wanted]
+        assert record.message_locations == [where for _, where in wanted]
+
+
+def test_a_column_named_twice_reads_its_last_non_empty_cell(tmp_path: Path) -> None:
+    """As a row read by column name: the later cell wins unless it is empty; the location
+    names the column's first place."""
+    header = ["conversation_id", "body_text", "author_role", "body_text", "subject", "subject"]
+    rows = [["k1", "first", "customer", "second", "One", ""], ["k1", "first", "agent", "", "", ""]]
+    path = tmp_path / "export.csv"
+    _write_csv(path, header, rows)
+    (record,) = _records(path)
+    assert record.data is not None
+    assert record.data["subject"] == "One"
+    assert [m["body_text"] for m in record.data["messages"]] == ["second", "first"]
+    assert record.field_locations["messages[0].body_text"] == f"{path}:2:2"
+    assert record.field_locations["subject"] == f"{path}:2:5"
+
+
 def test_wrong_field_count_makes_the_conversation_invalid(tmp_path: Path) -> None:
     export = _two_file_export(
         tmp_path,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
-from importer.readers.staging import StagingStore
+from importer.readers.staging import GroupedRows, StagingStore
 
 
 def test_records_by_key_in_the_order_they_were_put(tmp_path: Path) -> None:
@@ -75,3 +76,68 @@ def test_many_records_stream_from_disk(tmp_path: Path) -> None:
         assert 30 == len(list(store.by_key("comments", "999")))
         assert [s.record["n"] for s in store.by_key("comments", "5")][:3] == [5, 1005, 2005]
     assert (tmp_path / "staging.sqlite").stat().st_size > 0
+
+
+def _grouped(store: GroupedRows, orphans_last: bool) -> list[list[tuple[str | None, bytes]]]:
+    return [[(row.key, row.payload) for row in group] for group in store.groups(orphans_last)]
+
+
+def test_grouped_rows_parents_then_their_children_orphans_last(tmp_path: Path) -> None:
+    with GroupedRows(tmp_path) as store:
+        store.add("1", True, b"conversation 1")
+        store.add(None, True, b"no id")
+        store.add("2", True, b"conversation 2")
+        repeat = store.add("1", True, b"conversation 1 again")
+        store.add("9", False, b"orphan 9 a")
+        store.add("2", False, b"message 2 a")
+        store.add("1", False, b"message 1 a")
+        store.add("8", False, b"orphan 8")
+        store.add("9", False, b"orphan 9 b")
+        store.add("1", False, b"message 1 b")
+        assert store.payload(repeat) == b"conversation 1 again"
+        assert store.payload(99) is None
+        groups = list(store.groups(orphans_last=True))
+    assert [[(row.key, row.payload) for row in group] for group in groups] == [
+        [("1", b"conversation 1"), ("1", b"message 1 a"), ("1", b"message 1 b")],
+        [(None, b"no id")],
+        [("2", b"conversation 2"), ("2", b"message 2 a")],
+        [("1", b"conversation 1 again")],
+        [("9", b"orphan 9 a"), ("9", b"orphan 9 b")],
+        [("8", b"orphan 8")],
+    ]
+    # a repeated parent row knows the first one; an orphan group has no parent
+    assert [(g[0].parent, g[0].seq, g[0].first_parent) for g in groups] == [
+        (True, 1, 1),
+        (True, 2, None),
+        (True, 3, 3),
+        (True, 4, 1),
+        (False, 5, None),
+        (False, 8, None),
+    ]
+
+
+def test_grouped_rows_children_alone_group_where_their_key_first_appears(tmp_path: Path) -> None:
+    with GroupedRows(tmp_path, "messages.sqlite") as store:
+        for key, text in [("b", "1"), ("a", "2"), (None, "3"), ("b", "4"), ("c", "5"), ("a", "6")]:
+            store.add(key, key is None, text.encode())
+        assert _grouped(store, orphans_last=False) == [
+            [("b", b"1"), ("b", b"4")],
+            [("a", b"2"), ("a", b"6")],
+            [(None, b"3")],
+            [("c", b"5")],
+        ]
+    assert (tmp_path / "messages.sqlite").exists()
+
+
+def test_grouped_rows_many_rows_in_random_order(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    rows = [(f"k{n % 700}", n) for n in range(20_000)]  # more than one insert batch
+    rng.shuffle(rows)
+    with GroupedRows(tmp_path) as store:
+        for key, n in rows:
+            store.add(key, False, str(n).encode())
+        groups = [[int(row.payload) for row in group] for group in store.groups()]
+    expected: dict[str, list[int]] = {}  # keys in the order they first appear
+    for key, n in rows:
+        expected.setdefault(key, []).append(n)
+    assert groups == list(expected.values())
