@@ -3,22 +3,25 @@
 Design (why it holds a fixed *or* sliding window of unknown phase, and uses 98-99 % of it):
 
 * The bucket is an :class:`aiolimiter.AsyncLimiter` (a leaky bucket) refilled at ``rate`` units
-  a window and holding at most ``burst`` units, two writes (4 units). For any span of time,
-  the units it lets through are at most ``rate * span / window + burst``, whatever came before
-  (idle or not): the span starts with at most ``burst`` banked and refills at ``rate``. So any
-  window of our units, fixed or sliding, of any phase, holds at most ``rate + burst``.
-* ``rate = budget - reserve`` with ``reserve = max((1 - HEADROOM) * budget, burst + 2)``,
-  ``HEADROOM`` 99 %: at 600 units a minute, 594 spent and ``594 + 4 = 598``: a window never
-  reaches the budget from our own spending, with 2 units (one write, 0.2 s at that pace) to
-  spare for the requests' travel time varying between the client and the server's counter.
-  Smaller budgets keep a larger share in reserve (400: 394 a minute). In steady state (workers
-  waiting on the bucket) the bucket stays within one write of full, so a window of any phase
-  holds ``rate`` give or take one write: 592-596 of 600 (98.7-99.3 %).
-* Why the burst is small, and not larger for comfort: a bigger bucket (the earlier 2 s, ~20
-  units) only matters after a pause, and there it is harmful: spent right after a window
-  turns, it lets the new window take ``rate + burst`` and overflow at its end, a 429 each
-  window; that forced a headroom of 97.5 %. Two writes are enough to absorb late wake-ups of
-  the event loop (up to one write's time, 0.2 s at 600) without losing pace.
+  a window and banking at most ``burst`` units. For any span of time, the units it lets through
+  are at most ``rate * span / window + burst``, whatever came before (idle or not): the span
+  starts with at most ``burst`` banked and refills at ``rate``. So any window of our units,
+  fixed or sliding, of any phase, holds at most ``rate + burst``.
+* ``rate = budget - reserve``, ``reserve = max((1 - HEADROOM) * budget, 3 writes)`` with
+  ``HEADROOM`` 99 %, and ``burst`` at most half the reserve (at least two writes, at most
+  ``burst_s``, 2 s, of the rate). At 600 units a minute: 594 spent, a burst of 4 units, and
+  ``594 + 4 = 598``: a window never reaches the budget from our own spending, with 2 units
+  (one write, 0.2 s at that pace) to spare for the requests' travel time varying between the
+  client and the server's counter. Smaller budgets keep a larger share in reserve (400: 394 a
+  minute); large ones bank more (10,000: 9,900 a minute, a burst of 50 units). In steady state
+  (workers waiting on the bucket) the bucket stays within one write of full, so a window of
+  any phase holds ``rate`` give or take one write: 592-596 of 600 (98.7-99.3 %).
+* Why the burst is small: it only matters after a pause, and there a large one is harmful:
+  spent right after a window turns, it lets the new window take ``rate + burst``. The earlier
+  bucket of 2 s (~20 units at 600) forced a headroom of 97.5 % for that. Two writes are enough
+  to absorb late wake-ups of the event loop (up to one write's time, 0.2 s at 600) without
+  losing pace; with a far larger budget (no limit in effect) the bucket grows with the reserve
+  so workers do not queue on timers.
 * Why not learn the window's phase from ``X-RateLimit-Remaining-Minute`` and spend what is left
   just before it turns: the turn is only known to within a request's round trip, a sliding
   window has none, and a miss puts the extra units into the next window, a 429. The last 1 %
@@ -26,17 +29,19 @@ Design (why it holds a fixed *or* sliding window of unknown phase, and uses 98-9
 * ``X-RateLimit-Limit-Minute`` lower than ``--rate-limit`` lowers the rate (never raises it).
 * ``X-RateLimit-Remaining-Minute`` at or below ``low_remaining`` (other apps spend the same
   account) holds every worker for ``low_pause_s``; the next answer tells whether the window
-  has turned. The default threshold, ``reserve - burst`` (2 units at 600), is the least a
-  window can have left from our own spending (``budget - rate - burst``), so on our own this
-  never holds anyone back; once others spend, it stops us while the window is spent instead of
-  probing it with 429s. After a hold only ``burst`` is banked, so the probe is one or two writes.
+  has turned. The default threshold is ``reserve - burst`` (2 units at 600, 50 at 10,000), the
+  least our own spending can leave in a window (``budget - rate - burst``). In steady state a
+  run alone leaves at least ``reserve - 2`` (4 at 600), so on its own it is never held back (at
+  most once, at the end of a window that began with the bucket full after a pause). When
+  others spend, the remaining reaches it before the window's end: we hold, then probe with at
+  most the burst; if the window is still spent, that 429 holds everyone until it turns.
 * A 429 sets one shared pause for every worker: ``X-RateLimit-Retry-After``, else
   ``Retry-After``, else exponential backoff with jitter over consecutive 429s.
 
 ``IMPORTER_RATE_WINDOW_S`` (default 60) is the length of the window the ``-Minute`` headers and
-``--rate-limit`` count, for rehearsals against ``importer sandbox --window-s S``: the rate and
-the low-remaining pause are scaled by ``S / 60`` (the burst is in units; a 429's wait is the
-server's).
+``--rate-limit`` count, for rehearsals against ``importer sandbox --window-s S``: the rate, the
+burst's ``burst_s`` and the low-remaining pause are scaled by ``S / 60`` (the reserve is in
+units; a 429's wait is the server's).
 
 Time comes from ``clock`` (default: the running loop's ``time()``, which the limiter also uses)
 and waits go through ``sleep``; tests patch the loop's clock and step it.
@@ -60,7 +65,7 @@ __all__ = ["BURST_UNITS", "HEADROOM", "Pacer"]
 HEADROOM = 0.99
 #: Units of a write (POST, PUT, PATCH, DELETE); a read costs 1.
 WRITE_UNITS = 2.0
-#: Units the bucket can bank: two writes.
+#: Units the bucket banks at the least: two writes.
 BURST_UNITS = 2 * WRITE_UNITS
 #: Margin added to a server-given wait, so we do not wake just before the window turns.
 RETRY_AFTER_MARGIN_S = 0.1
@@ -91,7 +96,7 @@ class Pacer:
         rate_limit: float,
         *,
         headroom: float = HEADROOM,
-        burst_units: float = BURST_UNITS,
+        burst_s: float = 2.0,
         low_remaining: int | None = None,
         low_pause_s: float = 1.0,
         backoff_cap_s: float = 60.0,
@@ -109,8 +114,9 @@ class Pacer:
         #: seconds the budget counts (60 against Help Scout)
         self.window_s = window_s if window_s is not None else window_from_env()
         scale = self.window_s / MINUTE_S
-        #: units the bucket banks at most (at least a write, so a write always fits)
-        self.burst_units = max(float(burst_units), WRITE_UNITS)
+        #: the bucket banks at most this long a stretch of the rate (less where the reserve
+        #: is smaller: see :attr:`burst_units`)
+        self.burst_s = burst_s * scale
         self._low_remaining = low_remaining
         self.low_pause_s = low_pause_s * scale
         self.backoff_cap_s = backoff_cap_s
@@ -134,14 +140,22 @@ class Pacer:
 
     @property
     def reserve(self) -> float:
-        """Units of each window left unspent: ``1 - headroom`` of the budget, and at least the
-        burst plus one write (so ``rate + burst`` stays a write under the budget)."""
-        return max((1.0 - self.headroom) * self.budget, self.burst_units + WRITE_UNITS)
+        """Units of each window left unspent: ``1 - headroom`` of the budget, at least three
+        writes (the smallest bucket, two writes, and one to spare)."""
+        return max((1.0 - self.headroom) * self.budget, 3 * WRITE_UNITS)
 
     @property
     def rate(self) -> float:
         """Units per window actually spent: the budget less the reserve (594 of 600)."""
         return max(self.budget - self.reserve, WRITE_UNITS)
+
+    @property
+    def burst_units(self) -> float:
+        """Units the bucket banks: ``burst_s`` of the rate, but at most half the reserve (so
+        ``rate + burst`` stays under the budget); at least two writes. At 600 (and 400): 4
+        units; at 10,000: 50 (0.3 s)."""
+        stretch = self.rate * self.burst_s / self.window_s
+        return max(BURST_UNITS, min(stretch, self.reserve / 2))
 
     @property
     def low_remaining(self) -> int:

@@ -236,6 +236,21 @@ async def test_no_burst_of_a_whole_minute_at_start(clock):
     await asyncio.gather(*tasks)
 
 
+@pytest.mark.parametrize("budget", [100, 200, 400, 600, 1000, 10_000, 1_000_000])
+def test_rate_and_burst_stay_a_write_under_any_budget(budget):
+    """The bound every window rests on: ``rate + burst`` at least one write under the budget;
+    at least 98 % spent from 400 a minute up, and the bucket grows with large budgets (no
+    queueing on timers when the limit is far away)."""
+    pacer = Pacer(budget, window_s=60.0)
+    assert pacer.rate + pacer.burst_units <= budget - 2
+    assert pacer.burst_units >= 4
+    assert pacer.low_remaining <= pacer.reserve - pacer.burst_units
+    if budget >= 400:
+        assert pacer.rate >= 0.98 * budget
+    if budget >= 10_000:
+        assert pacer.burst_units >= 0.005 * budget
+
+
 async def test_429_is_one_shared_pause(clock):
     """A 429 holds every worker until Retry-After has passed; repeated 429s do not stack."""
     pacer = Pacer(600)
