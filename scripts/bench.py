@@ -14,8 +14,8 @@
    importer at ``--rate-limit 600`` and with no limit at 20 ms, and a rerun skipping parts done
    in a checkpoint; appended to BENCHMARKS.md (``BENCH_QUICK=1``: shrunk, with ``--only side``).
 
-    .venv/bin/python scripts/bench.py [--only validate|zendesk|run|side] [--conversations N]
-        [--zendesk-tickets N,N] [--minutes M]
+    .venv/bin/python scripts/bench.py [--only validate|zendesk|run|side|resume|offline]
+        [--conversations N] [--zendesk-tickets N,N] [--minutes M]
 
 ``BENCH_QUICK=1``: small sizes (10,000 conversations, 5,000 and 20,000 Zendesk tickets), no run
 against the sandbox unless ``--only run`` or ``--only side``; the figures are printed,
@@ -602,7 +602,9 @@ def write_markdown(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["validate", "zendesk", "run", "side", "offline"])
+    parser.add_argument(
+        "--only", choices=["validate", "zendesk", "run", "side", "resume", "offline"]
+    )
     parser.add_argument("--conversations", type=int, default=10_000 if QUICK else 100_000)
     parser.add_argument(
         "--zendesk-tickets",
@@ -625,6 +627,8 @@ def main() -> int:
         # ours beside a naive importer, and resume (scripts/bench_side_by_side.py)
         wants_side = args.only == "side" or (args.only is None and not QUICK)
         side = bench_side_by_side.bench_all(work) if wants_side else None
+        if args.only == "resume":  # the side-by-side's resume part alone, 1,000,000 parts
+            side = bench_side_by_side.bench_all(work, "resume")
         # the speed issue's workload and a mail archive (scripts/bench_offline.py)
         wants_offline = args.only in (None, "offline")
         offline = bench_offline.bench_all(work) if wants_offline else None

@@ -16,15 +16,17 @@ settings in the same bench run, and the time a rerun takes to skip parts already
    and over the whole process) and requests per created conversation, ours (8 workers) and the
    naive one's (given the same ``--rate-limit`` as ours, 1,000,000: a 0.12 ms pause); the
    median of 3 runs each, a fresh sandbox for each run.
-3. resume: a checkpoint holding N parts done (built with ``Checkpoint.record_done``, one row
-   each, ``synchronous=OFF`` while it is built), then ``importer run`` of the export those parts
-   came from, against a sandbox (the set-up checks need one): it finds all done and sends
-   nothing. Seconds of that rerun and parts skipped per second.
+3. resume: a checkpoint holding 1,000,000 parts done (the issue's size; built with
+   ``Checkpoint.record_done``, one row each, ``synchronous=OFF`` while it is built), then
+   ``importer run`` of the export those parts came from, against a sandbox (the set-up checks
+   need one): it finds all done and sends nothing. Seconds of that rerun (the median of
+   ``BENCH_RESUME_RUNS``, default 1) and parts skipped per second.
 
 ``BENCH_QUICK=1``: one full minute instead of two, one run of each no-limit measurement with
 fewer conversations, 20,000 parts to resume. ``BENCH_RESUME_PARTS=N`` sets the resume size.
 
-    .venv/bin/python scripts/bench_side_by_side.py [--record]   # --record: into BENCHMARKS.md
+    .venv/bin/python scripts/bench_side_by_side.py [--only budget|no-limit|resume] [--record]
+    # --record: into BENCHMARKS.md (with --only, the other parts keep their recorded figures)
 """
 
 from __future__ import annotations
@@ -63,8 +65,8 @@ BUDGET_LATENCIES: tuple[tuple[int, int] | None, ...] = (None, LATENCY_MS, (150, 
 NO_LIMIT_RUNS = 1 if QUICK else 3
 NO_LIMIT_OURS = 600 if QUICK else 1500
 NO_LIMIT_NAIVE = 150 if QUICK else 400
-RESUME_PARTS = int(os.environ.get("BENCH_RESUME_PARTS") or (20_000 if QUICK else 200_000))
-RESUME_RUNS = 1
+RESUME_PARTS = int(os.environ.get("BENCH_RESUME_PARTS") or (20_000 if QUICK else 1_000_000))
+RESUME_RUNS = int(os.environ.get("BENCH_RESUME_RUNS") or 1)
 NAIVE = ROOT / "tests" / "bench" / "naive_importer.py"
 MAILBOX = 85
 STORE_KEY = "side_by_side"
@@ -248,7 +250,12 @@ def one_no_limit(work: Path, export: Path, who: str, index: int) -> dict[str, fl
 
 def bench_no_limit(work: Path, runs: int = NO_LIMIT_RUNS) -> dict[str, Any]:
     """Ours and the naive one without a rate limit, 20 ms a request: medians of ``runs``."""
-    figures: dict[str, Any] = {"latency_ms": list(LATENCY_MS), "runs": runs}
+    figures: dict[str, Any] = {
+        "latency_ms": list(LATENCY_MS),
+        "runs": runs,
+        "measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "load_average_at_start": round(os.getloadavg()[0], 2),
+    }
     for who, count in (("ours", NO_LIMIT_OURS), ("naive", NO_LIMIT_NAIVE)):
         export = write_export(work / f"nolimit-{who}.jsonl", count)
         results = [one_no_limit(work, export, who, i) for i in range(runs)]
@@ -300,6 +307,7 @@ def write_resume_export(path: Path, count: int) -> None:
 
 def bench_resume(work: Path, parts: int = RESUME_PARTS, runs: int = RESUME_RUNS) -> dict[str, Any]:
     """A rerun that finds ``parts`` parts (one per conversation) done in its checkpoint."""
+    load_at_start = round(os.getloadavg()[0], 2)  # others' work on the machine slows the rerun
     export = work / "resume.jsonl"
     write_resume_export(export, parts)
     times, codes, skipped = [], [], []
@@ -323,6 +331,9 @@ def bench_resume(work: Path, parts: int = RESUME_PARTS, runs: int = RESUME_RUNS)
         created = sandbox.store.count_conversations(mailbox=MAILBOX)
     elapsed = statistics.median(times)
     figures = {
+        "measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "machine": machine(),
+        "load_average_at_start": load_at_start,
         "parts_done": parts,
         "checkpoint_build_s": round(build_s, 1),
         "runs": runs,
@@ -330,6 +341,7 @@ def bench_resume(work: Path, parts: int = RESUME_PARTS, runs: int = RESUME_RUNS)
         "already_imported": skipped,
         "created": created,
         "rerun_s": round(elapsed, 1),
+        "rerun_s_each": [round(t, 1) for t in times],
         "parts_skipped_per_s": round(parts / elapsed),
         "rerun_s_per_million_parts": round(elapsed * 1_000_000 / parts),
     }
@@ -340,15 +352,28 @@ def bench_resume(work: Path, parts: int = RESUME_PARTS, runs: int = RESUME_RUNS)
 # -- all of it, and the record -----------------------------------------------------------------
 
 
-def bench_all(work: Path) -> dict[str, Any]:
-    """Every side-by-side figure (the no-limit and resume ones first: they are quick)."""
-    no_limit = bench_no_limit(work)
-    resume = bench_resume(work)
-    budget = bench_budget(work)
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+PARTS = ("budget", "no-limit", "resume")
+
+
+def bench_all(work: Path, only: str | None = None) -> dict[str, Any]:
+    """Every side-by-side figure (the no-limit ones first: they are quick), or only one part
+    of them (``only``: budget, no-limit or resume) beside the figures recorded earlier."""
+    earlier = (known() or {}) if only else {}
+    no_limit = bench_no_limit(work) if only in (None, "no-limit") else earlier.get("no_limit")
+    resume = bench_resume(work) if only in (None, "resume") else earlier.get("resume")
+    budget = bench_budget(work) if only in (None, "budget") else earlier.get("budget")
+    now = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    if only is not None:  # the section's date is the budget's; the others carry their own
+        when = now if only == "budget" else earlier.get("measured_at", now)
+        return {**earlier, "measured_at": when, "budget": budget, "no_limit": no_limit,
+                "resume": resume}  # fmt: skip
     return {
-        "measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
+        "measured_at": now,
+        "machine": machine(),
         "quick": QUICK,
         "budget": budget,
         "no_limit": no_limit,
@@ -410,7 +435,12 @@ def markdown(f: dict[str, Any]) -> list[str]:
         "",
         f"### No rate limit, every answer after {n['latency_ms'][0]} ms",
         "",
-        f"Median of {n['runs']} run(s) each, a fresh sandbox for each; conversations per second "
+        (
+            f"Measured on {n['measured_at']} (load average {n['load_average_at_start']}). "
+            if "measured_at" in n
+            else ""
+        )
+        + f"Median of {n['runs']} run(s) each, a fresh sandbox for each; conversations per second "
         "between the first and the last create (and over the whole process, start-up included).",
         "",
         "| importer | conversations | conversations/s | (whole process) "
@@ -428,19 +458,32 @@ def markdown(f: dict[str, Any]) -> list[str]:
         "",
         "### Resume",
         "",
+    ]
+    when = (
+        f"Measured on {r['measured_at']}, {r['machine']}"
+        if "measured_at" in r
+        else f"Measured on {f['measured_at']}"
+    )
+    runs = r["runs"]
+    how = "one run" if runs == 1 else f"the median of {runs} runs ({r['rerun_s_each']} s)"
+    load = (
+        f", load average {r['load_average_at_start']} when it started"
+        if "load_average_at_start" in r
+        else ""
+    )
+    lines += [
         f"A rerun of `importer run` whose checkpoint holds all {r['parts_done']:,} parts done "
         f"(one per conversation) skips them in **{r['rerun_s']} s** "
-        f"({r['parts_skipped_per_s']:,} parts/s; {r['rerun_s_per_million_parts']} s per "
-        f"million parts at that pace), sending nothing (created: {r['created']}). "
-        "The checkpoint was built directly with `Checkpoint.record_done` "
-        f"({r['checkpoint_build_s']} s).",
+        f"({r['parts_skipped_per_s']:,} parts/s), sending nothing (created: {r['created']}, "
+        f"already imported: {r['already_imported']}, exit {r['exit_codes']}). {when}, {how}"
+        f"{load}. The rerun reads the whole export; the checkpoint was built directly with "
+        f"`Checkpoint.record_done` ({r['checkpoint_build_s']} s, not part of the figure).",
         "",
     ]
     if r["parts_done"] < 1_000_000:
         lines[-2] += (
-            f" Measured on {r['parts_done']:,} parts rather than 1,000,000 to keep `make bench` "
-            "short (the rerun plans every conversation, so the time grows with the export); "
-            "`BENCH_RESUME_PARTS=1000000 make bench` measures the full size."
+            f" Measured on {r['parts_done']:,} parts rather than 1,000,000; "
+            "`.venv/bin/python scripts/bench.py --only resume` measures the full size."
         )
     return lines
 
@@ -472,9 +515,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--record", action="store_true", help="write the figures to BENCHMARKS.md too"
     )
+    parser.add_argument(
+        "--only", choices=PARTS, help="measure one part; the others keep their recorded figures"
+    )
     args = parser.parse_args(argv)
+    if args.only and known() is None:
+        parser.error("--only needs figures of an earlier full run in benchmarks.json")
     with tempfile.TemporaryDirectory(prefix="importer-bench-side-") as tmp:
-        figures = bench_all(Path(tmp))
+        figures = bench_all(Path(tmp), args.only)
     print("\n".join(markdown(figures)))
     if args.record:
         record(figures)
