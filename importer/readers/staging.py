@@ -207,7 +207,7 @@ ORDER BY late, grp, r.parent DESC, r.seq
 #: rows sent to SQLite at once
 INSERT_BATCH = 5_000
 #: SQLite's page cache and sort buffer (KiB): larger sorted runs, fewer merge passes; flat
-CACHE_KIB = 32 << 10
+CACHE_KIB = 2000
 
 
 class GroupedRow(NamedTuple):
