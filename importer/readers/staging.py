@@ -196,13 +196,13 @@ INSERT INTO first SELECT key, MIN(CASE WHEN parent THEN seq END), MIN(seq) FROM 
     WHERE key IS NOT NULL GROUP BY key;
 """
 #: every row with its group: a parent row's own seq; a child's first parent of its key, or when
-#: its key has none, the key's first row (``late``: such groups after all others)
+#: its key has none, the key's first row (``late``: such groups after all others, bit 48 up)
 _GROUPED = """
-SELECT CASE WHEN r.parent OR f.parent IS NOT NULL THEN 0 ELSE :late END AS late,
-    CASE WHEN r.parent THEN r.seq ELSE COALESCE(f.parent, f.any, r.seq) END AS grp,
+SELECT (CASE WHEN r.parent OR f.parent IS NOT NULL THEN 0 ELSE :late END) << 48
+        | (CASE WHEN r.parent THEN r.seq ELSE COALESCE(f.parent, f.any, r.seq) END) AS grp,
     r.seq, r.key, r.parent, r.at, r.size, f.parent
 FROM row AS r LEFT JOIN first AS f ON f.key = r.key
-ORDER BY late, grp, r.parent DESC, r.seq
+ORDER BY grp, r.parent DESC, r.seq
 """
 #: rows sent to SQLite at once
 INSERT_BATCH = 5_000
@@ -297,14 +297,14 @@ class GroupedRows(_Closed):
         self._db.executescript(_FIRSTS)
         read = os.pread
         group: list[GroupedRow] = []
-        current: tuple[int, int] | None = None
-        for late, grp, seq, key, parent, at, size, first in self._db.execute(
+        current = 0  # no group: seq starts at 1
+        for grp, seq, key, parent, at, size, first in self._db.execute(
             _GROUPED, {"late": int(orphans_last)}
         ):
-            if (late, grp) != current:
+            if grp != current:
                 if group:
                     yield group
-                group, current = [], (late, grp)
+                group, current = [], grp
             group.append(GroupedRow(seq, key, parent == 1, read(fd, size, at), first))
         if group:
             yield group
