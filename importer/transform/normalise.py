@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeGuard
 
 from importer.errors import InvalidConversationError
 from importer.findings import Finding
@@ -204,11 +204,17 @@ class _Clock:
         return moment
 
 
+def _has_text(value: str | None) -> TypeGuard[str]:
+    """Whether ``value`` holds more than whitespace."""
+    return value is not None and value != "" and not value.isspace()
+
+
 def _body(message: Message) -> str:
-    if message.body_html is not None and message.body_html.strip():
-        return message.body_html
-    if message.body_text is not None and message.body_text.strip():
-        return text_to_html(message.body_text.strip("\n"))
+    body_html, body_text = message.body_html, message.body_text
+    if _has_text(body_html):
+        return body_html
+    if _has_text(body_text):
+        return text_to_html(body_text.strip("\n"))
     return ""
 
 

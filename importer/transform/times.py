@@ -73,12 +73,9 @@ def _zone_of(text: str) -> tzinfo:
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
-def _api_moment(value: str) -> datetime:
-    """The moment of a value in Help Scout's format (``API_TIME_PATTERN``, any digits)."""
-    try:
-        return datetime.fromisoformat(value)  # ASCII digits; UTC, since the value ends in Z
-    except ValueError:
-        pass
+def _api_moment_by_fields(value: str) -> datetime:
+    """The moment of a value in Help Scout's format that ``fromisoformat`` refuses: digits
+    other than ASCII, or no real date (the error names the field)."""
     try:
         return datetime(
             int(value[0:4]),
@@ -95,14 +92,26 @@ def _api_moment(value: str) -> datetime:
 
 def parse_timestamp(value: str | int | float, source_tz: tzinfo = UTC) -> datetime:
     """Parse one source timestamp into an aware UTC datetime, whole seconds."""
+    if not isinstance(value, str):
+        return _parse_number(value)
+    if len(value) == 20 and API_TIME_PATTERN.match(value):  # the common form, parsed fast
+        try:
+            return datetime.fromisoformat(value)  # in UTC: the value ends in Z
+        except ValueError:
+            pass
+        return _api_moment_by_fields(value)
+    return _parse_text(value, source_tz)
+
+
+def _parse_number(value: object) -> datetime:
     if isinstance(value, bool):
         raise TimestampError(f"{value!r} is not a timestamp")
     if isinstance(value, int | float):
         return _from_epoch(float(value))
-    if not isinstance(value, str):
-        raise TimestampError(f"{value!r} is not a timestamp")
-    if len(value) == 20 and API_TIME_PATTERN.match(value):  # the common form, parsed fast
-        return _api_moment(value)
+    raise TimestampError(f"{value!r} is not a timestamp")
+
+
+def _parse_text(value: str, source_tz: tzinfo) -> datetime:
     if _EPOCH.match(value):
         return _from_epoch(float(value))
     match = _ISO.match(value) or _ISO_BASIC.match(value)

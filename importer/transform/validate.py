@@ -88,20 +88,27 @@ class _CustomerChecks:
         self.pending = pending
         self._by_object: dict[int, CustomerProblems] = {}
 
-    def check(self, customer: Any, path: str, report: Report) -> None:
-        """Report the problems of ``customer``, found at ``path``."""
+    def check(self, customer: Any, path: str, report: Report, field: str = "") -> None:
+        """Report the problems of ``customer``, found at ``path`` + ``field``."""
         problems = self._by_object.get(id(customer))
         if problems is None:  # the payload holds every object it names while it is checked
             problems = self._by_object[id(customer)] = _customer_problems(
                 customer, pending=self.pending
             )
         for below, message in problems:
-            report(path + below, message)
+            report(f"{path}{field}{below}", message)
 
 
-def _check_time(payload: dict[str, Any], key: str, path: str, report: Report) -> None:
-    if key in payload and not is_api_time(payload[key]):
-        report(path, f"malformed date {payload[key]!r}: expected YYYY-MM-DDTHH:MM:SSZ")
+def _check_time(payload: dict[str, Any], key: str, report: Report, under: str = "") -> bool:
+    """Report ``key`` of ``payload`` (found under the path ``under``) unless it is missing or
+    in Help Scout's date format; whether it is there in that format."""
+    if key not in payload:
+        return False
+    if is_api_time(payload[key]):
+        return True
+    path = f"{under}.{key}" if under else key
+    report(path, f"malformed date {payload[key]!r}: expected YYYY-MM-DDTHH:MM:SSZ")
+    return False
 
 
 def _check_attachments(attachments: Any, path: str, report: Report) -> None:
@@ -123,13 +130,13 @@ def _check_thread(thread: Any, path: str, report: Report, customers: _CustomerCh
     if kind not in THREAD_TYPES:
         report(f"{path}.type", f"expected one of {', '.join(sorted(THREAD_TYPES))}, got {kind!r}")
     text = thread.get("text")
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not text or text.isspace():
         report(f"{path}.text", "may not be empty")
     if kind in THREADS_NEEDING_CUSTOMER:
-        customers.check(thread.get("customer"), f"{path}.customer", report)
+        customers.check(thread.get("customer"), path, report, ".customer")
     if "user" in thread and not _is_id(thread["user"]):
         report(f"{path}.user", f"invalid identifier {thread['user']!r}")
-    _check_time(thread, "createdAt", f"{path}.createdAt", report)
+    _check_time(thread, "createdAt", report, path)
     if thread.get("imported") is not True:
         report(f"{path}.imported", "imported threads must say imported: true")
     if "attachments" in thread:
@@ -175,10 +182,9 @@ def check_payload(
     pending = payload.get("customer", {}).get("id") == PENDING_CUSTOMER_ID
     customers = _CustomerChecks(pending=pending)
     customers.check(payload.get("customer"), "customer", report)
-    _check_time(payload, "createdAt", "createdAt", report)
-    _check_time(payload, "closedAt", "closedAt", report)
-    created, closed = payload.get("createdAt"), payload.get("closedAt")
-    if is_api_time(created) and is_api_time(closed) and closed < created:  # type: ignore[operator]
+    created_ok = _check_time(payload, "createdAt", report)
+    closed_ok = _check_time(payload, "closedAt", report)
+    if created_ok and closed_ok and payload["closedAt"] < payload["createdAt"]:
         report("closedAt", "closed before it was created")
     if payload.get("status") == "closed" and "closedAt" not in payload:
         report("closedAt", "a closed conversation needs closedAt")
