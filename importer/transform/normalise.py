@@ -18,7 +18,7 @@ from importer.errors import InvalidConversationError
 from importer.findings import Finding
 from importer.model import Attachment, Conversation, Message
 from importer.transform.html import first_line, html_to_text, text_to_html
-from importer.transform.times import TimestampError, parse_timestamp
+from importer.transform.times import TimestampError, format_api_time, read_timestamp
 
 NAME_LIMIT = 40
 CUSTOMER_TEXT_LIMIT = 60
@@ -53,6 +53,7 @@ class NormalMessage:
     """One message with its time in UTC and its body as HTML."""
 
     created_at: datetime
+    api_created_at: str  # created_at in Help Scout's format
     role: str  # customer | agent
     private: bool
     body_html: str
@@ -186,22 +187,29 @@ class _Clock:
         self.first_now = ctx.now or datetime.now(UTC)
         self.found = found
 
-    def read(self, value: Any, code: str, where: str | None) -> datetime | None:
-        """The UTC time of ``value``; None (an error found) when it is no timestamp."""
+    def read(self, value: Any, code: str, where: str | None) -> tuple[datetime, str] | None:
+        """The UTC time of ``value``, and in Help Scout's format; None (an error found) when it
+        is no timestamp."""
         try:
-            moment = parse_timestamp(value, self.source_tz)
+            moment, text = read_timestamp(value, self.source_tz)
         except TimestampError as exc:
             self.found.error(code, str(exc), where)
             return None
         if moment <= self.first_now:
-            return moment
+            return moment, text
         now = self.given_now or datetime.now(UTC)
         if moment > now:
             self.found.warn(
                 code, f"{moment.isoformat()} is in the future; set to the time of import", where
             )
             moment = now.replace(microsecond=0)
-        return moment
+            text = format_api_time(moment)
+        return moment, text
+
+    def moment(self, value: Any, code: str, where: str | None) -> datetime | None:
+        """The UTC time of ``value``; None (an error found) when it is no timestamp."""
+        read = self.read(value, code, where)
+        return None if read is None else read[0]
 
 
 def _has_text(value: str | None) -> TypeGuard[str]:
@@ -231,8 +239,8 @@ def _messages(conv: Conversation, ctx: NormaliseContext, clock: _Clock) -> list[
     kept: list[NormalMessage] = []
     for index, message in enumerate(conv.messages):
         where = locations[index] if index < len(locations) else None
-        moment = clock.read(message.created_at, f"messages[{index}].created_at", where)
-        if moment is None:
+        read = clock.read(message.created_at, f"messages[{index}].created_at", where)
+        if read is None:
             continue
         if message.author_role == "system":
             label = _message_label(message, index)
@@ -248,7 +256,8 @@ def _messages(conv: Conversation, ctx: NormaliseContext, clock: _Clock) -> list[
                 continue
         kept.append(
             NormalMessage(
-                created_at=moment,
+                created_at=read[0],
+                api_created_at=read[1],
                 role=message.author_role,
                 private=message.private,
                 body_html=body,
@@ -300,10 +309,10 @@ def normalise(conv: Conversation, ctx: NormaliseContext) -> NormalConversation:
     messages = _messages(conv, ctx, clock)
     created_at = None
     if conv.created_at is not None:
-        created_at = clock.read(conv.created_at, "created_at", None)
+        created_at = clock.moment(conv.created_at, "created_at", None)
     closed_at = None
     if conv.closed_at is not None:
-        closed_at = clock.read(conv.closed_at, "closed_at", None)
+        closed_at = clock.moment(conv.closed_at, "closed_at", None)
     if found.errors:
         raise InvalidConversationError(found.errors + found.left_out)
     if created_at is None:

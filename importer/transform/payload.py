@@ -365,7 +365,7 @@ def _fields(
 def build_draft(conv: NormalConversation, ctx: PayloadContext) -> Draft:
     """Map ``conv`` to a Help Scout request body, threads kept apart for splitting."""
     found = _Collector(conv.source_id)
-    thread_times = [format_api_time(message.created_at) for message in conv.messages]
+    thread_times = [message.api_created_at for message in conv.messages]
     customer, to_create = _customer(conv, ctx)
     status = help_scout_status(conv, ctx, lambda code, msg: found.warn("map", code, msg))
     base: dict[str, Any] = {

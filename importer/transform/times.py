@@ -90,17 +90,38 @@ def _api_moment_by_fields(value: str) -> datetime:
         raise TimestampError(f"{value!r} is not a real date ({exc})") from exc
 
 
+def _ascii_api_moment(value: str) -> datetime | None:
+    """The moment of ``value`` when it is a real date in Help Scout's format with ASCII digits
+    (which :func:`format_api_time` writes back unchanged), else None."""
+    if len(value) == 20 and API_TIME_PATTERN.match(value):
+        try:
+            return datetime.fromisoformat(value)  # in UTC: the value ends in Z
+        except ValueError:  # digits other than ASCII, or no real date
+            return None
+    return None
+
+
 def parse_timestamp(value: str | int | float, source_tz: tzinfo = UTC) -> datetime:
     """Parse one source timestamp into an aware UTC datetime, whole seconds."""
     if not isinstance(value, str):
         return _parse_number(value)
-    if len(value) == 20 and API_TIME_PATTERN.match(value):  # the common form, parsed fast
-        try:
-            return datetime.fromisoformat(value)  # in UTC: the value ends in Z
-        except ValueError:
-            pass
+    moment = _ascii_api_moment(value)  # the common form, parsed fast
+    if moment is not None:
+        return moment
+    if len(value) == 20 and API_TIME_PATTERN.match(value):
         return _api_moment_by_fields(value)
     return _parse_text(value, source_tz)
+
+
+def read_timestamp(value: str | int | float, source_tz: tzinfo = UTC) -> tuple[datetime, str]:
+    """``value`` as :func:`parse_timestamp` reads it, and that moment in Help Scout's format
+    (``value`` itself when it is written so already)."""
+    if type(value) is str:
+        moment = _ascii_api_moment(value)
+        if moment is not None:
+            return moment, value
+    moment = parse_timestamp(value, source_tz)
+    return moment, format_api_time(moment)
 
 
 def _parse_number(value: object) -> datetime:
