@@ -110,11 +110,6 @@ def _rows(input_file: InputFile, delimiter: str) -> Iterator[tuple[int, list[str
             yield start, row, replaced
 
 
-def _raw_text(cells: dict[str, str] | None) -> str | None:
-    """The text kept of a staged row that could not be read, if any."""
-    return cells.get(RAW_TEXT_KEY) if cells else None
-
-
 def _row_text(row: list[str], delimiter: str) -> str:
     """A parsed row written back as CSV text, kept with an invalid record to fix and re-feed."""
     out = io.StringIO()
@@ -143,14 +138,10 @@ class _Broken(NamedTuple):
     raw: str | None
 
 
-def _encode(row: _Good | _Broken) -> bytes:
-    # marshal: the fastest codec of str/int tuples, for a file this process writes and reads
-    return marshal.dumps(tuple(row))
-
-
 def _decode(payload: bytes) -> _Good | _Broken:
     values = marshal.loads(payload)
-    return _Good(*values) if len(values) == 4 else _Broken(*values)
+    # tuple.__new__: the named tuple without a Python call
+    return tuple.__new__(_Good if len(values) == 4 else _Broken, values)  # type: ignore[return-value]
 
 
 def _cells(header: list[str], fields: list[str]) -> dict[str, str]:
@@ -233,6 +224,8 @@ class CsvStage:
         self.layout[index] = self._file_columns(header)
         id_index = header.index(id_column)
         width = len(header)
+        # marshal: the fastest codec of tuples of str and int, for a file this process writes
+        # and reads back (a good row as _Good, a broken one as _Broken: told apart by length)
         add, dumps = self.store.add, marshal.dumps
         conversations = kind == "conversations"
         for line, row, replaced in rows:
@@ -260,7 +253,7 @@ class CsvStage:
             raw = None if row is None else _row_text(row, self.columns.delimiter)
             broken = _Broken(index, line, replaced, error, error_at, raw)
             # a row without a conversation id is an invalid conversation of its own
-            add(cid, conversations or cid is None, _encode(broken))
+            add(cid, conversations or cid is None, dumps(tuple(broken)))
 
     def _file_columns(self, header: list[str]) -> _FileColumns:
         positions: dict[str, int] = {}
@@ -309,12 +302,14 @@ class CsvStage:
                     yield self._repeated(head, row)
                 else:
                     assert head.key is not None
-                    build = partial(self._conversation, head.key, group)
+                    rows = [row, *(_decode(child.payload) for child in group[1:])]
+                    build = partial(self._conversation, head.key, rows)
                     yield read_safely(build, location, head.key)
             elif self.messages_only:
                 assert head.key is not None
-                location = self._location(_decode(head.payload))
-                build = partial(self._conversation, head.key, group)
+                rows = [_decode(child.payload) for child in group]
+                location = self._location(rows[0])
+                build = partial(self._conversation, head.key, rows)
                 yield read_safely(build, location, head.key)
             else:
                 yield self._orphan(head, group)
@@ -364,16 +359,14 @@ class CsvStage:
                     merged[name] = value
         return merged
 
-    def _conversation(self, cid: str, group: Sequence[GroupedRow]) -> SourceRecord:
-        """The conversation of a group: its conversation row then its message rows, or with
-        messages alone, its message rows (the first stands for the conversation)."""
-        rows = [_decode(row.payload) for row in group]
-        head = rows.pop(0) if group[0].parent else None
-        if head is None:
-            first = rows[0]
-            file, line, replaced = first.file, first.line, 0
+    def _conversation(self, cid: str, rows: list[_Good | _Broken]) -> SourceRecord:
+        """The conversation of the rows of a group: its conversation row then its message rows,
+        or with messages alone, its message rows (the first stands for the conversation)."""
+        if self.messages_only:
+            file, line, replaced = rows[0].file, rows[0].line, 0
             cells = self._merged_cells(rows)
         else:
+            head, *rows = rows
             assert isinstance(head, _Good)
             file, line, replaced = head.file, head.line, head.replaced
             cells = _cells(self.headers[file], head.fields)
@@ -389,8 +382,9 @@ class CsvStage:
                 raw_rows.append(message.raw or "")
                 continue
             replaced += message.replaced
-            messages.append(self._message_data(message, record))
-            record.message_locations.append(self._location(message))
+            where = f"{self.names[message.file]}:{message.line}"
+            messages.append(self._message_data(message, record, where))
+            record.message_locations.append(where)
         data["messages"] = messages
         if bad_rows:
             record.error, record.left_out[:0] = bad_rows[0], bad_rows[1:]
@@ -462,12 +456,12 @@ class CsvStage:
     def _split(self, cell: str) -> list[str]:
         return [item.strip() for item in cell.split(self.columns.list_separator) if item.strip()]
 
-    def _message_data(self, row: _Good, record: SourceRecord) -> dict[str, Any]:
+    def _message_data(self, row: _Good, record: SourceRecord, where: str) -> dict[str, Any]:
+        """The message of ``row`` (at ``where``, ``file:line``)."""
         layout = self.layout[row.file]
         assert layout is not None
         fields = row.fields
         value: dict[str, str] = {}
-        where = f"{self.names[row.file]}:{row.line}"
         path = f"messages[{len(record.message_locations)}]."  # its place in data["messages"]
         locations = record.field_locations
         for field_name, indexes, column in layout.message_fields:

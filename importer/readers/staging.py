@@ -295,7 +295,7 @@ class GroupedRows(_Closed):
         once, when every row is added."""
         fd = self._reading()
         self._db.executescript(_FIRSTS)
-        read = os.pread
+        read, new = os.pread, tuple.__new__
         group: list[GroupedRow] = []
         current = 0  # no group: seq starts at 1
         for grp, seq, key, parent, at, size, first in self._db.execute(
@@ -305,7 +305,8 @@ class GroupedRows(_Closed):
                 if group:
                     yield group
                 group, current = [], grp
-            group.append(GroupedRow(seq, key, parent == 1, read(fd, size, at), first))
+            # tuple.__new__: the named tuple without a Python call
+            group.append(new(GroupedRow, (seq, key, parent == 1, read(fd, size, at), first)))
         if group:
             yield group
 
