@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import signal
 import statistics
 import subprocess
@@ -310,7 +311,7 @@ def bench_resume(work: Path, parts: int = RESUME_PARTS, runs: int = RESUME_RUNS)
     load_at_start = round(os.getloadavg()[0], 2)  # others' work on the machine slows the rerun
     export = work / "resume.jsonl"
     write_resume_export(export, parts)
-    times, codes, skipped = [], [], []
+    times, cpu, codes, skipped = [], [], [], []
     build_s = 0.0
     with running_sandbox(SandboxConfig(mailboxes=[MAILBOX])) as sandbox:
         checkpoint = work / "resume.sqlite"
@@ -324,8 +325,11 @@ def bench_resume(work: Path, parts: int = RESUME_PARTS, runs: int = RESUME_RUNS)
             name = f"resume-{index}"
             started = time.monotonic()
             rerun = ours(export, sandbox.url, work, name, 400, checkpoint)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             codes.append(finish(rerun, max(120.0, parts / 500)))
             times.append(time.monotonic() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the rerun: the one child
+            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             report = json.loads((work / f"{name}.json").read_text())
             skipped.append(report["already_imported"])
         created = sandbox.store.count_conversations(mailbox=MAILBOX)
@@ -342,6 +346,8 @@ def bench_resume(work: Path, parts: int = RESUME_PARTS, runs: int = RESUME_RUNS)
         "created": created,
         "rerun_s": round(elapsed, 1),
         "rerun_s_each": [round(t, 1) for t in times],
+        # CPU seconds (user + system) of the rerun: what others' work on the machine slows less
+        "rerun_cpu_s": round(statistics.median(cpu), 1),
         "parts_skipped_per_s": round(parts / elapsed),
         "rerun_s_per_million_parts": round(elapsed * 1_000_000 / parts),
     }
@@ -474,7 +480,9 @@ def markdown(f: dict[str, Any]) -> list[str]:
     lines += [
         f"A rerun of `importer run` whose checkpoint holds all {r['parts_done']:,} parts done "
         f"(one per conversation) skips them in **{r['rerun_s']} s** "
-        f"({r['parts_skipped_per_s']:,} parts/s), sending nothing (created: {r['created']}, "
+        f"({r['parts_skipped_per_s']:,} parts/s"
+        + (f"; {r['rerun_cpu_s']} s of CPU" if "rerun_cpu_s" in r else "")
+        + f"), sending nothing (created: {r['created']}, "
         f"already imported: {r['already_imported']}, exit {r['exit_codes']}). {when}, {how}"
         f"{load}. The rerun reads the whole export; the checkpoint was built directly with "
         f"`Checkpoint.record_done` ({r['checkpoint_build_s']} s, not part of the figure).",
