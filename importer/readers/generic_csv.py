@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 from importer.findings import Finding
 from importer.model import RAW_TEXT_KEY
 from importer.readers.base import Reader, RoleFile
+from importer.readers.batches import RecordBatch
 from importer.readers.csv_mapping import CsvColumns, csv_columns
 from importer.readers.inputs import AttachmentPathError, InputFile, attachment_size
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
@@ -164,6 +165,14 @@ class _FileColumns:
     has_body_column: bool
 
 
+class UnbuiltConversation(NamedTuple):
+    """A conversation's rows as staged (its conversation row first, if any), to build."""
+
+    key: str
+    location: str
+    payloads: list[bytes]
+
+
 class CsvStage:
     """The staging of one CSV export in a :class:`GroupedRows` store of ``folder``: conversation
     rows are parent rows, message rows children, keyed by conversation id."""
@@ -286,11 +295,21 @@ class CsvStage:
             bool((body_columns - {""}) & set(header)),
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What a planning worker is sent to build conversations (:class:`CsvGroups`): all but
+        the store, which stays with the process that staged it."""
+        return {**self.__dict__, "store": None}
+
     # -- emitting ------------------------------------------------------------------------------
     def records(self) -> Iterator[SourceRecord]:
         """One :class:`SourceRecord` per conversation, in the order each first appears
         (conversation files first; with messages alone, the first message row of each), then
         one per conversation id that message rows name but no conversation row has."""
+        for item in self.items():
+            yield item if isinstance(item, SourceRecord) else self.built(item)
+
+    def items(self) -> Iterator[SourceRecord | UnbuiltConversation]:
+        """:meth:`records`, the conversations to build still as their rows' bytes."""
         for group in self.store.groups(orphans_last=not self.messages_only):
             head = group[0]
             if head.parent:
@@ -302,17 +321,21 @@ class CsvStage:
                     yield self._repeated(head, row)
                 else:
                     assert head.key is not None
-                    rows = [row, *(_decode(child.payload) for child in group[1:])]
-                    build = partial(self._conversation, head.key, rows)
-                    yield read_safely(build, location, head.key)
+                    payloads = [child.payload for child in group]
+                    yield UnbuiltConversation(head.key, location, payloads)
             elif self.messages_only:
                 assert head.key is not None
-                rows = [_decode(child.payload) for child in group]
-                location = self._location(rows[0])
-                build = partial(self._conversation, head.key, rows)
-                yield read_safely(build, location, head.key)
+                payloads = [child.payload for child in group]
+                location = self._location(_decode(payloads[0]))
+                yield UnbuiltConversation(head.key, location, payloads)
             else:
                 yield self._orphan(head, group)
+
+    def built(self, unbuilt: UnbuiltConversation) -> SourceRecord:
+        """The record of a conversation from its rows."""
+        rows = [_decode(payload) for payload in unbuilt.payloads]
+        build = partial(self._conversation, unbuilt.key, rows)
+        return read_safely(build, unbuilt.location, unbuilt.key)
 
     def _repeated(self, head: GroupedRow, row: _Good) -> SourceRecord:
         """The invalid record of a conversation row whose id an earlier row has."""
@@ -541,6 +564,38 @@ def read_generic_csv(
         stage.close()
 
 
+@dataclass
+class CsvGroups(RecordBatch):
+    """Conversations of a staged CSV export for a planning worker: those to build as their rows'
+    bytes (the worker builds them), the invalid ones already read."""
+
+    stage: CsvStage
+    items: list[SourceRecord | UnbuiltConversation]
+
+    def records(self) -> Iterator[SourceRecord]:
+        for item in self.items:
+            yield item if isinstance(item, SourceRecord) else self.stage.built(item)
+
+
+def generic_csv_batches(
+    files: Sequence[tuple[InputFile, str]], columns: CsvColumns, folder: Path, size: int
+) -> Iterator[CsvGroups]:
+    """:func:`read_generic_csv` in batches of ``size`` conversations, built where planned."""
+    stage = CsvStage(folder, files, columns)
+    try:
+        stage.stage()
+        items: list[SourceRecord | UnbuiltConversation] = []
+        for item in stage.items():
+            items.append(item)
+            if len(items) >= size:
+                yield CsvGroups(stage, items)
+                items = []
+        if items:
+            yield CsvGroups(stage, items)
+    finally:
+        stage.close()
+
+
 class CsvReader(Reader):
     """The generic CSV layout: roles ``conversations`` and ``messages``, told apart by header."""
 
@@ -564,8 +619,19 @@ class CsvReader(Reader):
     def read(
         self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path
     ) -> Iterator[SourceRecord]:
-        by_role = [(rf.file, rf.role) for role in self.roles for rf in files.get(role, ())]
-        yield from read_generic_csv(by_role, csv_columns(mapping), workdir)
+        yield from read_generic_csv(self._by_role(files), csv_columns(mapping), workdir)
+
+    def record_batches(
+        self,
+        files: Mapping[str, Sequence[RoleFile]],
+        mapping: dict[str, Any],
+        workdir: Path,
+        size: int,
+    ) -> Iterator[RecordBatch]:
+        return generic_csv_batches(self._by_role(files), csv_columns(mapping), workdir, size)
+
+    def _by_role(self, files: Mapping[str, Sequence[RoleFile]]) -> list[tuple[InputFile, str]]:
+        return [(rf.file, rf.role) for role in self.roles for rf in files.get(role, ())]
 
 
 READER = CsvReader()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import sys
 import time
@@ -114,6 +115,44 @@ def test_workers_say_what_one_process_says(tmp_path: Path, settings: dict[str, A
     assert converted.count("\n") == report["valid"]
     if not settings:
         assert report["warnings"], "the passed-over file's warning is kept"
+
+
+def awkward_csv_export(folder: Path, messages_alone: bool) -> Path:
+    """A generic CSV export with rows in shuffled order, a broken row, a repeated conversation
+    row, message rows of no conversation and a row without an id."""
+    folder.mkdir()
+    rng = random.Random(5)
+    head = (
+        "conversation_id,message_id,created_at,author_role,author_email,body_text,customer_email\n"
+    )
+    rows = [
+        f"C{n},{n}-{m},2023-0{1 + n % 9}-1{m} 10:00:00,{'customer' if m % 2 == 0 else 'agent'},"
+        f"{'c' if m % 2 == 0 else 'a'}{n}@example.com,text {n}.{m},c{n}@example.com\n"
+        for n in range(30)
+        for m in range(1 + n % 4)
+    ]
+    rows += ["C3,3-9,2023-01-01 10:00:00,customer\n", ",x,2023-01-01 10:00:00,agent,a@x.io,x,\n"]
+    if not messages_alone:
+        rows += ["C99,99-1,2023-01-01 10:00:00,customer,c99@example.com,of nobody,\n"]
+        conversations = "conversation_id,subject,customer_email\n" + "".join(
+            f"C{n},Subject {n},c{n}@example.com\n" for n in [*range(30), 7]
+        )
+        (folder / "conversations.csv").write_text(conversations)
+    rng.shuffle(rows)
+    (folder / "messages.csv").write_text(head + "".join(rows))
+    return folder
+
+
+@pytest.mark.parametrize("messages_alone", [False, True], ids=["two-files", "messages-alone"])
+def test_csv_conversations_built_in_workers_read_as_in_one_process(
+    tmp_path: Path, messages_alone: bool
+) -> None:
+    export = awkward_csv_export(tmp_path / "export", messages_alone)
+    one = offline("convert", export, tmp_path / "one", 1)
+    two = offline("convert", export, tmp_path / "two", 2)
+    assert one == two
+    assert one[0]["invalid"] > 0
+    assert one[0]["valid"] > 20
 
 
 @pytest.mark.parametrize("export", SAMPLES, ids=lambda path: path.parent.name)
