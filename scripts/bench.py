@@ -1,9 +1,9 @@
 """``make bench``: measure, print and record in BENCHMARKS.md (figures, not pass/fail tests).
 
 1. validate: 100,000 canonical conversations of 6 messages streamed through every offline stage;
-   conversations per second and peak memory of the process.
+   conversations per second and peak memory (the process and its planning workers, summed).
 2. zendesk: a generated Zendesk export (tickets NDJSON, their 3-6 comments in a separate NDJSON
-   file in shuffled order, users, ticket fields) of 50,000 and 200,000 tickets through
+   file in shuffled order, users, ticket fields) of 100,000 and 200,000 tickets through
    ``importer validate`` (format and roles recognised from content); conversations per second,
    elapsed time and peak RSS of each run, and the ratio of the peaks (flat memory: close to 1).
 3. run at the rate limit: ``importer run`` against the sandbox at ``--rate-limit 600`` (fixed
@@ -48,17 +48,17 @@ from importer.sandbox.testing import SandboxConfig, running_sandbox  # noqa: E40
 
 RATE = 600
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
-ZENDESK_TICKETS = (5_000, 20_000) if QUICK else (50_000, 200_000)
+ZENDESK_TICKETS = (5_000, 20_000) if QUICK else (100_000, 200_000)
 ZENDESK_SEED = 20240501
 RSS_SAMPLE_S = 0.5
 
 
 @dataclass
 class Measured:
-    """One command's exit code, elapsed seconds, CPU seconds (user and system: on a machine
-    shared with other work, elapsed time depends on that work), peak RSS (MB, of that process
-    alone, from ``wait4``), resident memory sampled every half second ``(s, MB)`` and standard
-    error."""
+    """One command's exit code, elapsed seconds, CPU seconds (user and system, with its worker
+    processes: on a machine shared with other work, elapsed time depends on that work), peak RSS
+    (MB, summed over the process and its workers, sampled), resident memory sampled every half
+    second ``(s, MB)`` and standard error."""
 
     exit_code: int
     elapsed_s: float
@@ -75,15 +75,13 @@ def measured(command: list[str], env: dict[str, str] | None = None) -> Measured:
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err, env=env)
         samples: list[tuple[float, float]] = []
-        status_file = Path(f"/proc/{process.pid}/status")
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
-            try:
-                for line in status_file.read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        samples.append((time.monotonic() - started, int(line.split()[1]) / 1024))
+            try:  # the process and its workers, summed (the issue counts every process)
+                tree_mb, _ = bench_offline.tree_rss_mb(process.pid)
+                samples.append((time.monotonic() - started, tree_mb))
             except OSError:  # no /proc (not Linux), or the process just ended
                 pass
             time.sleep(RSS_SAMPLE_S)
@@ -91,8 +89,11 @@ def measured(command: list[str], env: dict[str, str] | None = None) -> Measured:
         process.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
-    # ru_maxrss is in KiB on Linux, in bytes on macOS
-    peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    # sampled when /proc exists; else wait4's ru_maxrss (KiB on Linux, bytes on macOS), which
+    # also carries this script's own memory at the fork
+    peak = max((mb for _, mb in samples), default=0.0) or usage.ru_maxrss / (
+        1024 * 1024 if sys.platform == "darwin" else 1024
+    )
     cpu = usage.ru_utime + usage.ru_stime
     return Measured(process.returncode, elapsed, cpu, peak, samples, stderr)
 
@@ -519,11 +520,23 @@ def bench_run(work: Path, minutes: float) -> dict[str, object]:
     return figures
 
 
+def _measured_line(figures: dict[str, Any]) -> list[str]:
+    """The date and load of a section's figures, when they were recorded with them."""
+    if "measured_at" not in figures:
+        return []
+    return [
+        f"Measured on {figures['measured_at']} (load average {figures.get('load_average', '?')} "
+        "when it started).",
+        "",
+    ]
+
+
 def zendesk_markdown(zendesk: dict[str, Any]) -> list[str]:
     runs = zendesk["runs"]
     lines = [
         "## validate: a Zendesk export, comments in a separate file in shuffled order",
         "",
+        *_measured_line(zendesk),
         "Generated tickets NDJSON (channels, statuses, tags, custom fields, metric sets), 3-6 "
         "comments a ticket (HTML, Markdown-only, private notes, attachments, deleted authors) "
         "in their own NDJSON file, shuffled across tickets, users and ticket fields; "
@@ -567,14 +580,16 @@ def write_markdown(
     lines = [
         "# Benchmarks",
         "",
-        f"Measured by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}. Figures, not thresholds.",
+        f"Measured by `make bench` (each section with `--only`, on the day it says) on "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
+        "Figures, not thresholds.",
         "",
     ]
     if validate:
         lines += [
             "## validate: offline stages on 100,000 conversations",
             "",
+            *_measured_line(validate),
             "| conversations | input | elapsed | conversations/s | peak RSS | exit |",
             "|---|---|---|---|---|---|",
             f"| {validate['conversations']:,} of 6 messages | {validate['input_mb']} MB | {validate['elapsed_s']} s | "
@@ -587,6 +602,7 @@ def write_markdown(
         lines += [
             f"## run at --rate-limit {RATE} against the sandbox (fixed 60 s windows from its start)",
             "",
+            *_measured_line(run),
             "| conversations | elapsed | min budget use, full minutes after the first | 429 share | requests per created conversation | exit |",
             "|---|---|---|---|---|---|",
             f"| {run['conversations']} | {run['elapsed_s']} s | {run['min_budget_use_pct']} % "
@@ -614,6 +630,10 @@ def main() -> int:
     )
     parser.add_argument("--minutes", type=float, default=4.2)
     args = parser.parse_args()
+    stamp = {
+        "measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "load_average": round(os.getloadavg()[0], 2),
+    }
     with tempfile.TemporaryDirectory(prefix="importer-bench-") as tmp:
         work = Path(tmp)
         validate = (
@@ -632,6 +652,9 @@ def main() -> int:
         # the speed issue's workload and a mail archive (scripts/bench_offline.py)
         wants_offline = args.only in (None, "offline")
         offline = bench_offline.bench_all(work) if wants_offline else None
+    for figures in (validate, zendesk, run):
+        if figures is not None:
+            figures.update(stamp)
     if QUICK:
         print("BENCH_QUICK: BENCHMARKS.md left as it is")
     else:

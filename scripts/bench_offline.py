@@ -182,7 +182,7 @@ def _process_tree(root: int) -> list[int]:
     return tree
 
 
-def _tree_rss_mb(root: int) -> tuple[float, float]:
+def tree_rss_mb(root: int) -> tuple[float, float]:
     """The summed ``VmRSS`` of ``root`` and its descendants (pages a forked child shares with
     its parent count in both), and the highest ``VmHWM`` (peak RSS) of one of them, in MB."""
     total_kib = largest_kib = 0
@@ -214,7 +214,7 @@ def _validate(path: Path, extra: list[str]) -> dict[str, float]:
         if pid:
             break
         with contextlib.suppress(OSError):  # no /proc (not Linux)
-            tree, largest = _tree_rss_mb(process.pid)
+            tree, largest = tree_rss_mb(process.pid)
             peak_tree, peak_process = max(peak_tree, tree), max(peak_process, largest)
         time.sleep(RSS_SAMPLE_S)
     process.returncode = os.waitstatus_to_exitcode(status)
