@@ -442,7 +442,9 @@ def markdown(f: dict[str, Any]) -> list[str]:
         f"### No rate limit, every answer after {n['latency_ms'][0]} ms",
         "",
         (
-            f"Measured on {n['measured_at']} (load average {n['load_average_at_start']}). "
+            f"Measured on {n['measured_at']} (load average {n['load_average_at_start']}: ours "
+            "is CPU-bound here, so others' work on the machine slows it; the naive one mostly "
+            "waits on each answer). "
             if "measured_at" in n
             else ""
         )
