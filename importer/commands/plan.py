@@ -30,7 +30,7 @@ from importer.events import EventLog
 from importer.findings import Finding
 from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
-from importer.helpscout.pacing import HEADROOM
+from importer.helpscout.pacing import Pacer
 from importer.readers import Export, open_export
 from importer.report import Report, write_json_atomic
 from importer.settings import RunSettings
@@ -227,14 +227,15 @@ async def plan_import(
             async with AsyncExitStack() as stack:
                 client, mailbox_fields = await _connect(stack, settings, events, report)
                 await _plan_all(export, settings, report, dead, client, mailbox_fields, users)
-                pacer_budget = client.pacer.budget if client is not None else None
+                pace = client.pacer.rate if client is not None else None
                 server = client.pacer.server_limit if client is not None else None
                 if client is not None:
                     report.reads += client.stats.requests  # preflight and users lookups
     finally:
         events.close()
     report.rate_limit = int(server) if server is not None else int(settings.rate_limit)
-    report.pace_units_per_minute = (pacer_budget or settings.rate_limit) * HEADROOM
+    # what ``run`` spends: the budget less the pacer's reserve (594 of 600, 394 of 400)
+    report.pace_units_per_minute = pace if pace is not None else Pacer(settings.rate_limit).rate
     report.elapsed_s = time.monotonic() - started
     return report
 
