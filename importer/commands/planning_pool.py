@@ -156,6 +156,11 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(1)  # the main process was killed: nobody will read what this worker plans
 
 
+def can_fork() -> bool:
+    """Whether workers can be forked (not on Windows)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def default_jobs() -> int:
     """Worker processes by default: one per core this process may use, at most
     :data:`DEFAULT_JOBS_MAX` (1: plan in process)."""
@@ -163,7 +168,7 @@ def default_jobs() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, DEFAULT_JOBS_MAX))
+    return max(1, min(cores, DEFAULT_JOBS_MAX)) if can_fork() else 1
 
 
 class PlanningPool:
@@ -174,7 +179,9 @@ class PlanningPool:
         self.jobs = jobs
         self._executor: ProcessPoolExecutor | None = None
         self._broken = False
-        self._context = multiprocessing.get_context("fork")
+        if not can_fork():  # the context is inherited, not sent: without fork, plan here
+            self.jobs = 1
+        self._context = multiprocessing.get_context("fork" if can_fork() else None)
         self._stopped = self._context.Event()
         #: set by SIGINT/SIGTERM while the pool runs (see :func:`planning_pool`)
         self.stop = threading.Event()

@@ -248,3 +248,19 @@ def test_workers_end_quietly_with_the_command(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "valid" in done.stdout
+
+
+def test_without_fork_the_command_plans_in_its_own_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where processes cannot be forked (Windows), --jobs falls back to planning in process."""
+    export = awkward_export(tmp_path / "export")
+    expected = offline("validate", export, tmp_path / "one", 1)
+
+    def no_pool(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("no worker may be started without fork")
+
+    monkeypatch.setattr(planning_pool, "can_fork", lambda: False)
+    monkeypatch.setattr(planning_pool, "ProcessPoolExecutor", no_pool)
+    assert planning_pool.default_jobs() == 1
+    assert offline("validate", export, tmp_path / "two", 2) == expected
