@@ -99,27 +99,9 @@ def measured(command: list[str], env: dict[str, str] | None = None) -> Measured:
 
 
 def write_export(path: Path, count: int, messages: int) -> None:
-    start = datetime(2021, 1, 1, tzinfo=UTC)
-    with path.open("w", encoding="utf-8") as out:
-        for index in range(count):
-            moment = start + timedelta(minutes=index)
-            body = {
-                "source_id": f"B{index}",
-                "subject": f"Benchmark conversation {index}",
-                "status": "closed",
-                "customer": {"email": f"bench{index % 5000}@example.com", "first_name": "Bench"},
-                "messages": [
-                    {
-                        "created_at": (moment + timedelta(seconds=n * 30)).strftime(
-                            "%Y-%m-%dT%H:%M:%SZ"
-                        ),
-                        "author_role": "customer" if n % 2 == 0 else "agent",
-                        "body_text": f"Message {n} of conversation {index}.\nSecond line.",
-                    }
-                    for n in range(messages)
-                ],
-            }
-            out.write(json.dumps(body) + "\n")
+    """``count`` canonical conversations of ``messages`` messages (ids ``B0``...)."""
+    names = ("B", "Benchmark conversation", "bench", "Bench")
+    bench_side_by_side.write_export(path, count, messages, names=names)
 
 
 def bench_validate(work: Path, count: int) -> dict[str, object]:

@@ -80,18 +80,29 @@ def env() -> dict[str, str]:
     return out
 
 
-def write_export(path: Path, count: int, messages: int = 3) -> Path:
+def write_export(
+    path: Path,
+    count: int,
+    messages: int = 3,
+    *,
+    names: tuple[str, str, str, str] = ("N", "Side by side", "side", "Side"),
+) -> Path:
     """``count`` canonical conversations of ``messages`` plain-text messages, customers with
-    email (the shape of the bench's other exports)."""
+    email (the shape of the bench's other exports); ``names``: the source id prefix, the subject,
+    the customer email's user part and first name (``bench.py`` writes its own with them)."""
+    id_prefix, subject, email_user, first_name = names
     start = datetime(2021, 1, 1, tzinfo=UTC)
     with path.open("w", encoding="utf-8") as out:
         for index in range(count):
             moment = start + timedelta(minutes=index)
             record = {
-                "source_id": f"N{index}",
-                "subject": f"Side by side {index}",
+                "source_id": f"{id_prefix}{index}",
+                "subject": f"{subject} {index}",
                 "status": "closed",
-                "customer": {"email": f"side{index % 5000}@example.com", "first_name": "Side"},
+                "customer": {
+                    "email": f"{email_user}{index % 5000}@example.com",
+                    "first_name": first_name,
+                },
                 "messages": [
                     {
                         "created_at": (moment + timedelta(seconds=30 * n)).strftime(

@@ -179,9 +179,10 @@ class PlanningPool:
         self.jobs = jobs
         self._executor: ProcessPoolExecutor | None = None
         self._broken = False
-        if not can_fork():  # the context is inherited, not sent: without fork, plan here
+        forking = can_fork()
+        if not forking:  # the context is inherited, not sent: without fork, plan here
             self.jobs = 1
-        self._context = multiprocessing.get_context("fork" if can_fork() else None)
+        self._context = multiprocessing.get_context("fork" if forking else None)
         self._stopped = self._context.Event()
         #: set by SIGINT/SIGTERM while the pool runs (see :func:`planning_pool`)
         self.stop = threading.Event()
