@@ -18,6 +18,12 @@ import click
 
 from importer.errors import ImporterError, UsageError
 from importer.readers.base import FORMAT_NAMES
+from importer.readers.limits import (
+    DEFAULT_MAX_MEMBER_BYTES,
+    DEFAULT_MAX_RECORD_BYTES,
+    DEFAULT_MAX_ZIP_RATIO,
+    ReadLimits,
+)
 from importer.report import STDOUT_NAME, Report, render_text
 from importer.settings import (
     DEFAULT_API_URL,
@@ -61,6 +67,28 @@ FORMAT_OPTIONS = [
         "--mapping",
         type=click.Path(path_type=Path, dir_okay=False),
         help="TOML file merged over the format's file in mappings/ (tables key by key).",
+    ),
+    click.option(
+        "--max-record-bytes",
+        type=click.IntRange(min=1024),
+        default=DEFAULT_MAX_RECORD_BYTES,
+        show_default=True,
+        help="Largest record, line, CSV field or mail read; a larger one is one invalid record.",
+    ),
+    click.option(
+        "--max-member-bytes",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_MEMBER_BYTES,
+        show_default=True,
+        help="Largest inflated size of a zip archive member; a larger one is reported and skipped.",
+    ),
+    click.option(
+        "--max-zip-ratio",
+        type=click.FloatRange(min=1),
+        default=DEFAULT_MAX_ZIP_RATIO,
+        show_default=True,
+        help="Largest inflation ratio of a zip member of 1 MiB or more; above it the member is "
+        "reported and skipped (a zip bomb).",
     ),
 ]
 #: ``--format`` and ``--mapping`` alone (commands that read an export but plan nothing)
@@ -174,7 +202,19 @@ def transform_settings(options: dict[str, Any], **extra: Any) -> TransformSettin
         limit=options.get("limit"),
         since=options.get("since"),
         until=options.get("until"),
+        max_record_bytes=options.get("max_record_bytes", DEFAULT_MAX_RECORD_BYTES),
+        max_member_bytes=options.get("max_member_bytes", DEFAULT_MAX_MEMBER_BYTES),
+        max_zip_ratio=options.get("max_zip_ratio", DEFAULT_MAX_ZIP_RATIO),
         **extra,
+    )
+
+
+def read_limits(options: dict[str, Any]) -> ReadLimits:
+    """The read layer's bounds from a command's options."""
+    return ReadLimits(
+        options.get("max_record_bytes", DEFAULT_MAX_RECORD_BYTES),
+        options.get("max_member_bytes", DEFAULT_MAX_MEMBER_BYTES),
+        options.get("max_zip_ratio", DEFAULT_MAX_ZIP_RATIO),
     )
 
 

@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from importer.readers.limits import (
+    DEFAULT_MAX_MEMBER_BYTES,
+    DEFAULT_MAX_RECORD_BYTES,
+    DEFAULT_MAX_ZIP_RATIO,
+    ReadLimits,
+)
+
 DEFAULT_API_URL = "https://api.helpscout.net"
 DEFAULT_RATE_LIMIT = 400  # units per minute; a write costs 2, a read 1
 DEFAULT_WORKERS = 8
@@ -55,6 +62,14 @@ class TransformSettings:
     since: str | None = None
     until: str | None = None
     source_id_field: int | None = None
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES
+    max_zip_ratio: float = DEFAULT_MAX_ZIP_RATIO
+
+    @property
+    def read_limits(self) -> ReadLimits:
+        """The read layer's bounds these settings give."""
+        return ReadLimits(self.max_record_bytes, self.max_member_bytes, self.max_zip_ratio)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from importer.helpscout.downloads import (
 )
 from importer.progress import Progress
 from importer.readers import SourceRecord, open_export
+from importer.readers.limits import DEFAULT_LIMITS, ReadLimits
 from importer.report import STDOUT_NAME, write_json_atomic
 from importer.settings import DownloadLimits
 
@@ -142,6 +143,7 @@ async def fetch_attachments(
     *,
     format_name: str | None = None,
     mapping_file: Path | None = None,
+    read_limits: ReadLimits = DEFAULT_LIMITS,
     workers: int = DEFAULT_FETCH_WORKERS,
     limits: DownloadLimits = DownloadLimits(),
     report_path: Path | None = None,
@@ -158,7 +160,7 @@ async def fetch_attachments(
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with (
-            open_export(inputs, format_name, mapping_file) as export,
+            open_export(inputs, format_name, mapping_file, read_limits) as export,
             Progress("fetch", enabled=show_progress) as progress,
         ):
             report.format = export.format

@@ -220,7 +220,9 @@ async def plan_import(
     events = EventLog(log_json)
     try:
         with (
-            open_export(inputs, transform.format, transform.mapping_file) as export,
+            open_export(
+                inputs, transform.format, transform.mapping_file, transform.read_limits
+            ) as export,
             DeadLetterFile(dead_letter_path, export.format, load_zone(transform.source_tz)) as dead,
         ):
             report.format = export.format

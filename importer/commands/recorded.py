@@ -27,6 +27,9 @@ TRANSFORM_KEYS = {
     "attachments": "attachments",
     "max_request_bytes": "max_request_bytes",
     "source_id_field": "source_id_field",
+    "max_record_bytes": "max_record_bytes",
+    "max_member_bytes": "max_member_bytes",
+    "max_zip_ratio": "max_zip_ratio",
 }
 #: the recorded keys that are run settings
 RUN_KEYS = {
@@ -61,6 +64,9 @@ def recorded_options(inputs: list[Path], settings: RunSettings, format_name: str
         "attachments": transform.attachments,
         "max_request_bytes": transform.max_request_bytes,
         "source_id_field": transform.source_id_field,
+        "max_record_bytes": transform.max_record_bytes,
+        "max_member_bytes": transform.max_member_bytes,
+        "max_zip_ratio": transform.max_zip_ratio,
         "default_user": settings.default_user,
         "rate_limit": settings.rate_limit,
         "ca_bundle": _absolute(settings.ca_bundle),

@@ -230,7 +230,9 @@ async def run_import(
     date_range = parse_date_range(transform.since, transform.until, load_zone(transform.source_tz))
     fatal: ImporterError | None = None
     try:
-        with open_export(inputs, transform.format, transform.mapping_file) as export:
+        with open_export(
+            inputs, transform.format, transform.mapping_file, transform.read_limits
+        ) as export:
             report = Report(
                 "run",
                 export.format,

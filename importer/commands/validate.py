@@ -43,7 +43,9 @@ def run_offline(
     """Run ``validate`` (or ``convert`` with ``output``) and return the report; ``jobs`` above 1
     plans in that many worker processes (the same report and output)."""
     started = time.monotonic()
-    with open_export(inputs, settings.format, settings.mapping_file) as export:
+    with open_export(
+        inputs, settings.format, settings.mapping_file, settings.read_limits
+    ) as export:
         report = Report(command, export.format, input_names or [str(path) for path in inputs])
         ctx = plan_context(settings, export, offline=True)
         zone = load_zone(settings.source_tz)

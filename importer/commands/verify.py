@@ -269,7 +269,9 @@ async def _verify(
         settings.rate_limit,
     )
     date_range = parse_date_range(transform.since, transform.until, load_zone(transform.source_tz))
-    with open_export(inputs, transform.format, transform.mapping_file) as export:
+    with open_export(
+        inputs, transform.format, transform.mapping_file, transform.read_limits
+    ) as export:
         report = VerifyReport(
             checkpoint=str(checkpoint.path),
             inputs=[str(path) for path in inputs],

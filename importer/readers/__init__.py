@@ -17,6 +17,7 @@ use, so that importing this package imports no platform reader.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -35,8 +36,11 @@ from importer.readers.detect import (
     detect_file,
     settle_open_files,
 )
-from importer.readers.inputs import InputFile, list_input_files, read_attachment_bytes
+from importer.readers.inputs import list_export_files, read_attachment_bytes
+from importer.readers.limits import DEFAULT_LIMITS, ReadLimits
 from importer.readers.source import FormatInfo, SourceRecord
+
+log = logging.getLogger("importer.read")
 
 __all__ = [
     "FORMATS",
@@ -61,7 +65,8 @@ class Export:
     ``warnings`` are the export's own findings (streams or files passed over); they go with the
     first conversation :meth:`records` yields, so every report shows them once; when the export
     yields no conversation at all, they come in one invalid record of their own (code
-    ``no_conversations``) rather than being lost.
+    ``no_conversations``) rather than being lost. ``unread`` are the invalid records of what
+    could not be read at all (an archive member over a bound): they come first.
     """
 
     def __init__(
@@ -71,6 +76,7 @@ class Export:
         inputs: Sequence[Path],
         files_by_role: Mapping[str, Sequence[RoleFile]],
         warnings: Sequence[Finding] = (),
+        unread: Sequence[SourceRecord] = (),
     ) -> None:
         self.reader = reader
         self.format = reader.info.name
@@ -81,12 +87,14 @@ class Export:
             dict.fromkeys(rf.file.name for files in files_by_role.values() for rf in files)
         )
         self.warnings = list(warnings)
+        self.unread = list(unread)
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
 
     def records(self) -> Iterator[SourceRecord]:
         """Every conversation of the export, one at a time, in source order."""
         folder = self._read_folder()
         pending = list(self.warnings)
+        yield from self.unread
         yielded = False
         try:
             for record in self.reader.read(self.files_by_role, self.mapping, folder):
@@ -119,6 +127,8 @@ class Export:
         planned, or on :meth:`without_conversations` when there is none (when the export cannot
         be read at all, its one invalid record carries them and ``warnings`` is emptied)."""
         folder = self._read_folder()
+        if self.unread:
+            yield ReadRecords(list(self.unread))
         yielded = False
         try:
             for batch in self.reader.record_batches(self.files_by_role, self.mapping, folder, size):
@@ -186,17 +196,33 @@ def _csv_sniffers(format_name: str | None, mapping_file: Path | None) -> list[Cs
     ]
 
 
+def _unread_member(finding: Finding) -> SourceRecord:
+    """The invalid record of an archive member that is not read (over a bound)."""
+    location = finding.location or "export"
+    return SourceRecord(location, None, None, error=finding)
+
+
 def open_export(
-    inputs: Sequence[Path], format_name: str | None = None, mapping_file: Path | None = None
+    inputs: Sequence[Path],
+    format_name: str | None = None,
+    mapping_file: Path | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Export:
-    """Open the export made of ``inputs``: list its files, recognise or check its format and
-    the role of each file."""
+    """Open the export made of ``inputs``: list its files (each read within ``limits``),
+    recognise or check its format and the role of each file."""
     if format_name is not None and format_name not in READERS.names:
         raise UsageError(
             f"unknown format {format_name!r}; choose one of {', '.join(READERS.names)} "
             "or leave --format out"
         )
-    files: list[InputFile] = list_input_files(inputs)
+    files, skipped = list_export_files(inputs, limits)
+    for finding in skipped:
+        log.warning("%s", finding.message)
+    if not files and skipped:
+        raise FormatError(
+            "the input holds no file that can be read: "
+            + "; ".join(finding.message for finding in skipped)
+        )
     sniffers = _csv_sniffers(format_name, mapping_file)
     detected = settle_open_files([detect_file(f, sniffers) for f in files], format_name)
     explicit = {str(Path(p)) for p in inputs if Path(p).is_file()}
@@ -207,4 +233,5 @@ def open_export(
     mapping = load_mapping(chosen_format, mapping_file)
     reader.check_mapping(mapping)  # a wrong mapping stops here, before anything is read
     files_by_role, warnings = assign_roles(reader, detected, chosen)
-    return Export(reader, mapping, inputs, files_by_role, warnings)
+    unread = [_unread_member(finding) for finding in skipped]
+    return Export(reader, mapping, inputs, files_by_role, warnings, unread)

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from importer.errors import InputError
+from importer.findings import Finding
+from importer.readers.limits import DEFAULT_LIMITS, ReadLimits, member_over_bound
 
 ARCHIVE_SEPARATOR = "!"
 SKIPPED_FOLDERS = frozenset({"__MACOSX"})
@@ -43,6 +45,7 @@ class InputFile:
     path: Path | None = None
     archive: Path | None = None
     member: str | None = None
+    limits: ReadLimits = DEFAULT_LIMITS  # the read layer's bounds (see importer.readers.limits)
 
     @property
     def folder(self) -> str:
@@ -144,24 +147,32 @@ def attachment_size(ref: str) -> int:
         return zipped.getinfo(member).file_size
 
 
-def _archive_files(archive: Path) -> Iterator[InputFile]:
+def _archive_files(
+    archive: Path, limits: ReadLimits, skipped: list[Finding]
+) -> Iterator[InputFile]:
+    """The members of ``archive`` within the bounds; one finding in ``skipped`` per member over
+    a bound (by its declared sizes: zipfile inflates no further than the declared size)."""
     try:
         with zipfile.ZipFile(archive) as zipped:
-            members = sorted(info.filename for info in zipped.infolist() if not info.is_dir())
-    except zipfile.BadZipFile as exc:
+            infos = sorted(
+                (info for info in zipped.infolist() if not info.is_dir()),
+                key=lambda info: info.filename,
+            )
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise InputError(f"{archive}: not a readable zip archive ({exc})") from exc
-    for member in members:
+    for info in infos:
+        member = info.filename
         if _skipped(member.split("/")):
             continue
-        yield InputFile(
-            name=f"{archive}{ARCHIVE_SEPARATOR}{member}",
-            top=archive,
-            archive=archive,
-            member=member,
-        )
+        name = f"{archive}{ARCHIVE_SEPARATOR}{member}"
+        why = member_over_bound(name, info.file_size, info.compress_size, limits)
+        if why is not None:
+            skipped.append(Finding("read", "member_over_bound", why, name))
+            continue
+        yield InputFile(name=name, top=archive, archive=archive, member=member, limits=limits)
 
 
-def _directory_files(folder: Path) -> Iterator[InputFile]:
+def _directory_files(folder: Path, limits: ReadLimits) -> Iterator[InputFile]:
     found = sorted(
         (path for path in folder.rglob("*") if path.is_file()),
         key=lambda path: path.relative_to(folder).parts,
@@ -169,12 +180,24 @@ def _directory_files(folder: Path) -> Iterator[InputFile]:
     for path in found:
         if _skipped(path.relative_to(folder).parts):
             continue
-        yield InputFile(name=str(path), top=folder, path=path)
+        yield InputFile(name=str(path), top=folder, path=path, limits=limits)
 
 
-def list_input_files(inputs: Sequence[Path]) -> list[InputFile]:
-    """Every file of the given INPUT arguments, in order; a missing input is an ``InputError``."""
+def list_input_files(
+    inputs: Sequence[Path], limits: ReadLimits = DEFAULT_LIMITS
+) -> list[InputFile]:
+    """Every file of the given INPUT arguments that is within the bounds, in order (see
+    :func:`list_export_files` for the archive members over a bound)."""
+    return list_export_files(inputs, limits)[0]
+
+
+def list_export_files(
+    inputs: Sequence[Path], limits: ReadLimits = DEFAULT_LIMITS
+) -> tuple[list[InputFile], list[Finding]]:
+    """Every file of the given INPUT arguments, in order, each carrying ``limits``; and one
+    finding per archive member skipped for a bound. A missing input is an ``InputError``."""
     files: list[InputFile] = []
+    skipped: list[Finding] = []
     for given in inputs:
         path = Path(given)
         if not path.exists():
@@ -183,17 +206,17 @@ def list_input_files(inputs: Sequence[Path]) -> list[InputFile]:
                 "folder or .zip archive"
             )
         if path.is_dir():
-            files.extend(_directory_files(path))
+            files.extend(_directory_files(path, limits))
         elif zipfile.is_zipfile(path):
-            files.extend(_archive_files(path))
+            files.extend(_archive_files(path, limits, skipped))
         else:
             try:
                 with path.open("rb"):
                     pass
             except OSError as exc:
                 raise InputError(f"input cannot be read: {path} ({exc.strerror})") from exc
-            files.append(InputFile(name=str(path), top=path.parent, path=path))
-    return _once_each(files)
+            files.append(InputFile(name=str(path), top=path.parent, path=path, limits=limits))
+    return _once_each(files), skipped
 
 
 def _once_each(files: list[InputFile]) -> list[InputFile]:

@@ -1,0 +1,119 @@
+"""The read layer's bounds: how much of an untrusted export one record, field or archive member
+may hold, and how deep its JSON may nest.
+
+Every input is untrusted. A reader never holds more than one record (a JSON line or item, a CSV
+field or row, a mail) in memory, and that record is at most ``max_record_bytes``; a zip member is
+read only when its declared inflated size is within ``max_member_bytes`` and its inflation ratio
+within ``max_zip_ratio`` (Python's zipfile stops inflating at the declared size, so a member
+cannot grow past it while it is read); a JSON record nests at most ``max_json_depth`` arrays and
+objects, checked on its bytes before it is parsed, so no ``RecursionError`` can come of it.
+
+What goes over a bound is never the end of the reading: a record is one invalid record with its
+place and the bound (:func:`over_record_bound`), a member is reported by name and skipped
+(:func:`member_over_bound`), and the rest is read.
+
+The bounds travel with each :class:`~importer.readers.inputs.InputFile`, so that every layer
+that opens a file (detection, containers, CSV, mail, planning workers) reads it with the same
+bounds without another argument.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MIB = 1 << 20
+DEFAULT_MAX_RECORD_BYTES = 64 * MIB
+DEFAULT_MAX_MEMBER_BYTES = 2048 * MIB
+DEFAULT_MAX_ZIP_RATIO = 200.0
+DEFAULT_MAX_JSON_DEPTH = 512
+#: a member that inflates to less than this is never a bomb, whatever its ratio (a 40 KB file
+#: of spaces compresses 1000:1 and holds nothing dangerous)
+RATIO_FLOOR_BYTES = 1 * MIB
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """The bounds of one read; the defaults are the contract's."""
+
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES
+    max_zip_ratio: float = DEFAULT_MAX_ZIP_RATIO
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+
+
+DEFAULT_LIMITS = ReadLimits()
+
+
+def size_text(size: int) -> str:
+    """``size`` bytes as a person reads it: ``512 bytes``, ``3.2 MiB``, ``1.5 GiB``."""
+    if size < 1024:
+        return f"{size} bytes"
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"  # pragma: no cover (unreachable)
+
+
+def over_record_bound(what: str, size: int, limits: ReadLimits, at_least: bool = False) -> str:
+    """The message of a record over ``--max-record-bytes``: what it is, its size, the bound and
+    what to do. ``at_least``: reading stopped at the bound, so ``size`` is a lower bound."""
+    more = "more than " if at_least else ""
+    return (
+        f"{what} holds {more}{size_text(size)} ({more}{size} bytes), over --max-record-bytes "
+        f"{limits.max_record_bytes}; it is not read. Raise --max-record-bytes if the record is "
+        "genuine, or fix the export"
+    )
+
+
+def member_over_bound(
+    member: str, inflated: int, compressed: int, limits: ReadLimits
+) -> str | None:
+    """Why the archive member ``member`` is not read (its declared sizes break a bound), or
+    ``None`` when it is within every bound."""
+    if inflated > limits.max_member_bytes:
+        return (
+            f"archive member {member} inflates to {size_text(inflated)}, over "
+            f"--max-member-bytes {limits.max_member_bytes}; it is skipped, the rest of the "
+            "archive is read. Unzip it and give the file itself, or raise --max-member-bytes"
+        )
+    ratio = inflated / max(compressed, 1)
+    if inflated >= RATIO_FLOOR_BYTES and ratio > limits.max_zip_ratio:
+        return (
+            f"archive member {member} inflates {ratio:.0f} times ({size_text(compressed)} to "
+            f"{size_text(inflated)}), over --max-zip-ratio {limits.max_zip_ratio:g}: a zip bomb, "
+            "or a file that compresses unusually well; it is skipped, the rest of the archive is "
+            "read. Unzip it and give the file itself, or raise --max-zip-ratio"
+        )
+    return None
+
+
+# Strings skipped whole; brackets counted. Bytes: every character that matters is ASCII.
+_NESTING_EVENT = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"|[\[\]{}]', re.DOTALL)
+
+
+def json_depth_over(raw: bytes | str, limit: int) -> int | None:
+    """The depth a JSON text reaches once it passes ``limit``, or ``None`` when it nests at
+    most ``limit`` deep. Cheap for nearly every record: a text with at most ``limit`` opening
+    brackets cannot nest deeper, and is not scanned."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return None
+    depth = 0
+    for event in _NESTING_EVENT.finditer(data):
+        char = event.group()
+        if char in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return depth
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return None
+
+
+def nesting_message(what: str, limits: ReadLimits) -> str:
+    """The message of a JSON record nested past the depth bound."""
+    return (
+        f"{what} nests arrays and objects more than {limits.max_json_depth} deep; it is not "
+        "parsed. No help-desk record nests that deep: fix the export tool that wrote it"
+    )
