@@ -25,7 +25,14 @@ Containers, recognised by content (never by file name):
 A file is NDJSON when its first line holds a whole JSON object (or at least ends in ``}``): then
 every line is parsed on its own, a broken line is reported and reading goes on with the next.
 Anything else goes through :class:`~importer.readers.scanner.JsonItemScanner`, which splits the
-document without loading it; there a broken structure is reported once and the file ends there.
+document without loading it; there a broken structure is reported with the lines and bytes it
+cost, and reading goes on at the next record the scanner finds.
+
+Bounded (:mod:`importer.readers.limits`, carried by the ``InputFile``): a line or record over
+``max_record_bytes`` is not held in memory (a line is read no further than the bound, then
+skipped to its end) and comes out as one record that could not be parsed, with its place and
+size; a record nested deeper than ``max_json_depth`` is refused on its bytes before ``json``
+parses it, so no ``RecursionError`` can come out of a record.
 
 ETL wrappers are unwrapped, keeping the stream name, streams interleaved in any order: Airbyte
 ``{"stream", "data", "emitted_at"}`` lines (``emitted_at`` may be missing) and the full ``{"type":
@@ -44,17 +51,23 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from importer.readers.inputs import InputFile
+from importer.readers.limits import (
+    DEFAULT_LIMITS,
+    ReadLimits,
+    json_depth_over,
+    nesting_message,
+    over_record_bound,
+)
 from importer.readers.scanner import (
     RECORD_LIST_KEYS,
     RECORD_MARKER_KEYS,
     JsonItemScanner,
-    JsonScanError,
+    ScannedItem,
     is_request_path,
 )
 from importer.readers.text import decode_bytes, strip_bom
 
 CHUNK_BYTES = 1 << 20
-FIRST_LINE_LIMIT = 64 << 20
 SINGER_CONTROL_TYPES = frozenset({"SCHEMA", "STATE", "ACTIVATE_VERSION", "BATCH", "LOG", "TRACE"})
 
 _ID_HINT = re.compile(r'"(?:source_id|id)"\s*:\s*"?([^",}\s]+)')
@@ -196,15 +209,49 @@ def _records_of(
     )
 
 
+def _refused(
+    location: str, stream: str | None, message: str, raw: bytes, path: str | None
+) -> JsonRecord:
+    """A record refused before parsing (over a bound), with what can be kept of its text."""
+    head = raw[: MAX_RAW_TEXT + 1].decode("utf-8", "replace")
+    hint = _ID_HINT.search(head[:65_536])
+    return JsonRecord(
+        location,
+        None,
+        stream,
+        error=message,
+        id_hint=hint.group(1) if hint else None,
+        raw_text=head[:MAX_RAW_TEXT] or None,
+        request_path=path,
+    )
+
+
 def _parse(
-    raw: bytes, name: str, line: int, stream: str | None, path: str | None = None
+    raw: bytes,
+    name: str,
+    line: int,
+    stream: str | None,
+    path: str | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Iterator[JsonRecord]:
-    text, replaced = decode_bytes(raw)
     location = f"{name}:{line}"
     if is_request_path(stream):  # a list keyed by request path: {"/api/v2/users.json": [...]}
         stream, path = None, stream
+    if len(raw) > limits.max_record_bytes:
+        message = over_record_bound(f"the record at line {line}", len(raw), limits)
+        yield _refused(location, stream, message, raw, path)
+        return
+    if json_depth_over(raw, limits.max_json_depth) is not None:
+        message = nesting_message(f"the record at line {line}", limits)
+        yield _refused(location, stream, message, raw, path)
+        return
+    text, replaced = decode_bytes(raw)
     try:
         value = json.loads(text)
+    except RecursionError:  # within the depth bound, but past what this stack takes
+        message = nesting_message(f"the record at line {line}", limits)
+        yield _refused(location, stream, message, raw, path)
+        return
     except json.JSONDecodeError as exc:
         hint = _ID_HINT.search(text)
         yield JsonRecord(
@@ -224,11 +271,13 @@ def _parse(
     yield from _records_of(value, location, stream, replaced, path)
 
 
-def _first_content_line(stream: BinaryIO) -> tuple[bytes, int]:
-    """The first line that is not blank (BOM removed) and its line number (0 for an empty file)."""
+def _first_content_line(stream: BinaryIO, limits: ReadLimits) -> tuple[bytes, int]:
+    """The first line that is not blank (BOM removed) and its line number (0 for an empty
+    file); a line longer than the record bound comes cut at the bound (see
+    :func:`_looks_like_ndjson`)."""
     number = 0
     while True:
-        line = stream.readline(FIRST_LINE_LIMIT)
+        line = stream.readline(_line_bound(limits))
         if not line:
             return b"", 0
         number += 1
@@ -238,10 +287,15 @@ def _first_content_line(stream: BinaryIO) -> tuple[bytes, int]:
             return line, number
 
 
-def _looks_like_ndjson(line: bytes) -> bool:
+def _line_bound(limits: ReadLimits) -> int:
+    """How much of a line is read at once: the record bound and its line break (``\r\n``)."""
+    return limits.max_record_bytes + 2
+
+
+def _looks_like_ndjson(line: bytes, limits: ReadLimits) -> bool:
     if not line.lstrip().startswith(b"{"):
         return not line.lstrip().startswith(b"[")
-    if not line.endswith(b"\n") and len(line) >= FIRST_LINE_LIMIT:
+    if not line.endswith(b"\n") and len(line) >= _line_bound(limits):
         return False  # one huge line: let the scanner split it
     body = line.strip()
     if body.endswith(b"}"):
@@ -253,37 +307,71 @@ def _looks_like_ndjson(line: bytes) -> bool:
     return True
 
 
+def bounded_lines(stream: BinaryIO, limits: ReadLimits) -> Iterator[bytes | int]:
+    """The lines of ``stream``; a line over the record bound is read no further than the bound
+    and skipped to its end, and comes as its size (an ``int``) instead of its bytes."""
+    bound = _line_bound(limits)
+    readline = stream.readline
+    while line := readline(bound):
+        if len(line) < bound or line.endswith(b"\n"):
+            yield line
+            continue
+        size = len(line)
+        while line and not line.endswith(b"\n"):
+            line = readline(CHUNK_BYTES)
+            size += len(line)
+        yield size
+
+
 def _ndjson_records(
-    stream: BinaryIO, name: str, first: bytes, first_number: int
+    stream: BinaryIO, name: str, first: bytes, first_number: int, limits: ReadLimits
 ) -> Iterator[JsonRecord]:
-    yield from _parse(first.strip(), name, first_number, None)
-    for number, line in enumerate(stream, start=first_number + 1):
+    yield from _parse(first.strip(), name, first_number, None, None, limits)
+    for number, line in enumerate(bounded_lines(stream, limits), start=first_number + 1):
+        if isinstance(line, int):
+            yield _line_over_bound(name, number, line, limits)
+            continue
         body = line.strip()
         if body:
-            yield from _parse(body, name, number, None)
+            yield from _parse(body, name, number, None, None, limits)
+
+
+def _line_over_bound(name: str, number: int, size: int, limits: ReadLimits) -> JsonRecord:
+    message = over_record_bound(f"line {number}", size, limits)
+    return JsonRecord(f"{name}:{number}", None, error=message)
 
 
 def _scanned_records(
-    scanner: JsonItemScanner, chunks: Iterable[bytes], name: str, path: str | None = None
+    scanner: JsonItemScanner,
+    chunks: Iterable[bytes],
+    name: str,
+    limits: ReadLimits,
+    path: str | None = None,
 ) -> Iterator[JsonRecord]:
     """The records of the items ``scanner`` splits ``chunks`` into; a page keyed by request path
     is split again, so each of its records keeps its own line."""
-    try:
-        for chunk in chunks:
-            for item in scanner.feed(chunk):
-                if item.path is not None:
-                    page = JsonItemScanner(first_line=item.line)
-                    yield from _scanned_records(page, [item.raw], name, item.path)
-                else:
-                    yield from _parse(item.raw, name, item.line, item.stream, path)
-        scanner.finish()
-    except JsonScanError as exc:
-        yield JsonRecord(
-            f"{name}:{exc.line}",
-            None,
-            error=f"{exc}; the rest of the file is not read",
-            request_path=path,
-        )
+    for chunk in chunks:
+        for item in scanner.feed(chunk):
+            yield from _item_records(item, name, limits, path)
+    for item in scanner.finish():
+        yield from _item_records(item, name, limits, path)
+
+
+def _item_records(
+    item: ScannedItem, name: str, limits: ReadLimits, path: str | None
+) -> Iterator[JsonRecord]:
+    location = f"{name}:{item.line}"
+    if item.error is not None:
+        yield JsonRecord(location, None, item.stream, error=item.error, request_path=path)
+    elif item.oversize:
+        what = f"the page of {item.path}" if item.path else f"the record at line {item.line}"
+        message = over_record_bound(what, item.oversize, limits)
+        yield JsonRecord(location, None, item.stream, error=message, request_path=path)
+    elif item.path is not None:
+        page = JsonItemScanner(item.line, limits.max_record_bytes)
+        yield from _scanned_records(page, [item.raw], name, limits, item.path)
+    else:
+        yield from _parse(item.raw, name, item.line, item.stream, path, limits)
 
 
 def _chunks(stream: BinaryIO, first: bytes) -> Iterator[bytes]:
@@ -294,22 +382,23 @@ def _chunks(stream: BinaryIO, first: bytes) -> Iterator[bytes]:
 
 
 def _document_records(
-    stream: BinaryIO, name: str, first: bytes, first_number: int
+    stream: BinaryIO, name: str, first: bytes, first_number: int, limits: ReadLimits
 ) -> Iterator[JsonRecord]:
-    scanner = JsonItemScanner(first_line=first_number)
-    yield from _scanned_records(scanner, _chunks(stream, first), name)
+    scanner = JsonItemScanner(first_number, limits.max_record_bytes)
+    yield from _scanned_records(scanner, _chunks(stream, first), name, limits)
 
 
 def iter_json_records(input_file: InputFile) -> Iterator[JsonRecord]:
     """Every record of ``input_file`` in file order, each with its ``name:line`` location."""
+    limits = input_file.limits
     with input_file.open() as stream:
-        first, number = _first_content_line(stream)
+        first, number = _first_content_line(stream, limits)
         if not first:
             return
-        if _looks_like_ndjson(first):
-            yield from _ndjson_records(stream, input_file.name, first, number)
+        if _looks_like_ndjson(first, limits):
+            yield from _ndjson_records(stream, input_file.name, first, number, limits)
         else:
-            yield from _document_records(stream, input_file.name, first, number)
+            yield from _document_records(stream, input_file.name, first, number, limits)
 
 
 @dataclass(frozen=True)
@@ -318,36 +407,41 @@ class JsonLines:
     worker process is sent instead of the records (raw bytes cost next to nothing to send)."""
 
     name: str
-    lines: list[tuple[int, bytes]]
+    lines: list[tuple[int, bytes | int]]  # a line over the bound: its size
+    limits: ReadLimits = DEFAULT_LIMITS
 
     def json_records(self) -> Iterator[JsonRecord]:
         """The records of these lines, as :func:`iter_json_records` reads them."""
         for number, body in self.lines:
-            yield from _parse(body, self.name, number, None)
+            if isinstance(body, int):
+                yield _line_over_bound(self.name, number, body, self.limits)
+            else:
+                yield from _parse(body, self.name, number, None, None, self.limits)
 
 
 def json_line_runs(input_file: InputFile, size: int) -> Iterator[JsonLines | JsonRecord]:
     """:func:`iter_json_records`, where the lines of an NDJSON file come unparsed in runs of at
     most ``size``; the records of other containers come one by one, parsed."""
+    limits = input_file.limits
     with input_file.open() as stream:
-        first, first_number = _first_content_line(stream)
+        first, first_number = _first_content_line(stream, limits)
         if not first:
             return
-        if not _looks_like_ndjson(first):
-            yield from _document_records(stream, input_file.name, first, first_number)
+        if not _looks_like_ndjson(first, limits):
+            yield from _document_records(stream, input_file.name, first, first_number, limits)
             return
-        run: list[tuple[int, bytes]] = []
-        lines = enumerate(stream, start=first_number + 1)
+        run: list[tuple[int, bytes | int]] = []
+        lines = enumerate(bounded_lines(stream, limits), start=first_number + 1)
         for number, line in itertools.chain([(first_number, first)], lines):
-            body = line.strip()
+            body = line if isinstance(line, int) else line.strip()
             if not body:
                 continue
             run.append((number, body))
             if len(run) >= size:
-                yield JsonLines(input_file.name, run)
+                yield JsonLines(input_file.name, run, limits)
                 run = []
         if run:
-            yield JsonLines(input_file.name, run)
+            yield JsonLines(input_file.name, run, limits)
 
 
 def id_after(request_path: str | None, segment: str) -> str | None:

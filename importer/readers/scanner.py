@@ -18,8 +18,19 @@ What it splits:
   value is a document of its own, given back whole with its key as ``path`` (one page at a time
   in memory).
 
-Structural damage (an unclosed string or bracket, stray text between records) raises
-:class:`JsonScanError` with the line; the caller reports it and stops reading that file.
+Structural damage (an unclosed string or bracket, stray text between records) is one item with
+an ``error`` (its line, and the lines and bytes that could not be read), and the scan
+resynchronises at the next record: after damage in a record of an array of records, at the
+next line that starts with ``{`` at the indentation the array's well-formed records start at
+(searched from the damaged record's second line, so a quote left open that swallowed the
+records after it gives them back); after damage in a top-level object, at the next line that
+starts with ``{``. Where no such line follows (a minified document, a broken first record
+whose indentation is not known yet), the error item names the bytes to the end of the file
+that were not read. :class:`JsonScanError` is the damage as the walk meets it.
+
+Bounded: a record whose bytes pass ``max_item_bytes`` is not kept in memory; the scanner walks
+on to its end and gives it back as an item without bytes whose ``oversize`` is its size. A key of
+the top-level object longer than :data:`KEY_LIMIT` is kept cut.
 """
 
 from __future__ import annotations
@@ -61,14 +72,24 @@ _ANY_EVENT = re.compile(_STRING + rb'|["\[\]{},:]', re.DOTALL)
 _SKIP_TO_BRACKET = re.compile(rb'(?:[^"\[\]{}]++|' + _STRING + rb")*+", re.DOTALL)
 _INSIDE_STRING = re.compile(rb'["\\]')
 _WHITESPACE = b" \t\r\n"
+#: the most of a top-level key kept (keys name streams and request paths: short)
+KEY_LIMIT = 4096
+#: the end of the bytes searched for the next record that is kept for the next chunk (a line
+#: break and an indentation cut by the chunk's end)
+_TAIL_BYTES = 256
+#: the default bound of one item's bytes (the read layer passes ``--max-record-bytes``)
+DEFAULT_MAX_ITEM_BYTES = 64 << 20
 
 
 class JsonScanError(ValueError):
-    """The document's structure is broken at ``line``."""
+    """The document's structure is broken at ``line`` (byte ``offset`` of the document);
+    ``items`` are the records the same chunk completed before the damage."""
 
-    def __init__(self, message: str, line: int) -> None:
+    def __init__(self, message: str, line: int, offset: int = 0) -> None:
         super().__init__(message)
         self.line = line
+        self.offset = offset
+        self.items: list[ScannedItem] = []
 
 
 @dataclass(frozen=True)
@@ -79,12 +100,30 @@ class ScannedItem:
     raw: bytes
     stream: str | None = None
     path: str | None = None  # the request path the item was keyed by (a whole page)
+    oversize: int = 0  # over the bound: its size in bytes (``raw`` is then empty)
+    error: str | None = None  # structural damage: what and which lines were not read
+
+
+@dataclass
+class _Damage:
+    """Where the scan broke, while it looks for the next record."""
+
+    line: int  # first line not read
+    offset: int  # first byte not read
+    message: str
+    pattern: re.Pattern[bytes] | None  # the start of the next record; None: none can be found
+    depth: int  # the depth to resume at (the array of records', or 0)
+    stream: str | None
+    object_state: str | None
 
 
 class JsonItemScanner:
     """Feed chunks of a JSON document with :meth:`feed`; call :meth:`finish` at the end."""
 
-    def __init__(self, first_line: int = 1) -> None:
+    def __init__(self, first_line: int = 1, max_item_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> None:
+        self._max_item_bytes = max_item_bytes
+        self._captured = 0  # bytes of the current capture in earlier chunks
+        self._offset = 0  # bytes of the document before the current chunk
         self._line = first_line  # line number at self._counted within the current chunk
         self._counted = 0
         self._depth = 0
@@ -112,6 +151,10 @@ class JsonItemScanner:
         self._path_value: str | None = None  # the request path whose object value is captured
         self._gap_from = 0  # start of text that must be whitespace (at depth 0)
         self._started_at = first_line
+        self._capture_offset = 0  # byte of the document where the current capture starts
+        self._indent: bytes | None = None  # how the records of the array are indented
+        self._damage: _Damage | None = None  # set while looking for the next record
+        self._tail = b""  # the end of the bytes searched, for a line start cut by a chunk
 
     # -- helpers ---------------------------------------------------------------------------
     def _line_at(self, chunk: bytes, pos: int) -> int:
@@ -121,25 +164,52 @@ class JsonItemScanner:
 
     def _start_capture(self, chunk: bytes, pos: int) -> None:
         self._pieces = []
+        self._captured = 0
         self._capture_from = pos
         self._capture_line = self._line_at(chunk, pos)
+        self._capture_offset = self._offset + pos
 
-    def _end_capture(self, chunk: bytes, pos: int) -> bytes:
-        assert self._capture_from is not None
-        raw = b"".join([*self._pieces, chunk[self._capture_from : pos]])
+    def _drop_capture(self) -> None:
         self._pieces = []
+        self._captured = 0
         self._capture_from = None
+
+    def _end_capture(self, chunk: bytes, pos: int) -> bytes | int:
+        """The captured bytes, or their size when they pass the bound (then not kept)."""
+        assert self._capture_from is not None
+        size = self._captured + pos - self._capture_from
+        if size > self._max_item_bytes:
+            self._drop_capture()
+            return size
+        raw = b"".join([*self._pieces, chunk[self._capture_from : pos]])
+        self._drop_capture()
         return raw
+
+    def _item(
+        self, line: int, raw: bytes | int, stream: str | None = None, path: str | None = None
+    ) -> ScannedItem:
+        if isinstance(raw, int):
+            return ScannedItem(line, b"", stream, path, oversize=raw)
+        return ScannedItem(line, raw, stream, path)
 
     def _emit_element(self, chunk: bytes, pos: int, closing: bool) -> None:
         raw = self._end_capture(chunk, pos)
+        if isinstance(raw, int):  # over the bound: its first line is not known, nor needed
+            self._split_count += 1
+            self._items.append(self._item(self._capture_line, raw, self._split_stream))
+            return
         body = raw.lstrip(_WHITESPACE)
-        line = self._capture_line + raw[: len(raw) - len(body)].count(b"\n")
+        leading = raw[: len(raw) - len(body)]
+        line = self._capture_line + leading.count(b"\n")
+        if b"\n" in leading and body[:1] == b"{":  # a record on a line of its own
+            self._indent = leading.rpartition(b"\n")[2].lstrip(b"\r")
         body = body.rstrip(_WHITESPACE)
         if not body:
             if closing and self._split_count == 0:
                 return  # an empty array
-            raise JsonScanError("an array element is missing (two commas in a row?)", line)
+            raise JsonScanError(
+                "an array element is missing (two commas in a row?)", line, self._offset + pos
+            )
         self._split_count += 1
         self._items.append(ScannedItem(line, body, self._split_stream))
 
@@ -153,12 +223,130 @@ class JsonItemScanner:
             raise JsonScanError(
                 "text between JSON records is not JSON (a record must be an object or array)",
                 self._line_at(chunk, bad),
+                self._offset + bad,
             )
 
     # -- the walk --------------------------------------------------------------------------
     def feed(self, chunk: bytes) -> list[ScannedItem]:
-        """Scan ``chunk``; return the records it completed."""
+        """Scan ``chunk``; return the records it completed, and an item with an ``error`` for
+        each damaged stretch whose end (the next record) it found."""
         self._items = []
+        self._scan(chunk)
+        return self._items
+
+    def _scan(self, data: bytes) -> None:
+        """Walk ``data`` (the next bytes of the document); after damage, look for the next
+        record in what was held of the damaged one and in ``data``, and walk on from there."""
+        pending: bytes | None = data
+        while pending is not None:
+            data, pending = pending, None
+            if self._damage is not None:
+                found = self._seek_record(data)
+                if found is None:
+                    return
+                data = found
+            try:
+                self._feed(data)
+            except JsonScanError as exc:
+                pending = self._damaged(exc, data)
+                continue
+            self._offset += len(data)
+
+    def _damaged(self, exc: JsonScanError, data: bytes) -> bytes:
+        """Enter the search for the next record after ``exc``; the bytes to search: what was
+        held of the damaged record after its first line, then ``data`` after the damage."""
+        error_pos = max(0, min(len(data), exc.offset - self._offset))
+        held = b""
+        if self._capture_from is not None and self._captured <= self._max_item_bytes:
+            held = b"".join([*self._pieces, data[self._capture_from : error_pos]])
+        start_line, start_offset = exc.line, exc.offset
+        if self._capture_from is not None:  # the damaged record: from its first byte
+            lead = len(held) - len(held.lstrip(_WHITESPACE))
+            start_line = self._capture_line + held.count(b"\n", 0, lead)
+            start_offset = self._capture_offset + lead
+            held = held[lead:]
+        in_array = self._split_depth is not None
+        pattern: re.Pattern[bytes] | None = None
+        if in_array and self._indent is not None:
+            pattern = re.compile(rb"\n" + re.escape(self._indent) + rb"\{")
+        elif not in_array and self._object in (None, "open"):
+            pattern = re.compile(rb"\n\{")
+        self._damage = _Damage(
+            start_line,
+            start_offset,
+            str(exc),
+            pattern,
+            self._split_depth or 0,
+            self._split_stream,
+            self._object if in_array else None,
+        )
+        self._reset_walk()
+        first_break = held.find(b"\n")  # searched from the record's second line on
+        if first_break == -1:  # nothing held past the record's first line
+            self._offset = exc.offset
+            self._line = exc.line
+            self._tail = b""
+            return data[error_pos:]
+        self._offset = start_offset + first_break
+        self._line = start_line
+        self._tail = b""
+        return held[first_break:] + data[error_pos:]
+
+    def _reset_walk(self) -> None:
+        self._in_string = False
+        self._escape = False
+        self._array_probe = None
+        self._path_value = None
+        self._string_start = None
+        self._string_pieces = []
+        self._drop_capture()
+
+    def _seek_record(self, data: bytes) -> bytes | None:
+        """The bytes of ``data`` from the start of the next record (the walk set to resume
+        there, the damage reported), or ``None`` when ``data`` holds none."""
+        damage = self._damage
+        assert damage is not None
+        searched = self._tail + data  # ``_line`` and ``_offset`` are at the end of the tail
+        base_line = self._line - self._tail.count(b"\n")
+        base_offset = self._offset - len(self._tail)
+        found = damage.pattern.search(searched) if damage.pattern is not None else None
+        if found is None:
+            self._line = base_line + searched.count(b"\n")
+            self._offset = base_offset + len(searched)
+            self._tail = searched[-_TAIL_BYTES:]
+            return None
+        start = found.start() + 1  # after the line break: the record's indentation
+        self._line = base_line + searched.count(b"\n", 0, start)
+        self._offset = base_offset + start
+        self._tail = b""
+        self._items.append(
+            ScannedItem(
+                damage.line,
+                b"",
+                damage.stream,
+                error=(
+                    f"{damage.message}; lines {damage.line}-{self._line - 1} (bytes "
+                    f"{damage.offset}-{self._offset - 1}) are not read, reading goes on at "
+                    f"line {self._line}"
+                ),
+            )
+        )
+        self._damage = None
+        self._depth = damage.depth
+        self._object = damage.object_state
+        record = searched[start:]
+        if damage.depth:  # an element of the array of records: capture it from here
+            self._split_depth = damage.depth
+            self._split_stream = damage.stream
+            self._split_count = 1
+            self._pieces = []
+            self._captured = 0
+            self._capture_from = 0
+            self._capture_line = self._line
+            self._capture_offset = self._offset
+        return record
+
+    def _feed(self, chunk: bytes) -> None:
         self._counted = 0
         if self._capture_from is not None:
             self._capture_from = 0
@@ -191,7 +379,6 @@ class JsonItemScanner:
             self._structural(chunk, pos, chunk[pos : pos + 1])
             pos += 1
         self._end_chunk(chunk)
-        return self._items
 
     def _walk_string(self, chunk: bytes, pos: int) -> int:
         if self._escape:
@@ -226,6 +413,7 @@ class JsonItemScanner:
                 f"unexpected {char.decode()} between JSON records "
                 "(a record must be an object, or the file a JSON array)",
                 self._line_at(chunk, pos),
+                self._offset + pos,
             )
         if char == b'"':
             self._in_string = True
@@ -263,12 +451,12 @@ class JsonItemScanner:
             self._depth -= 1
             if self._depth == 1 and self._path_value is not None and char == b"}":
                 raw = self._end_capture(chunk, pos + 1)
-                self._items.append(ScannedItem(self._capture_line, raw, path=self._path_value))
+                self._items.append(self._item(self._capture_line, raw, path=self._path_value))
                 self._path_value = None
             elif self._depth == 0:
                 if self._object == "open":
                     raw = self._end_capture(chunk, pos + 1)
-                    self._items.append(ScannedItem(self._capture_line, raw))
+                    self._items.append(self._item(self._capture_line, raw))
                 self._object = None
                 self._gap_from = pos + 1
             return
@@ -294,8 +482,7 @@ class JsonItemScanner:
     def _open_path_value(self, chunk: bytes, pos: int) -> None:
         if self._object == "open":  # the object is not a record: drop what was captured of it
             self._object = "paths"
-            self._pieces = []
-            self._capture_from = None
+            self._drop_capture()
         self._path_value = self._key
         self._start_capture(chunk, pos)
 
@@ -314,8 +501,7 @@ class JsonItemScanner:
         # an array of objects right under a container: its elements are records
         if self._object == "open":
             self._object = "container"
-            self._pieces = []
-            self._capture_from = None
+            self._drop_capture()
         self._split_depth = 2
         self._split_stream = key
         self._split_count = 0
@@ -327,9 +513,13 @@ class JsonItemScanner:
         self._line_at(chunk, len(chunk))
         self._counted = 0
         if self._capture_from is not None:
-            self._pieces.append(chunk[self._capture_from :])
-        if self._string_start is not None:
-            self._string_pieces.append(chunk[self._string_start :])
+            self._captured += len(chunk) - self._capture_from
+            if self._captured <= self._max_item_bytes:
+                self._pieces.append(chunk[self._capture_from :])
+            else:  # over the bound: only its size is kept from now on
+                self._pieces = []
+        if self._string_start is not None and sum(map(len, self._string_pieces)) < KEY_LIMIT:
+            self._string_pieces.append(chunk[self._string_start :][:KEY_LIMIT])
         if self._array_probe is not None:
             key, start = self._array_probe
             if chunk[start:].strip(_WHITESPACE):
@@ -337,17 +527,50 @@ class JsonItemScanner:
             else:
                 self._array_probe = (key, 0)
 
-    def finish(self) -> None:
-        """Check the document ended cleanly; raise :class:`JsonScanError` if not."""
+    def finish(self) -> list[ScannedItem]:
+        """The items the end of the document completes: the damage that reached it (a value
+        not closed, or damage whose next record never came), and the records found after
+        it in what the damaged value held."""
+        self._items = []
+        while True:
+            if self._damage is not None:
+                damage, self._damage = self._damage, None
+                end = max(self._offset - 1, damage.offset)
+                self._items.append(
+                    ScannedItem(
+                        damage.line,
+                        b"",
+                        damage.stream,
+                        error=(
+                            f"{damage.message}; lines {damage.line}-{self._line} (bytes "
+                            f"{damage.offset}-{end}, to the end of the file) are not read"
+                        ),
+                    )
+                )
+                return self._items
+            try:
+                self._check_end()
+            except JsonScanError as exc:
+                self._scan_after_end(exc)
+                continue
+            return self._items
+
+    def _scan_after_end(self, exc: JsonScanError) -> None:
+        replay = self._damaged(exc, b"")
+        self._scan(replay)
+
+    def _check_end(self) -> None:
         if self._in_string:
             raise JsonScanError(
                 "a string is not closed before the end of the file "
                 f"(in the JSON value that starts at line {self._started_at})",
                 self._line,
+                self._offset,
             )
         if self._depth:
             raise JsonScanError(
                 f"the JSON value that starts at line {self._started_at} is not closed "
                 "before the end of the file",
                 self._line,
+                self._offset,
             )

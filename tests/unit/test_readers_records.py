@@ -112,7 +112,7 @@ def test_unclosed_array_is_reported_once_and_the_file_ends(tmp_path: Path) -> No
     assert records[-1].data is None
     assert records[-1].error is not None
     assert "not closed" in records[-1].error
-    assert "the rest of the file is not read" in records[-1].error
+    assert "to the end of the file) are not read" in records[-1].error
 
 
 def test_a_record_must_be_an_object(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importer.readers.scanner import JsonItemScanner, JsonScanError
+from importer.readers.scanner import JsonItemScanner, ScannedItem
 
 _scalars = (
     st.none()
@@ -73,20 +73,86 @@ def test_objects_one_after_another_come_back_with_their_lines(
     assert _scan(text.encode(), chunk_size) == list(zip(expected_lines, wrapped, strict=True))
 
 
+def _scan_all(data: bytes, chunk_size: int, bound: int = 1 << 20) -> list[ScannedItem]:
+    scanner = JsonItemScanner(max_item_bytes=bound)
+    items = []
+    for start in range(0, len(data), chunk_size):
+        items.extend(scanner.feed(data[start : start + chunk_size]))
+    items.extend(scanner.finish())
+    return items
+
+
 @pytest.mark.parametrize(
-    ("data", "line"),
+    ("data", "line", "good"),
     [
-        (b'[\n{"a": 1},\n{"a": 2}', 3),
-        (b'{"a": "\n\nnot closed', 3),
-        (b"[1,,2]", 1),
-        (b'{"a": 1}\n, {"b": 2}', 2),
-        (b'{"a": 1}\n\nnull', 3),
+        (b'[\n{"a": 1},\n{"a": 2}', 3, 1),
+        (b'{"a": "\n\nnot closed', 1, 0),
+        (b"[1,,2]", 1, 1),
+        (b'{"a": 1}\n, {"b": 2}', 2, 1),
+        (b'{"a": 1}\n\nnull', 3, 1),
     ],
 )
-def test_broken_structure_names_the_line(data: bytes, line: int) -> None:
-    with pytest.raises(JsonScanError) as caught:
-        _scan(data, 4)
-    assert caught.value.line == line
+@pytest.mark.parametrize("chunk_size", [1, 4, 1000])
+def test_broken_structure_is_one_error_item_naming_its_line(
+    data: bytes, line: int, good: int, chunk_size: int
+) -> None:
+    items = _scan_all(data, chunk_size)
+    errors = [item for item in items if item.error is not None]
+    assert [item.line for item in errors] == [line]
+    assert "are not read" in (errors[0].error or "")
+    assert len(items) - len(errors) == good
+
+
+def _pretty_records(count: int, indent: int = 2) -> list[dict[str, Any]]:
+    return [
+        {"id": n, "subject": f"ticket {n}", "comments": [{"id": n * 10, "body": "a {b} [c]"}]}
+        for n in range(1, count + 1)
+    ]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 1 << 20])
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_quote_left_open_costs_its_record_only(chunk_size: int, wrapped: bool) -> None:
+    records = _pretty_records(6)
+    text = json.dumps({"tickets": records} if wrapped else records, indent=2)
+    broken = text.replace('"ticket 3"', '"ticket 3', 1)  # the string swallows what follows
+    items = _scan_all(broken.encode(), chunk_size)
+    good = [json.loads(item.raw)["id"] for item in items if item.error is None]
+    assert good == [1, 2, 4, 5, 6]
+    [error] = [item for item in items if item.error is not None]
+    lines = broken.splitlines()
+    id_line = next(number for number, text in enumerate(lines, start=1) if '"id": 3' in text)
+    assert error.line == id_line - 1  # the line of the damaged record's "{"
+    assert "reading goes on at line" in (error.error or "")
+
+
+@pytest.mark.parametrize("chunk_size", [3, 1 << 20])
+def test_damage_between_top_level_objects_resumes_at_the_next_object(chunk_size: int) -> None:
+    parts = [json.dumps({"id": n, "body": "x"}, indent=2) for n in range(1, 5)]
+    parts[1] = parts[1].replace('"body": "x"', '"body": x"')  # not JSON inside record 2
+    items = _scan_all("\n".join(parts).encode(), chunk_size)
+    good = [json.loads(item.raw)["id"] for item in items if item.error is None]
+    assert good == [1, 3, 4]
+    assert len([item for item in items if item.error is not None]) == 1
+
+
+def test_damage_without_known_indentation_names_the_bytes_not_read() -> None:
+    data = b'[{"id": 1}, {"id": 2, "a": [}, {"id": 3}]'  # minified: no line to resume at
+    items = _scan_all(data, 5)
+    assert [json.loads(i.raw)["id"] for i in items if i.error is None] == [1]
+    [error] = [item for item in items if item.error is not None]
+    assert "to the end of the file" in (error.error or "")
+    assert f"-{len(data) - 1}" in (error.error or "")
+
+
+@pytest.mark.parametrize("chunk_size", [5, 1 << 20])
+def test_an_item_over_the_bound_comes_as_its_size(chunk_size: int) -> None:
+    records = [{"id": 1}, {"id": 2, "body": "x" * 5000}, {"id": 3}]
+    data = json.dumps(records, indent=1).encode()
+    items = _scan_all(data, chunk_size, bound=1000)
+    assert [i.oversize > 5000 for i in items] == [False, True, False]
+    assert items[1].raw == b""
+    assert [json.loads(i.raw)["id"] for i in (items[0], items[2])] == [1, 3]
 
 
 @pytest.mark.parametrize("chunk_size", [1, 2, 3, 5, 8, 13, 1000])

@@ -1,0 +1,139 @@
+"""The read layer's bounds through the real CLI: what goes over a bound is one invalid record (or
+one skipped archive member) named in the report, and everything around it is read as before."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from importer.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+CANONICAL = ROOT / "samples" / "canonical" / "export" / "conversations.jsonl"
+
+
+def _lines() -> list[str]:
+    return CANONICAL.read_text(encoding="utf-8").splitlines()
+
+
+def _validate(*args: str, report: Path) -> tuple[int, dict[str, Any], str]:
+    result = CliRunner().invoke(
+        cli, ["validate", *args, "--report", str(report), "--no-progress"], catch_exceptions=False
+    )
+    return result.exit_code, json.loads(report.read_text(encoding="utf-8")), result.output
+
+
+def _read_ids(report: dict[str, Any]) -> None:
+    assert report["source_conversations"] == report["valid"] + report["invalid"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("given_format", [True, False])
+def test_deep_nesting_is_one_invalid_record_each(
+    tmp_path: Path, jobs: str, given_format: bool
+) -> None:
+    lines = _lines()
+    deep_tags = json.loads(lines[5])
+    deep_tags["tags"] = "TAGS"
+    nested_tags = json.dumps(deep_tags).replace('"TAGS"', "[" * 5000 + '"vip"' + "]" * 5000)
+    damaged = [*lines[:3], "[" * 100_000 + "]" * 100_000, *lines[3:5], nested_tags, *lines[6:]]
+    export = tmp_path / "conversations.jsonl"
+    export.write_text("\n".join(damaged) + "\n", encoding="utf-8")
+    args = [str(export), "--jobs", jobs] + (["--format", "canonical"] if given_format else [])
+    code, report, _ = _validate(*args, report=tmp_path / "r.json")
+    assert code == 1
+    assert (report["source_conversations"], report["valid"], report["invalid"]) == (31, 29, 2)
+    locations = sorted(error["location"] for error in report["errors"])
+    assert locations == [f"{export}:4", f"{export}:7"]
+    assert all("more than 512 deep" in error["message"] for error in report["errors"])
+
+
+def test_a_line_over_the_record_bound_is_refused_and_the_rest_read(tmp_path: Path) -> None:
+    lines = _lines()
+    big = json.loads(lines[2])
+    big["messages"][0]["body_text"] = "x" * 300_000
+    export = tmp_path / "conversations.jsonl"
+    export.write_text("\n".join([*lines[:2], json.dumps(big), *lines[3:]]) + "\n")
+    code, report, _ = _validate(
+        str(export), "--max-record-bytes", "100000", "--jobs", "1", report=tmp_path / "r.json"
+    )
+    assert code == 1
+    assert (report["source_conversations"], report["valid"], report["invalid"]) == (30, 29, 1)
+    [error] = report["errors"]
+    assert error["location"] == f"{export}:3"
+    assert "over --max-record-bytes 100000" in error["message"]
+
+
+def test_a_pretty_printed_array_resumes_after_a_broken_record(tmp_path: Path) -> None:
+    records = [json.loads(line) for line in _lines()]
+    text = json.dumps(records, indent=2, ensure_ascii=False)
+    subject = records[4]["subject"]
+    broken = text.replace(f'"{subject}"', f'"{subject}', 1)  # a quote left open
+    export = tmp_path / "conversations.json"
+    export.write_text(broken, encoding="utf-8")
+    code, report, _ = _validate(str(export), "--format", "canonical", report=tmp_path / "r.json")
+    assert code == 1
+    assert (report["source_conversations"], report["valid"], report["invalid"]) == (30, 29, 1)
+    [error] = report["errors"]
+    assert "reading goes on at line" in error["message"]
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_a_zip_bomb_member_is_skipped_by_name_and_the_rest_read(tmp_path: Path) -> None:
+    lines = _lines()
+    archive = _zip(
+        tmp_path / "export.zip",
+        {
+            "a/first.jsonl": ("\n".join(lines[:15]) + "\n").encode(),
+            "a/bomb.jsonl": b"\n" * (40 << 20),  # 40 MiB of line breaks: about 1000 to 1
+            "a/second.jsonl": ("\n".join(lines[15:]) + "\n").encode(),
+        },
+    )
+    code, report, output = _validate(str(archive), "--format", "canonical", report=tmp_path / "r")
+    assert code == 1
+    assert (report["source_conversations"], report["valid"], report["invalid"]) == (31, 30, 1)
+    [error] = report["errors"]
+    assert error["location"] == f"{archive}!a/bomb.jsonl"
+    assert error["code"] == "member_over_bound"
+    assert "--max-zip-ratio 200" in error["message"]
+    assert "a/bomb.jsonl" in output  # said as it happens, not only in the report
+
+
+def test_a_member_over_the_member_bound_is_skipped(tmp_path: Path) -> None:
+    lines = _lines()
+    archive = _zip(
+        tmp_path / "export.zip",
+        {"big.jsonl": ("\n".join(lines[:20]) + "\n").encode(), "small.jsonl": lines[20].encode()},
+    )
+    code, report, _ = _validate(
+        str(archive), "--max-member-bytes", "5000", "--jobs", "1", report=tmp_path / "r.json"
+    )
+    assert code == 1
+    assert (report["valid"], report["invalid"]) == (1, 1)
+    assert "over --max-member-bytes 5000" in report["errors"][0]["message"]
+
+
+def test_an_archive_of_nothing_but_bombs_is_refused_naming_them(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "export.zip", {"bomb.jsonl": b" " * (8 << 20)})
+    result = CliRunner().invoke(cli, ["validate", str(archive)], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert "bomb.jsonl" in result.output
+    assert "--max-zip-ratio" in result.output
+
+
+def test_bounds_are_options_of_every_reading_command() -> None:
+    for command in ("validate", "convert", "plan", "run", "verify", "fetch-attachments"):
+        result = CliRunner().invoke(cli, [command, "--help"])
+        for option in ("--max-record-bytes", "--max-member-bytes", "--max-zip-ratio"):
+            assert option in result.output, (command, option)
