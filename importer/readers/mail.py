@@ -13,14 +13,14 @@ the senders of mails Gmail labels ``Sent``: mail from the team is an agent's rep
 customer's message; the customer is the first outside party. (The agents of ``--users`` do not
 reach a reader: name them in ``team_addresses``.) Every mail is accounted for: in a
 conversation, or left out with a warning (bounce, auto-reply, skipped label, the team writing to
-itself, a duplicate) or an error (a mail that cannot be read, as an invalid record of its own)
+itself, a duplicate) or an error, as an invalid record of its own (a mail that cannot be read, a
+mail over ``--max-record-bytes``, text before an mbox's first ``From `` line that is no mail),
 that names its Message-ID and its place (``file:line`` of its ``From `` line, or the .eml file).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -32,7 +32,15 @@ from importer.model import CLOSED_LIKE
 from importer.readers.base import Reader, RoleFile, files_in_order, without_conversations
 from importer.readers.mail_mapping import MailMapping, mail_mapping
 from importer.readers.mail_message import mail_body, mail_head
-from importer.readers.mail_parse import EML, MBOX, RawMail, iter_raw_mails, parse, sniff_mail
+from importer.readers.mail_parse import (
+    EML,
+    MBOX,
+    RawMail,
+    iter_raw_mails,
+    parse,
+    raw_message_id,
+    sniff_mail,
+)
 from importer.readers.mail_thread import Threads
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import StagingStore
@@ -40,7 +48,7 @@ from importer.readers.staging import StagingStore
 BODY = "body"
 UNREAD = "unread"
 RAW_TEXT_LIMIT = 20_000
-_HEAD_ID = re.compile(rb"^message-id:[ \t]*<?([^>\r\n]+)>?", re.IGNORECASE | re.MULTILINE)
+PARSE = "mail.parse"
 
 
 class _Team:
@@ -72,11 +80,6 @@ class _Team:
 
 def _mail_id(head: dict[str, Any]) -> str:
     return f"<{head['id']}>" if head["id"] else "(no Message-ID)"
-
-
-def _unread_id(raw: RawMail) -> str | None:
-    found = _HEAD_ID.search(raw.data[:65_536])
-    return found.group(1).decode("utf-8", "replace").strip() if found else None
 
 
 class MailReader(Reader):
@@ -167,13 +170,15 @@ class MailReader(Reader):
         for input_file in files_in_order(files, self.roles):
             for raw in iter_raw_mails(input_file):
                 number += 1
+                if raw.problem is not None:  # over the bound, or no mail: never parsed
+                    _put_unread(store, raw, raw.problem, raw.code)
+                    continue
                 try:
                     message = parse(raw)
                     head = mail_head(message, raw, number, rules)
                     body = mail_body(message)
                 except Exception as exc:  # one mail's trouble is its own
-                    text = raw.data[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
-                    store.put(UNREAD, None, raw.location, [str(exc), text, _unread_id(raw)])
+                    _put_unread(store, raw, str(exc), PARSE)
                     continue
                 if head["sent"] and head["from"]:
                     team.learned.add(head["from"][0])
@@ -182,11 +187,23 @@ class MailReader(Reader):
         return number
 
 
+def _put_unread(store: StagingStore, raw: RawMail, reason: str, code: str) -> None:
+    """Stage a mail that is not read: why, its first text and its Message-ID if it has one."""
+    text = raw.data[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
+    store.put(UNREAD, None, raw.location, [reason, text, raw_message_id(raw.data), code])
+
+
 def _unread_record(location: str, staged: list[Any]) -> SourceRecord:
-    reason, text, mail_id = staged
+    """The invalid record of a mail that is not read: one the parser could not read (code
+    ``mail.parse``), or one its reading refused (its message says why, and what to do)."""
+    reason, text, mail_id, code = staged
     name = f"<{mail_id}>" if mail_id else "without a Message-ID"
-    message = f"the mail {name} cannot be read ({reason}); it is not imported"
-    error = Finding("read", "mail.parse", message, location, mail_id)
+    message = (
+        f"the mail {name} cannot be read ({reason}); it is not imported"
+        if code == PARSE
+        else reason
+    )
+    error = Finding("read", code, message, location, mail_id)
     return SourceRecord(location, None, mail_id, error=error, raw_text=text)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
 
@@ -84,8 +84,9 @@ def mail_head(message: Message, raw: RawMail, number: int, rules: MailMapping) -
 
 
 def _mail_time(headers: Headers, raw: RawMail, rules: MailMapping) -> tuple[Any, str | None]:
-    """The mail's time (its ``Date`` with its zone) and a warning when it came from elsewhere:
-    the first ``Received`` header, else the mbox ``From `` line."""
+    """The mail's time (its ``Date`` with its zone) and a warning when it came from elsewhere
+    (the ``Date`` is missing, unreadable, too early, in the future or later than the mail was
+    received): the first ``Received`` header, else the mbox ``From `` line."""
     written = headers.text("date")
     date = parse_date(written)
     received = received_time(headers)
@@ -94,6 +95,8 @@ def _mail_time(headers: Headers, raw: RawMail, rules: MailMapping) -> tuple[Any,
         problem = f"the Date {written!r} cannot be read" if written else "the mail has no Date"
     elif date.year < rules.earliest_year:
         problem = f"the Date {written!r} is before {rules.earliest_year}"
+    elif as_utc(date) > datetime.now(UTC) + LATE:
+        problem = f"the Date {written!r} is in the future"
     elif received is not None and as_utc(date) > as_utc(received) + LATE:
         problem = f"the Date {written!r} is later than the mail was received"
     if problem is None:

@@ -35,8 +35,13 @@ CACHE_SIZE = 50_000
 DAY_S = 86_400.0
 
 _TAGS = re.compile(r"^\s*(\[[^\]]*\]\s*)+")
-_PREFIX = re.compile(
-    r"^\s*(re|fw|fwd|aw|wg|sv|vs|vb|antw|doorst|tr|ref|rif|odp|r)\s*(\[\d+\]|\(\d+\))?\s*[:：]\s*",
+#: every leading ``[tag]`` and reply or forward prefix, in one pass: each one is taken as the
+#: loop of stripping them one at a time would take it, and never given back (``*+``), so a
+#: subject of a million ``Re:`` is linear, not quadratic
+_LEADING = re.compile(
+    r"(?:\s*+(?:\[[^\]]*+\]\s*+)*+"
+    r"(?:re|fw|fwd|aw|wg|sv|vs|vb|antw|doorst|tr|ref|rif|odp|r)\s*+(?:\[\d+\]|\(\d+\))?\s*+[:：]\s*+)*+"
+    r"\s*+(?:\[[^\]]*+\]\s*+)*+",
     re.IGNORECASE,
 )
 _REPLY = re.compile(
@@ -49,13 +54,9 @@ CustomerOf = Callable[[list[dict[str, Any]]], tuple[str, str] | None]
 
 def normalised_subject(subject: str) -> str:
     """``subject`` without ``Re:``/``Fwd:``/``AW:``/``SV:`` prefixes and ``[tags]``, folded."""
-    text = subject
-    while True:
-        stripped = _PREFIX.sub("", _TAGS.sub("", text), count=1)
-        if stripped == text:
-            break
-        text = stripped
-    return " ".join(text.split()).casefold()
+    leading = _LEADING.match(subject)  # it matches every subject, if only the empty start
+    rest = subject[leading.end() :] if leading else subject
+    return " ".join(rest.split()).casefold()
 
 
 def is_reply(head: dict[str, Any]) -> bool:
