@@ -14,7 +14,11 @@
    importer at ``--rate-limit 600`` and with no limit at 20 ms, and a rerun skipping parts done
    in a checkpoint; appended to BENCHMARKS.md (``BENCH_QUICK=1``: shrunk, with ``--only side``).
 
-    .venv/bin/python scripts/bench.py [--only validate|zendesk|run|side|resume|offline]
+5. bounds (``scripts/bench_bounds.py``, a few minutes): the read layer's worst cases (the
+   largest record, CSV field and zip member the default bounds let through, a record over the
+   bound, a zip bomb, deep nesting, a mail of 50,000 References); peak RSS of all processes.
+
+    .venv/bin/python scripts/bench.py [--only validate|zendesk|run|side|resume|offline|bounds]
         [--conversations N] [--zendesk-tickets N,N] [--minutes M]
 
 ``BENCH_QUICK=1``: small sizes (10,000 conversations, 5,000 and 20,000 Zendesk tickets), no run
@@ -41,6 +45,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import bench_bounds  # noqa: E402
 import bench_offline  # noqa: E402
 import bench_side_by_side  # noqa: E402
 
@@ -601,7 +606,7 @@ def write_markdown(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--only", choices=["validate", "zendesk", "run", "side", "resume", "offline"]
+        "--only", choices=["validate", "zendesk", "run", "side", "resume", "offline", "bounds"]
     )
     parser.add_argument("--conversations", type=int, default=10_000 if QUICK else 100_000)
     parser.add_argument(
@@ -634,6 +639,9 @@ def main() -> int:
         # the speed issue's workload and a mail archive (scripts/bench_offline.py)
         wants_offline = args.only in (None, "offline")
         offline = bench_offline.bench_all(work) if wants_offline else None
+        # the read layer's worst cases (scripts/bench_bounds.py)
+        wants_bounds = args.only in (None, "bounds") and not QUICK
+        bounds = bench_bounds.bench_all(work) if wants_bounds else None
     for figures in (validate, zendesk, run):
         if figures is not None:
             figures.update(stamp)
@@ -642,9 +650,11 @@ def main() -> int:
     else:
         side_known = bench_side_by_side.known()  # write_markdown rewrites benchmarks.json
         offline_known = bench_offline.known()
+        bounds_known = bench_bounds.known()
         write_markdown(validate, zendesk, run)
         bench_side_by_side.record(side or side_known)
         bench_offline.record(offline or offline_known)
+        bench_bounds.record(bounds or bounds_known)
     return 0
 
 
