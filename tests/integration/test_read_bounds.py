@@ -137,3 +137,21 @@ def test_bounds_are_options_of_every_reading_command() -> None:
         result = CliRunner().invoke(cli, [command, "--help"])
         for option in ("--max-record-bytes", "--max-member-bytes", "--max-zip-ratio"):
             assert option in result.output, (command, option)
+
+
+@pytest.mark.parametrize(
+    "moment", ["1e300", "-1e300", '"0000-01-01T00:00:00Z"', "NaN", "Infinity", '"-0001-12-31"']
+)
+def test_absurd_times_are_invalid_with_their_place(tmp_path: Path, moment: str) -> None:
+    lines = _lines()
+    record = json.loads(lines[7])
+    record["messages"][0]["created_at"] = "MOMENT"
+    text = json.dumps(record).replace('"MOMENT"', moment)  # the JSON text as written
+    export = tmp_path / "conversations.jsonl"
+    export.write_text("\n".join([*lines[:7], text, *lines[8:]]) + "\n", encoding="utf-8")
+    code, report, _ = _validate(str(export), "--jobs", "1", report=tmp_path / "r.json")
+    assert code == 1
+    assert (report["source_conversations"], report["valid"], report["invalid"]) == (30, 29, 1)
+    [error] = report["errors"]
+    assert error["source_id"] == record["source_id"]
+    assert error["location"].startswith(f"{export}:8")
