@@ -21,6 +21,9 @@ from importer.readers.source import SourceRecord
 #: Conversations in one batch: enough that sending it costs little beside planning it, few
 #: enough that every worker has work and a stop waits for little.
 BATCH_SIZE = 200
+#: Bytes of one batch a reader cuts by size (raw lines): past them the batch ends before
+#: ``BATCH_SIZE``, so a run of large records costs a few batches' bytes, not 200 records' each.
+BATCH_BYTES = 8 << 20
 
 
 class RecordBatch(ABC):
@@ -29,6 +32,11 @@ class RecordBatch(ABC):
     @abstractmethod
     def records(self) -> Iterator[SourceRecord]:
         """The batch's records, in order; the same each time it is called."""
+
+    @property
+    def weight(self) -> int:
+        """The bytes this batch holds, where known (raw lines); 0 when not measured."""
+        return 0
 
 
 @dataclass

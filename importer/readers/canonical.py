@@ -131,6 +131,10 @@ class CanonicalLines(RecordBatch):
     def records(self) -> Iterator[SourceRecord]:
         return _source_records(self.lines.json_records(), self.file)
 
+    @property
+    def weight(self) -> int:
+        return self.lines.weight
+
 
 def canonical_batches(files: Iterable[InputFile], size: int) -> Iterator[RecordBatch]:
     """:func:`read_canonical` in batches of at most ``size``: JSONL as raw lines, other

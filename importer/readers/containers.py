@@ -68,6 +68,8 @@ from importer.readers.scanner import (
 from importer.readers.text import decode_bytes, strip_bom
 
 CHUNK_BYTES = 1 << 20
+#: the bytes of a run of raw lines (see :func:`json_line_runs`)
+RUN_BYTES = 8 << 20
 SINGER_CONTROL_TYPES = frozenset({"SCHEMA", "STATE", "ACTIVATE_VERSION", "BATCH", "LOG", "TRACE"})
 
 _ID_HINT = re.compile(r'"(?:source_id|id)"\s*:\s*"?([^",}\s]+)')
@@ -410,6 +412,11 @@ class JsonLines:
     lines: list[tuple[int, bytes | int]]  # a line over the bound: its size
     limits: ReadLimits = DEFAULT_LIMITS
 
+    @property
+    def weight(self) -> int:
+        """The bytes of these lines (a line over the bound weighs nothing: it is not held)."""
+        return sum(len(body) for _, body in self.lines if isinstance(body, bytes))
+
     def json_records(self) -> Iterator[JsonRecord]:
         """The records of these lines, as :func:`iter_json_records` reads them."""
         for number, body in self.lines:
@@ -419,9 +426,12 @@ class JsonLines:
                 yield from _parse(body, self.name, number, None, None, self.limits)
 
 
-def json_line_runs(input_file: InputFile, size: int) -> Iterator[JsonLines | JsonRecord]:
+def json_line_runs(
+    input_file: InputFile, size: int, max_bytes: int = RUN_BYTES
+) -> Iterator[JsonLines | JsonRecord]:
     """:func:`iter_json_records`, where the lines of an NDJSON file come unparsed in runs of at
-    most ``size``; the records of other containers come one by one, parsed."""
+    most ``size`` lines and about ``max_bytes`` (a run ends at the line that reaches them); the
+    records of other containers come one by one, parsed."""
     limits = input_file.limits
     with input_file.open() as stream:
         first, first_number = _first_content_line(stream, limits)
@@ -431,15 +441,17 @@ def json_line_runs(input_file: InputFile, size: int) -> Iterator[JsonLines | Jso
             yield from _document_records(stream, input_file.name, first, first_number, limits)
             return
         run: list[tuple[int, bytes | int]] = []
+        run_bytes = 0
         lines = enumerate(bounded_lines(stream, limits), start=first_number + 1)
         for number, line in itertools.chain([(first_number, first)], lines):
             body = line if isinstance(line, int) else line.strip()
             if not body:
                 continue
             run.append((number, body))
-            if len(run) >= size:
+            run_bytes += len(body) if isinstance(body, bytes) else 0
+            if len(run) >= size or run_bytes >= max_bytes:
                 yield JsonLines(input_file.name, run, limits)
-                run = []
+                run, run_bytes = [], 0
         if run:
             yield JsonLines(input_file.name, run, limits)
 

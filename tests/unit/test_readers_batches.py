@@ -78,3 +78,21 @@ def test_other_formats_are_batched_as_records_read_here(tmp_path: Path) -> None:
         batches = list(export.record_batches(2))
     assert all(isinstance(b, ReadRecords) for b in batches)
     assert serial == [(r.location, r.source_id) for b in batches for r in b.records()]
+
+
+def test_line_runs_end_at_their_byte_budget_and_read_the_same(tmp_path: Path) -> None:
+    sizes = [10, 5000, 20, 9000, 9000, 30, 40]
+    lines = [json.dumps({"source_id": f"s{n}", "body": "x" * size}) for n, size in enumerate(sizes)]
+    input_file = _file(tmp_path, "\n".join(lines) + "\n")
+    runs = list(json_line_runs(input_file, 100, max_bytes=8000))
+    assert all(isinstance(run, JsonLines) for run in runs)
+    counts = [len(run.lines) for run in runs if isinstance(run, JsonLines)]
+    assert counts == [4, 1, 2]  # each run ends at the line that reaches 8,000 bytes
+    weights = [run.weight for run in runs if isinstance(run, JsonLines)]
+    assert sum(weights) == sum(len(line) for line in lines)
+    read = [r.data for run in runs if isinstance(run, JsonLines) for r in run.json_records()]
+    assert read == [r.data for r in iter_json_records(input_file)]
+    batch = CanonicalLines(input_file, runs[0]) if isinstance(runs[0], JsonLines) else None
+    assert batch is not None
+    assert batch.weight == weights[0]
+    assert ReadRecords([]).weight == 0  # records read here are not weighed
