@@ -116,11 +116,26 @@ def _platform_hint(record: dict[str, Any]) -> str | None:
     return None
 
 
+#: how binary files (attachments lying in an export) start: images, PDF, archives, Office
+BINARY_SIGNATURES = (
+    b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF-", b"PK\x03\x04", b"PK\x05\x06",
+    b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!", b"\xd0\xcf\x11\xe0", b"II*\x00",
+    b"MM\x00*", b"RIFF", b"\x00\x00\x01\x00", b"SQLite format 3\x00", b"\xff\xfe",
+    b"\xfe\xff",
+)  # fmt: skip
+#: the bytes a line of text holds (every byte but the control characters)
+_TEXT_BYTES = bytes([9, 10, 12, 13, 27, *range(32, 127), *range(128, 256)])
+
+
 def _starts_like_json(input_file: InputFile) -> bool | None:
-    """True for JSON, False for text, None for binary content."""
+    """True for JSON, False for text, None for binary content: a file that starts with a
+    binary signature, or whose first line is more than a tenth control characters. One NUL
+    or undecodable byte does not make a file binary: it is its record's problem."""
     with input_file.open() as stream:
         head = stream.read(PEEK_BYTES)
-    if b"\0" in head:
+    first_line = head.split(b"\n", 1)[0]
+    control = len(first_line.translate(None, _TEXT_BYTES))
+    if head.startswith(BINARY_SIGNATURES) or control * 10 > len(first_line):
         return None
     body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     return body[:1] in (b"{", b"[")

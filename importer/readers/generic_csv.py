@@ -12,7 +12,11 @@ Parsing uses the standard library's ``csv`` module rather than pandas: ``reader.
 the physical line of every record, also when a quoted field spans several lines, which pandas'
 chunked reader cannot report; locations (``file:line``, ``file:line:column``) depend on it.
 Each physical line is decoded on its own (UTF-8, stray bytes as cp1252, see
-:mod:`importer.readers.text`), so an encoding warning lands on the conversation holding the bytes.
+:mod:`importer.readers.text`), so an encoding warning lands on the conversation holding the bytes;
+NUL bytes are removed, with a warning on their conversation. Damage costs one record, never the
+file nor the next rows (:class:`_CsvRows`): a broken quote is reported at its line and the lines
+after it read again as rows; a record over ``--max-record-bytes`` is one invalid record; records
+over :data:`LARGE_RECORD` are parsed without ``csv``, in about twice their size of memory.
 """
 
 from __future__ import annotations
@@ -23,35 +27,35 @@ import io
 import marshal
 import mimetypes
 import posixpath
+import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
-from itertools import chain
-from operator import methodcaller
+from functools import cache, partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
+from importer.errors import FormatError, ImporterError
 from importer.findings import Finding
 from importer.model import RAW_TEXT_KEY
 from importer.readers.base import Reader, RoleFile
 from importer.readers.batches import RecordBatch
 from importer.readers.csv_mapping import CsvColumns, csv_columns
 from importer.readers.inputs import AttachmentPathError, InputFile, attachment_size
+from importer.readers.limits import ReadLimits, over_record_bound
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import GroupedRow, GroupedRows
-from importer.readers.text import CP1252_FALLBACK, DecodedLines, encoding_message, strip_bom
-
-FIELD_SIZE_LIMIT = 64 << 20  # a message body may be far larger than csv's 128 KiB default
+from importer.readers.text import CP1252_FALLBACK, UTF8_BOM, DecodedLines, encoding_message
 
 
 def read_header(input_file: InputFile, delimiter: str) -> list[str] | None:
-    """The header row of a CSV file, ``None`` when the file does not start like one."""
+    """The header row of a CSV file, ``None`` when the file does not start like one. NUL bytes
+    are dropped, as :class:`_CsvRows` drops them."""
     with input_file.open() as stream:
         first = stream.readline(1 << 20)
-    if not first or b"\0" in first:
+    if not first:
         return None
-    lines = DecodedLines([first])
+    lines = DecodedLines([first.replace(b"\0", b"")])
     try:
         header = next(csv.reader(lines, delimiter=delimiter))
     except (csv.Error, StopIteration):
@@ -74,41 +78,318 @@ def _counted_cp1252(exc: UnicodeError) -> tuple[str | bytes, int]:
 
 codecs.register_error(COUNTED_CP1252, _counted_cp1252)
 
+#: a record (row) larger than this is parsed by :meth:`_CsvRows._parse_large` rather than by
+#: ``csv``, whose field buffer takes four bytes a character, doubles as it grows and is kept
+#: for the next rows; up to this size the physical lines of a record are held, to read them
+#: again when the record turns out broken
+LARGE_RECORD = 1 << 20
 
-def _decoded(stream: Iterable[bytes]) -> Iterator[str]:
-    """The lines of ``stream`` as :class:`~importer.readers.text.DecodedLines` gives them (each
-    on its own, UTF-8, stray bytes as cp1252, a byte order mark dropped), decoded without a
-    Python call per line; ``_replaced.count`` grows by the bytes read as cp1252."""
-    lines = iter(stream)
-    first = next(lines, None)
-    if first is None:
-        return iter(())
-    decode = methodcaller("decode", "utf-8", COUNTED_CP1252)
-    return chain((decode(strip_bom(first)),), map(decode, lines))
+UNCLOSED_QUOTE = (
+    "the CSV row cannot be parsed: a quoted field is not closed where it should be (a quote "
+    'inside a quoted field must be doubled, ""), so the next lines would be read into it; '
+    "this line is left out and the lines after it are read as rows. Fix the quote and "
+    "re-feed the line"
+)
 
 
-def _rows(input_file: InputFile, delimiter: str) -> Iterator[tuple[int, list[str] | None, int]]:
-    """``(first line, fields, bytes read as cp1252)`` per record; fields ``None`` if unreadable."""
-    with input_file.open() as stream:
-        reader = csv.reader(_decoded(stream), delimiter=delimiter)
-        previous = 0
+class _LargeRecordError(ImporterError):
+    """Raised inside :meth:`_CsvRows._lines` to take a large record away from ``csv``; it never
+    leaves this module."""
+
+
+class _Row(NamedTuple):
+    """One record of a CSV file: its first physical line, its fields (``None`` when it cannot
+    be used: ``problem`` says why, ``text`` holds its first line when there is one to keep),
+    bytes read as cp1252 and NUL bytes removed."""
+
+    line: int
+    fields: list[str] | None
+    replaced: int
+    nuls: int
+    problem: str | None = None
+    text: str | None = None
+    #: the cells read before the trouble, to find the record's conversation id
+    known: list[str] | None = None
+
+
+def _decoded_line(raw: bytes) -> str:
+    """One raw line decoded as the reader decodes it, NUL bytes removed, nothing counted."""
+    return raw.replace(b"\0", b"").decode("utf-8", CP1252_FALLBACK)
+
+
+class _CsvRows:
+    """The records of one CSV stream, each a :class:`_Row`, within ``limits``.
+
+    Physical lines are decoded one by one (UTF-8, stray bytes as cp1252, a byte order mark
+    dropped, NUL bytes removed and counted: Help Scout takes no NUL in text) and parsed by
+    ``csv`` in strict mode, so that a field whose quote is not closed cannot swallow the next
+    rows unnoticed: a record that spans several physical lines and is broken (a quote closed
+    in the wrong place, the end of the file inside a quote, or, once the header is read, the
+    wrong number of fields) is reported at its first line, and the lines after that one are
+    read again as rows. A one-line record that only strict mode refuses (``"a"b``) is read
+    leniently, as ``csv`` reads it by default. A record larger than :data:`LARGE_RECORD` is
+    parsed by :meth:`_parse_large`; one larger than ``max_record_bytes`` is one invalid record,
+    read through to its end without being kept.
+    """
+
+    def __init__(self, stream: BinaryIO, delimiter: str, limits: ReadLimits) -> None:
+        self.stream = stream
+        self.delimiter = delimiter
+        self.limits = limits
+        self.bound = limits.max_record_bytes
+        self.large = min(LARGE_RECORD, self.bound)
+        #: a line longer than ``large`` comes in pieces (to :meth:`_parse_large` only)
+        self.read = partial(stream.readline, self.large + 1)
+        #: raw lines to read before the stream's (read again after a broken record), last first
+        self.pending: list[bytes] = []
+        #: the raw lines of the record being read, while it is at most ``large`` bytes
+        self.held: list[bytes] = []
+        self.large_line = b""  # the line that took the record over ``large``
+        self.nuls = 0  # NUL bytes removed since the last record
+        self.width: int | None = None  # fields in the header, once it is read
+        self.line = 0  # physical lines before the current csv reader's first
+        first = self.read()
+        #: bytes of the byte order mark dropped from the first line
+        self.bom = len(UTF8_BOM) if first.startswith(UTF8_BOM) else 0
+        if first:
+            self.pending.append(first[self.bom :])
+
+    def _raw(self) -> Iterator[bytes]:
+        """The raw lines still to read: pending ones first, then the stream's."""
+        pending, read = self.pending, self.read
+        while True:
+            raw = pending.pop() if pending else read()
+            if not raw:
+                return
+            yield raw
+
+    def _lines(self) -> Iterator[str]:
+        """The physical lines for ``csv``; raises :class:`_LargeRecordError` at the line that
+        takes a record over ``large`` bytes (``held`` then has the record's earlier lines)."""
+        held, large = self.held, self.large
+        size = 0
+        for raw in self._raw():
+            if not held:
+                size = 0  # the first line of a record
+            size += len(raw)
+            if size > large:
+                self.large_line = raw
+                raise _LargeRecordError("a record larger than LARGE_RECORD")
+            held.append(raw)
+            if b"\0" in raw:
+                self.nuls += raw.count(b"\0")
+                raw = raw.replace(b"\0", b"")
+            yield raw.decode("utf-8", COUNTED_CP1252)
+
+    def __iter__(self) -> Iterator[_Row]:
         if not hasattr(_replaced, "count"):
             _replaced.count = 0  # this thread's first
-        counted = _replaced.count
-        while True:
-            try:
-                row: list[str] | None = next(reader)
-            except StopIteration:
-                return
-            except csv.Error:
-                row = None
-            start, previous = previous + 1, reader.line_num
-            replaced = counted
+        while True:  # one csv reader per stretch between broken or large records
+            reader = csv.reader(self._lines(), delimiter=self.delimiter, strict=True)
+            base = previous = self.line
+            held = self.held
             counted = _replaced.count
-            replaced = counted - replaced
-            if row is not None and not (row and (row[0].strip() or any(c.strip() for c in row))):
-                continue  # a blank line, or a row of empty cells as spreadsheets write them
-            yield start, row, replaced
+            while True:
+                held.clear()
+                problem: str | None = None
+                try:
+                    row: list[str] | None = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error:
+                    row = None
+                except _LargeRecordError:
+                    _replaced.count = counted  # its lines are decoded again
+                    yield from self._large(previous + 1)
+                    break
+                start, previous = previous + 1, base + reader.line_num
+                if previous > start and (
+                    row is None or (self.width is not None and len(row) != self.width)
+                ):
+                    yield self._resync(start, counted)
+                    break
+                if row is None:  # one line that strict mode refuses: read it leniently
+                    lenient = csv.reader([_decoded_line(held[0]), ""], delimiter=self.delimiter)
+                    row = next(lenient, None)
+                    if lenient.line_num > 1:  # its quote is not closed on the line
+                        row, problem = None, UNCLOSED_QUOTE
+                replaced = _replaced.count - counted
+                counted = _replaced.count
+                nuls, self.nuls = self.nuls, 0
+                if row is not None:
+                    if not (row and (row[0].strip() or any(c.strip() for c in row))):
+                        continue  # a blank line, or a row of empty cells as spreadsheets write
+                    if self.width is None:
+                        self.width = len(row)
+                    yield _Row(start, row, replaced, nuls)
+                else:
+                    yield self._broken(start, replaced, nuls, problem or UNCLOSED_QUOTE, held[0])
+
+    def _broken(self, start: int, replaced: int, nuls: int, problem: str, raw: bytes) -> _Row:
+        """The invalid record of the line ``raw`` (its first), kept as text when it is within
+        the bound; its cells read leniently up to the trouble."""
+        if len(raw) > self.bound:
+            return _Row(start, None, replaced, nuls, problem)
+        text = _decoded_line(raw)
+        known = next(csv.reader([text], delimiter=self.delimiter), None)
+        return _Row(start, None, replaced, nuls, problem, text.rstrip("\r\n"), known)
+
+    def _resync(self, start: int, counted: int) -> _Row:
+        """The broken record of several held lines starting at line ``start``: its first line
+        is one invalid record, the lines after it are read again."""
+        held = self.held
+        self.pending.extend(reversed(held[1:]))
+        self.line = start
+        _replaced.count = counted  # the lines read again count their own bytes
+        self.nuls = 0
+        return self._broken(start, 0, 0, UNCLOSED_QUOTE, held[0])
+
+    def _large(self, start: int) -> Iterator[_Row]:
+        """The record at line ``start`` that is larger than ``large`` bytes, parsed here; the
+        reading then goes on after it (after its first line when it is broken)."""
+        held, pending, large_line = self.held, self.pending, self.large_line
+        first = held[0] if held else large_line
+        # where line ``start + 1`` begins in the stream, to read from there again if need be
+        after_first = (
+            self.stream.tell()
+            - sum(map(len, pending))
+            - len(large_line)
+            - sum(map(len, held))
+            + len(first)
+            + (self.bom if start == 1 else 0)
+        )
+        self.large_line = b""
+        lines = [*held, large_line]
+        held.clear()
+        del large_line
+        self.nuls = 0
+        counted = _replaced.count
+        fields, used, size, broken = self._parse_large(_popped(lines, self._raw()))
+        replaced = _replaced.count - counted
+        nuls, self.nuls = self.nuls, 0
+        wrong = self.width is not None and size <= self.bound and len(fields) != self.width
+        if used > 1 and (broken or wrong):
+            self.stream.seek(after_first)
+            pending.clear()
+            self.line = start
+            _replaced.count = counted
+            yield self._broken(start, 0, 0, UNCLOSED_QUOTE, first)
+            return
+        self.line = start + used - 1
+        if size > self.bound:  # its text is not kept; the cells before the bound name it
+            problem = over_record_bound("the CSV row", size, self.limits)
+            yield _Row(start, None, replaced, nuls, problem, None, fields)
+        elif broken:
+            yield self._broken(start, replaced, nuls, UNCLOSED_QUOTE, first)
+        else:
+            if self.width is None:
+                self.width = len(fields)
+            yield _Row(start, fields, replaced, nuls)
+
+    def _parse_large(self, lines: Iterator[bytes]) -> tuple[list[str], int, int, bool]:
+        """One record read from ``lines`` as strict ``csv`` reads it (a quote closed in the
+        wrong place on its first line read leniently, as by default), taking no more lines
+        than it needs: its fields (once it is over the bound, only those complete before: the
+        rest is read to its end and not kept), how many physical lines it takes, its size in
+        bytes, and whether it is broken (the file ends inside a quote, or a quote is closed in
+        the wrong place after its first line)."""
+        delimiter, bound = self.delimiter, self.bound
+        unquoted = _unquoted(delimiter)
+        decoder = _incremental_decoder()
+        fields: list[str] = []
+        parts: list[str] = []
+        keep = True
+        state = _START
+        used = size = 0
+        last_partial = False  # the last line read has no line end (the end of the file)
+        for raw in lines:
+            size += len(raw)
+            ends = raw.endswith(b"\n")
+            if b"\0" in raw:
+                self.nuls += raw.count(b"\0")
+                raw = raw.replace(b"\0", b"")
+            text = decoder.decode(raw, ends)
+            del raw
+            pos, end = 0, len(text)
+            while pos < end:
+                if state == _START:
+                    if text[pos] == '"':
+                        state, pos = _QUOTED, pos + 1
+                        continue
+                    state = _UNQUOTED
+                if state == _QUOTED:
+                    stop = text.find('"', pos)
+                    if keep:
+                        parts.append(text[pos:] if stop < 0 else text[pos:stop])
+                    if stop < 0:
+                        break
+                    state, pos = _AFTER, stop + 1
+                    continue
+                if state == _UNQUOTED:
+                    found = unquoted.match(text, pos)
+                    assert found is not None  # the pattern matches the empty string
+                    if keep:
+                        parts.append(found.group())
+                    pos = found.end()
+                    if pos == end:
+                        break
+                char = text[pos]
+                if state == _AFTER and char == '"':  # a doubled quote
+                    if keep:
+                        parts.append('"')
+                    state, pos = _QUOTED, pos + 1
+                    continue
+                if char == delimiter or char in "\r\n":
+                    if keep:
+                        fields.append("".join(parts))
+                    parts = []
+                    if char != delimiter:
+                        return fields, used + 1, size, False
+                    state, pos = _START, pos + 1
+                    continue
+                if used:  # a quote closed in the wrong place after the first line
+                    return fields, used + 1, size, True
+                state = _UNQUOTED  # on the first line: the character joins the field
+            used += ends
+            last_partial = not ends
+            if size > bound:  # the cells complete so far are kept, to name the record
+                keep, parts = False, []
+        # the end of the file
+        if state == _QUOTED:
+            return fields, used + last_partial, size, True
+        if keep:
+            fields.append("".join(parts))
+        return fields, used + last_partial, size, False
+
+
+_START, _UNQUOTED, _QUOTED, _AFTER = range(4)
+
+
+@cache
+def _unquoted(delimiter: str) -> re.Pattern[str]:
+    """The characters of an unquoted field: up to a delimiter or a line end."""
+    return re.compile(f"[^{re.escape(delimiter)}\\r\\n]*")
+
+
+def _incremental_decoder() -> codecs.IncrementalDecoder:
+    """A decoder of UTF-8 with the counted cp1252 fallback, across pieces of one long line."""
+    return codecs.getincrementaldecoder("utf-8")(COUNTED_CP1252)
+
+
+def _popped(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
+    """The lines of ``first`` then of ``rest``, each let go of here once given."""
+    first.reverse()
+    while first:
+        yield first.pop()
+    yield from rest
+
+
+def nul_message(removed: int) -> str:
+    """The warning text for ``removed`` NUL bytes taken out of a conversation's cells."""
+    return (
+        f"{removed} NUL bytes were removed from the text (Help Scout takes no NUL character); "
+        "the rest of each cell is kept as it was. If text is missing around them, fix the export"
+    )
 
 
 def _row_text(row: list[str], delimiter: str) -> str:
@@ -119,11 +400,13 @@ def _row_text(row: list[str], delimiter: str) -> str:
 
 
 class _Good(NamedTuple):
-    """A row that was read: its file (index), line, bytes read as cp1252, and its fields."""
+    """A row that was read: its file (index), line, bytes read as cp1252, NUL bytes removed,
+    and its fields."""
 
     file: int
     line: int
     replaced: int
+    nuls: int
     fields: list[str]
 
 
@@ -142,7 +425,7 @@ class _Broken(NamedTuple):
 def _decode(payload: bytes) -> _Good | _Broken:
     values = marshal.loads(payload)
     # tuple.__new__: the named tuple without a Python call
-    return tuple.__new__(_Good if len(values) == 4 else _Broken, values)  # type: ignore[return-value]
+    return tuple.__new__(_Good if len(values) == 5 else _Broken, values)  # type: ignore[return-value]
 
 
 def _cells(header: list[str], fields: list[str]) -> dict[str, str]:
@@ -210,7 +493,8 @@ class CsvStage:
     # -- staging -------------------------------------------------------------------------------
     def stage(self) -> None:
         """Read every file into the store: conversation files first, then message files."""
-        csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_LIMIT))
+        # csv is given no record over LARGE_RECORD (larger ones are parsed by _CsvRows)
+        csv.field_size_limit(max(csv.field_size_limit(), LARGE_RECORD + 1))
         order = sorted(range(len(self.files)), key=lambda i: self.kinds[i] != "conversations")
         for index in order:
             self._stage_file(index)
@@ -225,10 +509,23 @@ class CsvStage:
             if kind == "conversations"
             else self.columns.message["conversation_id"]
         )
-        rows = _rows(input_file, self.columns.delimiter)
-        for _, header, _ in rows:
-            self.headers[index] = [name.strip() for name in header or []]
-            break
+        with input_file.open() as stream:
+            rows = iter(_CsvRows(stream, self.columns.delimiter, input_file.limits))
+            first = next(rows, None)
+            if first is None or first.fields is None:
+                why = first.problem if first is not None else "the file is empty"
+                line = first.line if first is not None else 1
+                raise FormatError(
+                    f"{input_file.name}:{line}: the header row cannot be read: {why}; "
+                    "fix the header row, nothing in the file can be read without it"
+                )
+            self.headers[index] = [name.strip() for name in first.fields]
+            self._stage_rows(index, rows, id_column, kind == "conversations")
+
+    def _stage_rows(
+        self, index: int, rows: Iterator[_Row], id_column: str, conversations: bool
+    ) -> None:
+        input_file = self.files[index]
         header = self.headers[index]
         self.layout[index] = self._file_columns(header)
         id_index = header.index(id_column)
@@ -236,18 +533,20 @@ class CsvStage:
         # marshal: the fastest codec of tuples of str and int, for a file this process writes
         # and reads back (a good row as _Good, a broken one as _Broken: told apart by length)
         add, dumps = self.store.add, marshal.dumps
-        conversations = kind == "conversations"
-        for line, row, replaced in rows:
+        for line, row, replaced, nuls, problem, text, known in rows:
             cid = None
             if row is not None and id_index < len(row):
                 cid = row[id_index].strip() or None
             if row is not None and len(row) == width and cid is not None:
-                add(cid, conversations, dumps((index, line, replaced, row)))  # a _Good
+                add(cid, conversations, dumps((index, line, replaced, nuls, row)))  # a _Good
                 continue
             location = f"{input_file.name}:{line}"
             error_at = location
             if row is None:
-                error = "the CSV row cannot be parsed (a quote is not closed?)"
+                # the cells read before the trouble name its conversation, when they can
+                if known is not None and id_index < len(known):
+                    cid = known[id_index].strip() or None
+                error = problem or "the CSV row cannot be parsed"
             elif len(row) != width:
                 error = (
                     f"the row has {len(row)} fields, the header has {width}: "
@@ -259,7 +558,7 @@ class CsvStage:
                 error = f"the conversation id (column {id_column!r}) is empty"
                 error_at = f"{location}:{id_index + 1}"
             # the row's text goes with the invalid record
-            raw = None if row is None else _row_text(row, self.columns.delimiter)
+            raw = text if row is None else _row_text(row, self.columns.delimiter)
             broken = _Broken(index, line, replaced, error, error_at, raw)
             # a row without a conversation id is an invalid conversation of its own
             add(cid, conversations or cid is None, dumps(tuple(broken)))
@@ -386,12 +685,12 @@ class CsvStage:
         """The conversation of the rows of a group: its conversation row then its message rows,
         or with messages alone, its message rows (the first stands for the conversation)."""
         if self.messages_only:
-            file, line, replaced = rows[0].file, rows[0].line, 0
+            file, line, replaced, nuls = rows[0].file, rows[0].line, 0, 0
             cells = self._merged_cells(rows)
         else:
             head, *rows = rows
             assert isinstance(head, _Good)
-            file, line, replaced = head.file, head.line, head.replaced
+            file, line, replaced, nuls = head.file, head.line, head.replaced, head.nuls
             cells = _cells(self.headers[file], head.fields)
         location = f"{self.files[file].name}:{line}"
         record = SourceRecord(location, None, cid)
@@ -405,6 +704,7 @@ class CsvStage:
                 raw_rows.append(message.raw or "")
                 continue
             replaced += message.replaced
+            nuls += message.nuls
             where = f"{self.names[message.file]}:{message.line}"
             messages.append(self._message_data(message, record, where))
             record.message_locations.append(where)
@@ -416,6 +716,8 @@ class CsvStage:
             record.warnings.append(
                 Finding("read", "encoding", encoding_message(replaced), location, cid)
             )
+        if nuls:
+            record.warnings.append(Finding("read", "nul", nul_message(nuls), location, cid))
         record.data = data
         return record
 
