@@ -1,4 +1,17 @@
-"""``--log-json``: one JSON object per event, with a stable ``event`` name; never a secret."""
+"""``--log-json``: one JSON object per event, with a stable ``event`` name; never a secret.
+
+Every event has ``ts`` (epoch seconds) and ``event``. Among them, ``read_counts`` is emitted once
+per read of the export by ``validate``, ``convert``, ``plan`` and ``run``, when the reading ends
+(:class:`~importer.readers.base.ReadCounts`): ``format``; ``counted`` (``records``: counted record
+by record as read, the staged readers; ``conversations``: counted at the conversations the reader
+gave, one record each, the canonical, CSV and mail readers); ``records_read``, which equals
+``records_staged + records_direct + records_passed_over + records_unparsed`` (staged for joining,
+read straight into a conversation, of no role the reader uses, not parsed); ``conversations``
+(every conversation the reader gave, valid or not); and ``by_stream``, the same counts (``read``,
+``staged``, ``direct``, ``passed_over``, ``unparsed``) by stream (the ETL stream or the key of the
+list that held the records, else the role of their file). With ``--limit`` the reading stops
+early: the counts are of what was read until then.
+"""
 
 from __future__ import annotations
 

@@ -22,7 +22,14 @@ from typing import Any
 
 from importer.commands.agents import UserDirectory, load_users_file
 from importer.commands.links import LinkSample
-from importer.commands.planned import Planned, parse_date_range, plan_context, planned_with_agents
+from importer.commands.planned import (
+    READ_COUNTS_EVENT,
+    Planned,
+    parse_date_range,
+    plan_context,
+    planned_with_agents,
+    read_counts_of,
+)
 from importer.commands.run import preflight
 from importer.deadletter import DeadLetterFile
 from importer.errors import ImporterError
@@ -32,6 +39,7 @@ from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.pacing import Pacer
 from importer.readers import Export, open_export
+from importer.readers.base import counting_reads
 from importer.report import Report, write_json_atomic
 from importer.settings import RunSettings
 from importer.tally import Tally
@@ -223,12 +231,19 @@ async def plan_import(
             open_export(
                 inputs, transform.format, transform.mapping_file, transform.read_limits
             ) as export,
-            DeadLetterFile(dead_letter_path, export.format, load_zone(transform.source_tz)) as dead,
+            DeadLetterFile(
+                dead_letter_path,
+                export.format,
+                load_zone(transform.source_tz),
+                transform.read_limits,
+            ) as dead,
         ):
             report.format = export.format
             async with AsyncExitStack() as stack:
                 client, mailbox_fields = await _connect(stack, settings, events, report)
-                await _plan_all(export, settings, report, dead, client, mailbox_fields, users)
+                with counting_reads(read_counts_of(export)) as counts:
+                    await _plan_all(export, settings, report, dead, client, mailbox_fields, users)
+                events.emit(READ_COUNTS_EVENT, counts.event())
                 pace = client.pacer.rate if client is not None else None
                 server = client.pacer.server_limit if client is not None else None
                 if client is not None:

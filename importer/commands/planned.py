@@ -26,6 +26,7 @@ from importer.errors import UsageError
 from importer.findings import Finding
 from importer.model import RAW_TEXT_KEY, Conversation
 from importer.readers import Export, SourceRecord, read_attachment_bytes
+from importer.readers.base import ReadCounts, current_read_counts
 from importer.settings import TransformSettings
 from importer.transform.fields import MailboxField
 from importer.transform.payload import PayloadContext, UserResolver
@@ -43,6 +44,8 @@ from importer.transform.times import (
 )
 
 Planned = ConversationPlan | InvalidConversation
+#: the ``--log-json`` event of a read's counts, emitted when the reading ends
+READ_COUNTS_EVENT = "read_counts"
 
 
 class Selectable(Protocol):
@@ -331,6 +334,40 @@ class Selection:
         return self.seen.check(planned)
 
 
+def read_counts_of(export: Export) -> ReadCounts:
+    """Empty counts for one read of ``export`` (to count inside
+    :func:`~importer.readers.base.counting_reads`)."""
+    return ReadCounts(export.format, export.reader.roles[0])
+
+
+def count_record(counts: ReadCounts | None, record: SourceRecord) -> None:
+    """Count a conversation the reader gave (see :class:`~importer.readers.base.ReadCounts`)."""
+    if counts is not None:
+        counts.conversation(record.data is None, record.error.code if record.error else None)
+
+
+def count_outcome(counts: ReadCounts | None, planned: object) -> None:
+    """:func:`count_record` of a conversation planned in a worker process from lines it read
+    itself, whose record is not at hand here: it had no data when its plan is invalid for the
+    reader's error (stage ``read``) and keeps only what :func:`plan_record` keeps of a record
+    without data (nothing, or its best-known id and its text)."""
+    if counts is None:
+        return
+    if not isinstance(planned, InvalidConversation):
+        counts.conversation(False, None)
+        return
+    first = planned.findings[0] if planned.findings else None
+    kept = planned.record
+    unparsed = (
+        first is not None
+        and first.stage == "read"
+        and first.code != RAW_TEXT_KEY  # a dead letter fed back with its text: it has data
+        and planned.internal is None
+        and (kept is None or kept.keys() <= {"source_id", RAW_TEXT_KEY})
+    )
+    counts.conversation(unparsed, first.code if first is not None else None)
+
+
 def planned_conversations(
     export: Export,
     ctx: PlanContext,
@@ -342,10 +379,12 @@ def planned_conversations(
     Warnings about the export that no conversation taken carried are added to ``leftover``."""
     date_range = date_range or parse_date_range(settings.since, settings.until, ctx.source_tz)
     selection = Selection(date_range, settings.limit)
+    counts = current_read_counts()
     try:
         for record in export.records():
             if selection.full:
                 return
+            count_record(counts, record)
             taken = selection.take(plan_record(record, ctx))
             if taken is not None:
                 yield taken
@@ -385,10 +424,12 @@ async def planned_for_run(
     comes out as :class:`AlreadyImported`, not planned (only when no date range needs its
     planned time): a resumed run skips done work at the reader's pace."""
     selection = Selection(date_range, limit)
+    counts = current_read_counts()
     try:
         for record in export.records():
             if selection.full:
                 return
+            count_record(counts, record)
             if (
                 done is not None
                 and selection.every_date

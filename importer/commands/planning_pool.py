@@ -37,13 +37,16 @@ from importer.commands.planned import (
     DateRange,
     Selection,
     canonical_output,
+    count_outcome,
+    count_record,
     parse_date_range,
     plan_record,
 )
 from importer.errors import ImporterError
 from importer.findings import Finding
 from importer.readers import Export
-from importer.readers.batches import BATCH_SIZE, RecordBatch
+from importer.readers.base import current_read_counts
+from importer.readers.batches import BATCH_SIZE, ReadRecords, RecordBatch
 from importer.settings import TransformSettings
 from importer.transform.plan import ConversationPlan, InvalidConversation, PlanContext
 
@@ -324,12 +327,17 @@ def planned_by_workers(
     selection = Selection(date_range, settings.limit)
     job = PlanningJob(ctx, export.format, convert_zone)
     export_warnings_given = False
+    counts = current_read_counts()
     try:
         with planning_pool(job, jobs) as pool:
             for batch, outcomes in pool.planned(export.record_batches(batch_size)):
                 for position, outcome in enumerate(outcomes):
                     if selection.full:
                         return
+                    if isinstance(batch, ReadRecords):  # read here: its record is at hand
+                        count_record(counts, batch.items[position])
+                    else:
+                        count_outcome(counts, outcome)
                     if not export_warnings_given:
                         outcome.warnings[:0] = export.warnings
                         export_warnings_given = True

@@ -19,11 +19,13 @@ from pathlib import Path
 
 from importer.commands.agents import UserDirectory, load_users_file
 from importer.commands.planned import (
+    READ_COUNTS_EVENT,
     AlreadyImported,
     DateRange,
     parse_date_range,
     plan_context,
     planned_for_run,
+    read_counts_of,
 )
 from importer.commands.recorded import recorded_options
 from importer.commands.stopping import GRACE_MARGIN_S, StopController
@@ -48,6 +50,7 @@ from importer.pipeline.parts import PartResult
 from importer.pipeline.pool import WorkerPool
 from importer.progress import Progress
 from importer.readers import Export, open_export
+from importer.readers.base import counting_reads
 from importer.report import Report, write_report
 from importer.settings import RunSettings
 from importer.transform.fields import MailboxField, field_kind, fields_by_name
@@ -127,7 +130,8 @@ class Producer:
         self.limit = limit
 
     async def feed(self, export: Export, pool: WorkerPool[ConversationPlan]) -> None:
-        """Put every conversation to import in the pool; count the others at once.
+        """Put every conversation to import in the pool; count the others at once. When the
+        reading ends, the ``read_counts`` event says what it met.
 
         A reader that breaks down (raises instead of yielding a record) ends the reading: what
         was read is imported, the error names the last record read, and the run exits 1."""
@@ -143,28 +147,31 @@ class Producer:
             export, self.ctx, self.date_range, self.limit, self.directory, leftover, done
         )
         last = "the start of the export"
-        try:
-            async with aclosing(conversations):
-                async for planned in conversations:
-                    if self.run.stop.is_set():
-                        break
-                    last = planned.location
-                    if isinstance(planned, AlreadyImported):
-                        self.run.report.warn(list(planned.warnings))
-                        self.run.settle_already_imported(planned)
-                    elif not isinstance(planned, ConversationPlan):
-                        self._settle_invalid(planned)
-                    elif self.run.checkpoint.is_conversation_done(
-                        planned.source_id
-                    ) and not self.run.checkpoint.has_pending_uploads(planned.source_id):
-                        self.run.settle_already_imported(planned)
-                    else:
-                        await pool.put(planned)
-                    await asyncio.sleep(0)
-        except (ImporterError, asyncio.CancelledError):
-            raise
-        except Exception as exc:
-            self.run.reading_failed(exc, last)
+        counts = read_counts_of(export)
+        with counting_reads(counts):
+            try:
+                async with aclosing(conversations):
+                    async for planned in conversations:
+                        if self.run.stop.is_set():
+                            break
+                        last = planned.location
+                        if isinstance(planned, AlreadyImported):
+                            self.run.report.warn(list(planned.warnings))
+                            self.run.settle_already_imported(planned)
+                        elif not isinstance(planned, ConversationPlan):
+                            self._settle_invalid(planned)
+                        elif self.run.checkpoint.is_conversation_done(
+                            planned.source_id
+                        ) and not self.run.checkpoint.has_pending_uploads(planned.source_id):
+                            self.run.settle_already_imported(planned)
+                        else:
+                            await pool.put(planned)
+                        await asyncio.sleep(0)
+            except (ImporterError, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                self.run.reading_failed(exc, last)
+        self.run.emit(READ_COUNTS_EVENT, counts.event())
 
     def _settle_invalid(self, planned: InvalidConversation) -> None:
         if planned.internal is not None:  # the transform broke on it: failed, not invalid
@@ -326,7 +333,9 @@ async def _run_with(
             raise StoppedError("stopped during set-up")
         with (
             Checkpoint.open(*checkpoint_at) as checkpoint,
-            DeadLetterFile(dead_letter_path, export.format, ctx.source_tz) as dead,
+            DeadLetterFile(
+                dead_letter_path, export.format, ctx.source_tz, settings.transform.read_limits
+            ) as dead,
             Progress("run", enabled=show_progress, total=total) as progress,
             tempfile.TemporaryDirectory(prefix="importer-files-") as spool,
         ):

@@ -11,13 +11,20 @@ from contextlib import ExitStack
 from datetime import tzinfo
 from pathlib import Path
 
-from importer.commands.planned import canonical_output, plan_context, planned_conversations
+from importer.commands.planned import (
+    READ_COUNTS_EVENT,
+    canonical_output,
+    plan_context,
+    planned_conversations,
+    read_counts_of,
+)
 from importer.commands.planning_pool import PlanSummary, planned_by_workers
 from importer.deadletter import DeadLetterFile
 from importer.events import EventLog
 from importer.findings import Finding
 from importer.progress import Progress
 from importer.readers import open_export
+from importer.readers.base import counting_reads
 from importer.readers.batches import BATCH_SIZE
 from importer.report import Report, write_report
 from importer.settings import TransformSettings
@@ -41,7 +48,8 @@ def run_offline(
     batch_size: int = BATCH_SIZE,
 ) -> Report:
     """Run ``validate`` (or ``convert`` with ``output``) and return the report; ``jobs`` above 1
-    plans in that many worker processes (the same report and output)."""
+    plans in that many worker processes (the same report and output). Once every conversation
+    is read, the ``read_counts`` event says what the reading met."""
     started = time.monotonic()
     with open_export(
         inputs, settings.format, settings.mapping_file, settings.read_limits
@@ -50,12 +58,15 @@ def run_offline(
         ctx = plan_context(settings, export, offline=True)
         zone = load_zone(settings.source_tz)
         with ExitStack() as stack:
-            dead = stack.enter_context(DeadLetterFile(dead_letter_path, export.format, zone))
+            dead = stack.enter_context(
+                DeadLetterFile(dead_letter_path, export.format, zone, settings.read_limits)
+            )
             progress = stack.enter_context(Progress(command, enabled=show_progress))
             out = stack.enter_context(output.open("w", encoding="utf-8")) if output else None
             events = EventLog(log_json)
             stack.callback(events.close)
             tally = Tally(report, dead)
+            counts = stack.enter_context(counting_reads(read_counts_of(export)))
             leftover: list[Finding] = []
             planned_all: Iterator[ConversationPlan | PlanSummary | InvalidConversation]
             if jobs > 1:
@@ -84,6 +95,7 @@ def run_offline(
                 )
                 if out is not None and not isinstance(planned, InvalidConversation):
                     out.write(_canonical_line(planned, zone, export.format) + "\n")
+            events.emit(READ_COUNTS_EVENT, counts.event())
         report.warn(leftover)
     report.elapsed_s = time.monotonic() - started
     if report_path is not None:
