@@ -39,7 +39,7 @@ from importer.errors import FormatError, ImporterError
 from importer.findings import Finding
 from importer.model import RAW_TEXT_KEY
 from importer.readers.base import Reader, RoleFile
-from importer.readers.batches import RecordBatch
+from importer.readers.batches import BATCH_BYTES, RecordBatch
 from importer.readers.csv_mapping import CsvColumns, csv_columns
 from importer.readers.inputs import AttachmentPathError, InputFile, attachment_size
 from importer.readers.limits import ReadLimits, over_record_bound
@@ -878,6 +878,15 @@ class CsvGroups(RecordBatch):
         for item in self.items:
             yield item if isinstance(item, SourceRecord) else self.stage.built(item)
 
+    @property
+    def weight(self) -> int:
+        """The bytes of the staged rows this batch sends."""
+        return sum(
+            sum(map(len, item.payloads))
+            for item in self.items
+            if isinstance(item, UnbuiltConversation)
+        )
+
 
 def generic_csv_batches(
     files: Sequence[tuple[InputFile, str]], columns: CsvColumns, folder: Path, size: int
@@ -887,11 +896,14 @@ def generic_csv_batches(
     try:
         stage.stage()
         items: list[SourceRecord | UnbuiltConversation] = []
+        weight = 0
         for item in stage.items():
             items.append(item)
-            if len(items) >= size:
+            if isinstance(item, UnbuiltConversation):
+                weight += sum(map(len, item.payloads))
+            if len(items) >= size or weight >= BATCH_BYTES:
                 yield CsvGroups(stage, items)
-                items = []
+                items, weight = [], 0
         if items:
             yield CsvGroups(stage, items)
     finally:

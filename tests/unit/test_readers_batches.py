@@ -96,3 +96,20 @@ def test_line_runs_end_at_their_byte_budget_and_read_the_same(tmp_path: Path) ->
     assert batch is not None
     assert batch.weight == weights[0]
     assert ReadRecords([]).weight == 0  # records read here are not weighed
+
+
+def test_csv_batches_end_at_their_byte_budget(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    rows = [
+        f"C{n},m{n},2024-01-02 10:00:00,customer,c{n}@example.com,{'y' * (3 << 20)}\n"
+        for n in range(6)
+    ]
+    header = "conversation_id,message_id,created_at,author_role,author_email,body_text\n"
+    (export / "messages.csv").write_text(header + "".join(rows), encoding="utf-8")
+    with open_export([export], "csv") as opened:
+        batches = list(opened.record_batches(200))
+        weights = [batch.weight for batch in batches]
+        read = [r.data["source_id"] for b in batches for r in b.records() if r.data]
+    assert [w // (3 << 20) for w in weights] == [3, 3]  # 8 MiB reached at the third row
+    assert read == [f"C{n}" for n in range(6)]
