@@ -55,6 +55,10 @@ log = logging.getLogger("importer.plan")
 #: Batches sent ahead per worker: enough that none waits for the next, few enough that memory
 #: stays flat.
 BATCHES_AHEAD = 3
+#: Bytes of the batches sent ahead, all workers together, where batches are weighed (raw
+#: lines): a run of records near ``--max-record-bytes`` keeps one or two in flight, not
+#: ``BATCHES_AHEAD`` per worker (the main process holds each batch until its results are in).
+AHEAD_BYTES = 48 << 20
 #: Workers by default at most: each holds about 60 MB, and one main process keeps four busy.
 DEFAULT_JOBS_MAX = 4
 #: How often a worker checks that the process that started it is still there.
@@ -205,11 +209,17 @@ class PlanningPool:
                 yield batch, plan_batch(batch, self.job)
             return
         window: deque[tuple[RecordBatch, Future[list[Outcome]] | None]] = deque()
+        ahead = 0  # the bytes of the batches in the window
         for batch in _chain(first, second, batches):
             self._check_stop()
             window.append((batch, self._submit(batch)))
-            if len(window) > self.jobs * BATCHES_AHEAD:
-                yield self._settled(*window.popleft())
+            ahead += batch.weight
+            while len(window) > self.jobs * BATCHES_AHEAD or (
+                ahead > AHEAD_BYTES and len(window) > 1
+            ):
+                settled = self._settled(*window.popleft())
+                ahead -= settled[0].weight
+                yield settled
         while window:
             yield self._settled(*window.popleft())
 
