@@ -144,7 +144,10 @@ def attachment_size(ref: str) -> int:
         raise InputError(f"attachment file not found: {ref}")
     archive, member = split
     with zipfile.ZipFile(archive) as zipped:
-        return zipped.getinfo(member).file_size
+        try:
+            return zipped.getinfo(member).file_size
+        except KeyError:
+            raise InputError(f"attachment {member} not found in {archive}") from None
 
 
 def _archive_files(
