@@ -35,6 +35,7 @@ from importer.readers.detect import (
     choose_format,
     detect_file,
     settle_open_files,
+    unreadable_files,
 )
 from importer.readers.inputs import list_export_files, read_attachment_bytes
 from importer.readers.limits import DEFAULT_LIMITS, ReadLimits
@@ -196,8 +197,9 @@ def _csv_sniffers(format_name: str | None, mapping_file: Path | None) -> list[Cs
     ]
 
 
-def _unread_member(finding: Finding) -> SourceRecord:
-    """The invalid record of an archive member that is not read (over a bound)."""
+def _unread_file(finding: Finding) -> SourceRecord:
+    """The invalid record of a file that is not read: an archive member over a bound, or a JSON
+    file none of whose first records can be parsed."""
     location = finding.location or "export"
     return SourceRecord(location, None, None, error=finding)
 
@@ -233,5 +235,7 @@ def open_export(
     mapping = load_mapping(chosen_format, mapping_file)
     reader.check_mapping(mapping)  # a wrong mapping stops here, before anything is read
     files_by_role, warnings = assign_roles(reader, detected, chosen)
-    unread = [_unread_member(finding) for finding in skipped]
+    for finding in (unreadable := unreadable_files(detected, chosen)):
+        log.warning("%s", finding.message)
+    unread = [_unread_file(finding) for finding in [*skipped, *unreadable]]
     return Export(reader, mapping, inputs, files_by_role, warnings, unread)

@@ -56,6 +56,8 @@ class DetectedFile:
     location: str | None = None
     #: for records several readers claim: each format that may be meant, with its roles
     candidates: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: a JSON file none of whose first records could be parsed: the first one's place and why
+    unreadable: tuple[str, str] | None = None
 
 
 def _objects(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
@@ -171,8 +173,10 @@ def _detect_json(input_file: InputFile, readers: Sequence[Reader]) -> DetectedFi
     roles: dict[str, list[str]] = {}
     decisive: list[str] = []
     first: tuple[str | None, str] | None = None
+    broken: tuple[str, str] | None = None
     for item in islice(iter_json_records(input_file), PEEK_RECORDS):
         if item.data is None:
+            broken = broken or (item.location, item.error or "not a record")
             continue
         first = first or (item.stream, item.location)
         claims = _claims(item.data, item.stream, readers)
@@ -183,6 +187,8 @@ def _detect_json(input_file: InputFile, readers: Sequence[Reader]) -> DetectedFi
         if len(claims) == 1 and claims[0][0] not in decisive:
             decisive.append(claims[0][0])
     stream, location = first if first else (None, None)
+    if first is None and broken is not None:
+        return DetectedFile(input_file, None, unreadable=broken)
     if decisive or len(roles) == 1:
         found = decisive[0] if decisive else next(iter(roles))
         return DetectedFile(input_file, found, tuple(roles[found]), stream, location)
@@ -279,14 +285,38 @@ def assign_roles(
         for role in roles:
             by_role.setdefault(role, []).append(RoleFile(d.file, role))
     warnings: dict[str, Finding] = {}
-    for d in detected:
-        unused = (d.format == name and not d.roles) or (d.format is None and d.stream)
+    for d in detected:  # records of a stream or a file no reader claims are named, never lost
+        unused = (d.format == name and not d.roles) or d.format is None
         if unused and d.location is not None:
             key = d.stream or d.file.name
             warnings.setdefault(
                 key, unused_records_warning(name, d.stream, d.file.name, d.location)
             )
     return by_role, list(warnings.values())
+
+
+def unreadable_files(
+    detected: Sequence[DetectedFile], chosen: Sequence[DetectedFile]
+) -> list[Finding]:
+    """One error per JSON file of the export that is not read because none of its first records
+    could be parsed (a file given alone with ``--format`` is read, and its records reported)."""
+    read = {d.file.name for d in chosen}
+    found = []
+    for d in detected:
+        if d.unreadable is None or d.file.name in read:
+            continue
+        location, error = d.unreadable
+        found.append(
+            Finding(
+                "read",
+                "unreadable_file",
+                f"{d.file.name} looks like JSON but none of its first {PEEK_RECORDS} records can "
+                f"be read (first at {location}: {error}); the file is not read. Fix it, or give "
+                "it alone with --format to have each of its records reported",
+                location,
+            )
+        )
+    return found
 
 
 def _without_reader(format_name: str | None) -> bool:

@@ -155,3 +155,22 @@ def test_absurd_times_are_invalid_with_their_place(tmp_path: Path, moment: str) 
     [error] = report["errors"]
     assert error["source_id"] == record["source_id"]
     assert error["location"].startswith(f"{export}:8")
+
+
+def test_files_no_reader_reads_are_named_never_lost(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "conversations.jsonl").write_text("\n".join(_lines()) + "\n", encoding="utf-8")
+    (export / "settings.json").write_text(json.dumps({"theme": "dark", "id": 7}))  # no reader's
+    broken = "\n".join('{"source_id": "lost-' + str(n) + '", "messages": [' for n in range(25))
+    (export / "more.jsonl").write_text(broken + "\n", encoding="utf-8")
+    (export / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))  # an attachment
+    code, report, _ = _validate(str(export), "--jobs", "1", report=tmp_path / "r.json")
+    assert code == 1
+    assert (report["source_conversations"], report["valid"], report["invalid"]) == (31, 30, 1)
+    [error] = report["errors"]
+    assert error["code"] == "unreadable_file"
+    assert error["location"] == f"{export / 'more.jsonl'}:1"
+    passed_over = [w for w in report["warnings"] if w["code"] == "unused_records"]
+    assert [w["location"] for w in passed_over] == [f"{export / 'settings.json'}:1"]
+    assert not any("logo.png" in str(w) for w in report["warnings"])
