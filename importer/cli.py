@@ -19,6 +19,7 @@ from importer import __version__
 from importer.cli_options import (
     ATTACHMENTS_DIR_OPTION,
     JOBS_OPTION,
+    address_options,
     api_options,
     check_outputs,
     download_limits,
@@ -143,6 +144,7 @@ def convert(**options: Any) -> None:
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @api_options
 @ATTACHMENTS_DIR_OPTION
+@address_options
 @input_options
 @output_options
 def plan(**options: Any) -> None:
@@ -200,6 +202,7 @@ def plan(**options: Any) -> None:
 )
 @ATTACHMENTS_DIR_OPTION
 @download_options
+@address_options
 @input_options
 @output_options
 def run(**options: Any) -> None:
@@ -263,6 +266,7 @@ def run(**options: Any) -> None:
     help="Write the report JSON here (counts, and one error per file that failed).",
 )
 @download_options
+@address_options
 @click.option("--no-progress", is_flag=True, help="No progress bar; periodic log lines instead.")
 @click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors on stderr.")
 @click.option("--verbose", "-v", is_flag=True, help="More detail on stderr.")

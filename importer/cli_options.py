@@ -1,8 +1,8 @@
 """The command line's shared options and what they become: settings, logging, output checks.
 
 Each group of options (``input_options``, ``output_options``, ``api_options``,
-``download_options``) is spelled once here and applied to every command it belongs to, so an
-option has one spelling, one default and one help text wherever it appears.
+``download_options``, ``address_options``) is spelled once here and applied to every command it
+belongs to, so an option has one spelling, one default and one help text wherever it appears.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from importer.addresses import AddressPolicy, normal_allowed_host
 from importer.errors import ImporterError, UsageError
 from importer.readers.base import FORMAT_NAMES
 from importer.readers.limits import (
@@ -386,13 +387,51 @@ download_options = _apply(
 )
 
 
+def _allowed_hosts(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    try:
+        return tuple(dict.fromkeys(normal_allowed_host(value) for value in values))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+
+
+#: ``run``, ``fetch-attachments`` and ``plan`` (its link check): which addresses an export's
+#: URLs may make the importer connect to (see :mod:`importer.addresses`)
+address_options = _apply(
+    [
+        click.option(
+            "--allow-host",
+            "allow_hosts",
+            metavar="HOST",
+            multiple=True,
+            callback=_allowed_hosts,
+            help="Fetch attachment URLs of HOST (a name or an IP address; at any port, with its "
+            "subdomains) whatever its address, loopback and private ones included (repeatable). "
+            "Without it, URLs whose address is loopback, private, link-local, shared, multicast, "
+            "reserved or unspecified are refused.",
+        ),
+        click.option(
+            "--allow-private-urls",
+            is_flag=True,
+            help="Fetch attachment URLs of any address, loopback and private ones included "
+            "(an export's URLs could then reach this machine's and its network's services).",
+        ),
+    ]
+)
+
+
 def download_limits(options: dict[str, Any]) -> DownloadLimits:
-    """The ``--download-*`` options (their defaults where a command has none)."""
+    """The ``--download-*`` and address options (their defaults where a command has none)."""
     return DownloadLimits(
         read_s=options.get("download_read_timeout") or DEFAULT_DOWNLOAD_READ_TIMEOUT_S,
         per_file_s=options.get("download_time_limit") or DEFAULT_DOWNLOAD_TIME_LIMIT_S,
         max_attempts=options.get("download_tries") or DEFAULT_DOWNLOAD_TRIES,
         max_bytes=options.get("download_max_bytes") or DEFAULT_DOWNLOAD_MAX_BYTES,
+        addresses=AddressPolicy(
+            allow_hosts=tuple(options.get("allow_hosts") or ()),
+            allow_private=bool(options.get("allow_private_urls")),
+        ),
     )
 
 

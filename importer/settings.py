@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from importer.addresses import AddressPolicy
 from importer.readers.limits import (
     DEFAULT_MAX_MEMBER_BYTES,
     DEFAULT_MAX_RECORD_BYTES,
@@ -75,7 +76,8 @@ class TransformSettings:
 @dataclass(frozen=True)
 class DownloadLimits:
     """The bounds of one attachment's download from the old help desk (``run``'s
-    ``--download-*`` options; the defaults suit a migration of days)."""
+    ``--download-*`` options; the defaults suit a migration of days), and the addresses it may
+    connect to (``--allow-host``, ``--allow-private-urls``)."""
 
     connect_s: float = 10.0
     read_s: float = DEFAULT_DOWNLOAD_READ_TIMEOUT_S  # seconds without a byte
@@ -83,6 +85,7 @@ class DownloadLimits:
     max_bytes: int = DEFAULT_DOWNLOAD_MAX_BYTES  # Help Scout's attachment limit
     max_attempts: int = DEFAULT_DOWNLOAD_TRIES
     per_file_s: float = DEFAULT_DOWNLOAD_TIME_LIMIT_S  # over all the tries of one file
+    addresses: AddressPolicy = field(default_factory=AddressPolicy)
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,9 @@ def main() -> int:
                 str(DEMO / f"{name}.checkpoint.sqlite"),
                 "--report",
                 str(DEMO / f"{name}-report.json"),
+                # the sample files' server is on this machine, refused unless allowed
+                "--allow-host",
+                "127.0.0.1",
             ]
             code = subprocess.call(command, cwd=ROOT, env=env)
             print(f"-> exit {code}; report in .demo/{name}-report.json", flush=True)

@@ -1,9 +1,14 @@
 """Attachments an export names by URL, fetched from the old help desk: bounded in every way.
 
 One place fetches them, on its own session (never the Help Scout session, so the API token can
-never reach another host; any http or https host is allowed, loopback included), with the
-classifier's rules for downloads (:data:`RequestKind.DOWNLOAD`):
+never reach another host), with the classifier's rules for downloads
+(:data:`RequestKind.DOWNLOAD`):
 
+- only the addresses :mod:`importer.addresses` allows (no loopback, private, link-local, ...
+  address unless ``--allow-host`` or ``--allow-private-urls`` says so): an IP literal is judged
+  before any connection, a name on the addresses it resolves to by the session's own resolver
+  (those connected to), and every redirect, followed here one hop at a time up to the limit, the
+  same way; a refusal is final at once (no try again, no timeout waited out);
 - a connect timeout, a read timeout (``read_s`` without a byte is a timeout), a redirect limit;
 - the size limit enforced while streaming: a body past ``max_bytes`` is refused as soon as it
   passes it (or at once when ``Content-Length`` says so), never read whole first;
@@ -26,6 +31,7 @@ import json
 import os
 import random
 import re
+import socket
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
@@ -33,8 +39,11 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from importer import __version__
+from importer.addresses import AddressPolicy, AddressRefusedError
 from importer.errors import DownloadError, ImporterError, StoppedError, UsageError
 from importer.helpscout.outcome import (
     Outcome,
@@ -67,6 +76,8 @@ ENV_SOURCE_AUTH = "IMPORTER_SOURCE_AUTH"
 T = TypeVar("T")
 Sleep = Callable[[float], Coroutine[Any, Any, Any]]
 CHUNK_BYTES = 64 * 1024
+#: the answers whose Location is followed (as aiohttp and browsers do for a GET)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def fetched_file(folder: Path, url: str) -> Path:
@@ -139,6 +150,9 @@ class AttachmentDownloader:
     async def __aenter__(self) -> AttachmentDownloader:
         self._session = aiohttp.ClientSession(
             headers={"User-Agent": f"importer/{__version__}"},
+            # every name is resolved through the address policy: the addresses it allows are
+            # the only ones connected to (no proxy either: trust_env is off)
+            connector=aiohttp.TCPConnector(resolver=_PolicyResolver(self.limits.addresses)),
             trust_env=False,
             # never a token or a cookie of another host: each request names its own headers
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -204,25 +218,48 @@ class AttachmentDownloader:
         if session is None:
             raise RuntimeError("AttachmentDownloader used outside 'async with'")
         limits = self.limits
-        timeout = aiohttp.ClientTimeout(
-            total=remaining,
-            connect=limits.connect_s,
-            sock_connect=limits.connect_s,
-            sock_read=limits.read_s,
-        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + remaining
         headers = dict(self._headers_for(url)) if self._headers_for is not None else {}
         self.attempts += 1
+        hop: URL | None = None
+        redirects = 0
         try:
-            async with session.get(
-                url, timeout=timeout, max_redirects=limits.max_redirects, headers=headers
-            ) as response:
-                outcome = classify(
-                    RawResponse(response.status, dict(response.headers)),
-                    RequestKind.DOWNLOAD,
-                    now=time.time(),
+            hop = URL(url)
+            while True:
+                limits.addresses.check_host(hop.raw_host or "")  # an IP literal: before connecting
+                left = deadline - loop.time()
+                if left <= 0:  # (a total of 0 would mean no limit at all)
+                    raise TimeoutError
+                timeout = aiohttp.ClientTimeout(
+                    total=left,
+                    connect=limits.connect_s,
+                    sock_connect=limits.connect_s,
+                    sock_read=limits.read_s,
                 )
-                if outcome.kind is OutcomeKind.OK:
-                    return await self._body(response, url) if read_body else b""
+                async with session.get(
+                    hop, timeout=timeout, allow_redirects=False, headers=headers
+                ) as response:
+                    location = response.headers.get("Location")
+                    if response.status not in _REDIRECTS or location is None:
+                        outcome = classify(
+                            RawResponse(response.status, dict(response.headers)),
+                            RequestKind.DOWNLOAD,
+                            now=time.time(),
+                        )
+                        if outcome.kind is OutcomeKind.OK:
+                            return await self._body(response, url) if read_body else b""
+                        break
+                redirects += 1
+                if redirects > limits.max_redirects:
+                    raise DownloadError(
+                        f"{public_url(url)}: more than {limits.max_redirects} redirects",
+                        code="redirects",
+                    )
+                hop, headers = _redirected(url, hop, location, headers)
+        except AddressRefusedError as exc:
+            via = f" (redirected to {public_url(str(hop))})" if redirects and hop else ""
+            raise DownloadError(f"{public_url(url)}{via}: {exc}", code="address_policy") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             outcome = classify(exc, RequestKind.DOWNLOAD)
         except ValueError as exc:  # yarl refuses the URL itself
@@ -289,6 +326,52 @@ class AttachmentDownloader:
         if task.cancelled():
             raise StoppedError("attachment download given up: the run is stopping")
         return task.result()
+
+
+def _redirected(
+    url: str, hop: URL, location: str, headers: dict[str, str]
+) -> tuple[URL, dict[str, str]]:
+    """The next hop of a redirect from ``hop`` to ``location``, and the headers to send it: the
+    old help desk's credentials only while the hops stay on the first one's origin (as aiohttp
+    does: once dropped, never sent again).
+
+    :raises DownloadError: when ``location`` is not an http or https URL.
+    """
+    try:
+        following = hop.join(URL(location))
+        if following.scheme not in ("http", "https"):
+            raise DownloadError(
+                f"{public_url(url)}: redirected to a {following.scheme} URL; only http and https "
+                "URLs are fetched",
+                code="scheme",
+            )
+        origin = following.origin()
+    except ValueError as exc:
+        raise DownloadError(
+            f"{public_url(url)}: redirected to a location that is not a usable URL ({exc})",
+            code="invalid_url",
+        ) from exc
+    return following, (headers if origin == hop.origin() else {})
+
+
+class _PolicyResolver(AbstractResolver):
+    """The session's resolver: a name resolves only to addresses the policy allows (those the
+    connector then connects to), else :class:`AddressRefusedError` (final, not a DNS failure)."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self._policy = policy
+        self._inner = aiohttp.DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self._policy.check_host(host)
+        results = await self._inner.resolve(host, port, family)
+        self._policy.check_resolved(host, [result["host"] for result in results])
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 class _RetryableError(ImporterError):

@@ -17,7 +17,11 @@ Paths (the first segment decides, the rest is the file's name):
 - ``hang/NAME``: never answers; ``trickle/NAME``: one byte every 0.2 s, for ever;
 - ``big/NAME``: 11 MB announced and sent; ``bigchunked/NAME``: 11 MB streamed without a length;
 - ``loop/NAME``: a redirect to itself; ``secret/NAME``: 401 unless ``Authorization`` is
-  :data:`SECRET_AUTH` (every Authorization header received is kept in ``authorizations``).
+  :data:`SECRET_AUTH` (every Authorization header received is kept in ``authorizations``);
+- ``redirect/NAME?to=URL``: a redirect (302) to URL.
+
+It listens on 127.0.0.1, which the importer refuses by default: give it
+``--allow-host 127.0.0.1`` (:data:`ALLOW_LOOPBACK` for the downloader).
 """
 
 from __future__ import annotations
@@ -34,8 +38,12 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from importer.addresses import AddressPolicy
+
 BIG_BYTES = 11 * 1024 * 1024
 SECRET_AUTH = "Bearer letmein"
+#: the address policy that lets the downloader reach this server (``--allow-host 127.0.0.1``)
+ALLOW_LOOPBACK = AddressPolicy(allow_hosts=("127.0.0.1",))
 
 
 def content(name: str, size: int) -> bytes:
@@ -79,6 +87,8 @@ def _app(server: FileServer) -> web.Application:
             return web.Response(status=401, text="log in first")
         if kind == "loop":
             raise web.HTTPFound(location=str(request.rel_url))
+        if kind == "redirect":
+            raise web.HTTPFound(location=request.query["to"])
         if kind == "reset":
             assert request.transport is not None
             request.transport.close()

@@ -1,9 +1,11 @@
 """`importer fetch-attachments` before the run, `run --attachments-dir` after the links died,
-and `plan` warning about links that cannot be fetched."""
+`plan` warning about links that cannot be fetched, and the address policy of all three (the file
+server listens on 127.0.0.1: allowed by `--allow-host 127.0.0.1`, refused without it)."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +55,16 @@ def links(files: FileServer) -> list[tuple[str, str]]:
     ]
 
 
-def fetch(export: Path, folder: Path, report: Path, **env: str) -> dict[str, Any]:
+#: the file server's address, allowed
+ALLOW = ["--allow-host", "127.0.0.1"]
+
+
+def fetch(
+    export: Path, folder: Path, report: Path, *options: str, allow: list[str] = ALLOW, **env: str
+) -> dict[str, Any]:
+    args = ["fetch-attachments", str(export), "--to", str(folder), "--report", str(report)]
     result = run_importer(
-        ["fetch-attachments", str(export), "--to", str(folder), "--report", str(report)],
+        [*args, *allow, *options],
         env=importer_env(**env),
     )
     body: dict[str, Any] = json.loads(report.read_text())
@@ -97,6 +106,7 @@ def test_fetch_then_run_after_the_links_died(tmp_path: Path, export_dir: Path) -
                 str(folder),
                 "--download-tries",
                 "1",
+                *ALLOW,
             )
         )
         stored = {
@@ -123,6 +133,8 @@ def test_credentials_go_only_to_their_host(tmp_path: Path, export_dir: Path) -> 
             export,
             tmp_path / "files",
             tmp_path / "f.json",
+            "--allow-host",
+            "localhost",
             IMPORTER_SOURCE_AUTH=f"127.0.0.1={SECRET_AUTH}",
         )
         sent = list(files.authorizations)
@@ -157,8 +169,74 @@ def test_plan_warns_when_links_cannot_be_fetched(tmp_path: Path, export_dir: Pat
                 sandbox.url,
                 "--report",
                 str(report_path),
+                *ALLOW,
             ]
         )
     assert result.returncode == 0, result.stderr[-2000:]
     warnings = json.loads(report_path.read_text())["warnings"]
     assert any("fetch-attachments" in w["message"] for w in warnings), warnings
+    assert files.hits["missing/gone0.txt"] == 1  # tried, and found missing
+
+
+def test_loopback_and_private_links_are_refused_unless_allowed(
+    tmp_path: Path, export_dir: Path
+) -> None:
+    """Without --allow-host every link to the loopback server (whatever its spelling) or to a
+    private or link-local address is refused at once, reported like any file that could not be
+    had, and nothing reaches the server; --allow-host 127.0.0.1 fetches its files (not those of
+    other names of this machine); --allow-private-urls fetches them all (only loopback links
+    then: no test connects to another address)."""
+    with serving_files() as files:
+        port = files.base.rsplit(":", 1)[1]
+        loopback = [
+            ("a.txt", files.url("good/a.txt?sig=s3cr3t")),
+            ("b.txt", f"http://2130706433:{port}/good/b.txt"),
+            ("c.txt", f"http://[::ffff:127.0.0.1]:{port}/good/c.txt"),
+            ("d.txt", f"http://localhost:{port}/good/d.txt"),
+        ]
+        private = [
+            ("meta.json", "http://169.254.169.254/latest/meta-data/iam/security-credentials/"),
+            ("e.txt", "http://10.0.0.1/e.txt"),
+        ]
+        export = export_with_links(export_dir / "c.jsonl", loopback + private)
+        started = time.monotonic()
+        refused = fetch(export, tmp_path / "f1", tmp_path / "f1.json", allow=[])
+        took = time.monotonic() - started
+        hits_unallowed = sum(files.hits.values())
+        allowed = fetch(export, tmp_path / "f2", tmp_path / "f2.json")
+        only_loopback = export_with_links(export_dir.parent / "loopback.jsonl", loopback)
+        everything = fetch(
+            only_loopback, tmp_path / "f3", tmp_path / "f3.json", allow=["--allow-private-urls"]
+        )
+    assert refused["exit"] == 1
+    assert (refused["attachments"], refused["fetched"], refused["failed"]) == (6, 0, 6)
+    assert {e["code"] for e in refused["errors"]} == {"address_policy"}
+    assert all("refused by the address policy" in e["message"] for e in refused["errors"])
+    assert "s3cr3t" not in json.dumps(refused)
+    assert hits_unallowed == 0
+    assert took < 20  # no timeout waited out, no retries (the command's start-up is most of it)
+
+    codes = {e["file_name"]: e["code"] for e in allowed["errors"]}
+    # ::ffff:127.0.0.1 is 127.0.0.1, allowed (fetched where this machine has IPv6)
+    assert codes.pop("c.txt", "fetched") != "address_policy"
+    assert codes == {
+        "b.txt": "invalid_url",  # allowed (127.0.0.1 spelled otherwise), refused by aiohttp
+        "d.txt": "address_policy",  # another name of this machine is another host
+        "meta.json": "address_policy",
+        "e.txt": "address_policy",
+    }
+    assert fetched_file(tmp_path / "f2", loopback[0][1]).read_bytes() == content("a.txt", 1000)
+    assert everything["fetched"] >= 2  # a.txt and d.txt at least
+    assert {e["file_name"] for e in everything["errors"]} <= {"b.txt", "c.txt"}
+
+
+@pytest.mark.parametrize("command", ["fetch-attachments", "run", "plan"])
+def test_allow_host_takes_a_host_alone(tmp_path: Path, export_dir: Path, command: str) -> None:
+    export = export_with_links(export_dir / "c.jsonl", [("a", "http://127.0.0.1:9/a")])
+    where = ["--to", str(tmp_path / "f")] if command == "fetch-attachments" else ["--mailbox", "85"]
+    result = run_importer(
+        [command, str(export), *where, "--allow-host", "http://127.0.0.1:9/"], env=importer_env()
+    )
+    assert result.returncode == 2
+    assert "--allow-host" in result.stderr
+    assert "without scheme, port or path" in result.stderr

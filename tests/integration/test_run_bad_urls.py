@@ -1,6 +1,7 @@
 """`importer run` on an export whose attachment links misbehave: the run goes on, good files
 arrive intact, every bad file is named (in its message and in the report), the books balance,
-and a stop while a download trickles is prompt."""
+a stop while a download trickles is prompt, and links to this machine or a private network are
+refused (the file server listens on 127.0.0.1: `--allow-host 127.0.0.1` lets the run reach it)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 BAD = ["truncated", "reset", "missing", "broken", "hang", "big", "loop"]
 # bounds of a download lowered so that a link that never answers costs seconds, not minutes
 QUICK = ["--download-read-timeout", "1", "--download-time-limit", "4", "--download-tries", "3"]
+ALLOW = ["--allow-host", "127.0.0.1"]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +84,7 @@ def test_bad_links_leave_their_conversations_imported_without_them(
     report_path = tmp_path / "r.json"
     with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
         result = run_importer(
-            base_args(export, sandbox.url, tmp_path, "--report", str(report_path), *QUICK),
+            base_args(export, sandbox.url, tmp_path, "--report", str(report_path), *QUICK, *ALLOW),
             timeout=400,
         )
         assert result.returncode == 0, result.stderr[-3000:]
@@ -122,7 +124,7 @@ def test_a_stop_while_a_download_trickles_is_prompt(
     report_path = tmp_path / "r.json"
     with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
         process = start_importer(
-            base_args(export, sandbox.url, tmp_path, "--report", str(report_path))
+            base_args(export, sandbox.url, tmp_path, "--report", str(report_path), *ALLOW)
         )
         deadline = time.monotonic() + 30
         while files.hits["trickle/S0-trickle.bin"] == 0 and time.monotonic() < deadline:
@@ -140,3 +142,38 @@ def test_a_stop_while_a_download_trickles_is_prompt(
     assert report["source_conversations"] == (
         report["imported"] + report["already_imported"] + report["invalid"] + report["failed"]
     )
+
+
+def test_links_to_this_machine_or_a_private_network_are_refused(
+    tmp_path: Path, export_dir: Path, files: FileServer
+) -> None:
+    """Without --allow-host: the loopback server's links (a name of it too) and the cloud
+    metadata address are refused before any connection, each file named as one that could not
+    be had, and the conversations imported without them."""
+    port = files.base.rsplit(":", 1)[1]
+    export = url_export(export_dir / "c.jsonl", files, 2, ["good"])  # one file each
+    text = export.read_text().replace(files.base, "http://169.254.169.254", 1)
+    export.write_text(text.replace(files.base, f"http://localhost:{port}", 1))
+    before = sum(files.hits.values())
+    report_path = tmp_path / "r.json"
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        started = time.monotonic()
+        result = run_importer(
+            base_args(export, sandbox.url, tmp_path, "--report", str(report_path)), timeout=120
+        )
+        took = time.monotonic() - started
+        texts = " ".join(
+            str(thread["text"])
+            for conv in sandbox.store.conversations(mailbox=85)
+            for thread in sandbox.store.threads(conv["id"])
+        )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    assert report["imported"] == 2
+    assert report["attachments"] == 0
+    refused = [e for e in report["errors"] if "refused by the address policy" in e["message"]]
+    assert len(refused) == 2, report["errors"]
+    assert any("169.254.169.254 is a link-local address" in e["message"] for e in refused)
+    assert "refused by the address policy" in texts
+    assert sum(files.hits.values()) == before  # nothing reached the server
+    assert took < 60

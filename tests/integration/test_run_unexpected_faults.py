@@ -32,9 +32,9 @@ from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.helpscout.transport import Timeouts
 from importer.pipeline.checkpoint import Checkpoint
 from importer.sandbox.testing import SandboxConfig, running_sandbox
-from importer.settings import RunSettings, TransformSettings
+from importer.settings import DownloadLimits, RunSettings, TransformSettings
 
-from .file_server import FileServer, serving_files
+from .file_server import ALLOW_LOOPBACK, FileServer, serving_files
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -197,6 +197,7 @@ def run_once(export: Path, url: str, tmp_path: Path, name: str) -> tuple[int, di
         checkpoint=tmp_path / "cp.sqlite",
         rate_limit=100_000,
         reconcile_wait_s=1.0,
+        downloads=DownloadLimits(addresses=ALLOW_LOOPBACK),  # the file server's 127.0.0.1
     )
     report_path = tmp_path / f"{name}.json"
     outcome = asyncio.run(
@@ -286,7 +287,11 @@ def test_workers_all_gone_stop_the_run_with_3_instead_of_hanging(
 
 async def run_once_async(export: Path, url: str, tmp_path: Path, **kwargs: Any) -> Any:
     settings = RunSettings(
-        mailbox=85, api_url=url, checkpoint=tmp_path / "cp.sqlite", rate_limit=100_000
+        mailbox=85,
+        api_url=url,
+        checkpoint=tmp_path / "cp.sqlite",
+        rate_limit=100_000,
+        downloads=DownloadLimits(addresses=ALLOW_LOOPBACK),  # the file server's 127.0.0.1
     )
     return await run_import(
         [export], settings, report_path=tmp_path / "lost.json", dead_letter_path=None, **kwargs
