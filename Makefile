@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SANDBOX_PORT ?= 8765
 
-.PHONY: install lint test test-fast demo demo-clean bench chaos samples clean
+.PHONY: install lint test test-fast demo demo-clean bench chaos fuzz samples clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ bench: $(STAMP)
 # then check nothing was lost or made twice. CHAOS_KILLS=N, CHAOS_SEED=N, CHAOS_CONVERSATIONS=N.
 chaos: $(STAMP)
 	$(BIN)/python scripts/chaos.py
+
+# Fuzz every reader for FUZZ_MINUTES (default 5) on FUZZ_JOBS processes (default 2); each new
+# failure is saved, shrunk, under tests/data/fuzz/<reader>/ and replayed by `make test`.
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz.py
 
 samples: $(STAMP)
 	$(BIN)/python scripts/make_samples.py

@@ -1,0 +1,268 @@
+"""Run one fuzz case through the real CLI (in-process) and check every invariant.
+
+A case: a reader, one of its seeds, a list of mutations (:mod:`tests.fuzz.mutations`), how the
+files are wrapped (as they are, or zipped), whether ``--format`` is given and which command runs.
+Invariants, each a :class:`Problem` when broken:
+
+* ``crash``: the command raised anything but ``SystemExit`` (a traceback);
+* ``exit``: an exit code other than 0, 1 or 2; ``exit2-message``: exit 2 without exactly one
+  line on stderr naming an input file;
+* ``count``: the report's ``source_conversations != valid + invalid`` (or no report at all);
+* ``lost`` / ``changed`` / ``duplicated``: a conversation none of whose records the mutations
+  touched is missing from ``convert``'s output, differs from the seed's, or is written twice;
+* ``memory``: the process's peak RSS went past :data:`MAX_RSS_BYTES`.
+
+Which conversations a record feeds is learned, not guessed: the seed is converted once without
+that record (its "deps"), once per record and process, on first need.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import tempfile
+import traceback
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from importer.cli import cli
+from tests.fuzz.model import Seed, load_seed
+from tests.fuzz.mutations import Mutated, apply, drop_units, wrap
+
+MAX_RECORD_BYTES = 1 << 20  # --max-record-bytes for every fuzz run: blowing a field up stays cheap
+MAX_RSS_BYTES = 1536 << 20  # far above what reading a few MiB with 1 MiB records may take
+MAX_DEP_UNITS = 8  # a new id naming more records than this: compare nothing
+PLACEHOLDER = "<EXPORT>"
+
+
+@dataclass
+class Case:
+    reader: str
+    seed: str
+    mutations: list[dict[str, Any]] = field(default_factory=list)
+    wrap: str = "none"
+    format_given: bool = True
+    command: str = "convert"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Case:
+        keys = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in keys})
+
+
+@dataclass
+class Problem:
+    kind: str
+    detail: str
+    signature: str = ""
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    exception: BaseException | None
+    traceback: str
+    stderr: str
+    report: dict[str, Any] | None
+    converted: dict[str, list[str]]  # source id -> its canonical lines (normalised)
+
+
+def run_cli(root: Path, case: Case, command: str | None = None) -> Outcome:
+    """Run ``convert`` or ``validate`` over the folder ``root`` in this process."""
+    command = command or case.command
+    work = Path(tempfile.mkdtemp(prefix="out-", dir=root.parent.parent))
+    report, out = work / "report.json", work / "out.jsonl"
+    args = [command, str(root), "--report", str(report), "--jobs", "1", "--quiet"]
+    args += ["--max-record-bytes", str(MAX_RECORD_BYTES), "--no-progress"]
+    if case.format_given:
+        args += ["--format", case.reader]
+    if command == "convert":
+        args += ["-o", str(out)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = CliRunner().invoke(cli, args)
+    exc = result.exception
+    tb = ""
+    if exc is not None and not isinstance(exc, SystemExit) and result.exc_info is not None:
+        tb = "".join(traceback.format_exception(*result.exc_info))
+    data: dict[str, Any] | None = None
+    if report.is_file():
+        try:
+            data = json.loads(report.read_text(encoding="utf-8"))
+        except ValueError:
+            data = None
+    converted: dict[str, list[str]] = {}
+    top = root.parent if root.is_dir() else root.parent.parent  # the case's own folder
+    if out.is_file():
+        for line in out.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line.replace(str(top), PLACEHOLDER))
+            if isinstance(record.get("messages"), list):  # compared in any order: the
+                record["messages"].sort(key=json.dumps)  # transform puts them in time order
+            converted.setdefault(str(record.get("source_id")), []).append(json.dumps(record))
+    return Outcome(result.exit_code, exc, tb, result.stderr, data, converted)
+
+
+def write_tree(root: Path, tree: dict[str, bytes]) -> None:
+    for name, data in tree.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _innermost(exc_tb: str) -> str:
+    frames = [ln.strip() for ln in exc_tb.splitlines() if ln.strip().startswith("File ")]
+    ours = [f for f in frames if "/importer/" in f] or frames
+    if not ours:
+        return "?"
+    last = ours[-1]  # File "/x/importer/readers/csv.py", line 12, in read
+    path = last.split('"')[1] if '"' in last else last
+    func = last.rsplit(" in ", 1)[-1]
+    return f"{Path(path).name}:{func}"
+
+
+def check(
+    outcome: Outcome,
+    names: list[str],
+    baseline: dict[str, list[str]] | None,
+    touched: set[str] | None,
+    command: str,
+) -> list[Problem]:
+    """Every invariant of one run; ``touched`` None means every conversation was touched."""
+    problems: list[Problem] = []
+    exc = outcome.exception
+    if exc is not None and not isinstance(exc, SystemExit):
+        last = outcome.traceback.strip().splitlines()[-1] if outcome.traceback else repr(exc)
+        sig = f"crash:{type(exc).__name__}:{_innermost(outcome.traceback)}"
+        return [Problem("crash", last + "\n" + outcome.traceback[-3000:], sig)]
+    code = outcome.exit_code
+    if code not in (0, 1, 2):
+        return [Problem("exit", f"exit {code}: {outcome.stderr[-500:]}", f"exit:{code}")]
+    if code == 2:  # log lines ("importer: ...") may come first; one error line naming a file
+        lines = [ln for ln in outcome.stderr.splitlines() if ln.strip()]
+        errors = [ln for ln in lines if not ln.startswith("importer: ")]
+        if len(errors) != 1 or not any(name in errors[0] for name in names):
+            problems.append(
+                Problem("exit2-message", f"exit 2 with stderr {outcome.stderr[-800:]!r}", "exit2")
+            )
+        return problems
+    report = outcome.report
+    if report is None:
+        return [Problem("count", f"exit {code} but no report", "count:no-report")]
+    total, valid, invalid = (report.get(k) for k in ("source_conversations", "valid", "invalid"))
+    if not (isinstance(total, int) and isinstance(valid, int) and isinstance(invalid, int)) or (
+        total != valid + invalid
+    ):
+        problems.append(
+            Problem("count", f"source_conversations {total} != valid {valid} + invalid {invalid}")
+        )
+    if command == "convert" and baseline is not None and touched is not None:
+        lost, changed, twice = [], [], []
+        for source_id, lines in sorted(baseline.items()):
+            if source_id in touched or len(lines) != 1:
+                continue
+            got = outcome.converted.get(source_id, [])
+            if not got:
+                lost.append(source_id)
+            elif len(got) > 1:
+                twice.append(source_id)
+            elif got[0] != lines[0]:
+                changed.append(source_id)
+        for kind, ids in (("lost", lost), ("changed", changed), ("duplicated", twice)):
+            if ids:
+                detail = f"untouched conversations {kind}: {ids[:10]} ({len(ids)} in all)"
+                if kind == "changed":
+                    detail += "\nseed:  " + baseline[ids[0]][0][:600]
+                    detail += "\nfound: " + outcome.converted[ids[0]][0][:600]
+                problems.append(Problem(kind, detail))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if rss > MAX_RSS_BYTES:
+        problems.append(Problem("memory", f"peak RSS {rss >> 20} MiB", "memory"))
+    return problems
+
+
+class Runner:
+    """Runs cases; remembers each seed's baseline and each record's conversations."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.baselines: dict[tuple[str, str, bool], Outcome] = {}
+        self.deps: dict[tuple[str, str, bool, frozenset[int]], set[str] | None] = {}
+        self.count = 0
+
+    def _run_tree(
+        self, tree: dict[str, bytes], case: Case, command: str | None = None
+    ) -> tuple[Outcome, list[str]]:
+        self.count += 1
+        root = self.tmp / f"case{self.count}" / "export"
+        root.mkdir(parents=True)
+        write_tree(root, tree)
+        names = [str(root), *[Path(n).name for n in tree], *tree]
+        target = root / "export.zip" if list(tree) == ["export.zip"] else root
+        try:
+            return run_cli(target, case, command), names
+        finally:
+            shutil.rmtree(root.parent, ignore_errors=True)
+
+    def baseline(self, seed: Seed, case: Case) -> Outcome:
+        key = (seed.reader, seed.name, case.format_given)
+        if key not in self.baselines:
+            self.baselines[key] = self._run_tree(seed.tree(), case, "convert")[0]
+        return self.baselines[key]
+
+    def unit_deps(self, seed: Seed, case: Case, units: frozenset[int]) -> set[str] | None:
+        """The conversations whose output changes when ``units`` are left out (None: unknown)."""
+        key = (seed.reader, seed.name, case.format_given, units)
+        if key not in self.deps:
+            base = self.baseline(seed, case).converted
+            outcome = self._run_tree(drop_units(seed, set(units)), case, "convert")[0]
+            crashed = outcome.exception is not None and not isinstance(
+                outcome.exception, SystemExit
+            )
+            if crashed or outcome.exit_code not in (0, 1):
+                self.deps[key] = None
+            else:
+                found = outcome.converted
+                self.deps[key] = {i for i in base if found.get(i) != base[i]}
+        return self.deps[key]
+
+    def touched(self, seed: Seed, case: Case, mutated: Mutated) -> set[str] | None:
+        if mutated.everything:
+            return None
+        base = self.baseline(seed, case).converted
+        ids = {t for t in mutated.new_tokens if t in base}
+        units = set(mutated.units)
+        named = [i for i, u in enumerate(seed.units) if u.ids & mutated.new_tokens]
+        if len(named) > MAX_DEP_UNITS:
+            return None
+        units.update(named)
+        if not units:
+            return ids
+        deps = self.unit_deps(seed, case, frozenset(units))
+        return None if deps is None else ids | deps
+
+    def run(self, case: Case) -> list[Problem]:
+        seed = load_seed(case.reader, case.seed)
+        mutated = apply(seed, case.mutations, MAX_RECORD_BYTES)
+        base = self.baseline(seed, case)
+        baseline = (
+            base.converted
+            if (base.exit_code in (0, 1) and base.exception is None)
+            or ((isinstance(base.exception, SystemExit)) and base.exit_code in (0, 1))
+            else None
+        )
+        touched = self.touched(seed, case, mutated) if baseline is not None else None
+        outcome, names = self._run_tree(wrap(mutated.tree, case.wrap), case)
+        problems = check(outcome, names, baseline, touched, case.command)
+        ops = "+".join(sorted({m["op"] for m in case.mutations} | ({case.wrap} - {"none"})))
+        for p in problems:
+            if not p.signature:
+                p.signature = f"{p.kind}:{ops or 'seed'}"
+        return problems
