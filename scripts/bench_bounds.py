@@ -83,14 +83,21 @@ def write_record_over_bound(folder: Path) -> Path:
 def write_largest_field(folder: Path) -> Path:
     export = folder / "largest-field"
     export.mkdir()
-    header = "conversation_id,message_id,created_at,author_role,author_email,body_text\n"
+    header = (
+        "conversation_id,message_id,created_at,author_role,author_email,customer_email,"
+        "body_text\n"
+    )
     rows = [
-        f"C{n},m{n},2024-01-0{1 + n % 9} 10:00:00,customer,c{n}@example.com,hello {n}\n"
+        f"C{n},m{n},2024-01-0{1 + n % 9} 10:00:00,customer,c{n}@example.com,c{n}@example.com,"
+        f"hello {n}\n"
         for n in range(30)
     ]
     with (export / "messages.csv").open("w", encoding="utf-8") as out:
         out.write(header + "".join(rows[:15]))
-        out.write(f'C-BIG,m-big,2024-01-02 10:00:00,customer,big@example.com,"{_text(LARGEST)}"\n')
+        out.write(
+            "C-BIG,m-big,2024-01-02 10:00:00,customer,big@example.com,big@example.com,"
+            f'"{_text(LARGEST)}"\n'
+        )
         out.write("".join(rows[15:]))
     return export
 

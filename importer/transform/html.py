@@ -56,6 +56,20 @@ def html_to_text(markup: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+#: how much of an HTML body is read for its first line (a subject): a body of 60 MB is not
+#: parsed whole to find the first 80 characters
+HEAD_CHARS = 1 << 16
+
+
+def html_head(markup: str) -> str:
+    """The first :data:`HEAD_CHARS` of ``markup``, without a tag cut in two at the end."""
+    if len(markup) <= HEAD_CHARS:
+        return markup
+    head = markup[:HEAD_CHARS]
+    opened = head.rfind("<")
+    return head[:opened] if opened > head.rfind(">") else head
+
+
 def first_line(text: str, limit: int) -> str:
     """The first non-empty line of ``text``, cut at ``limit`` characters with an ellipsis."""
     for line in text.splitlines():

@@ -17,7 +17,7 @@ from typing import Any, TypeGuard
 from importer.errors import InvalidConversationError
 from importer.findings import Finding
 from importer.model import Attachment, Conversation, Message
-from importer.transform.html import first_line, html_to_text, text_to_html
+from importer.transform.html import first_line, html_head, html_to_text, text_to_html
 from importer.transform.times import TimestampError, format_api_time, read_timestamp
 
 NAME_LIMIT = 40
@@ -278,7 +278,7 @@ def _subject(conv: Conversation, messages: list[NormalMessage], found: _Findings
     subject = " ".join((conv.subject or "").split())
     if not subject:
         derived = (
-            first_line(html_to_text(messages[0].body_html), DERIVED_SUBJECT_LIMIT)
+            first_line(html_to_text(html_head(messages[0].body_html)), DERIVED_SUBJECT_LIMIT)
             if messages
             else ""
         )
