@@ -59,6 +59,10 @@ BATCHES_AHEAD = 3
 #: lines): a run of records near ``--max-record-bytes`` keeps one or two in flight, not
 #: ``BATCHES_AHEAD`` per worker (the main process holds each batch until its results are in).
 AHEAD_BYTES = 48 << 20
+#: A batch heavier than this (it holds a record of several MB) is planned in this process:
+#: sent to a worker, its bytes would be held twice (here, and pickled there) with both
+#: processes' copies of the record as it is planned.
+HEAVY_BATCH_BYTES = 16 << 20
 #: Workers by default at most: each holds about 60 MB, and one main process keeps four busy.
 DEFAULT_JOBS_MAX = 4
 #: How often a worker checks that the process that started it is still there.
@@ -212,7 +216,8 @@ class PlanningPool:
         ahead = 0  # the bytes of the batches in the window
         for batch in _chain(first, second, batches):
             self._check_stop()
-            window.append((batch, self._submit(batch)))
+            heavy = batch.weight > HEAVY_BATCH_BYTES
+            window.append((batch, None if heavy else self._submit(batch)))
             ahead += batch.weight
             while len(window) > self.jobs * BATCHES_AHEAD or (
                 ahead > AHEAD_BYTES and len(window) > 1

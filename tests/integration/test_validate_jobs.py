@@ -264,3 +264,31 @@ def test_without_fork_the_command_plans_in_its_own_process(
     monkeypatch.setattr(planning_pool, "ProcessPoolExecutor", no_pool)
     assert planning_pool.default_jobs() == 1
     assert offline("validate", export, tmp_path / "two", 2) == expected
+
+
+def test_heavy_batches_are_planned_here_and_say_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch heavier than HEAVY_BATCH_BYTES is not sent to a worker (its bytes would be held
+    twice); the others are, and the report and output are those of one process."""
+    export = tmp_path / "export"
+    export.mkdir()
+    lines = [
+        json.dumps(_record(index, subject="x" * (3000 if index % 5 == 0 else 10)))
+        for index in range(30)
+    ]
+    (export / "conversations.jsonl").write_text("\n".join(lines) + "\n")
+    sent: list[int] = []
+    real_submit = planning_pool.PlanningPool._submit
+
+    def counted(pool: planning_pool.PlanningPool, batch: Any) -> Any:
+        sent.append(batch.weight)
+        return real_submit(pool, batch)
+
+    monkeypatch.setattr(planning_pool, "HEAVY_BATCH_BYTES", 2000)
+    monkeypatch.setattr(planning_pool.PlanningPool, "_submit", counted)
+    one = offline("convert", export, tmp_path / "one", 1)
+    two = offline("convert", export, tmp_path / "two", 2)
+    assert one == two
+    assert sent  # light batches went to the workers
+    assert all(weight <= 2000 for weight in sent)  # heavy ones (a 3,000-byte subject) did not
