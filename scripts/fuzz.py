@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from tests.fuzz.harness import Case, Problem, Runner  # noqa: E402
+from tests.fuzz.harness import Case, Problem, Runner, shrink  # noqa: E402
 from tests.fuzz.model import READERS  # noqa: E402
 from tests.fuzz.store import load_failure, save_failure, saved_cases  # noqa: E402
 from tests.fuzz.strategies import cases  # noqa: E402
@@ -60,8 +60,15 @@ def batch(
 
     try:
         prop()
-    except Found:
-        return ran, last[-1]  # the last failing call is the shrunk one
+    except Exception as exc:  # Found, or hypothesis's FlakyFailure around it, or a harness bug
+        if not last:
+            print(f"fuzz: {reader}: the harness failed: {exc!r}"[:2000], flush=True)
+            return ran, None
+        case, problem = last[-1]
+        small = shrink(runner, case, problem.signature)
+        kind = problem.signature.split(":")[0]
+        again = [p for p in runner.run(small) if p.signature.split(":")[0] == kind]
+        return ran, (small, again[0] if again else problem)
     return ran, None
 
 

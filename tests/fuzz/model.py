@@ -80,6 +80,7 @@ class File:
     stream: str = ""  # the list key that held the records, else the file's stem
     sep: bytes = b"\n"  # between two records
     key: str | None = None  # the key of the list that held the records in the seed
+    keyed: bool = False  # records are pages keyed by request path: the key is not in the record
 
     def data(self) -> bytes:
         return b"".join(piece.data for piece in self.pieces)
@@ -199,7 +200,7 @@ def _split_lines(name: str, raw: bytes, seed: Seed) -> File:
             continue
         try:
             ids = _json_ids(json.loads(body))
-        except ValueError:
+        except (ValueError, RecursionError):
             ids = set()
         pieces.append(Piece(body, _add_unit(seed, name, body, ids, Path(name).stem)))
         pieces.append(Piece(line[len(body) :]))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 import zipfile
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -108,7 +109,7 @@ def _set_piece(f: File, index: int, data: bytes, out: Mutated) -> None:
 def _json_edit(data: bytes, op: str, a: int, b: int, max_record: int) -> bytes | None:
     try:
         record = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # broken, or nested deep by an earlier mutation
         return None
     if not isinstance(record, dict) or not record:
         return None
@@ -128,8 +129,8 @@ def _json_edit(data: bytes, op: str, a: int, b: int, max_record: int) -> bytes |
         text = json.dumps(record, ensure_ascii=False)
         key = json.dumps(keys[a % len(keys)])
         head = text[:-1] + ("," if len(text) > 2 else "") + f"{key}:"
-        return (head + "[" * depth + "]" * depth + "}").encode()
-    return json.dumps(record, indent=2, ensure_ascii=False).encode()
+        return (head + "[" * depth + "]" * depth + "}").encode("utf-8", "surrogatepass")
+    return json.dumps(record, indent=2, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
 def _text_edit(f: File, data: bytes, op: str, a: int, b: int, max_record: int) -> bytes | None:
@@ -288,16 +289,24 @@ def _file_op(files: list[File], f: File, m: dict[str, Any], out: Mutated) -> Non
             _touch_byte_change(f, min(index + 1, len(f.pieces) - 1), out)
     elif op == "split":
         positions = f.unit_positions()
-        if len(positions) < 2:
+        if len(positions) < 2 or f.keyed:
             return
         cut = positions[1 + a % (len(positions) - 1)]
         second = _split_off(f, cut)
         if second is not None:
+            taken = {g.name for g in files}
+            path, n = PurePosixPath(second.name), 2
+            while second.name in taken:
+                n += 1
+                second.name = str(path.with_name(f"{path.stem}{n}{path.suffix}"))
             files.append(second)
     elif op == "envelope":
-        if f.kind not in ("json", "ndjson"):
+        if f.kind not in ("json", "ndjson") or f.keyed:
             return
         # pages and request-path keys only around the list key the seed itself used
+        first = next((p.data for p in f.pieces if p.unit is not None), b"")
+        if first.lstrip().startswith((b'{"stream"', b'{"type"')):
+            return  # already in an ETL envelope
         kinds = ENVELOPES if f.key else ENVELOPES[:2]
         _envelope(f, kinds[b % len(kinds)], a)
 
@@ -310,6 +319,8 @@ def _split_off(f: File, cut: int) -> File | None:
     tail = f.pieces[cut:]
     if f.kind == "json":
         first = f.unit_positions()[0]
+        if not f.pieces[first - 1].data.rstrip().endswith(b"["):
+            return None  # records keyed by request path: the keys are in the separators
         prefix, suffix = f.pieces[:first], [p for p in f.pieces if p.unit is None][-1:]
         # the first file: its records up to cut, the last separator dropped, then the suffix
         while head and head[-1].unit is None:
@@ -333,7 +344,8 @@ def _envelope(f: File, kind: str, a: int) -> None:
         for p in f.pieces
         if p.unit is not None
     ]
-    stream = f.stream.lstrip("_") or "records"
+    # the stream an ETL tool would name: "b-conversations.jsonl" holds "conversations"
+    stream = re.sub(r"^[a-z]-", "", f.stream.lstrip("_")) or "records"
     stream_b = json.dumps(f.key if kind in ("pages", "by_path") and f.key else stream).encode()
     pieces: list[Piece] = []
     if kind == "airbyte":

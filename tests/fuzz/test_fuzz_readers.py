@@ -1,9 +1,10 @@
 """Issue 19: every reader fuzzed with mutated seeds, the saved failures replayed, and proof that
 each invariant check catches what it is there to catch.
 
-The short run (``make test``): ``FUZZ_EXAMPLES`` cases per reader (default 12), a fixed seed
+The short run (``make test``): ``FUZZ_EXAMPLES`` cases per reader (default 30), a fixed seed
 (``derandomize=True``). A failure it finds whose signature belongs to a case listed in
-``tests/data/fuzz/KNOWN_OPEN`` is let pass; anything else fails the test. ``make fuzz`` runs
+``tests/data/fuzz/KNOWN_OPEN`` is let pass (a crash by its exception and place, another broken
+invariant by its kind and reader); anything else fails the test. ``make fuzz`` runs
 longer and saves what it finds (``scripts/fuzz.py``).
 """
 
@@ -36,7 +37,7 @@ from tests.fuzz.store import (
 )
 from tests.fuzz.strategies import cases
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 _RUNNER: Runner | None = None
 
 
@@ -58,18 +59,23 @@ def describe(case: Case, problems: list[Problem]) -> str:
 @pytest.mark.parametrize("reader", READERS)
 def test_short_run(reader: str) -> None:
     allowed = {sig for r, sig in known_open_signatures() if r == reader}
+    # a crash is let pass by its place; another broken invariant by its kind (lost, changed...)
+    allowed |= {sig.split(":")[0] for sig in allowed if not sig.startswith("crash:")}
 
     @settings(
         max_examples=EXAMPLES,
         derandomize=True,
         phases=[Phase.explicit, Phase.generate],  # no shrinking here: make fuzz shrinks
+        report_multiple_bugs=False,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
     )
     @given(cases(reader))
     def prop(case: Case) -> None:
-        problems = [p for p in runner().run(case) if p.signature not in allowed]
+        problems = [
+            p for p in runner().run(case) if p.signature not in allowed and p.kind not in allowed
+        ]
         assert not problems, describe(case, problems)
 
     prop()
@@ -156,8 +162,11 @@ def test_check_reports_a_lost_changed_or_doubled_untouched_conversation() -> Non
 
 
 def test_check_reports_memory_past_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness, "MAX_RSS_BYTES", 1)
-    assert ["memory"] == kinds(check(outcome(), NAMES, BASE, set(), "convert"))
+    grown = outcome()
+    grown.rss_growth = 600 << 20
+    assert ["memory"] == kinds(check(grown, NAMES, BASE, set(), "convert"))
+    monkeypatch.setattr(harness, "MAX_RSS_GROWTH", 700 << 20)
+    assert [] == check(grown, NAMES, BASE, set(), "convert")
 
 
 def test_a_planted_reader_crash_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
