@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -90,6 +91,7 @@ def worker(readers: list[str], deadline: float) -> int:
             saved += 1
             print(f"fuzz: {reader}: {problem.signature} -> {path.relative_to(ROOT)}", flush=True)
             print("      " + json.dumps(case.to_json())[:400], flush=True)
+    shutil.rmtree(runner.tmp, ignore_errors=True)
     print(f"fuzz: {','.join(readers)}: {ran} cases, {saved} new failures saved", flush=True)
     return 1 if saved else 0
 
