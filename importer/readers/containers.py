@@ -108,7 +108,12 @@ def _unwrap(value: Any, stream: str | None) -> tuple[Any, str | None] | None:
             return inner, str(value["stream"])
         if isinstance(inner.get("data"), dict) and "stream" in inner:  # Airbyte message
             return inner["data"], str(inner["stream"])
-    if value.get("type") in SINGER_CONTROL_TYPES and not RECORD_MARKER_KEYS & value.keys():
+    kind = value.get("type")
+    if (
+        isinstance(kind, str)
+        and kind in SINGER_CONTROL_TYPES
+        and not RECORD_MARKER_KEYS & value.keys()
+    ):
         return None
     if (  # Airbyte record lines, also plain {"stream", "data"} lines (no record marker)
         isinstance(value.get("data"), dict)
@@ -300,11 +305,11 @@ def _looks_like_ndjson(line: bytes, limits: ReadLimits) -> bool:
     if not line.endswith(b"\n") and len(line) >= _line_bound(limits):
         return False  # one huge line: let the scanner split it
     body = line.strip()
-    if body.endswith(b"}"):
-        return True
+    if body.endswith(b"}") or json_depth_over(body, limits.max_json_depth) is not None:
+        return True  # a record a line (one nested too deep is refused on its own line)
     try:
         json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 
