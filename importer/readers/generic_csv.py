@@ -210,7 +210,10 @@ class _CsvRows:
                     break
                 if row is None:  # one line that strict mode refuses: read it leniently
                     lenient = csv.reader([_decoded_line(held[0]), ""], delimiter=self.delimiter)
-                    row = next(lenient, None)
+                    try:
+                        row = next(lenient, None)
+                    except csv.Error as exc:  # a bare carriage return inside the line
+                        row, problem = None, f"the row cannot be parsed ({exc})"
                     if lenient.line_num > 1:  # its quote is not closed on the line
                         row, problem = None, UNCLOSED_QUOTE
                 replaced = _replaced.count - counted
@@ -231,7 +234,10 @@ class _CsvRows:
         if len(raw) > self.bound:
             return _Row(start, None, replaced, nuls, problem)
         text = _decoded_line(raw)
-        known = next(csv.reader([text], delimiter=self.delimiter), None)
+        try:
+            known = next(csv.reader([text], delimiter=self.delimiter), None)
+        except csv.Error:  # a bare carriage return: no cell can be trusted
+            known = None
         return _Row(start, None, replaced, nuls, problem, text.rstrip("\r\n"), known)
 
     def _resync(self, start: int, counted: int) -> _Row:
@@ -519,7 +525,16 @@ class CsvStage:
                     f"{input_file.name}:{line}: the header row cannot be read: {why}; "
                     "fix the header row, nothing in the file can be read without it"
                 )
-            self.headers[index] = [name.strip() for name in first.fields]
+            # read as detection read it: NUL bytes dropped (a NUL is a row's problem, and the
+            # header's names are what recognised the file)
+            self.headers[index] = [name.replace("\0", "").strip() for name in first.fields]
+            if id_column not in self.headers[index]:
+                raise FormatError(
+                    f"{input_file.name}:{first.line}: the header row has no {id_column!r} column "
+                    "(it holds "
+                    + ", ".join(repr(name) for name in self.headers[index][:8])
+                    + "); name the columns with --mapping (see mappings/csv.toml)"
+                )
             self._stage_rows(index, rows, id_column, kind == "conversations")
 
     def _stage_rows(
