@@ -260,6 +260,10 @@ def _parse(
         yield _refused(location, stream, message, raw, path)
         return
     except json.JSONDecodeError as exc:
+        value = _without_trailing_commas(text)
+        if value is not None:  # a comma before ] or }: no data in it, nothing to report
+            yield from _records_of(value, location, stream, replaced, path)
+            return
         hint = _ID_HINT.search(text)
         yield JsonRecord(
             location,
@@ -276,6 +280,23 @@ def _parse(
         )
         return
     yield from _records_of(value, location, stream, replaced, path)
+
+
+_TRAILING_COMMA = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|,(\s*[\]}])')
+
+
+def _without_trailing_commas(text: str) -> Any | None:
+    """``text`` parsed with the commas before a ``]`` or ``}`` left out (as JavaScript and
+    many hand-edited exports write them), or ``None`` when it is broken otherwise."""
+    if "," not in text:
+        return None
+    repaired = _TRAILING_COMMA.sub(lambda found: found.group(1) or found.group(2), text)
+    if repaired == text:
+        return None
+    try:
+        return json.loads(repaired)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _first_content_line(stream: BinaryIO, limits: ReadLimits) -> tuple[bytes, int]:

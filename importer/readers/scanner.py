@@ -205,8 +205,8 @@ class JsonItemScanner:
             self._indent = leading.rpartition(b"\n")[2].lstrip(b"\r")
         body = body.rstrip(_WHITESPACE)
         if not body:
-            if closing and self._split_count == 0:
-                return  # an empty array
+            if closing:
+                return  # an empty array, or a comma before its "]" (no data in it)
             raise JsonScanError(
                 "an array element is missing (two commas in a row?)", line, self._offset + pos
             )

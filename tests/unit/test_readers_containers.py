@@ -198,3 +198,22 @@ def test_id_after() -> None:
     assert "7" == id_after("GET /api/v2/tickets/7.json?include=users", "tickets")
     assert id_after("/api/v2/users.json", "tickets") is None
     assert id_after(None, "tickets") is None
+
+
+def test_trailing_commas_hold_no_data_and_cost_nothing(tmp_path: Path) -> None:
+    """A comma before ``]`` or ``}`` (JavaScript's habit, hand-edited exports) is left out: in a
+    record, in an array of records, and in a HAL page whose list ends in one."""
+    ndjson = '{"id": 1, "tags": ["a", "b",],}\n{"id": 2, "note": "a comma, then ]",}\n'
+    records = _read(tmp_path, ndjson)
+    assert [r.data for r in records] == [
+        {"id": 1, "tags": ["a", "b"]},
+        {"id": 2, "note": "a comma, then ]"},
+    ]
+    array = '[\n  {"id": 3},\n  {"id": 4},\n]\n'
+    assert [r.data for r in _read(tmp_path, array)] == [{"id": 3}, {"id": 4}]
+    page = (
+        '{"_embedded": {"conversations": [\n  {"id": 5},\n  {"id": 6},\n ]}, '
+        '"page": {"number": 1, "totalElements": 2}}'
+    )
+    assert [r.data for r in _read(tmp_path, page)] == [{"id": 5}, {"id": 6}]
+    assert all(r.error is None for r in _read(tmp_path, page))
