@@ -180,7 +180,7 @@ class MailReader(Reader):
                 except Exception as exc:  # one mail's trouble is its own
                     _put_unread(store, raw, str(exc), PARSE)
                     continue
-                if head["sent"] and head["from"]:
+                if head["sent"] and head["from"] and head["sole_sender"]:
                     team.learned.add(head["from"][0])
                 store.put(BODY, str(number), raw.location, body)
                 threads.add(head, raw.location)

@@ -75,6 +75,9 @@ def mail_head(message: Message, raw: RawMail, number: int, rules: MailMapping) -
         "from": list(senders[0]) if senders else None,
         "rcpt": [list(pair) for pair in recipients],
         "sent": bool(rules.sent_labels & {label.lower() for label in labels}),
+        # one From header of one address: only such a mail may teach who the team is (a mail
+        # damaged into the next one carries two, the second a customer's)
+        "sole_sender": len(headers.all("from")) == 1 and len(senders) == 1,
         "at": moment.isoformat(),
         "epoch": as_utc(moment).timestamp(),
         "out": out,

@@ -321,3 +321,27 @@ def test_nul_bytes_and_bytes_that_are_not_utf8_are_that_mails_problem_only(
     found = [c for c in conversations(records) if c["subject"] == "Fine"]
     assert found == [expected]
     assert len(conversations(records)) + len(errors(records)) == 6
+
+
+def test_a_sent_mail_with_two_senders_teaches_no_one_to_be_the_team(tmp_path: Path) -> None:
+    """A mail cut off inside its From header runs into the next mail's headers: labelled Sent,
+    it then holds two From headers, the second a customer's. Only a Sent mail of one sender
+    teaches who the team is (a fuzzer find: the customer's other conversations became the
+    team's)."""
+    sent = ("X-Gmail-Labels: Sent",)
+    cut = "Sam <sam@shopFrom sender9@xxx Mon Mar 04 09:00:00 +0000 2024"  # the cut runs on
+    damaged = mail(1, cut, to="ann@example.com", extra=sent)
+    damaged = damaged.replace(b"To:", b"From: Ann <ann@example.com>\nTo:", 1)
+    path = tmp_path / "inbox"
+    path.write_bytes(
+        mbox(
+            damaged,
+            mail(2, "Ann <ann@example.com>", subject="Another question"),
+            mail(3, "Sam <sam@shop.example>", to="bob@example.com", extra=sent),
+        )
+    )
+    records = read(path)
+    by_subject = {r.data["subject"]: r.data for r in records if r.data}
+    other = by_subject["Another question"]
+    assert other["customer"]["email"] == "ann@example.com"
+    assert other["messages"][0]["author_role"] == "customer"
