@@ -20,7 +20,9 @@ Containers, recognised by content (never by file name):
 * a lone object wrapping one record (``{"ticket": {"id": 1, ...}}``): the record, its key as stream;
 * HAL pages (Help Scout: ``{"_embedded": {"conversations": [...]}, "page": {...}, "_links":
   {...}}``): the lists under ``_embedded`` are the records, the key their stream; a HAL page
-  without ``_embedded`` (an empty last page) holds none.
+  without ``_embedded`` (an empty last page) holds none. The scanner splits a page into its
+  records, so a damaged record costs that record only, not its page; each record is located at
+  the line its page starts on (as when the page is read whole, on one line of NDJSON).
 
 A file is NDJSON when its first line holds a whole JSON object (or at least ends in ``}``): then
 every line is parsed on its own, a broken line is reported and reading goes on with the next.
@@ -240,8 +242,11 @@ def _parse(
     stream: str | None,
     path: str | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    located_at: int = 0,
 ) -> Iterator[JsonRecord]:
-    location = f"{name}:{line}"
+    """The records of ``raw`` (which starts on ``line``), located at ``located_at`` when given
+    (a record of a HAL page: the page's line)."""
+    location = f"{name}:{located_at or line}"
     if is_request_path(stream):  # a list keyed by request path: {"/api/v2/users.json": [...]}
         stream, path = None, stream
     if len(raw) > limits.max_record_bytes:
@@ -388,7 +393,8 @@ def _scanned_records(
 def _item_records(
     item: ScannedItem, name: str, limits: ReadLimits, path: str | None
 ) -> Iterator[JsonRecord]:
-    location = f"{name}:{item.line}"
+    # a record of a HAL page is located at its page; damage where it is (page_line 0)
+    location = f"{name}:{item.page_line or item.line}"
     if item.error is not None:
         yield JsonRecord(location, None, item.stream, error=item.error, request_path=path)
     elif item.oversize:
@@ -399,7 +405,7 @@ def _item_records(
         page = JsonItemScanner(item.line, limits.max_record_bytes)
         yield from _scanned_records(page, [item.raw], name, limits, item.path)
     else:
-        yield from _parse(item.raw, name, item.line, item.stream, path, limits)
+        yield from _parse(item.raw, name, item.line, item.stream, path, limits, item.page_line)
 
 
 def _chunks(stream: BinaryIO, first: bytes) -> Iterator[bytes]:

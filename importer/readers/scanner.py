@@ -13,6 +13,14 @@ What it splits:
   record, unless it is a *container*: an object without ``id``/``source_id`` before its first array
   of objects. Then the elements of every array of objects directly under it are the records, and
   the key is kept as the record's stream (``{"tickets": [...], "users": [...]}``);
+* a HAL page (Help Scout: ``{"_embedded": {"conversations": [...]}, "page": {...}, "_links":
+  {...}}``, keys in any order): a top-level object without ``id``/``source_id`` before its
+  ``_embedded`` object. The elements of every array of objects directly under ``_embedded`` are
+  the records, the key their stream (but not a record's own lists, :data:`RECORD_LIST_KEYS`:
+  ``threads``, ``attachments``, so a record whose ``_embedded`` comes before its ``id`` stays
+  whole); the rest of the page is dropped like a container's scalars. Their items carry the
+  page's line (``page_line``). A page whose ``_embedded`` holds no array of objects (``{}``, an
+  empty list) or that has none (an empty last page) is one item, as any other object;
 * a top-level object keyed by request path (``{"/api/v2/tickets/1/comments.json": {...},
   "GET /tickets/2": {...}}``, as API dumps and test fixtures keep their pages): each object
   value is a document of its own, given back whole with its key as ``path`` (one page at a time
@@ -102,6 +110,7 @@ class ScannedItem:
     path: str | None = None  # the request path the item was keyed by (a whole page)
     oversize: int = 0  # over the bound: its size in bytes (``raw`` is then empty)
     error: str | None = None  # structural damage: what and which lines were not read
+    page_line: int = 0  # a record of a HAL page's ``_embedded``: the line the page starts on
 
 
 @dataclass
@@ -139,10 +148,13 @@ class JsonItemScanner:
         self._split_stream: str | None = None
         self._split_count = 0
         # top-level object state: None between values, "open" undecided/record, "container",
-        # "paths" (keyed by request path: each object value is an item)
+        # "hal" (a HAL page split under "_embedded"), "paths" (keyed by request path: each
+        # object value is an item)
         self._object: str | None = None
         self._marker_seen = False
         self._key: str | None = None
+        # the depth inside the "_embedded" object of a HAL page (its keys are tracked), or None
+        self._embedded_depth: int | None = None
         self._string_start: int | None = None
         self._string_pieces: list[bytes] = []
         self._last_string: str | None = None
@@ -186,17 +198,25 @@ class JsonItemScanner:
         return raw
 
     def _item(
-        self, line: int, raw: bytes | int, stream: str | None = None, path: str | None = None
+        self,
+        line: int,
+        raw: bytes | int,
+        stream: str | None = None,
+        path: str | None = None,
+        page_line: int = 0,
     ) -> ScannedItem:
         if isinstance(raw, int):
-            return ScannedItem(line, b"", stream, path, oversize=raw)
-        return ScannedItem(line, raw, stream, path)
+            return ScannedItem(line, b"", stream, path, oversize=raw, page_line=page_line)
+        return ScannedItem(line, raw, stream, path, page_line=page_line)
 
     def _emit_element(self, chunk: bytes, pos: int, closing: bool) -> None:
         raw = self._end_capture(chunk, pos)
+        page_line = self._started_at if self._object == "hal" else 0
         if isinstance(raw, int):  # over the bound: its first line is not known, nor needed
             self._split_count += 1
-            self._items.append(self._item(self._capture_line, raw, self._split_stream))
+            self._items.append(
+                self._item(self._capture_line, raw, self._split_stream, page_line=page_line)
+            )
             return
         body = raw.lstrip(_WHITESPACE)
         leading = raw[: len(raw) - len(body)]
@@ -211,7 +231,7 @@ class JsonItemScanner:
                 "an array element is missing (two commas in a row?)", line, self._offset + pos
             )
         self._split_count += 1
-        self._items.append(ScannedItem(line, body, self._split_stream))
+        self._items.append(ScannedItem(line, body, self._split_stream, page_line=page_line))
 
     def _check_gap(self, chunk: bytes, pos: int) -> None:
         if chunk[self._gap_from : pos].strip(_WHITESPACE):
@@ -297,6 +317,7 @@ class JsonItemScanner:
         self._escape = False
         self._array_probe = None
         self._path_value = None
+        self._embedded_depth = None
         self._string_start = None
         self._string_pieces = []
         self._drop_capture()
@@ -334,6 +355,8 @@ class JsonItemScanner:
         self._damage = None
         self._depth = damage.depth
         self._object = damage.object_state
+        if damage.object_state == "hal":  # back in the list under "_embedded"
+            self._embedded_depth = damage.depth - 1
         record = searched[start:]
         if damage.depth:  # an element of the array of records: capture it from here
             self._split_depth = damage.depth
@@ -360,7 +383,12 @@ class JsonItemScanner:
                 pos = self._walk_string(chunk, pos)
                 continue
             depth = self._depth
-            if depth >= 2 and depth != self._split_depth and self._array_probe is None:
+            if (
+                depth >= 2
+                and depth != self._split_depth
+                and depth != self._embedded_depth
+                and self._array_probe is None
+            ):
                 skipped = _SKIP_TO_BRACKET.match(chunk, pos)
                 pos = skipped.end() if skipped else pos
                 if pos < size:  # a bracket, or a quote whose string goes on in the next chunk
@@ -372,7 +400,7 @@ class JsonItemScanner:
                 break
             pos, end = match.span()
             if end - pos > 1 and depth and self._array_probe is None:  # a whole string
-                if depth == 1 and self._object is not None:
+                if (depth == 1 and self._object is not None) or depth == self._embedded_depth:
                     self._last_string = chunk[pos + 1 : end - 1].decode("utf-8", "replace")
                 pos = end
                 continue
@@ -417,7 +445,7 @@ class JsonItemScanner:
             )
         if char == b'"':
             self._in_string = True
-            if depth == 1 and self._object is not None:
+            if (depth == 1 and self._object is not None) or depth == self._embedded_depth:
                 self._string_start = pos + 1
                 self._string_pieces = []
             if self._array_probe is not None:
@@ -436,11 +464,17 @@ class JsonItemScanner:
                     self._start_capture(chunk, pos)
             elif depth == 1 and char == b"{" and self._keyed_by_path():
                 self._open_path_value(chunk, pos)
-            elif depth == 1 and char == b"[" and self._object is not None:
+            elif depth == 1 and char == b"{" and self._opens_embedded():
+                self._embedded_depth = 2
+            elif depth == 1 and char == b"[" and self._object not in (None, "hal"):
                 key = self._key or ""
                 if self._object == "container" or (
                     not self._marker_seen and key not in RECORD_LIST_KEYS
                 ):
+                    self._array_probe = (key, pos + 1)
+            elif depth == self._embedded_depth and char == b"[":
+                key = self._key or ""
+                if key not in RECORD_LIST_KEYS:
                     self._array_probe = (key, pos + 1)
             self._depth += 1
             return
@@ -448,6 +482,8 @@ class JsonItemScanner:
             if self._split_depth == depth and char == b"]":
                 self._emit_element(chunk, pos, closing=True)
                 self._split_depth = None
+            elif depth == self._embedded_depth:  # the end of "_embedded"
+                self._embedded_depth = None
             self._depth -= 1
             if self._depth == 1 and self._path_value is not None and char == b"}":
                 raw = self._end_capture(chunk, pos + 1)
@@ -458,6 +494,7 @@ class JsonItemScanner:
                     raw = self._end_capture(chunk, pos + 1)
                     self._items.append(self._item(self._capture_line, raw))
                 self._object = None
+                self._embedded_depth = None
                 self._gap_from = pos + 1
             return
         if char == b",":
@@ -470,6 +507,15 @@ class JsonItemScanner:
             self._key = self._last_string
             if self._key in RECORD_MARKER_KEYS:
                 self._marker_seen = True
+        elif depth == self._embedded_depth:  # a key under "_embedded": a list's stream
+            self._key = self._last_string
+
+    def _opens_embedded(self) -> bool:
+        """Whether the object value starting now is the ``_embedded`` of a HAL page (an
+        object not yet a record, nor a container of lists)."""
+        return (
+            self._key == "_embedded" and self._object in ("open", "hal") and not self._marker_seen
+        )
 
     def _keyed_by_path(self) -> bool:
         """Whether the object value starting now is a page keyed by its request path."""
@@ -498,11 +544,12 @@ class JsonItemScanner:
         self._array_probe = None
         if char != b"{" or chunk[start:pos].strip(_WHITESPACE):
             return
-        # an array of objects right under a container: its elements are records
+        # an array of objects right under a container (or a HAL page's "_embedded"): its
+        # elements are records
         if self._object == "open":
-            self._object = "container"
+            self._object = "container" if self._embedded_depth is None else "hal"
             self._drop_capture()
-        self._split_depth = 2
+        self._split_depth = self._depth
         self._split_stream = key
         self._split_count = 0
         self._start_capture(chunk, pos)

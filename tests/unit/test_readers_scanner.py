@@ -178,3 +178,95 @@ def test_container_split_at_any_chunk_size(chunk_size: int) -> None:
     ]
     lines = text.splitlines()
     assert all(lines[i.line - 1].strip() == "{" for i in items)
+
+
+def _hal_page(number: int, first_id: int, links_first: bool, tricky: bool = True) -> dict[str, Any]:
+    links = {"self": {"href": f"https://api.helpscout.net/v2/conversations?page={number}"}}
+    conversations = [
+        {
+            "id": n,
+            "subject": f"a [page] {{{number}}}",
+            "_embedded": {"threads": [{"id": n * 10, "body": 'say "}"' if tricky else "x"}]},
+            "_links": links,
+        }
+        for n in range(first_id, first_id + 3)
+    ]
+    embedded = {"conversations": conversations, "tags": [{"id": first_id * 100}], "notes": []}
+    page = {"size": 3, "totalElements": 9, "totalPages": 3, "number": number}
+    if links_first:
+        return {"_links": links, "page": page, "_embedded": embedded}
+    return {"_embedded": embedded, "page": page, "_links": links}
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 7, 64, 1 << 20])
+@pytest.mark.parametrize("indent", [2, None])
+def test_hal_pages_split_into_their_embedded_records(chunk_size: int, indent: int | None) -> None:
+    pages = [_hal_page(1, 1, False), _hal_page(2, 4, True), _hal_page(3, 7, False)]
+    parts = [json.dumps(page, indent=indent) for page in pages]
+    text = "\n".join(parts)
+    items = _scan_all(text.encode(), chunk_size)
+    assert all(item.error is None for item in items)
+    page_lines, line = [], 1
+    for part in parts:
+        page_lines.append(line)
+        line += part.count("\n") + 1
+    expected = [
+        (record, key, page_line)
+        for page, page_line in zip(pages, page_lines, strict=True)
+        for key in ("conversations", "tags")
+        for record in page["_embedded"][key]
+    ]
+    assert [(json.loads(i.raw), i.stream, i.page_line) for i in items] == expected
+    lines = text.splitlines()
+    for item in items:
+        if indent is None:
+            assert item.line == item.page_line  # a page on one line
+        else:  # the record's own line: its "{", its id on the next line
+            assert lines[item.line - 1].strip() == "{"
+            assert lines[item.line].strip().rstrip(",") == f'"id": {json.loads(item.raw)["id"]}'
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 1 << 20])
+def test_hal_pages_without_records_are_whole_items(chunk_size: int) -> None:
+    page = {"page": {"number": 3, "totalElements": 0}, "_links": {"self": {"href": "x"}}}
+    documents = [
+        page,  # the empty last page: no _embedded
+        {"_embedded": {}, **page},
+        {"_embedded": {"conversations": []}, **page},
+        {"_embedded": {"threads": [{"id": 1}]}, "id": 5},  # a record whose _embedded is first
+        {"id": 5, "_embedded": {"conversations": [{"id": 1}]}},  # a record: its id came first
+    ]
+    text = "\n".join(json.dumps(document, indent=2) for document in documents)
+    items = _scan_all(text.encode(), chunk_size)
+    assert [(json.loads(item.raw), item.stream, item.page_line) for item in items] == [
+        (document, None, 0) for document in documents
+    ]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 1 << 20])
+@pytest.mark.parametrize("damage", ["value", "key"])
+def test_a_damaged_record_of_a_hal_page_costs_that_record_only(
+    chunk_size: int, damage: str
+) -> None:
+    # (a string holding a quote or a bracket after the damage could hide it for longer)
+    pages = [_hal_page(1, 1, True, tricky=False), _hal_page(2, 4, False, tricky=False)]
+    text = "\n".join(json.dumps(page, indent=2) for page in pages)
+    # a quote lost: the string swallows what follows (the fuzzer's flipped byte)
+    if damage == "value":
+        broken = text.replace('"subject": "a [page] {2}"', '"subject": "a [page] {2}', 1)
+    else:
+        broken = text.replace('"subject": "a [page] {2}"', 'subject": "a [page] {2}"', 1)
+    assert broken != text
+    items = _scan_all(broken.encode(), chunk_size)
+    good = [(json.loads(item.raw)["id"], item.stream) for item in items if item.error is None]
+    assert good == [
+        *[(n, "conversations") for n in (1, 2, 3)],
+        (100, "tags"),
+        *[(n, "conversations") for n in (5, 6)],
+        (400, "tags"),
+    ]
+    [error] = [item for item in items if item.error is not None]
+    lines = broken.splitlines()
+    id_line = next(number for number, text in enumerate(lines, start=1) if '"id": 4,' in text)
+    assert error.line == id_line - 1  # the line of the damaged record's "{"
+    assert "reading goes on at line" in (error.error or "")
