@@ -20,8 +20,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check importer tests scripts
 	$(BIN)/mypy importer
 
+# Two workers (pytest-xdist): the suite mostly waits on sockets and timers.
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -x -m "not slow" -p no:cacheprovider
