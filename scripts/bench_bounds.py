@@ -84,8 +84,7 @@ def write_largest_field(folder: Path) -> Path:
     export = folder / "largest-field"
     export.mkdir()
     header = (
-        "conversation_id,message_id,created_at,author_role,author_email,customer_email,"
-        "body_text\n"
+        "conversation_id,message_id,created_at,author_role,author_email,customer_email,body_text\n"
     )
     rows = [
         f"C{n},m{n},2024-01-0{1 + n % 9} 10:00:00,customer,c{n}@example.com,c{n}@example.com,"
@@ -264,9 +263,9 @@ def markdown(f: dict[str, Any]) -> list[str]:
 
 
 def known() -> dict[str, Any] | None:
-    store = ROOT / "benchmarks.json"
-    figures = json.loads(store.read_text()).get(STORE_KEY) if store.exists() else None
-    return figures if isinstance(figures, dict) else None
+    from bench_side_by_side import known_section  # scripts/ is on sys.path with bench.py
+
+    return known_section(STORE_KEY)
 
 
 def record(figures: dict[str, Any] | None) -> None:

@@ -317,9 +317,9 @@ def markdown(f: dict[str, Any]) -> list[str]:
 
 
 def known() -> dict[str, Any] | None:
-    store = ROOT / "benchmarks.json"
-    figures = json.loads(store.read_text()).get(STORE_KEY) if store.exists() else None
-    return figures if isinstance(figures, dict) else None
+    from bench_side_by_side import known_section  # scripts/ is on sys.path with bench.py
+
+    return known_section(STORE_KEY)
 
 
 def record(figures: dict[str, Any] | None) -> None:

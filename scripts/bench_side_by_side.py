@@ -515,6 +515,13 @@ def record(figures: dict[str, Any] | None) -> None:
         record_section(STORE_KEY, SECTION, figures, markdown(figures))
 
 
+def known_section(key: str) -> dict[str, Any] | None:
+    """The figures ``benchmarks.json`` holds under ``key``, if any."""
+    store = ROOT / "benchmarks.json"
+    figures = json.loads(store.read_text()).get(key) if store.exists() else None
+    return figures if isinstance(figures, dict) else None
+
+
 def record_section(key: str, section: str, figures: dict[str, Any], lines: list[str]) -> None:
     """``figures`` under ``key`` in ``benchmarks.json``, and ``lines`` (starting with
     ``section``) in BENCHMARKS.md in place of an earlier section of that title."""

@@ -89,6 +89,11 @@ _TAIL_BYTES = 256
 DEFAULT_MAX_ITEM_BYTES = 64 << 20
 
 
+def _damage_item(damage: _Damage, cost: str) -> ScannedItem:
+    """The error item of ``damage``: what broke, and ``cost``, the lines and bytes not read."""
+    return ScannedItem(damage.line, b"", damage.stream, error=f"{damage.message}; {cost}")
+
+
 class JsonScanError(ValueError):
     """The document's structure is broken at ``line`` (byte ``offset`` of the document);
     ``items`` are the records the same chunk completed before the damage."""
@@ -341,12 +346,10 @@ class JsonItemScanner:
         self._offset = base_offset + start
         self._tail = b""
         self._items.append(
-            ScannedItem(
-                damage.line,
-                b"",
-                damage.stream,
-                error=(
-                    f"{damage.message}; lines {damage.line}-{self._line - 1} (bytes "
+            _damage_item(
+                damage,
+                (
+                    f"lines {damage.line}-{self._line - 1} (bytes "
                     f"{damage.offset}-{self._offset - 1}) are not read, reading goes on at "
                     f"line {self._line}"
                 ),
@@ -584,14 +587,10 @@ class JsonItemScanner:
                 damage, self._damage = self._damage, None
                 end = max(self._offset - 1, damage.offset)
                 self._items.append(
-                    ScannedItem(
-                        damage.line,
-                        b"",
-                        damage.stream,
-                        error=(
-                            f"{damage.message}; lines {damage.line}-{self._line} (bytes "
-                            f"{damage.offset}-{end}, to the end of the file) are not read"
-                        ),
+                    _damage_item(
+                        damage,
+                        f"lines {damage.line}-{self._line} (bytes {damage.offset}-{end}, to the "
+                        "end of the file) are not read",
                     )
                 )
                 return self._items
