@@ -81,6 +81,9 @@ class File:
     sep: bytes = b"\n"  # between two records
     key: str | None = None  # the key of the list that held the records in the seed
     keyed: bool = False  # records are pages keyed by request path: the key is not in the record
+    #: wrapped in ETL envelopes or pages by a mutation: a line may hold a record's envelope,
+    #: or several records (an API page), so damage reaches past the record it hits
+    enveloped: bool = False
 
     def data(self) -> bytes:
         return b"".join(piece.data for piece in self.pieces)

@@ -81,6 +81,9 @@ def _touch_rest(f: File, from_piece: int, out: Mutated) -> None:
 def _touch_byte_change(f: File, index: int, out: Mutated) -> None:
     """A record's bytes changed so that it may no longer parse: what else that can break."""
     units = f.unit_positions()
+    if f.enveloped:  # the whole line: its envelope, or a page of records
+        _touch_rest(f, _line_start(f, index), out)
+        return
     if f.kind == "json":  # one broken structure ends the document
         _touch_rest(f, index, out)
         return
@@ -138,6 +141,7 @@ def _text_edit(f: File, data: bytes, op: str, a: int, b: int, max_record: int) -
     if f.kind == "csv":
         import csv as _csv
 
+        _csv.field_size_limit(max(_csv.field_size_limit(), 1 << 30))  # a field blown up before
         row = next(_csv.reader([data.decode("utf-8", "replace")]), [])
         if not row:
             return None
@@ -265,7 +269,7 @@ def _file_op(files: list[File], f: File, m: dict[str, Any], out: Mutated) -> Non
         index, inner = _locate(f, offset)
         piece = f.pieces[index]
         if op == "truncate_file":
-            _touch_rest(f, index, out)
+            _touch_rest(f, _line_start(f, index) if f.enveloped else index, out)
             out.new_tokens |= tokens(piece.data[:inner]) - tokens(piece.data)
             f.pieces[index + 1 :] = []
             f.pieces[index] = Piece(piece.data[:inner], piece.unit)
@@ -292,6 +296,10 @@ def _file_op(files: list[File], f: File, m: dict[str, Any], out: Mutated) -> Non
         if len(positions) < 2 or f.keyed:
             return
         cut = positions[1 + a % (len(positions) - 1)]
+        if f.enveloped:  # between lines, never inside an envelope or a page
+            cut = _line_start(f, cut)
+            if cut == 0:
+                return
         second = _split_off(f, cut)
         if second is not None:
             taken = {g.name for g in files}
@@ -309,6 +317,13 @@ def _file_op(files: list[File], f: File, m: dict[str, Any], out: Mutated) -> Non
             return  # already in an ETL envelope
         kinds = ENVELOPES if f.key else ENVELOPES[:2]
         _envelope(f, kinds[b % len(kinds)], a)
+
+
+def _line_start(f: File, index: int) -> int:
+    """The first piece of the line that piece ``index`` is on."""
+    while index > 0 and not f.pieces[index - 1].data.endswith(b"\n"):
+        index -= 1
+    return index
 
 
 def _split_off(f: File, cut: int) -> File | None:
@@ -329,13 +344,13 @@ def _split_off(f: File, cut: int) -> File | None:
         while tail and tail[0].unit is None:
             tail.pop(0)
         tail = [*copy.deepcopy(prefix), *tail]
-        return File(name, f.kind, tail, f.stream, f.sep)
+        return File(name, f.kind, tail, f.stream, f.sep, enveloped=f.enveloped)
     if f.kind == "csv":
         header = f.pieces[0]
         f.pieces = head
         return File(name, f.kind, [Piece(header.data), *tail], f.stream, f.sep)
     f.pieces = head
-    return File(name, f.kind, tail, f.stream, f.sep)
+    return File(name, f.kind, tail, f.stream, f.sep, enveloped=f.enveloped)
 
 
 def _envelope(f: File, kind: str, a: int) -> None:
@@ -397,6 +412,7 @@ def _envelope(f: File, kind: str, a: int) -> None:
     f.pieces = pieces
     f.kind = "ndjson" if kind != "by_path" else "json"
     f.key = None
+    f.enveloped = True
 
 
 def drop_units(seed: Seed, units: set[int]) -> dict[str, bytes]:
