@@ -172,6 +172,7 @@ class JsonItemScanner:
         self._indent: bytes | None = None  # how the records of the array are indented
         self._damage: _Damage | None = None  # set while looking for the next record
         self._tail = b""  # the end of the bytes searched, for a line start cut by a chunk
+        self._before_chunk = b""  # the end of the chunks walked before the current one
 
     # -- helpers ---------------------------------------------------------------------------
     def _line_at(self, chunk: bytes, pos: int) -> int:
@@ -285,15 +286,20 @@ class JsonItemScanner:
         if self._capture_from is not None and self._captured <= self._max_item_bytes:
             held = b"".join([*self._pieces, data[self._capture_from : error_pos]])
         start_line, start_offset = exc.line, exc.offset
+        indent = self._indent
         if self._capture_from is not None:  # the damaged record: from its first byte
             lead = len(held) - len(held.lstrip(_WHITESPACE))
             start_line = self._capture_line + held.count(b"\n", 0, lead)
             start_offset = self._capture_offset + lead
+            if indent is None and b"\n" in held[:lead] and held[lead : lead + 1] == b"{":
+                # the first record is the damaged one: it started a line of its own, at the
+                # indentation its siblings share
+                indent = held[:lead].rpartition(b"\n")[2].lstrip(b"\r")
             held = held[lead:]
         in_array = self._split_depth is not None
         pattern: re.Pattern[bytes] | None = None
-        if in_array and self._indent is not None:
-            pattern = re.compile(rb"\n" + re.escape(self._indent) + rb"\{")
+        if in_array and indent is not None:
+            pattern = re.compile(rb"\n" + re.escape(indent) + rb"\{")
         elif not in_array and self._object in (None, "open"):
             pattern = re.compile(rb"\n\{")
         self._damage = _Damage(
@@ -556,8 +562,15 @@ class JsonItemScanner:
         self._split_stream = key
         self._split_count = 0
         self._start_capture(chunk, pos)
+        before = self._before_chunk + chunk[max(0, pos - _TAIL_BYTES) : pos]
+        line_start = before.rfind(b"\n") + 1
+        if line_start and not before[line_start:].strip(b" \t"):
+            # the first record starts a line of its own: its siblings share its indentation
+            # (what the search for the next record goes by, should this one be damaged)
+            self._indent = before[line_start:]
 
     def _end_chunk(self, chunk: bytes) -> None:
+        self._before_chunk = (self._before_chunk + chunk[-_TAIL_BYTES:])[-_TAIL_BYTES:]
         if self._depth == 0 and not self._in_string:
             self._check_gap(chunk, len(chunk))
         self._line_at(chunk, len(chunk))

@@ -270,3 +270,16 @@ def test_a_damaged_record_of_a_hal_page_costs_that_record_only(
     id_line = next(number for number, text in enumerate(lines, start=1) if '"id": 4,' in text)
     assert error.line == id_line - 1  # the line of the damaged record's "{"
     assert "reading goes on at line" in (error.error or "")
+
+
+@pytest.mark.parametrize("chunk_size", [5, 1 << 20])
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_damaged_first_record_costs_itself_alone(chunk_size: int, wrapped: bool) -> None:
+    """No well-formed record came before to learn the indentation from: the damaged first
+    record's own line gives it (a fuzzer find: a cut first ticket lost every other)."""
+    records = _pretty_records(4)
+    text = json.dumps({"tickets": records} if wrapped else records, indent=2)
+    broken = text.replace('"ticket 1"', '"ticket 1', 1)
+    items = _scan_all(broken.encode(), chunk_size)
+    assert [json.loads(item.raw)["id"] for item in items if item.error is None] == [2, 3, 4]
+    assert len([item for item in items if item.error is not None]) == 1
