@@ -97,12 +97,13 @@ _PARSER = BytesParser(policy=policy.compat32)
 
 
 def _header_names(lines: list[bytes]) -> list[bytes] | None:
-    """The names of the header lines that begin ``lines`` (up to a blank line or the end),
+    """The names of the header lines that begin ``lines`` (up to a blank line, the next mail's
+    dated ``From `` separator, as a mail cut short in its headers leaves it, or the end),
     ``None`` when a line among them is not a header."""
     names: list[bytes] = []
     for raw in lines:
         line = raw.rstrip(b"\r")
-        if not line:
+        if not line or (names and _STRICT_FROM.match(line)):
             break
         if line[:1] in (b" ", b"\t"):
             if not names:

@@ -345,3 +345,19 @@ def test_a_sent_mail_with_two_senders_teaches_no_one_to_be_the_team(tmp_path: Pa
     other = by_subject["Another question"]
     assert other["customer"]["email"] == "ann@example.com"
     assert other["messages"][0]["author_role"] == "customer"
+
+
+def test_an_mbox_whose_first_mail_is_cut_in_its_headers_is_still_an_mbox(tmp_path: Path) -> None:
+    """The first mail ends inside its headers, so the next ``From `` line follows a header
+    line, not a blank one: the file is still recognised (a fuzzer find: a part of a split
+    archive that began so was left aside, its mails counted nowhere)."""
+    cut = mail(1, "ann@example.com").split(b"\n\n", 1)[0] + b"\n"
+    whole = mail(2, "bob@example.com", subject="Second")
+    data = b"From a@xxx Mon Mar 04 09:00:00 +0000 2024\n" + cut
+    data += b"From b@xxx Mon Mar 04 10:00:00 +0000 2024\n" + whole
+    assert sniff_mail(data[:4096]) == "mbox"
+    path = tmp_path / "part2"
+    path.write_bytes(data)
+    _, report = validate(path, tmp_path)
+    assert report["format"] == "mail"
+    assert report["source_conversations"] == report["valid"] + report["invalid"] == 2
