@@ -32,7 +32,7 @@ from click.testing import CliRunner
 
 from importer.cli import cli
 from tests.fuzz.model import Seed, load_seed
-from tests.fuzz.mutations import Mutated, apply, drop_units, wrap
+from tests.fuzz.mutations import Mutated, apply, drop_units, poison_units, wrap
 
 MAX_RECORD_BYTES = 1 << 20  # --max-record-bytes for every fuzz run: blowing a field up stays cheap
 #: how far one run may raise the process's peak RSS: far above what reading a few MiB of input
@@ -237,7 +237,15 @@ class Runner:
                 self.deps[key] = None
             else:
                 found = outcome.converted
-                self.deps[key] = {i for i in base if found.get(i) != base[i]}
+                deps = {i for i in base if found.get(i) != base[i]}
+                # a value changed, not left out: what shows a value of these records (left out,
+                # a reader may fall back to the same value from elsewhere)
+                poisoned = poison_units(seed, set(units))
+                if poisoned is not None:
+                    changed = self._run_tree(poisoned, case, "convert")[0]
+                    if changed.exception is None or isinstance(changed.exception, SystemExit):
+                        deps |= {i for i in base if changed.converted.get(i) != base[i]}
+                self.deps[key] = deps
         return self.deps[key]
 
     def touched(self, seed: Seed, case: Case, mutated: Mutated) -> set[str] | None:
@@ -252,6 +260,10 @@ class Runner:
         units.update(named)
         if not units:
             return ids
+        # a touched record may join the conversations it names (a mail left out as an
+        # auto-reply, its header cut off, replies in the thread of the message it names)
+        linked = {token for unit in units for token in seed.units[unit].ids if len(token) > 3}
+        ids |= {sid for sid, body in base.items() if any(t in json.dumps(body) for t in linked)}
         deps = self.unit_deps(seed, case, frozenset(units))
         return None if deps is None else ids | deps
 

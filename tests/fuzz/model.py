@@ -151,9 +151,10 @@ def _split_json(name: str, doc: Any, seed: Seed) -> File:
     stem = Path(name).stem
     found = _record_lists(doc)
     records: list[tuple[str, Any]] = []
-    if found is None or (isinstance(doc, dict) and all(k.startswith(("/", "GET")) for k in doc)):
+    keyed = isinstance(doc, dict) and bool(doc) and all(k.startswith(("/", "GET")) for k in doc)
+    if found is None or keyed:
         # a lone record, or pages keyed by request path: each value is one unit
-        if isinstance(doc, dict) and doc and all(k.startswith(("/", "GET")) for k in doc):
+        if keyed:
             shell: Any = {}
             for key, value in doc.items():
                 shell[key] = MARK.format(len(records))
@@ -185,7 +186,12 @@ def _split_json(name: str, doc: Any, seed: Seed) -> File:
             pieces.append(Piece(data, _add_unit(seed, name, data, _json_ids(record), stream)))
     streams = {s for s, _ in records}
     return File(
-        name, "json", pieces, stream=streams.pop() if len(streams) == 1 else stem, sep=b",\n"
+        name,
+        "json",
+        pieces,
+        stream=streams.pop() if len(streams) == 1 else stem,
+        sep=b",\n",
+        keyed=keyed,  # the ticket id is in the key: no envelope or split may drop it
     )
 
 

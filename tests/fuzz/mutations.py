@@ -142,7 +142,10 @@ def _text_edit(f: File, data: bytes, op: str, a: int, b: int, max_record: int) -
         import csv as _csv
 
         _csv.field_size_limit(max(_csv.field_size_limit(), 1 << 30))  # a field blown up before
-        row = next(_csv.reader([data.decode("utf-8", "replace")]), [])
+        try:
+            row = next(_csv.reader([data.decode("utf-8", "replace")]), [])
+        except _csv.Error:  # a bare CR an earlier mutation put in: no cells to edit
+            return None
         if not row:
             return None
         if op == "remove_key":
@@ -425,6 +428,26 @@ def drop_units(seed: Seed, units: set[int]) -> dict[str, bytes]:
                 if f.kind == "json":
                     _drop_separator(f, i)
     return {f.name: f.data() for f in files}
+
+
+#: a string value, but not of a key that says what a record is or links it (type, ids)
+_STRING_VALUE = re.compile(rb'("(?!(?:type|id|object|role)")(?![^"]*_ids?")[^"\\]*":\s*")')
+
+
+def poison_units(seed: Seed, units: set[int]) -> dict[str, bytes] | None:
+    """The seed's files with every string value of the JSON records ``units`` changed (a ``~``
+    before it): what reads a value of those records shows it. ``None`` when a record of
+    ``units`` is not JSON (CSV rows and mails are only ever left out)."""
+    files = copy.deepcopy(seed.files)
+    poisoned = False
+    for f in files:
+        for piece in f.pieces:
+            if piece.unit in units:
+                if f.kind not in ("json", "ndjson"):
+                    return None
+                piece.data = _STRING_VALUE.sub(rb"\1~", piece.data)
+                poisoned = True
+    return {f.name: f.data() for f in files} if poisoned else None
 
 
 def wrap(tree: dict[str, bytes], how: str) -> dict[str, bytes]:
