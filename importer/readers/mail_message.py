@@ -41,6 +41,10 @@ class MailError(ValueError):
     """A mail that cannot be placed in a conversation; the message says why."""
 
 
+#: headers a mail holds at most once (RFC 5322 3.6, and Gmail's own)
+_ONCE_HEADERS = ("message-id", "date", "subject", "x-gmail-labels", "x-gm-thrid")
+
+
 def mail_head(message: Message, raw: RawMail, number: int, rules: MailMapping) -> dict[str, Any]:
     """The staged head of one mail (JSON values only)."""
     headers = Headers(message)
@@ -75,9 +79,12 @@ def mail_head(message: Message, raw: RawMail, number: int, rules: MailMapping) -
         "from": list(senders[0]) if senders else None,
         "rcpt": [list(pair) for pair in recipients],
         "sent": bool(rules.sent_labels & {label.lower() for label in labels}),
-        # one From header of one address: only such a mail may teach who the team is (a mail
-        # damaged into the next one carries two, the second a customer's)
-        "sole_sender": len(headers.all("from")) == 1 and len(senders) == 1,
+        # one From header of one address, and no header a mail has once given twice: only
+        # such a mail may teach who the team is (a mail cut short runs into the next one's
+        # headers: a second Message-ID, Date, labels, and a customer's From)
+        "sole_sender": len(headers.all("from")) == 1
+        and len(senders) == 1
+        and all(len(headers.all(name)) <= 1 for name in _ONCE_HEADERS),
         "at": moment.isoformat(),
         "epoch": as_utc(moment).timestamp(),
         "out": out,

@@ -361,3 +361,24 @@ def test_an_mbox_whose_first_mail_is_cut_in_its_headers_is_still_an_mbox(tmp_pat
     _, report = validate(path, tmp_path)
     assert report["format"] == "mail"
     assert report["source_conversations"] == report["valid"] + report["invalid"] == 2
+
+
+def test_a_sent_mail_run_into_the_next_teaches_no_one_either(tmp_path: Path) -> None:
+    """Cut before its own From header, a Sent mail runs into the next mail's headers, whose
+    From is a customer's and whose Message-ID, Date and labels come a second time (a fuzzer
+    find, the sequel of the one above)."""
+    cut = b"X-Gmail-Labels: Sent\nMessage-ID: <m1@x>\nReceived: by 2002:a05 wi"
+    nxt = mail(2, "Ann <ann@example.com>", subject="Another question")
+    glued = cut + b"From b@xxx Mon Mar 04 10:00:00 +0000 2024\nX-Gmail-Labels: Inbox\n" + nxt
+    path = tmp_path / "inbox"
+    path.write_bytes(
+        b"From a@xxx Mon Mar 04 09:00:00 +0000 2024\n"
+        + glued
+        + b"\nFrom c@xxx Mon Mar 04 11:00:00 +0000 2024\n"
+        + mail(3, "Ann <ann@example.com>", subject="A third one")
+    )
+    records = read(path)
+    by_subject = {r.data["subject"]: r.data for r in records if r.data}
+    third = by_subject["A third one"]
+    assert third["customer"]["email"] == "ann@example.com"
+    assert third["messages"][0]["author_role"] == "customer"
