@@ -139,7 +139,7 @@ def _starts_like_json(input_file: InputFile) -> bool | None:
     control = len(first_line.translate(None, _TEXT_BYTES))
     if head.startswith(BINARY_SIGNATURES) or control * 10 > len(first_line):
         return None
-    body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    body = head.lstrip(b"\xef\xbb\xbf \t\r\n\0")  # a NUL before the first record is its own
     return body[:1] in (b"{", b"[")
 
 

@@ -206,7 +206,8 @@ def is_zendesk(record: Mapping[str, Any]) -> bool:
     via = record.get("via")
     if isinstance(via, Mapping) and "channel" in via:
         return True
-    if record.get("role") in ZENDESK_USER_ROLES:
+    role = record.get("role")
+    if isinstance(role, str) and role in ZENDESK_USER_ROLES:
         return True
     return not ZENDESK_KEYS.isdisjoint(record.keys())
 
@@ -219,7 +220,8 @@ def is_helpscout(record: Mapping[str, Any]) -> bool:
     if not HELPSCOUT_KEYS.isdisjoint(record.keys()):
         return True
     created_by = record.get("createdBy")
-    return isinstance(created_by, Mapping) and created_by.get("type") in HELPSCOUT_PERSON_TYPES
+    kind = created_by.get("type") if isinstance(created_by, Mapping) else None
+    return isinstance(kind, str) and kind in HELPSCOUT_PERSON_TYPES
 
 
 def is_front(record: Mapping[str, Any]) -> bool:

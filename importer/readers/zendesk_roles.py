@@ -147,7 +147,8 @@ def _by_content(record: dict[str, Any]) -> str | None:
         return COMMENTS
     if "ticket_id" in keys and _METRIC_KEYS & keys:
         return TICKET_METRICS
-    if record.get("role") in USER_ROLES and "requester_id" not in keys:
+    role = record.get("role")
+    if isinstance(role, str) and role in USER_ROLES and "requester_id" not in keys:
         return USERS
     if _FIELD_KEYS & keys or ("title" in keys and "type" in keys and "subject" not in keys):
         return TICKET_FIELDS
