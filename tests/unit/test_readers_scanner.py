@@ -103,6 +103,11 @@ def test_broken_structure_is_one_error_item_naming_its_line(
     assert len(items) - len(errors) == good
 
 
+def _line_of(text: str, marker: str) -> int:
+    """The number of the first line of ``text`` that holds ``marker``."""
+    return next(n for n, line in enumerate(text.splitlines(), start=1) if marker in line)
+
+
 def _pretty_records(count: int, indent: int = 2) -> list[dict[str, Any]]:
     return [
         {"id": n, "subject": f"ticket {n}", "comments": [{"id": n * 10, "body": "a {b} [c]"}]}
@@ -120,9 +125,7 @@ def test_a_quote_left_open_costs_its_record_only(chunk_size: int, wrapped: bool)
     good = [json.loads(item.raw)["id"] for item in items if item.error is None]
     assert good == [1, 2, 4, 5, 6]
     [error] = [item for item in items if item.error is not None]
-    lines = broken.splitlines()
-    id_line = next(number for number, text in enumerate(lines, start=1) if '"id": 3' in text)
-    assert error.line == id_line - 1  # the line of the damaged record's "{"
+    assert error.line == _line_of(broken, '"id": 3') - 1  # the damaged record's "{"
     assert "reading goes on at line" in (error.error or "")
 
 
@@ -266,9 +269,7 @@ def test_a_damaged_record_of_a_hal_page_costs_that_record_only(
         (400, "tags"),
     ]
     [error] = [item for item in items if item.error is not None]
-    lines = broken.splitlines()
-    id_line = next(number for number, text in enumerate(lines, start=1) if '"id": 4,' in text)
-    assert error.line == id_line - 1  # the line of the damaged record's "{"
+    assert error.line == _line_of(broken, '"id": 4,') - 1  # the damaged record's "{"
     assert "reading goes on at line" in (error.error or "")
 
 
