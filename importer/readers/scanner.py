@@ -233,9 +233,18 @@ class JsonItemScanner:
         if not body:
             if closing:
                 return  # an empty array, or a comma before its "]" (no data in it)
-            raise JsonScanError(
-                "an array element is missing (two commas in a row?)", line, self._offset + pos
+            # the commas around it are sound: the element alone is lost, the walk goes on
+            self._split_count += 1
+            self._items.append(
+                ScannedItem(
+                    line,
+                    b"",
+                    self._split_stream,
+                    error="an array element is missing (two commas in a row?)",
+                    page_line=page_line,
+                )
             )
+            return
         self._split_count += 1
         self._items.append(ScannedItem(line, body, self._split_stream, page_line=page_line))
 
@@ -551,17 +560,20 @@ class JsonItemScanner:
         assert self._array_probe is not None
         key, start = self._array_probe
         self._array_probe = None
-        if char != b"{" or chunk[start:pos].strip(_WHITESPACE):
+        if char not in b"{," or chunk[start:pos].strip(_WHITESPACE):
             return
         # an array of objects right under a container (or a HAL page's "_embedded"): its
-        # elements are records
+        # elements are records; so are those of an array whose first element is missing (a
+        # comma first: a damaged list of records, its first one lost)
         if self._object == "open":
             self._object = "container" if self._embedded_depth is None else "hal"
             self._drop_capture()
         self._split_depth = self._depth
         self._split_stream = key
         self._split_count = 0
-        self._start_capture(chunk, pos)
+        self._start_capture(chunk, pos if char == b"{" else start)
+        if char == b",":
+            return
         before = self._before_chunk + chunk[max(0, pos - _TAIL_BYTES) : pos]
         line_start = before.rfind(b"\n") + 1
         if line_start and not before[line_start:].strip(b" \t"):

@@ -87,7 +87,6 @@ def _scan_all(data: bytes, chunk_size: int, bound: int = 1 << 20) -> list[Scanne
     [
         (b'[\n{"a": 1},\n{"a": 2}', 3, 1),
         (b'{"a": "\n\nnot closed', 1, 0),
-        (b"[1,,2]", 1, 1),
         (b'{"a": 1}\n, {"b": 2}', 2, 1),
         (b'{"a": 1}\n\nnull', 3, 1),
     ],
@@ -101,6 +100,26 @@ def test_broken_structure_is_one_error_item_naming_its_line(
     assert [item.line for item in errors] == [line]
     assert "are not read" in (errors[0].error or "")
     assert len(items) - len(errors) == good
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'[\n  {"id": 1},\n  ,\n  {"id": 2}\n]',
+        # the first element missing, in a container's list (fuzzer find front/a58e5073719b)
+        b'{"_pagination": {"next": null},\n "_results": [\n    ,\n'
+        b'    {"id": 1},\n    {"id": 2}\n]}',
+    ],
+)
+@pytest.mark.parametrize("chunk_size", [1, 4, 1000])
+def test_a_missing_array_element_is_one_error_item_and_the_rest_is_read(
+    data: bytes, chunk_size: int
+) -> None:
+    items = _scan_all(data, chunk_size)
+    errors = [item for item in items if item.error is not None]
+    assert [item.line for item in errors] == [3]  # the line of the lone comma
+    assert "element is missing" in (errors[0].error or "")
+    assert [item.raw for item in items if item.error is None] == [b'{"id": 1}', b'{"id": 2}']
 
 
 def _line_of(text: str, marker: str) -> int:
