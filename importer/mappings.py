@@ -1,4 +1,6 @@
-"""Loads ``mappings/<format>.toml`` and merges a user's ``--mapping`` file over it."""
+"""Loads a format's default mapping (its reader's ``mapping.toml``, package data) and merges a
+user's ``--mapping`` file over it. ``mappings/`` at the top of the repository holds copies of
+the built-in readers' defaults for users to read and start an override from."""
 
 from __future__ import annotations
 
@@ -7,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import MappingError
-
-MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
 
 
 def merge_tables(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -36,9 +36,11 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def load_mapping(format_name: str, override: Path | None = None) -> dict[str, Any]:
-    """The mapping of ``format_name``: its file in ``mappings/``, ``override`` merged over."""
-    base_file = MAPPINGS_DIR / f"{format_name}.toml"
-    base = read_toml(base_file) if base_file.exists() else {}
+    """The mapping of ``format_name``: its reader's default, ``override`` merged over."""
+    from importer.readers.base import READERS  # the readers package imports this module
+
+    reader = READERS.get(format_name)
+    base = reader.default_mapping() if reader is not None else {}
     if override is None:
         return base
     extra = read_toml(override)

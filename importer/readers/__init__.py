@@ -165,11 +165,10 @@ class Export:
         self.close()
 
 
-def _not_built(format_name: str) -> FormatError:
+def _not_registered(format_name: str) -> FormatError:
     return FormatError(
-        f"the {format_name} reader is not built yet; convert the export to canonical JSONL "
-        "(`importer convert --schema` prints the shape) or to the generic CSV layout, "
-        "and read that with --format canonical or --format csv"
+        f"no reader of {format_name} is registered; convert the export to canonical JSONL "
+        "(`importer convert --schema` prints the shape) or to the generic CSV layout"
     )
 
 
@@ -231,7 +230,7 @@ def open_export(
     chosen_format, chosen = choose_format(detected, format_name, explicit)
     reader = READERS.get(chosen_format)
     if reader is None:
-        raise _not_built(chosen_format)
+        raise _not_registered(chosen_format)
     mapping = load_mapping(chosen_format, mapping_file)
     reader.check_mapping(mapping)  # a wrong mapping stops here, before anything is read
     files_by_role, warnings = assign_roles(reader, detected, chosen)

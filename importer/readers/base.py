@@ -76,14 +76,17 @@ CSV reader takes is then offered, by its first 4 KB, to every reader with ``snif
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+import logging
+import sys
+import tomllib
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from importlib import resources
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +111,16 @@ class Reader(ABC):
 
     info: FormatInfo
     roles: tuple[str, ...]  # every role this reader reads; the first is the main one
+    #: where detection asks it, lower first (the built-in readers: 10 to 90); a plug-in keeps
+    #: 100 unless its records could be taken for another format's
+    detection_place: int = 100
+    #: whether :meth:`owns` decides alone: asked before every other reader's signs, a record
+    #: bearing them is this platform's whatever keys it shares with others
+    decisive_signs: bool = False
+    #: whether a file given alone with ``--format`` is read though none of its first records is
+    #: recognised (each of them then reported); a reader that knows a file only by its CSV
+    #: header says no
+    reads_files_given: bool = True
 
     @abstractmethod
     def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
@@ -125,9 +138,39 @@ class Reader(ABC):
         this default."""
         return None
 
+    def owns(self, record: Mapping[str, Any], stream: str | None) -> bool:
+        """Whether ``record`` bears what only this platform writes: keys, values or ids no
+        other platform's records have (:mod:`importer.readers.signs`; every reader's
+        ``role_of`` refuses a record another reader owns). The default: no such signs (a
+        format whose records no other platform's look like)."""
+        return False
+
+    def does_not_fit(self, names: str) -> str:
+        """The message when ``--format`` names this format and none of the files ``names``
+        holds its records."""
+        name = self.info.name
+        return (
+            f"--format {name} does not fit {names}: no {name} records found; check the files, "
+            "or leave --format out to have the format recognised"
+        )
+
+    @property
+    def has_signs(self) -> bool:
+        """Whether this reader declares its platform's signs (overrides :meth:`owns`)."""
+        return type(self).owns is not Reader.owns
+
     def check_mapping(self, mapping: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
         """Raise :class:`~importer.errors.MappingError` (naming the file and key) when the
         mapping cannot be used; called before anything is read. The default accepts it."""
+
+    def default_mapping(self) -> dict[str, Any]:
+        """This format's default mapping: the ``mapping.toml`` of the reader's package (package
+        data, so it travels with a plug-in); ``{}`` for a reader without one."""
+        package = sys.modules[type(self).__module__].__package__
+        resource = resources.files(package) / "mapping.toml" if package else None
+        if resource is None or not resource.is_file():
+            return {}
+        return tomllib.loads(resource.read_text(encoding="utf-8"))
 
     @property
     def sniffs_csv(self) -> bool:
@@ -347,127 +390,96 @@ def without_conversations(message: str, warnings: Sequence[Finding]) -> SourceRe
 
 # -- the registry -----------------------------------------------------------------------------
 
+#: ``(format name, its reader's owns)`` of the readers that declare signs
+SignsList = list[tuple[str, Callable[[Mapping[str, Any], str | None], bool]]]
+#: the entry point group readers register under: ``<format name> = "<module>:READER"``
+ENTRY_POINT_GROUP = "importer.readers"
 
-@dataclass(frozen=True)
-class FormatEntry:
-    """One format of the registry: its name, its module in ``importer/readers/``, and what
-    ``importer formats`` lists while that module is not built."""
-
-    name: str
-    module: str
-    planned: FormatInfo
-
-
-def _planned(name: str, description: str, expected_files: str) -> FormatInfo:
-    return FormatInfo(name, description, expected_files, False)
-
-
-#: The one list of formats, in detection order. A module listed here that exists and defines
-#: ``READER`` makes its format available; a module not written yet leaves it "not yet available".
-FORMAT_TABLE: tuple[FormatEntry, ...] = (
-    FormatEntry(
-        "canonical",
-        "canonical",
-        _planned("canonical", "the importer's own JSONL", "*.jsonl"),
-    ),
-    FormatEntry(
-        "csv",
-        "generic_csv",
-        _planned("csv", "generic CSV", "conversations.csv + messages.csv"),
-    ),
-    FormatEntry(
-        "zendesk",
-        "zendesk",
-        _planned(
-            "zendesk",
-            "Zendesk JSON export or API dumps (tickets, comments, users)",
-            "tickets NDJSON/JSON, ticket comments, users",
-        ),
-    ),
-    FormatEntry(
-        "freshdesk",
-        "freshdesk",
-        _planned(
-            "freshdesk",
-            "Freshdesk API JSON (tickets with requester/stats, conversations)",
-            "tickets JSON, conversations JSON",
-        ),
-    ),
-    FormatEntry(
-        "intercom",
-        "intercom",
-        _planned(
-            "intercom",
-            "Intercom API JSON (conversations with conversation_parts)",
-            "conversations JSON",
-        ),
-    ),
-    FormatEntry(
-        "front",
-        "front",
-        _planned("front", "Front Core API JSON (conversations, messages, comments)", "JSON"),
-    ),
-    FormatEntry(
-        "gorgias",
-        "gorgias",
-        _planned("gorgias", "Gorgias REST API JSON (tickets with messages)", "tickets JSON"),
-    ),
-    FormatEntry("mail", "mail", _planned("mail", "mail archives (mbox, .eml)", "mbox, *.eml")),
-    FormatEntry(
-        "helpscout",
-        "helpscout",
-        _planned(
-            "helpscout",
-            "Help Scout Mailbox API 2.0 JSON (conversations with embedded threads)",
-            "pages of GET /v2/conversations?embed=threads, or one conversation per line",
-        ),
-    ),
-)
-
-#: Every format name, without importing any reader (for ``--format`` choices).
-FORMAT_NAMES: tuple[str, ...] = tuple(entry.name for entry in FORMAT_TABLE)
+log = logging.getLogger("importer.read")
 
 
 class ReaderRegistry:
-    """The readers of :data:`FORMAT_TABLE`, imported on first use; iterating gives the
-    available readers in detection order."""
+    """The readers registered under :data:`ENTRY_POINT_GROUP` (the built-in ones in this
+    package's ``pyproject.toml``, a plug-in in its own), loaded on first use; iterating gives
+    them in detection order (their ``detection_place``, then their name). A plug-in that cannot
+    be loaded, or whose ``READER`` is no :class:`Reader` of the name it registered, is logged and
+    left out: one broken plug-in does not stop the formats that work."""
 
-    def __init__(self, table: Sequence[FormatEntry]) -> None:
-        self.table = tuple(table)
+    def __init__(self, group: str = ENTRY_POINT_GROUP) -> None:
+        self.group = group
         self._readers: dict[str, Reader] | None = None
+        self._signs_of: dict[str, Reader] | None = None  # the readers _signs was worked out for
+        self._signs: tuple[SignsList, SignsList] = ([], [])
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Every format name, available or not."""
-        return tuple(entry.name for entry in self.table)
+        """Every format name, in detection order."""
+        return tuple(self._load())
 
     def _load(self) -> dict[str, Reader]:
         if self._readers is None:
-            readers: dict[str, Reader] = {}
-            for entry in self.table:
-                module_name = f"{__package__}.{entry.module}"
-                if importlib.util.find_spec(module_name) is None:
-                    continue
-                reader = getattr(importlib.import_module(module_name), "READER", None)
-                if isinstance(reader, Reader):
-                    readers[entry.name] = reader
-            self._readers = readers
+            found: list[Reader] = []
+            for entry in entry_points(group=self.group):
+                reader = _loaded(entry)
+                if reader is not None and reader.info.name not in {r.info.name for r in found}:
+                    found.append(reader)
+            found.sort(key=lambda reader: (reader.detection_place, reader.info.name))
+            self._readers = {reader.info.name: reader for reader in found}
         return self._readers
 
     def __iter__(self) -> Iterator[Reader]:
         return iter(self._load().values())
 
     def get(self, name: str) -> Reader | None:
-        """The reader of format ``name``, ``None`` when it is not built (or unknown)."""
+        """The reader of format ``name``, ``None`` when none is registered under it."""
         return self._load().get(name)
 
     def infos(self) -> dict[str, FormatInfo]:
-        """Every format's FormatInfo, in order: the reader's own, or the planned one."""
-        loaded = self._load()
-        return {
-            entry.name: loaded[entry.name].info if entry.name in loaded else entry.planned
-            for entry in self.table
-        }
+        """Every registered format's FormatInfo, in detection order."""
+        return {name: reader.info for name, reader in self._load().items()}
+
+    def signs(self) -> tuple[SignsList, SignsList]:
+        """The readers that declare signs, as ``(name, owns)``: the decisive ones, then the
+        others, each in detection order (worked out once for the readers of the day)."""
+        readers = self._load()
+        if self._signs_of is not readers:
+            declared = [reader for reader in readers.values() if reader.has_signs]
+            decisive: SignsList = [(r.info.name, r.owns) for r in declared if r.decisive_signs]
+            others: SignsList = [(r.info.name, r.owns) for r in declared if not r.decisive_signs]
+            self._signs_of, self._signs = readers, (decisive, others)
+        return self._signs
 
 
-READERS = ReaderRegistry(FORMAT_TABLE)
+def _loaded(entry: EntryPoint) -> Reader | None:
+    """The reader an entry point names, or ``None`` (logged) when it cannot be used."""
+    try:
+        reader = entry.load()
+    except Exception as exc:  # a plug-in's import error is its own; the others still work
+        log.warning("the reader %r (%s) cannot be loaded: %s", entry.name, entry.value, exc)
+        return None
+    if not isinstance(reader, Reader) or reader.info.name != entry.name:
+        log.warning(
+            "the entry point %r (%s) of group %s is not a Reader named %r; left out",
+            entry.name,
+            entry.value,
+            ENTRY_POINT_GROUP,
+            entry.name,
+        )
+        return None
+    return reader
+
+
+class _FormatNames(Sequence[str]):
+    """The registered format names, looked up on first use (``--format``'s choices: the CLI
+    imports this module, and no reader is imported until a command needs one)."""
+
+    def __getitem__(self, index: Any) -> Any:
+        return READERS.names[index]
+
+    def __len__(self) -> int:
+        return len(READERS.names)
+
+
+READERS = ReaderRegistry()
+#: every format name, in detection order (lazy: see :class:`_FormatNames`)
+FORMAT_NAMES: Sequence[str] = _FormatNames()

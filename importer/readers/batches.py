@@ -4,7 +4,7 @@
 a worker must be cheap to send: a batch of records already read here is pickled whole (which
 costs about a quarter of planning them), so a reader whose records stand alone in the file (one
 line, one conversation) sends the raw lines instead and the worker reads them
-(:class:`~importer.readers.canonical.CanonicalLines`). Either way :meth:`RecordBatch.records`
+(:class:`~importer.readers.canonical.reader.CanonicalLines`). Either way :meth:`RecordBatch.records`
 gives the same records in the same order as :meth:`Reader.read` would, and gives them again
 when asked twice (the main process reads a batch again to put a repeated conversation in the
 dead-letter file).

@@ -15,30 +15,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
 from importer.errors import FormatError
 from importer.findings import Finding
 from importer.readers.base import READERS, Reader, RoleFile, unused_records_warning
 from importer.readers.containers import iter_json_records
-from importer.readers.csv_mapping import CsvColumns
-from importer.readers.generic_csv import read_header
+from importer.readers.foreign import FOREIGN, foreign_platform, refusal
 from importer.readers.inputs import InputFile
+from importer.readers.signs import other_platform
+from importer.readers.text import read_header
 
 PEEK_RECORDS = 20
 PEEK_BYTES = 4096
 NESTED_DEPTH = 3
-
-# platforms the importer recognises but does not read: the message names them (a platform that
-# gets a reader module is listed in base.FORMAT_TABLE and is then read, not refused)
-UNSUPPORTED = {
-    "front": "Front",
-    "gorgias": "Gorgias",
-    "zoho": "Zoho Desk",
-    "hubspot": "HubSpot",
-    "helpscout": "Help Scout",
-    "kayako": "Kayako",
-}
 
 #: a CSV-reading reader and the mapping its ``sniff_csv`` judges headers with
 CsvSniffer = tuple[Reader, dict[str, Any]]
@@ -76,46 +66,10 @@ def _objects(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
 
 
 def _platform_hint(record: dict[str, Any]) -> str | None:
-    """The platform a record looks like by the hints of ``source-formats.md`` §14."""
-    keys = record.keys()
-    kind = record.get("type")
-    if kind == "conversation" and ("conversation_parts" in keys or "source" in keys):
-        return "intercom"
-    if kind == "conversation_part" or "part_type" in keys:
-        return "intercom"
-    via = record.get("via")
-    if isinstance(via, dict) and "channel" in via and ({"requester_id", "raw_subject"} & keys):
-        return "zendesk"
-    if {"html_body", "plain_body"} <= keys or "child_events" in keys:
-        return "zendesk"
-    status = record.get("status")
-    if isinstance(status, int) and not isinstance(status, bool):
-        if {"fr_due_by", "fr_escalated"} & keys:
-            return "freshdesk"
-        custom = record.get("custom_fields")
-        if isinstance(custom, dict) and any(str(k).startswith("cf_") for k in custom):
-            return "freshdesk"
-    if {"incoming", "private", "body_text"} <= keys:
-        return "freshdesk"
-    if {"primaryCustomer"} & keys or (
-        isinstance(record.get("_embedded"), dict) and "threads" in record["_embedded"]
-    ):
-        return "helpscout"
-    record_id = str(record.get("id", ""))
-    if record_id.startswith(("cnv_", "msg_", "tea_", "tag_")) and "_links" in keys:
-        return "front"
-    if str(record.get("uri", "")).startswith("/api/tickets/") or any(
-        k.endswith("_datetime") for k in keys
-    ):
-        return "gorgias"
-    if {"ticketNumber", "statusType", "isDescriptionThread"} & keys:
-        return "zoho"
-    properties = record.get("properties")
-    if isinstance(properties, dict) and "hs_pipeline_stage" in properties:
-        return "hubspot"
-    if record.get("resource_type") in ("case", "post"):
-        return "kayako"
-    return None
+    """The platform a record plainly is: a registered reader's by its signs
+    (:func:`~importer.readers.signs.other_platform`), else one without a reader by the hints
+    of ``source-formats.md`` §14 (:mod:`importer.readers.foreign`)."""
+    return other_platform(record, None) or foreign_platform(record)
 
 
 #: how binary files (attachments lying in an export) start: images, PDF, archives, Office
@@ -254,7 +208,15 @@ def _delimiter(mapping: dict[str, Any]) -> str:
     return delimiter if isinstance(delimiter, str) and len(delimiter) == 1 else ","
 
 
-def file_kind(input_file: InputFile, columns: CsvColumns) -> str | None:
+class HeaderKinds(Protocol):
+    """What judges a CSV header: its delimiter, and the kind of file a header names."""
+
+    delimiter: str
+
+    def kind_of(self, header: list[str]) -> str | None: ...
+
+
+def file_kind(input_file: InputFile, columns: HeaderKinds) -> str | None:
     """What one file looks like: a format name, ``csv-<role>`` for a generic CSV file, or
     ``None`` (kept for callers that judge CSV headers with given columns)."""
     looks_json = _starts_like_json(input_file)
@@ -320,16 +282,11 @@ def unreadable_files(
 
 
 def _without_reader(format_name: str | None) -> bool:
-    return format_name in UNSUPPORTED and format_name not in READERS.names
+    return format_name in FOREIGN and format_name not in READERS.names
 
 
 def _unsupported(detected: DetectedFile) -> FormatError:
-    platform = UNSUPPORTED[detected.format or ""]
-    return FormatError(
-        f"{detected.file.name} looks like a {platform} export, which the importer does not "
-        "read; convert it to canonical JSONL (`importer convert --schema` prints the shape) "
-        "or to the generic CSV layout"
-    )
+    return refusal(detected.format or "", detected.file.name)
 
 
 def choose_format(
@@ -348,9 +305,9 @@ def choose_format(
             names = ", ".join(d.file.name for d in detected[:3])
             more = f" and {len(detected) - 3} more" if len(detected) > 3 else ""
             raise FormatError(
-                f"cannot recognise the format of {names}{more}: no canonical, csv, zendesk, "
-                "freshdesk or intercom records found; run with --format, or check that these "
-                "are the export's files"
+                f"cannot recognise the format of {names}{more}: no "
+                f"{' or '.join(', '.join(READERS.names).rsplit(', ', 1))} records found; run "
+                "with --format, or check that these are the export's files"
             )
         if len(formats) > 1:
             examples = "; ".join(
@@ -373,18 +330,13 @@ def choose_format(
                 f"run with --format {d.format} or leave --format out"
             )
     if not chosen:
-        trusted = [d for d in detected if d.file.name in explicit and format_name != "csv"]
-        if trusted:
-            return format_name, trusted
+        reader = READERS.get(format_name)
+        if reader is not None and reader.reads_files_given:
+            trusted = [d for d in detected if d.file.name in explicit]
+            if trusted:
+                return format_name, trusted
         names = ", ".join(d.file.name for d in detected[:3])
-        if format_name == "csv":
-            raise FormatError(
-                f"--format csv does not fit {names}: no header has the conversation id column "
-                "and conversation or message columns of the csv mapping; name your columns "
-                "with --mapping (see mappings/csv.toml)"
-            )
-        raise FormatError(
-            f"--format {format_name} does not fit {names}: no {format_name} records found; "
-            "check the files, or leave --format out to have the format recognised"
-        )
+        if reader is not None:
+            raise FormatError(reader.does_not_fit(names))
+        raise FormatError(f"--format {format_name} is not a registered format")
     return format_name, chosen

@@ -8,8 +8,13 @@ held them: the reader turns a non-zero count into an ``encoding`` warning of tha
 from __future__ import annotations
 
 import codecs
+import csv
 import threading
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importer.readers.inputs import InputFile
 
 UTF8_BOM = codecs.BOM_UTF8
 CP1252_FALLBACK = "importer.cp1252"
@@ -85,3 +90,18 @@ class DecodedLines:
 def encoding_message(replaced: int) -> str:
     """The warning text for ``replaced`` bytes read as cp1252."""
     return f"{replaced} bytes were not UTF-8 and were read as cp1252"
+
+
+def read_header(input_file: InputFile, delimiter: str) -> list[str] | None:
+    """The header row of a CSV file, ``None`` when the file does not start like one. NUL bytes
+    are dropped, as :class:`_CsvRows` drops them."""
+    with input_file.open() as stream:
+        first = stream.readline(1 << 20)
+    if not first:
+        return None
+    lines = DecodedLines([first.replace(b"\0", b"")])
+    try:
+        header = next(csv.reader(lines, delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return None
+    return [name.strip() for name in header]

@@ -22,7 +22,7 @@ import pytest
 import importer.commands.planned as stages
 import importer.pipeline.parts as parts
 import importer.pipeline.pool as pool
-import importer.readers.canonical as canonical
+import importer.readers.canonical.reader as canonical
 from importer.commands.run import run_import
 from importer.commands.stopping import GRACE_MARGIN_S
 from importer.errors import WorkersLostError

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from importer.readers import open_export
 from importer.readers.batches import ReadRecords
-from importer.readers.canonical import CanonicalLines
+from importer.readers.canonical.reader import CanonicalLines
 from importer.readers.containers import JsonLines, iter_json_records, json_line_runs
 from importer.readers.inputs import InputFile
 

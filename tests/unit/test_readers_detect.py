@@ -11,7 +11,7 @@ import pytest
 from importer.errors import FormatError, InputError, UsageError
 from importer.mappings import load_mapping
 from importer.readers import FORMATS, open_export
-from importer.readers.csv_mapping import csv_columns
+from importer.readers.csv.mapping import csv_columns
 from importer.readers.detect import file_kind
 from importer.readers.inputs import list_input_files
 

@@ -14,9 +14,9 @@ from importer.mappings import load_mapping, merge_tables
 from importer.model import Conversation
 from importer.readers import open_export
 from importer.readers.base import RoleFile
-from importer.readers.freshdesk import READER
-from importer.readers.freshdesk_mapping import FreshdeskMapping, freshdesk_mapping
-from importer.readers.freshdesk_records import (
+from importer.readers.freshdesk.mapping import FreshdeskMapping, freshdesk_mapping
+from importer.readers.freshdesk.reader import READER
+from importer.readers.freshdesk.records import (
     PeopleInMemory,
     TicketFields,
     agent_person,
@@ -24,7 +24,7 @@ from importer.readers.freshdesk_records import (
     id_text,
     record_role,
 )
-from importer.readers.freshdesk_tickets import FreshdeskConversation, ticket_record
+from importer.readers.freshdesk.tickets import FreshdeskConversation, ticket_record
 from importer.readers.inputs import InputFile
 from importer.readers.source import SourceRecord
 

@@ -12,9 +12,9 @@ from importer.errors import FormatError, MappingError
 from importer.mappings import load_mapping
 from importer.model import Conversation
 from importer.readers import open_export
-from importer.readers.front import READER, front_role
-from importer.readers.front_conversation import conversation_record
-from importer.readers.front_mapping import front_mapping
+from importer.readers.front.conversation import conversation_record
+from importer.readers.front.mapping import front_mapping
+from importer.readers.front.reader import READER, front_role
 from importer.readers.source import SourceRecord
 
 REAL = Path(__file__).resolve().parent.parent / "data" / "real"

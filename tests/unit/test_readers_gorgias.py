@@ -12,9 +12,9 @@ from importer.errors import FormatError, MappingError
 from importer.mappings import load_mapping
 from importer.model import Conversation
 from importer.readers import open_export
-from importer.readers.gorgias import gorgias_role
-from importer.readers.gorgias_mapping import gorgias_mapping
-from importer.readers.gorgias_ticket import ticket_record
+from importer.readers.gorgias.mapping import gorgias_mapping
+from importer.readers.gorgias.reader import gorgias_role
+from importer.readers.gorgias.ticket import ticket_record
 from importer.readers.source import SourceRecord
 
 REAL = (

@@ -14,12 +14,12 @@ from importer.mappings import load_mapping
 from importer.model import Conversation
 from importer.readers import open_export
 from importer.readers.base import RoleFile
-from importer.readers.helpscout import READER, helpscout_role
-from importer.readers.helpscout_conversation import conversation_record, oldest_first
-from importer.readers.helpscout_mapping import (
+from importer.readers.helpscout.conversation import conversation_record, oldest_first
+from importer.readers.helpscout.mapping import (
     HelpScoutMapping,
     helpscout_mapping,
 )
+from importer.readers.helpscout.reader import READER, helpscout_role
 from importer.readers.inputs import list_input_files
 from importer.readers.source import SourceRecord
 
@@ -406,8 +406,8 @@ def test_an_export_without_conversations(tmp_path: Path) -> None:
 def test_read_safely_makes_one_bad_conversation_invalid_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import importer.readers.helpscout as module
-    from importer.readers import helpscout_conversation
+    import importer.readers.helpscout.reader as module
+    from importer.readers.helpscout import conversation as helpscout_conversation
 
     real = helpscout_conversation.conversation_record
 

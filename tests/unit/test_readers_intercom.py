@@ -15,10 +15,10 @@ from importer.model import Conversation
 from importer.readers import open_export
 from importer.readers.base import RoleFile
 from importer.readers.inputs import list_input_files
-from importer.readers.intercom import READER
-from importer.readers.intercom_conversation import conversation_record
-from importer.readers.intercom_fields import People, nested_parts
-from importer.readers.intercom_mapping import IntercomMapping, intercom_mapping
+from importer.readers.intercom.conversation import conversation_record
+from importer.readers.intercom.fields import People, nested_parts
+from importer.readers.intercom.mapping import IntercomMapping, intercom_mapping
+from importer.readers.intercom.reader import READER
 from importer.readers.source import SourceRecord
 
 REAL = Path(__file__).resolve().parent.parent / "data" / "real"

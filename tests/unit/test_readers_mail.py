@@ -18,9 +18,9 @@ from importer.readers import open_export
 from importer.readers.base import READERS
 from importer.readers.detect import detect_file
 from importer.readers.inputs import list_input_files
-from importer.readers.mail_mapping import mail_mapping
-from importer.readers.mail_parse import sniff_mail
-from importer.readers.mail_thread import normalised_subject
+from importer.readers.mail.mapping import mail_mapping
+from importer.readers.mail.parse import sniff_mail
+from importer.readers.mail.thread import normalised_subject
 from importer.readers.source import SourceRecord
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -397,7 +397,7 @@ def test_a_mail_that_cannot_be_placed_is_an_error_and_the_rest_is_read(tmp_path:
 def test_an_exception_on_one_mail_never_stops_the_rest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import importer.readers.mail as mail_module
+    import importer.readers.mail.reader as mail_module
 
     real = mail_module.mail_body
 
@@ -493,7 +493,7 @@ def test_a_wrong_mapping_names_the_key(override: dict[str, Any], named: str) -> 
 
 
 def test_the_mapping_file_matches_the_defaults() -> None:
-    from importer.readers.mail_mapping import MailMapping
+    from importer.readers.mail.mapping import MailMapping
 
     assert mail_mapping(load_mapping("mail")) == MailMapping()
 

@@ -20,7 +20,7 @@ from importer.cli import cli
 from importer.readers import open_export
 from importer.readers.inputs import InputFile
 from importer.readers.limits import ReadLimits
-from importer.readers.mail_parse import HEAD_BYTES, iter_raw_mails, sniff_mail
+from importer.readers.mail.parse import HEAD_BYTES, iter_raw_mails, sniff_mail
 from importer.readers.source import SourceRecord
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "readers" / "mail-hostile"

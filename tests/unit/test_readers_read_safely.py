@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-import importer.readers.freshdesk as freshdesk
-import importer.readers.generic_csv as generic_csv
-import importer.readers.intercom as intercom
-import importer.readers.zendesk as zendesk
+import importer.readers.csv.reader as generic_csv
+import importer.readers.freshdesk.reader as freshdesk
+import importer.readers.intercom.reader as intercom
+import importer.readers.zendesk.reader as zendesk
 from importer.readers import SourceRecord, open_export
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from importer.readers.containers import JsonRecord, iter_json_records
 from importer.readers.inputs import InputFile
-from importer.readers.records import JsonRecord, iter_json_records
 
 
 def _read(tmp_path: Path, content: str | bytes, name: str = "data.json") -> list[JsonRecord]:

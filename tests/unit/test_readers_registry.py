@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from importer.errors import FormatError
-from importer.readers import open_export
+from importer.readers import base, open_export
 from importer.readers.base import (
+    ENTRY_POINT_GROUP,
     FORMAT_NAMES,
     READERS,
-    FormatEntry,
     Reader,
     ReaderRegistry,
     RoleFile,
     RoutedItems,
 )
-from importer.readers.canonical import READER as CANONICAL
-from importer.readers.generic_csv import READER as CSV
+from importer.readers.canonical.reader import READER as CANONICAL
+from importer.readers.csv.reader import READER as CSV
 from importer.readers.source import FormatInfo, SourceRecord
 from importer.readers.staging import StagingStore
 
@@ -77,9 +78,7 @@ BETA = _Desk("betadesk", "beta_ticket", "incoming")
 def fake_platforms(monkeypatch: pytest.MonkeyPatch) -> None:
     readers: dict[str, Reader] = {"canonical": CANONICAL, "csv": CSV}
     readers.update({ALPHA.info.name: ALPHA, BETA.info.name: BETA})
-    table = tuple(FormatEntry(name, name, reader.info) for name, reader in readers.items())
-    monkeypatch.setattr(READERS, "table", table)
-    monkeypatch.setattr(READERS, "_load", lambda: readers)
+    monkeypatch.setattr(READERS, "_readers", readers)
 
 
 def _airbyte(path: Path, records: list[tuple[str, dict[str, Any]]]) -> Path:
@@ -88,29 +87,47 @@ def _airbyte(path: Path, records: list[tuple[str, dict[str, Any]]]) -> Path:
     return path
 
 
-def test_every_format_is_listed_once_and_names_need_no_import() -> None:
-    assert FORMAT_NAMES == READERS.names
-    assert ("canonical", "csv", "zendesk", "freshdesk", "intercom") == FORMAT_NAMES[:5]
-    assert {"front", "gorgias"} <= set(FORMAT_NAMES)
+def test_every_format_is_registered_once_in_detection_order() -> None:
+    assert tuple(FORMAT_NAMES) == READERS.names
+    assert ("canonical", "csv", "zendesk", "freshdesk", "intercom") == READERS.names[:5]
+    assert {"front", "gorgias", "mail", "helpscout"} <= set(FORMAT_NAMES)
     infos = READERS.infos()
     assert list(infos) == list(FORMAT_NAMES)
-    assert infos["canonical"].available
-    assert infos["csv"].available
+    assert all(info.available for info in infos.values())
+    places = [reader.detection_place for reader in READERS]
+    assert places == sorted(places)
 
 
-def test_a_format_whose_module_is_missing_is_listed_not_available() -> None:
-    planned = FormatInfo("nodesk", "NoDesk JSON", "tickets", False)
-    registry = ReaderRegistry([FormatEntry("nodesk", "nodesk_not_written_yet", planned)])
-    assert registry.get("nodesk") is None
-    assert {"nodesk": planned} == registry.infos()
-    assert [] == list(registry)
+def _entry(name: str, value: str) -> EntryPoint:
+    return EntryPoint(name, value, ENTRY_POINT_GROUP)
 
 
-def test_a_module_defining_reader_makes_its_format_available() -> None:
-    planned = FormatInfo("canonical", "planned", "-", False)
-    registry = ReaderRegistry([FormatEntry("canonical", "canonical", planned)])
+def test_readers_come_from_the_entry_point_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = [
+        _entry("csv", "importer.readers.csv:READER"),
+        _entry("canonical", "importer.readers.canonical:READER"),
+    ]
+    monkeypatch.setattr(base, "entry_points", lambda group: entries if group == "g" else [])
+    registry = ReaderRegistry("g")
+    assert ("canonical", "csv") == registry.names  # detection order, not the entry points'
     assert registry.get("canonical") is CANONICAL
-    assert registry.infos()["canonical"].available
+    assert registry.get("zendesk") is None
+    assert () == ReaderRegistry("nothing").names
+
+
+def test_a_plug_in_that_cannot_be_used_is_logged_and_left_out(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    entries = [
+        _entry("nodesk", "nodesk_not_installed:READER"),  # its module is missing
+        _entry("zendesk", "importer.readers.csv:READER"),  # registered under another's name
+        _entry("csv", "importer.readers.csv:READER"),
+    ]
+    monkeypatch.setattr(base, "entry_points", lambda group: entries)
+    registry = ReaderRegistry("g")
+    assert ("csv",) == registry.names
+    assert "nodesk" in caplog.text
+    assert "not a Reader named 'zendesk'" in caplog.text
 
 
 @pytest.mark.usefixtures("fake_platforms")
@@ -196,8 +213,6 @@ def test_mixed_platforms_are_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("sample", "platform"),
     [
-        ("gorgias_nango_ticket_153006867.json", "Gorgias"),
-        ("front_nango_conversation_messages.json", "Front"),
         ("zoho_desk_nango_ticket_and_threads.json", "Zoho Desk"),
         ("hubspot_nango_crm_tickets.json", "HubSpot"),
     ],
@@ -214,9 +229,7 @@ def test_platforms_without_a_reader_are_refused_even_when_a_reader_claims_them(
 def test_a_refused_platform_that_gets_a_reader_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     gorgias = _Desk("gorgias", "uri", "body_html")
     readers: dict[str, Reader] = {"canonical": CANONICAL, "gorgias": gorgias}
-    table = tuple(FormatEntry(name, name, reader.info) for name, reader in readers.items())
-    monkeypatch.setattr(READERS, "table", table)
-    monkeypatch.setattr(READERS, "_load", lambda: readers)
+    monkeypatch.setattr(READERS, "_readers", readers)
     with open_export([REAL / "gorgias_nango_ticket_153006867.json"]) as export:
         assert "gorgias" == export.format
         assert ["tickets"] == list(export.files_by_role)

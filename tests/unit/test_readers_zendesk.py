@@ -13,7 +13,7 @@ from importer.mappings import load_mapping, merge_tables
 from importer.model import Conversation
 from importer.readers import open_export
 from importer.readers.source import SourceRecord
-from importer.readers.zendesk_build import (
+from importer.readers.zendesk.build import (
     LocatedComment,
     build_conversation,
     comments_of,
@@ -21,9 +21,9 @@ from importer.readers.zendesk_build import (
     id_text,
     user_summary,
 )
-from importer.readers.zendesk_content import markdown_to_html
-from importer.readers.zendesk_mapping import ZendeskMapping, zendesk_mapping
-from importer.readers.zendesk_roles import zendesk_role
+from importer.readers.zendesk.content import markdown_to_html
+from importer.readers.zendesk.mapping import ZendeskMapping, zendesk_mapping
+from importer.readers.zendesk.roles import zendesk_role
 
 REAL = Path(__file__).resolve().parent.parent / "data" / "real"
 TICKETS_FILE = REAL / "zendesk_nango_incremental_tickets.json"

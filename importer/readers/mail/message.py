@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
 
-from importer.readers.mail_mapping import MailMapping
-from importer.readers.mail_parse import (
+from importer.readers.mail.mapping import MailMapping
+from importer.readers.mail.parse import (
     REPLACEMENT,
     Headers,
     RawMail,

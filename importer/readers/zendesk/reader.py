@@ -12,7 +12,7 @@ What it reads, each record's role judged by its content (:func:`zendesk_role`):
 
 Every record is staged on disk first (:class:`~importer.readers.staging.StagingStore`), so files
 come in any order and memory stays bounded by one ticket; then each ticket is built by
-:func:`~importer.readers.zendesk_build.build_conversation`, with the value choices of
+:func:`~importer.readers.zendesk.build.build_conversation`, with the value choices of
 ``mappings/zendesk.toml``. A ticket listed twice (the incremental export lists a ticket each
 time it changes) is read once, in its latest version, at the place it was first seen.
 """
@@ -33,7 +33,7 @@ from importer.readers.common import (
 from importer.readers.containers import JsonRecord, id_after
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
-from importer.readers.zendesk_build import (
+from importer.readers.zendesk.build import (
     LocatedComment,
     as_list,
     build_conversation,
@@ -42,8 +42,8 @@ from importer.readers.zendesk_build import (
     id_text,
     user_summary,
 )
-from importer.readers.zendesk_mapping import ZendeskMapping, zendesk_mapping
-from importer.readers.zendesk_roles import (
+from importer.readers.zendesk.mapping import ZendeskMapping, zendesk_mapping
+from importer.readers.zendesk.roles import (
     COMMENTS,
     ROLES,
     TICKET_FIELDS,
@@ -52,6 +52,7 @@ from importer.readers.zendesk_roles import (
     USERS,
     zendesk_role,
 )
+from importer.readers.zendesk.signs import is_zendesk
 
 METRIC_TIMES = ("solved_at",)
 USERS_CACHED = 4096  # agents answer many tickets: their look-ups stay in memory
@@ -74,6 +75,7 @@ def _more_comments(later: dict[str, Any], kept: dict[str, Any]) -> bool:
 class ZendeskReader(StagedReader[ZendeskMapping]):
     """Zendesk tickets with their comments, users, ticket fields and ticket metrics."""
 
+    detection_place = 30
     info = FormatInfo(
         "zendesk",
         "Zendesk JSON export, API or ETL dumps (tickets, comments, users)",
@@ -89,6 +91,9 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
         "embedded in their tickets",
     )
     unparsed_loss = "a ticket may miss a message, a name or a field"
+
+    def owns(self, record: Mapping[str, Any], stream: str | None) -> bool:
+        return is_zendesk(record)
 
     def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
         return zendesk_role(record, stream)

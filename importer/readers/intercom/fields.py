@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from importer.readers.common import id_text, text_value
-from importer.readers.intercom_mapping import IntercomMapping
+from importer.readers.intercom.mapping import IntercomMapping
 
 #: an ``[Image "..."]`` placeholder or an ``<img src>``, in the order the body shows them
 IMAGE_REFERENCE = re.compile(

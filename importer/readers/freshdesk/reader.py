@@ -1,7 +1,7 @@
 """The Freshdesk reader: API JSON tickets and conversations, and ETL dumps of them, in any order.
 
 What it reads, each record's role judged by its content
-(:func:`~importer.readers.freshdesk_records.record_role`):
+(:func:`~importer.readers.freshdesk.records.record_role`):
 
 - ``tickets`` (API shape; ``requester`` and ``stats`` when the export asked for them; their
   ``conversations`` possibly embedded);
@@ -13,14 +13,14 @@ What it reads, each record's role judged by its content
 Every record is staged on disk first (:class:`~importer.readers.staging.StagingStore`), so files
 come in any order and memory stays bounded (ticket fields, a few dozen records, are taken into
 memory before the tickets are built; people are looked up through a bounded cache); then each
-ticket is built by :func:`~importer.readers.freshdesk_tickets.ticket_record`. Value choices are in
+ticket is built by :func:`~importer.readers.freshdesk.tickets.ticket_record`. Value choices are in
 ``mappings/freshdesk.toml``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import partial
 from typing import Any
 
@@ -34,8 +34,8 @@ from importer.readers.common import (
     staged_notes,
 )
 from importer.readers.containers import JsonRecord, id_after
-from importer.readers.freshdesk_mapping import FreshdeskMapping, freshdesk_mapping
-from importer.readers.freshdesk_records import (
+from importer.readers.freshdesk.mapping import FreshdeskMapping, freshdesk_mapping
+from importer.readers.freshdesk.records import (
     ROLES,
     Person,
     TicketFields,
@@ -44,7 +44,8 @@ from importer.readers.freshdesk_records import (
     id_text,
     record_role,
 )
-from importer.readers.freshdesk_tickets import FreshdeskConversation, ticket_record
+from importer.readers.freshdesk.signs import is_freshdesk
+from importer.readers.freshdesk.tickets import FreshdeskConversation, ticket_record
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
 
@@ -106,6 +107,7 @@ def _more_complete(candidate: dict[str, Any], kept: dict[str, Any]) -> bool:
 class FreshdeskReader(StagedReader[FreshdeskMapping]):
     """Freshdesk tickets with their conversations, contacts, agents and ticket fields."""
 
+    detection_place = 40
     info = FormatInfo(
         "freshdesk",
         "Freshdesk API JSON or ETL dumps (tickets with requester/stats, conversations)",
@@ -120,6 +122,9 @@ class FreshdeskReader(StagedReader[FreshdeskMapping]):
         "they are not read: export conversations with their ticket id, or the tickets with "
         "their conversations",
     )
+
+    def owns(self, record: Mapping[str, Any], stream: str | None) -> bool:
+        return is_freshdesk(record)
 
     def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
         return record_role(record, stream)

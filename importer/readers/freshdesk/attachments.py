@@ -21,8 +21,8 @@ from html import unescape
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from importer.readers.freshdesk_mapping import FreshdeskMapping
-from importer.readers.freshdesk_records import text_of
+from importer.readers.freshdesk.mapping import FreshdeskMapping
+from importer.readers.freshdesk.records import text_of
 
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")

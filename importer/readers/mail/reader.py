@@ -2,10 +2,10 @@
 
 A shared inbox exported as Google Takeout's ``.mbox``, Thunderbird's folder files, Apple Mail's
 ``mbox`` or a folder of Outlook ``.eml`` files. Files are recognised by content
-(:func:`~importer.readers.mail_parse.sniff_mail` through the ``sniff_text`` hook); every mail is
-read once, streamed (:mod:`importer.readers.mail_parse`), turned into a head and a body
-(:mod:`importer.readers.mail_message`) staged on disk, and threaded
-(:mod:`importer.readers.mail_thread`) by Message-ID, In-Reply-To, References, Gmail's
+(:func:`~importer.readers.mail.parse.sniff_mail` through the ``sniff_text`` hook); every mail is
+read once, streamed (:mod:`importer.readers.mail.parse`), turned into a head and a body
+(:mod:`importer.readers.mail.message`) staged on disk, and threaded
+(:mod:`importer.readers.mail.thread`) by Message-ID, In-Reply-To, References, Gmail's
 X-GM-THRID, then by subject and customer for replies whose parent is missing.
 
 Who is the team comes from ``mappings/mail.toml`` (``team_addresses``, ``team_domains``) and from
@@ -30,9 +30,9 @@ from importer.errors import FormatError
 from importer.findings import Finding
 from importer.model import CLOSED_LIKE
 from importer.readers.base import Reader, RoleFile, files_in_order, without_conversations
-from importer.readers.mail_mapping import MailMapping, mail_mapping
-from importer.readers.mail_message import mail_body, mail_head
-from importer.readers.mail_parse import (
+from importer.readers.mail.mapping import MailMapping, mail_mapping
+from importer.readers.mail.message import mail_body, mail_head
+from importer.readers.mail.parse import (
     EML,
     MBOX,
     RawMail,
@@ -41,7 +41,7 @@ from importer.readers.mail_parse import (
     raw_message_id,
     sniff_mail,
 )
-from importer.readers.mail_thread import Threads
+from importer.readers.mail.thread import Threads
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import StagingStore
 
@@ -85,6 +85,7 @@ def _mail_id(head: dict[str, Any]) -> str:
 class MailReader(Reader):
     """Mail archives: mbox and .eml."""
 
+    detection_place = 80
     info = FormatInfo(
         "mail",
         "mail archives of a shared inbox (Google Takeout or Thunderbird mbox, .eml files)",

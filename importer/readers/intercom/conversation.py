@@ -1,7 +1,7 @@
 """One Intercom conversation object as a canonical conversation: pure, no files, no staging.
 
 The rules (``source-formats.md`` §4 and §13, the contract's "Platform formats"), each value
-choice from :class:`~importer.readers.intercom_mapping.IntercomMapping`:
+choice from :class:`~importer.readers.intercom.mapping.IntercomMapping`:
 
 - ``source`` (API 1.x: ``conversation_message``) is the first message, at the conversation's
   ``created_at``; then the parts, nested under ``conversation_parts`` or given separately.
@@ -17,7 +17,7 @@ choice from :class:`~importer.readers.intercom_mapping.IntercomMapping`:
 - Bodies holding a tag or an HTML entity are HTML, others plain text. Part ``attachments`` become
   url attachments; ``[Image "..."]`` placeholders and ``<img src>`` in bodies become attachments
   of their message when they name an address (or hold ``data:`` bytes), else they are reported
-  left out (see :mod:`importer.readers.intercom_fields`).
+  left out (see :mod:`importer.readers.intercom.fields`).
 - Timestamps stay epoch seconds; ids become text (``7253.0`` → ``"7253"``); the closed time is
   ``statistics.last_close_at`` of a closed conversation.
 """
@@ -30,9 +30,9 @@ from typing import Any
 
 from importer.findings import Finding
 from importer.model import status_class
-from importer.readers import intercom_fields as fields
 from importer.readers.common import Conversion, id_text, text_value
-from importer.readers.intercom_fields import (
+from importer.readers.intercom import fields
+from importer.readers.intercom.fields import (
     NO_PEOPLE,
     People,
     Problem,
@@ -40,7 +40,7 @@ from importer.readers.intercom_fields import (
     nested_parts,
     split_name,
 )
-from importer.readers.intercom_mapping import IntercomMapping
+from importer.readers.intercom.mapping import IntercomMapping
 from importer.readers.source import SourceRecord
 
 __all__ = ["NO_PEOPLE", "People", "conversation_record", "id_text", "nested_parts"]

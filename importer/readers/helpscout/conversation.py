@@ -1,7 +1,7 @@
 """One Help Scout conversation (Mailbox API 2.0, HAL) as a canonical conversation: pure.
 
 The rules (``helpscout-api.md`` §5.7 and §6, ``source-formats.md`` §11), each value choice from
-:class:`~importer.readers.helpscout_mapping.HelpScoutMapping`:
+:class:`~importer.readers.helpscout.mapping.HelpScoutMapping`:
 
 - Threads come under ``_embedded.threads``, newest first as the API lists them: they are put
   oldest first (a dump already oldest first is kept so), equal times keeping the API's order.
@@ -27,7 +27,7 @@ from typing import Any
 from importer.findings import Finding
 from importer.model import status_class
 from importer.readers.common import Conversion, id_text, text_value
-from importer.readers.helpscout_mapping import HelpScoutMapping
+from importer.readers.helpscout.mapping import HelpScoutMapping
 from importer.readers.source import SourceRecord
 
 SOURCE_NAME = "helpscout"

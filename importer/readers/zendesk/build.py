@@ -9,7 +9,7 @@ Rules (the values come from ``mappings/zendesk.toml``):
 - author role from the user's ``role``; an author the users do not name is read by the ticket:
   the assignee and followers are agents (Zendesk allows only agents there), then the requester
   is the customer and anyone else an agent (a private comment is always an agent's);
-- ``public: false`` → a private note; bodies as :mod:`~importer.readers.zendesk_content` says;
+- ``public: false`` → a private note; bodies as :mod:`~importer.readers.zendesk.content` says;
 - the ticket's ``description`` is its first comment's text: it becomes the first message only
   when the export lacks that comment, so the first message is never doubled;
 - ``via.channel`` → type, ``status`` → the canonical word, solved time from ``metric_set`` or
@@ -32,13 +32,13 @@ from importer.findings import Finding
 from importer.model import status_class
 from importer.readers.common import finished_record
 from importer.readers.source import SourceRecord
-from importer.readers.zendesk_content import (
+from importer.readers.zendesk.content import (
     comment_attachments,
     comment_body,
     description_html,
     without_data_images,
 )
-from importer.readers.zendesk_mapping import ZendeskMapping
+from importer.readers.zendesk.mapping import ZendeskMapping
 from importer.transform.times import API_TIME_PATTERN, TimestampError, parse_timestamp
 
 UserLookup = Callable[[str], dict[str, Any] | None]

@@ -40,28 +40,12 @@ from importer.findings import Finding
 from importer.model import RAW_TEXT_KEY
 from importer.readers.base import Reader, RoleFile
 from importer.readers.batches import BATCH_BYTES, RecordBatch
-from importer.readers.csv_mapping import CsvColumns, csv_columns
+from importer.readers.csv.mapping import CsvColumns, csv_columns
 from importer.readers.inputs import AttachmentPathError, InputFile, attachment_size
 from importer.readers.limits import ReadLimits, over_record_bound
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import GroupedRow, GroupedRows
-from importer.readers.text import CP1252_FALLBACK, UTF8_BOM, DecodedLines, encoding_message
-
-
-def read_header(input_file: InputFile, delimiter: str) -> list[str] | None:
-    """The header row of a CSV file, ``None`` when the file does not start like one. NUL bytes
-    are dropped, as :class:`_CsvRows` drops them."""
-    with input_file.open() as stream:
-        first = stream.readline(1 << 20)
-    if not first:
-        return None
-    lines = DecodedLines([first.replace(b"\0", b"")])
-    try:
-        header = next(csv.reader(lines, delimiter=delimiter))
-    except (csv.Error, StopIteration):
-        return None
-    return [name.strip() for name in header]
-
+from importer.readers.text import CP1252_FALLBACK, UTF8_BOM, encoding_message
 
 #: bytes read as cp1252 so far in this thread (by :data:`COUNTED_CP1252`)
 _replaced = threading.local()
@@ -928,6 +912,8 @@ def generic_csv_batches(
 class CsvReader(Reader):
     """The generic CSV layout: roles ``conversations`` and ``messages``, told apart by header."""
 
+    detection_place = 20
+    reads_files_given = False
     info = FormatInfo(
         "csv",
         "generic CSV: one row per conversation plus one row per message",
@@ -935,6 +921,13 @@ class CsvReader(Reader):
         True,
     )
     roles = ("conversations", "messages")
+
+    def does_not_fit(self, names: str) -> str:
+        return (
+            f"--format csv does not fit {names}: no header has the conversation id column "
+            "and conversation or message columns of the csv mapping; name your columns "
+            "with --mapping (see mappings/csv.toml)"
+        )
 
     def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
         return None  # no JSON records

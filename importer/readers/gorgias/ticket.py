@@ -1,7 +1,7 @@
 """One Gorgias ticket and its messages as a canonical conversation: pure, no files, no staging.
 
 The rules (``source-formats.md`` §8, §13), each value choice from
-:class:`~importer.readers.gorgias_mapping.GorgiasMapping`:
+:class:`~importer.readers.gorgias.mapping.GorgiasMapping`:
 
 - The messages embedded in the ticket and those read from their own stream (each id once), in
   time order (``created_datetime``, else ``sent_datetime``; microseconds and offsets kept).
@@ -30,8 +30,8 @@ from typing import Any
 from importer.findings import Finding
 from importer.model import status_class
 from importer.readers.common import Conversion, id_text, text_value
-from importer.readers.gorgias_mapping import GorgiasMapping
-from importer.readers.intercom_fields import part_attachments, split_name
+from importer.readers.gorgias.mapping import GorgiasMapping
+from importer.readers.intercom.fields import part_attachments, split_name
 from importer.readers.source import SourceRecord
 
 #: a numeric character reference whose ``;`` is missing

@@ -13,7 +13,7 @@ What it reads, each record's role judged by its content (:func:`front_role`):
 - ``teammates`` (``tea_``) and ``contacts`` (``crd_``): names and emails of authors and customers.
 
 Every record is staged on disk first (:class:`~importer.readers.staging.StagingStore`), then each
-conversation is built by :func:`~importer.readers.front_conversation.conversation_record`. The
+conversation is built by :func:`~importer.readers.front.conversation.conversation_record`. The
 value choices are in ``mappings/front.toml``.
 """
 
@@ -33,9 +33,10 @@ from importer.readers.common import (
     staged_notes,
 )
 from importer.readers.containers import JsonRecord, id_after
-from importer.readers.front_conversation import conversation_record, link_id, results
-from importer.readers.front_mapping import FrontMapping, front_mapping
-from importer.readers.signs import FRONT_ID, is_front, other_platform
+from importer.readers.front.conversation import conversation_record, link_id, results
+from importer.readers.front.mapping import FrontMapping, front_mapping
+from importer.readers.front.signs import FRONT_ID, is_front
+from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
 
@@ -112,6 +113,8 @@ def _more_nested(later: dict[str, Any], kept: dict[str, Any]) -> bool:
 class FrontReader(StagedReader[FrontMapping]):
     """Front conversations with their messages, comments, teammates and contacts."""
 
+    detection_place = 60
+    decisive_signs = True
     info = FormatInfo(
         "front",
         "Front Core API JSON or ETL dumps (conversations, messages, comments)",
@@ -126,6 +129,9 @@ class FrontReader(StagedReader[FrontMapping]):
         "_links.related.conversation, conversation_id or request path; first at {first}); they "
         "are not read: export them with their links",
     )
+
+    def owns(self, record: Mapping[str, Any], stream: str | None) -> bool:
+        return is_front(record)
 
     def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
         return front_role(record, stream)

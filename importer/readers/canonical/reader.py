@@ -159,6 +159,7 @@ def canonical_batches(files: Iterable[InputFile], size: int) -> Iterator[RecordB
 class CanonicalReader(Reader):
     """The importer's own JSONL (one role: conversations)."""
 
+    detection_place = 10
     info = FormatInfo(
         "canonical",
         "the importer's own JSONL, one conversation per line (output of `importer convert`)",

@@ -28,9 +28,9 @@ from typing import Any
 
 from importer.findings import Finding
 from importer.readers.common import finished_record
-from importer.readers.freshdesk_attachments import attachment_of, inline_images
-from importer.readers.freshdesk_mapping import FreshdeskMapping
-from importer.readers.freshdesk_records import (
+from importer.readers.freshdesk.attachments import attachment_of, inline_images
+from importer.readers.freshdesk.mapping import FreshdeskMapping
+from importer.readers.freshdesk.records import (
     People,
     Person,
     TicketFields,

@@ -11,7 +11,7 @@ What it reads, each record's role judged by its content (:func:`intercom_role`):
 
 Every record is staged on disk first (:class:`~importer.readers.staging.StagingStore`), so files
 come in any order and memory stays bounded; then each conversation is built by
-:func:`~importer.readers.intercom_conversation.conversation_record`. The value choices are in
+:func:`~importer.readers.intercom.conversation.conversation_record`. The value choices are in
 ``mappings/intercom.toml``.
 """
 
@@ -32,9 +32,10 @@ from importer.readers.common import (
     staged_notes,
 )
 from importer.readers.containers import JsonRecord
-from importer.readers.intercom_conversation import conversation_record
-from importer.readers.intercom_fields import People, nested_parts
-from importer.readers.intercom_mapping import IntercomMapping, intercom_mapping
+from importer.readers.intercom.conversation import conversation_record
+from importer.readers.intercom.fields import People, nested_parts
+from importer.readers.intercom.mapping import IntercomMapping, intercom_mapping
+from importer.readers.intercom.signs import is_intercom
 from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
@@ -154,6 +155,7 @@ def _more_parts(later: dict[str, Any], kept: dict[str, Any]) -> bool:
 class IntercomReader(StagedReader[IntercomMapping]):
     """Intercom conversations with their parts, contacts, admins and teams."""
 
+    detection_place = 50
     info = FormatInfo(
         "intercom",
         "Intercom API JSON or ETL dumps (conversations with conversation_parts)",
@@ -168,6 +170,9 @@ class IntercomReader(StagedReader[IntercomMapping]):
         "conversations with their parts",
     )
     parent_id_patterns = {PARTS: _CONVERSATION_ID_HINT}
+
+    def owns(self, record: Mapping[str, Any], stream: str | None) -> bool:
+        return is_intercom(record)
 
     def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
         return intercom_role(record, stream)

@@ -11,7 +11,7 @@ What it reads, each record's role judged by its content (:func:`gorgias_role`):
 Customers, users and other Gorgias resources are passed over with one warning per stream: tickets
 and messages carry their customer and senders. Every record is staged on disk first
 (:class:`~importer.readers.staging.StagingStore`), then each ticket is built by
-:func:`~importer.readers.gorgias_ticket.ticket_record`. The value choices are in
+:func:`~importer.readers.gorgias.ticket.ticket_record`. The value choices are in
 ``mappings/gorgias.toml``.
 """
 
@@ -30,9 +30,10 @@ from importer.readers.common import (
     staged_notes,
 )
 from importer.readers.containers import JsonRecord, id_after
-from importer.readers.gorgias_mapping import GorgiasMapping, gorgias_mapping
-from importer.readers.gorgias_ticket import embedded, ticket_record
-from importer.readers.signs import is_gorgias, other_platform
+from importer.readers.gorgias.mapping import GorgiasMapping, gorgias_mapping
+from importer.readers.gorgias.signs import is_gorgias
+from importer.readers.gorgias.ticket import embedded, ticket_record
+from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
 
@@ -129,6 +130,8 @@ def _more_messages(later: dict[str, Any], kept: dict[str, Any]) -> bool:
 class GorgiasReader(StagedReader[GorgiasMapping]):
     """Gorgias tickets with their messages, embedded or exported on their own."""
 
+    detection_place = 70
+    decisive_signs = True
     info = FormatInfo(
         "gorgias",
         "Gorgias REST API JSON or ETL dumps (tickets with their messages)",
@@ -143,6 +146,9 @@ class GorgiasReader(StagedReader[GorgiasMapping]):
         "tickets with their messages",
     )
     parent_id_patterns = {MESSAGES: _TICKET_ID_HINT}
+
+    def owns(self, record: Mapping[str, Any], stream: str | None) -> bool:
+        return is_gorgias(record)
 
     def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
         return gorgias_role(record, stream)

@@ -1,7 +1,7 @@
 """One Front conversation, its messages and comments, as a canonical conversation: pure.
 
 The rules (``source-formats.md`` §5, §13), each value choice from
-:class:`~importer.readers.front_mapping.FrontMapping`:
+:class:`~importer.readers.front.mapping.FrontMapping`:
 
 - Messages and comments are put in time order (Front lists messages newest first); times stay
   the float epoch seconds Front writes (``created_at``, a comment's ``posted_at``).
@@ -28,9 +28,9 @@ from typing import Any
 
 from importer.findings import Finding
 from importer.readers.common import Conversion, id_text, text_value
-from importer.readers.front_mapping import FrontMapping
-from importer.readers.intercom_conversation import HTML_SIGN
-from importer.readers.intercom_fields import Lookup, part_attachments, split_name
+from importer.readers.front.mapping import FrontMapping
+from importer.readers.intercom.conversation import HTML_SIGN
+from importer.readers.intercom.fields import Lookup, part_attachments, split_name
 from importer.readers.source import SourceRecord
 
 PHONE = re.compile(r"^\+?[\d\s().-]{6,}$")

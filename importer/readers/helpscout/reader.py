@@ -12,7 +12,7 @@ Each conversation carries its threads under ``_embedded.threads``; a conversatio
 without them is refused, saying how to export it. Records are staged on disk
 (:class:`~importer.readers.staging.StagingStore`) so that a conversation found twice (pages that
 overlap, a list page and a full body) is read once: the copy with more threads. Then each is
-built by :func:`~importer.readers.helpscout_conversation.conversation_record`; the value choices
+built by :func:`~importer.readers.helpscout.conversation.conversation_record`; the value choices
 are in ``mappings/helpscout.toml``.
 
 The source id is the conversation's Help Scout ``id``: importing the same dump again imports
@@ -35,8 +35,9 @@ from importer.readers.common import (
     stage_once,
 )
 from importer.readers.containers import JsonRecord
-from importer.readers.helpscout_conversation import conversation_record, embedded
-from importer.readers.helpscout_mapping import HelpScoutMapping, helpscout_mapping
+from importer.readers.helpscout.conversation import conversation_record, embedded
+from importer.readers.helpscout.mapping import HelpScoutMapping, helpscout_mapping
+from importer.readers.helpscout.signs import is_helpscout
 from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagingStore
@@ -77,6 +78,7 @@ def _more_threads(later: dict[str, Any], kept: dict[str, Any]) -> bool:
 class HelpScoutReader(StagedReader[HelpScoutMapping]):
     """Help Scout conversations with their embedded threads."""
 
+    detection_place = 90
     info = FormatInfo(
         "helpscout",
         "Help Scout Mailbox API 2.0 JSON (conversations with embedded threads), to merge accounts",
@@ -85,6 +87,9 @@ class HelpScoutReader(StagedReader[HelpScoutMapping]):
         True,
     )
     roles = (CONVERSATIONS,)
+
+    def owns(self, record: Mapping[str, Any], stream: str | None) -> bool:
+        return is_helpscout(record)
 
     def role_of(self, record: dict[str, Any], stream: str | None) -> str | None:
         return helpscout_role(record, stream)

@@ -1,0 +1,38 @@
+"""What only Front writes: the signs its reader's ``owns`` goes by (what makes a record
+plainly Front's, see :mod:`importer.readers.signs`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+#: Front's resource ids: conversation, message, comment, teammate, contact, tag, inbox, channel...
+FRONT_ID = re.compile(
+    r"^(?:cnv|msg|com|tea|crd|ctc|tag|inb|cha|tim|acc|fil|top|lnk|rul|evt|shf|cmp|rsp|sig|hdl)"
+    r"_[0-9a-z]+$"
+)
+FRONT_KEYS = frozenset(
+    {
+        "is_inbound",
+        "blurb",
+        "draft_mode",
+        "is_draft",
+        "posted_at",
+        "scheduled_reminders",
+        "is_available",
+        "is_blocked",
+        "is_spammer",
+    }
+)
+
+
+def is_front(record: Mapping[str, Any]) -> bool:
+    """A Front record: a Front resource id, keys only Front writes, or links to frontapp.com."""
+    if FRONT_ID.match(str(record.get("id") or "")):
+        return True
+    if not FRONT_KEYS.isdisjoint(record.keys()):
+        return True
+    links = record.get("_links")
+    own = links.get("self") if isinstance(links, Mapping) else None
+    return isinstance(own, str) and ".frontapp.com/" in own
