@@ -29,7 +29,9 @@ test-fast: $(STAMP)
 
 # Start the sandbox (state in .demo/), import every export under samples/, print the reports.
 # A second run finds everything already imported. SANDBOX_PORT=9000 make demo for another port.
+# .demo/ holds customer data (the sandbox's store, checkpoints, reports): its owner's alone.
 demo: $(STAMP)
+	mkdir -p .demo && chmod 700 .demo
 	SANDBOX_PORT=$(SANDBOX_PORT) $(BIN)/python scripts/demo.py
 
 demo-clean:

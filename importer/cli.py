@@ -40,6 +40,7 @@ from importer.cli_options import (
 from importer.commands.stopping import signals_before_the_loop
 from importer.errors import ImporterError
 from importer.model import conversation_json_schema
+from importer.outputs import keep_private, write_private
 from importer.report import render_text, write_json_atomic
 from importer.sandbox.cli import sandbox_command
 from importer.settings import DEFAULT_RECONCILE_WAIT_S, DEFAULT_WORKERS
@@ -170,10 +171,10 @@ def plan(**options: Any) -> None:
                 input_names=list(options["inputs"]),
             )
         )
+        if options["report_path"] is not None:
+            write_plan(report, options["report_path"])
     except ImporterError as exc:
         fail(exc)
-    if options["report_path"] is not None:
-        write_plan(report, options["report_path"])
     show_table(render_plan(report), options)
     sys.exit(report.exit_code())
 
@@ -430,12 +431,15 @@ def verify(**options: Any) -> None:
         click.echo("Interrupted: nothing was written; rerun to verify.", err=True)
         sys.exit(130)
     body = report.as_dict()
-    if options["report_path"] is not None:
-        write_json_atomic(body, options["report_path"])
-    if options["csv_path"] is not None:
-        write_csv(report.mismatches, str(options["csv_path"]))
-    if options["html_path"] is not None:
-        options["html_path"].write_text(render_html(body), encoding="utf-8")
+    try:
+        if options["report_path"] is not None:
+            write_json_atomic(body, options["report_path"])
+        if options["csv_path"] is not None:
+            write_csv(report.mismatches, options["csv_path"])
+        if options["html_path"] is not None:
+            write_private(options["html_path"], render_html(body).encode("utf-8"))
+    except ImporterError as exc:
+        fail(exc)
     show_table(render_rows(report), options)
     sys.exit(report.exit_code())
 
@@ -461,7 +465,10 @@ cli.add_command(sandbox_command, "sandbox")
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (``python -m importer`` too). Every file and folder the
+    process creates is its owner's alone (umask 0o077; see :mod:`importer.outputs`): set here,
+    not in ``cli``, so that the importer used in-process leaves its caller's umask alone."""
     global _exits_after_command
     _exits_after_command = True
+    keep_private()
     cli.main(prog_name="importer")

@@ -20,13 +20,15 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 from importer.errors import ImporterError
+from importer.outputs import OutputFile
 from importer.readers.inputs import attachment_size, read_attachment_bytes
 from importer.readers.limits import DEFAULT_LIMITS, ReadLimits, size_text
 from importer.settings import DEFAULT_DOWNLOAD_MAX_BYTES
@@ -56,12 +58,12 @@ class DeadLetterFile:
         self.source_tz = source_tz
         self.limits = limits
         self.max_inline_bytes = max_inline_bytes
-        self._handle: IO[str] | None = None
+        self._handle: OutputFile | None = None
         self.count = 0
 
     def __enter__(self) -> DeadLetterFile:
-        if self.path is not None:
-            self._handle = self.path.open("w", encoding="utf-8")
+        if self.path is not None:  # 0600; a line that cannot be written stops the run (exit 4)
+            self._handle = OutputFile(self.path)
         return self
 
     def __exit__(
@@ -71,7 +73,12 @@ class DeadLetterFile:
         tb: TracebackType | None,
     ) -> None:
         if self._handle is not None:
-            self._handle.close()
+            handle, self._handle = self._handle, None
+            if value is None:
+                handle.close()
+            else:  # what is raising already says why the command stops
+                with suppress(ImporterError):
+                    handle.close()
 
     def write(self, record: dict[str, Any] | None, entry: dict[str, Any]) -> None:
         """Write ``record`` with the report ``entry`` that explains it."""
@@ -90,7 +97,6 @@ class DeadLetterFile:
             if budget.not_inlined:
                 body[DEAD_LETTER_KEY][NOT_INLINED_KEY] = budget.not_inlined
         self._handle.write(json.dumps(body, ensure_ascii=False, default=str) + "\n")
-        self._handle.flush()
 
 
 def written_back(

@@ -20,6 +20,9 @@
     ├── DownloadError                an attachment URL of the export cannot be fetched: the file
     │                                is left out with an error entry, the conversation goes on
     ├── WorkersLostError             no worker is left to import: stop cleanly (3)
+    ├── OutputWriteError             an output file (checkpoint, report, dead letters, event
+    │                                log, staging) cannot be written: disk full, file size
+    │                                limit; stop cleanly, naming the file (4)
     ├── StoppedError                 a signal stopped the run; what was in flight resumes (130)
     │   └── SetUpInterruptedError    stopped during the set-up checks, nothing sent (130)
     └── SandboxError                 the local emulator cannot start (2)
@@ -32,6 +35,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from importer.findings import Finding
 
 
@@ -135,6 +140,24 @@ class WorkersLostError(ImporterError):
     """Every worker of the pool has ended while conversations were left: stop, exit 3."""
 
     exit_code = 3
+
+
+class OutputWriteError(ImporterError):
+    """A file the importer writes (the checkpoint, a report, the dead letters, the event log,
+    staging or spooled files) cannot be written, most often because its disk is full or the
+    process's file size limit is reached: the run stops (exit 4). ``path`` names the file; the
+    checkpoint is consistent (SQLite rolls back what it could not write) and a rerun resumes."""
+
+    exit_code = 4
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(
+            f"could not be written ({reason}): make room on its disk (or raise the file size "
+            "limit) and rerun the same command; a run resumes from its checkpoint, nothing is "
+            "sent twice",
+            location=str(path),
+        )
+        self.path = str(path)
 
 
 class SandboxError(ImporterError):

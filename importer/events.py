@@ -19,7 +19,9 @@ import json
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from importer.outputs import OutputFile
 
 SECRET_KEYS = frozenset(
     {"authorization", "access_token", "client_secret", "app_secret", "token", "refresh_token"}
@@ -27,15 +29,20 @@ SECRET_KEYS = frozenset(
 
 
 class EventLog:
-    """Writes events as JSON lines; a no-op without a file."""
+    """Writes events as JSON lines (the file created 0600); a no-op without a file.
+
+    A line that cannot be written (disk full, file size limit) raises
+    :class:`~importer.errors.OutputWriteError` once, from the ``emit`` that met it, which stops
+    the run; later events are dropped, so that the stop itself (whose steps emit events too)
+    is never interrupted by the same failure again."""
 
     def __init__(self, path: Path | None) -> None:
-        self._handle: IO[str] | None = path.open("a", encoding="utf-8") if path else None
+        self._handle = OutputFile(path, "a") if path else None
         self._lock = threading.Lock()
 
     def emit(self, event: str, fields: dict[str, Any] | None = None) -> None:
         """Write one event; keys that could hold a secret are dropped."""
-        if self._handle is None:
+        if self._handle is None or self._handle.failed is not None:
             return
         body = {"ts": round(time.time(), 3), "event": event}
         for key, value in (fields or {}).items():
@@ -43,10 +50,9 @@ class EventLog:
                 body[key] = value
         with self._lock:
             self._handle.write(json.dumps(body, ensure_ascii=False, default=str) + "\n")
-            self._handle.flush()
 
     def close(self) -> None:
         """Close the file."""
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.findings import Finding
+from importer.outputs import write_private, writing
 
 COUNTER_KEYS = (
     "source_conversations",
@@ -125,18 +126,22 @@ STDOUT_NAME = "-"  # ``--report -``: the report goes to standard output
 
 def write_json_atomic(body: dict[str, Any], path: Path) -> None:
     """Write ``body`` as indented JSON, atomically (a reader never sees half a file); ``-`` is
-    standard output, and a pipe or device (``/dev/stdout``) is written in place, never replaced."""
+    standard output, and a pipe or device (``/dev/stdout``) is written in place, never replaced.
+    The file is created 0600 (through its temporary file); a write that fails (disk full, file
+    size limit) raises :class:`~importer.errors.OutputWriteError` naming ``path``, leaving the
+    file as it was and no temporary file behind."""
     text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
     if str(path) == STDOUT_NAME:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     if path.exists() and not path.is_file():
-        with path.open("w", encoding="utf-8") as stream:
+        with writing(path), path.open("w", encoding="utf-8") as stream:
             stream.write(text)
         return
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.unlink(missing_ok=True)  # one left by a failed write: created anew, 0600
+    write_private(tmp, text.encode("utf-8"), name=path)
     tmp.replace(path)
 
 

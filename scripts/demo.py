@@ -60,7 +60,7 @@ def serve_sample_files() -> ThreadingHTTPServer | None:
 
 
 def start_sandbox() -> subprocess.Popen[str]:
-    DEMO.mkdir(exist_ok=True)
+    DEMO.mkdir(mode=0o700, exist_ok=True)  # customer data: its owner's alone
     command = [
         sys.executable,
         "-m",

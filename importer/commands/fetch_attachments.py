@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from importer.commands.stopping import GRACE_MARGIN_S, StopController
-from importer.errors import DownloadError, StoppedError
+from importer.errors import DownloadError, OutputWriteError, StoppedError
 from importer.helpscout.downloads import (
     AttachmentDownloader,
     fetched_file,
     public_url,
     source_auth_from_env,
 )
+from importer.outputs import make_private_dirs, write_private
 from importer.progress import Progress
 from importer.readers import SourceRecord, open_export
 from importer.readers.limits import DEFAULT_LIMITS, ReadLimits
@@ -158,7 +159,7 @@ async def fetch_attachments(
     controller.install()
     report = FetchReport(input_names or [str(p) for p in inputs], str(folder))
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(folder)  # 0700 where created; a folder given keeps its mode
         with (
             open_export(inputs, format_name, mapping_file, read_limits) as export,
             Progress("fetch", enabled=show_progress) as progress,
@@ -187,6 +188,8 @@ async def fetch_attachments(
                     for _ in tasks:
                         await _put(queue, None, tasks)
                     await asyncio.gather(*tasks, return_exceptions=True)
+                if fetcher.output_error is not None:
+                    raise fetcher.output_error
     finally:
         controller.hand_over()
     report.interrupted = controller.interrupted
@@ -224,6 +227,8 @@ class _Fetcher:
         self.downloader = downloader
         self.report = report
         self.progress = progress
+        #: a file that could not be written (disk full): the command stops with it (exit 4)
+        self.output_error: OutputWriteError | None = None
 
     async def work(self, queue: asyncio.Queue[UrlAttachment | None]) -> None:
         while True:
@@ -236,6 +241,10 @@ class _Fetcher:
                 await self.fetch_one(item)
             except StoppedError:
                 continue
+            except OutputWriteError as exc:  # a full disk: the command's stop (exit 4)
+                self.output_error = self.output_error or exc
+                if self.downloader.stop is not None:
+                    self.downloader.stop.set()
             except Exception as exc:
                 self._failed(item, f"unexpected {type(exc).__name__}: {exc}", "internal")
 
@@ -273,7 +282,7 @@ class _Fetcher:
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(target.parent)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    partial.write_bytes(data)
+    write_private(partial, data, name=target)  # 0600; a full disk stops the command (exit 4)
     partial.replace(target)

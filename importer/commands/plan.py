@@ -38,6 +38,7 @@ from importer.findings import Finding
 from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.pacing import Pacer
+from importer.outputs import staging_writes
 from importer.readers import Export, open_export
 from importer.readers.base import counting_reads
 from importer.report import Report, write_json_atomic
@@ -241,7 +242,7 @@ async def plan_import(
             report.format = export.format
             async with AsyncExitStack() as stack:
                 client, mailbox_fields = await _connect(stack, settings, events, report)
-                with counting_reads(read_counts_of(export)) as counts:
+                with counting_reads(read_counts_of(export)) as counts, staging_writes():
                     await _plan_all(export, settings, report, dead, client, mailbox_fields, users)
                 events.emit(READ_COUNTS_EVENT, counts.event())
                 pace = client.pacer.rate if client is not None else None

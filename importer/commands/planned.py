@@ -25,6 +25,7 @@ from importer.deadletter import written_back
 from importer.errors import UsageError
 from importer.findings import Finding
 from importer.model import RAW_TEXT_KEY, Conversation
+from importer.outputs import create_private, writing
 from importer.readers import Export, SourceRecord, read_attachment_bytes
 from importer.readers.base import ReadCounts, current_read_counts
 from importer.settings import TransformSettings
@@ -225,9 +226,9 @@ class SeenSourceIds:
 
     def __init__(self) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="importer-seen-")
-        self._conn = sqlite3.connect(
-            str(Path(self._folder.name) / "seen.sqlite"), isolation_level=None
-        )
+        self._path = Path(self._folder.name) / "seen.sqlite"
+        create_private(self._path)
+        self._conn = sqlite3.connect(str(self._path), isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=OFF")
         self._conn.execute("PRAGMA synchronous=OFF")
         self._conn.execute(
@@ -237,10 +238,13 @@ class SeenSourceIds:
         weakref.finalize(self, _close_seen, self._conn, self._folder)
 
     def first_location(self, source_id: str, location: str) -> str:
-        """Where ``source_id`` was first met: ``location`` itself the first time."""
-        added = self._conn.execute(
-            "INSERT OR IGNORE INTO seen (source_id, location) VALUES (?, ?)", (source_id, location)
-        )
+        """Where ``source_id`` was first met: ``location`` itself the first time. A full disk
+        stops the command (exit 4), naming the file."""
+        with writing(self._path):
+            added = self._conn.execute(
+                "INSERT OR IGNORE INTO seen (source_id, location) VALUES (?, ?)",
+                (source_id, location),
+            )
         if added.rowcount == 1:
             return location
         row = self._conn.execute(

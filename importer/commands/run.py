@@ -4,7 +4,8 @@ Set-up stops before sending anything when something is wrong (credentials, mailb
 field, checkpoint of another target: exit 2). Then a producer plans conversations one at a time
 into a bounded queue (the reader never runs far ahead) and ``--workers`` workers import them.
 SIGINT/SIGTERM stop taking work; requests in flight settle (or stay recorded as in doubt) and the
-checkpoint is consistent for a rerun (exit 130). A fatal answer stops the run with exit 3.
+checkpoint is consistent for a rerun (exit 130). A fatal answer stops the run with exit 3; an
+output that cannot be written (disk full, file size limit) the same way, with exit 4.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from importer.deadletter import DeadLetterFile
 from importer.errors import (
     FatalApiError,
     ImporterError,
+    OutputWriteError,
     SetUpInterruptedError,
     StoppedError,
     UsageError,
@@ -44,6 +46,7 @@ from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.downloads import AttachmentDownloader, source_auth_from_env
 from importer.helpscout.transport import Timeouts
+from importer.outputs import staging_writes
 from importer.pipeline.checkpoint import Checkpoint, RunHeader
 from importer.pipeline.importer import ImportRun
 from importer.pipeline.parts import PartResult
@@ -150,23 +153,25 @@ class Producer:
         counts = read_counts_of(export)
         with counting_reads(counts):
             try:
-                async with aclosing(conversations):
-                    async for planned in conversations:
-                        if self.run.stop.is_set():
-                            break
-                        last = planned.location
-                        if isinstance(planned, AlreadyImported):
-                            self.run.report.warn(list(planned.warnings))
-                            self.run.settle_already_imported(planned)
-                        elif not isinstance(planned, ConversationPlan):
-                            self._settle_invalid(planned)
-                        elif self.run.checkpoint.is_conversation_done(
-                            planned.source_id
-                        ) and not self.run.checkpoint.has_pending_uploads(planned.source_id):
-                            self.run.settle_already_imported(planned)
-                        else:
-                            await pool.put(planned)
-                        await asyncio.sleep(0)
+                # a full disk met while reading stops the run (exit 4), as any output's
+                with staging_writes():
+                    async with aclosing(conversations):
+                        async for planned in conversations:
+                            if self.run.stop.is_set():
+                                break
+                            last = planned.location
+                            if isinstance(planned, AlreadyImported):
+                                self.run.report.warn(list(planned.warnings))
+                                self.run.settle_already_imported(planned)
+                            elif not isinstance(planned, ConversationPlan):
+                                self._settle_invalid(planned)
+                            elif self.run.checkpoint.is_conversation_done(
+                                planned.source_id
+                            ) and not self.run.checkpoint.has_pending_uploads(planned.source_id):
+                                self.run.settle_already_imported(planned)
+                            else:
+                                await pool.put(planned)
+                            await asyncio.sleep(0)
             except (ImporterError, asyncio.CancelledError):
                 raise
             except Exception as exc:
@@ -200,10 +205,11 @@ async def _count_for_progress(
 
     def count() -> int | None:
         total = 0
-        for _ in export.records():
-            if stop.is_set():
-                return None
-            total += 1
+        with staging_writes():
+            for _ in export.records():
+                if stop.is_set():
+                    return None
+                total += 1
         return total
 
     counted = await asyncio.to_thread(count)
@@ -268,8 +274,8 @@ async def run_import(
                     controller,
                     timeouts,
                 )
-            except (FatalApiError, WorkersLostError) as exc:  # the report still says how far
-                fatal = exc
+            except (FatalApiError, WorkersLostError, OutputWriteError) as exc:
+                fatal = exc  # the report still says how far the run went
     except (asyncio.CancelledError, StoppedError) as exc:
         if not controller.interrupted or controller.phase != "setup":
             raise
@@ -285,7 +291,12 @@ async def run_import(
         events.close()
     report.elapsed_s = time.monotonic() - started
     if report_path is not None:
-        write_report(report, report_path)
+        try:
+            write_report(report, report_path)
+        except OutputWriteError as exc:
+            if fatal is None:
+                raise
+            log.error("%s", exc)  # the stop's own error comes last, as the command's message
     if fatal is not None:
         raise fatal
     return RunOutcome(report, exit_code)
@@ -370,7 +381,8 @@ async def _run_with(
                 "agents without a Help Scout user: %s", ", ".join(sorted(directory.unmatched))
             )
     if run.fatal is not None:
-        log.error("stopped: %s", run.fatal)
+        if not isinstance(run.fatal, OutputWriteError):  # that one is the command's message
+            log.error("stopped: %s", run.fatal)
         raise run.fatal
     if controller.interrupted:
         return EXIT_INTERRUPTED
@@ -400,7 +412,7 @@ async def _pool(
         if isinstance(error, WorkersLostError) and controller.interrupted:
             error = None  # a second signal cancelled the workers: an interruption
         if error is not None:
-            if isinstance(error, FatalApiError | WorkersLostError):
+            if isinstance(error, FatalApiError | WorkersLostError | OutputWriteError):
                 if run.fatal is None:
                     run.fatal = error
                 run.stop.set()

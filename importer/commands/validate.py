@@ -22,6 +22,7 @@ from importer.commands.planning_pool import PlanSummary, planned_by_workers
 from importer.deadletter import DeadLetterFile
 from importer.events import EventLog
 from importer.findings import Finding
+from importer.outputs import OutputFile, staging_writes
 from importer.progress import Progress
 from importer.readers import open_export
 from importer.readers.base import counting_reads
@@ -62,11 +63,14 @@ def run_offline(
                 DeadLetterFile(dead_letter_path, export.format, zone, settings.read_limits)
             )
             progress = stack.enter_context(Progress(command, enabled=show_progress))
-            out = stack.enter_context(output.open("w", encoding="utf-8")) if output else None
+            out = OutputFile(output, flush_each=False) if output else None
+            if out is not None:
+                stack.callback(out.close)
             events = EventLog(log_json)
             stack.callback(events.close)
             tally = Tally(report, dead)
             counts = stack.enter_context(counting_reads(read_counts_of(export)))
+            stack.enter_context(staging_writes())  # a full disk while reading: exit 4
             leftover: list[Finding] = []
             planned_all: Iterator[ConversationPlan | PlanSummary | InvalidConversation]
             if jobs > 1:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from importer.commands.verify_compare import THREAD_FIELDS, Mismatch, shown
+from importer.outputs import write_private
 
 KEYS = ["source_id", "part", "thread"]
 _COLUMNS = [*KEYS, *THREAD_FIELDS]
@@ -103,10 +105,11 @@ def per_field(mismatches: list[Mismatch]) -> list[dict[str, Any]]:
     ]
 
 
-def write_csv(mismatches: list[Mismatch], path: str) -> None:
-    """The mismatch rows as CSV (header ``source_id,part,thread,field,expected,found``)."""
+def write_csv(mismatches: list[Mismatch], path: Path) -> None:
+    """The mismatch rows as CSV (header ``source_id,part,thread,field,expected,found``), in a
+    file of its owner's alone (0600); a failed write names ``path`` (exit 4)."""
     frame = pd.DataFrame(
         [m.as_dict() for m in mismatches],
         columns=["source_id", "part", "thread", "field", "expected", "found"],
     ).astype(object)
-    frame.to_csv(path, index=False)
+    write_private(path, frame.to_csv(index=False).encode("utf-8"))

@@ -22,6 +22,7 @@ from typing import Any
 from importer.errors import DownloadError
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.downloads import AttachmentDownloader, fetched_file
+from importer.outputs import write_private
 from importer.pipeline.checkpoint import Checkpoint
 from importer.pipeline.uploads import FOUND, ThreadFiles, UploadResult, UploadState, upload_once
 from importer.readers.inputs import read_attachment_bytes
@@ -101,7 +102,7 @@ class PartFiles:
                 continue
             assert self.spool_dir is not None
             path = self.spool_dir / f"{hashlib.sha256(url.encode()).hexdigest()[:24]}-{index}"
-            await asyncio.to_thread(path.write_bytes, data)
+            await asyncio.to_thread(write_private, path, data)  # full disk: exit 4
             fetched[index] = path
         return fetched
 

@@ -7,7 +7,8 @@ other files uploaded after (:mod:`attachments`). Then it is counted (:class:`Tal
 
 Whatever one conversation raises is its own failure (:meth:`ImportRun.handle`): it is failed in
 the report, the dead letters and the checkpoint (a part whose request may have been sent is left
-in doubt for the rerun), and the worker takes the next one. A fatal answer stops every worker;
+in doubt for the rerun), and the worker takes the next one. A fatal answer, or an output that
+cannot be written (:class:`~importer.errors.OutputWriteError`: disk full), stops every worker;
 the checkpoint stays consistent and a rerun resumes.
 """
 
@@ -23,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from importer.deadletter import DeadLetterFile
-from importer.errors import CredentialsError, FatalApiError, ImporterError, StoppedError
+from importer.errors import (
+    CredentialsError,
+    FatalApiError,
+    ImporterError,
+    OutputWriteError,
+    StoppedError,
+)
 from importer.findings import Finding
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.downloads import AttachmentDownloader
@@ -120,10 +127,24 @@ class ImportRun:
             self.stop.set()
         except StoppedError:
             pass  # stopping: what was in flight is in the checkpoint; the rerun resumes it
+        except OutputWriteError as exc:
+            self.output_failed(exc)
         except Exception as exc:
-            self.settle_crashed(plan, exc)
+            try:
+                self.settle_crashed(plan, exc)
+            except OutputWriteError as again:  # recording the failure found the disk full
+                self.output_failed(again)
         finally:
             self._settled.discard(plan.source_id)
+
+    def output_failed(self, exc: OutputWriteError) -> None:
+        """An output could not be written (disk full, file size limit): not one conversation's
+        failure but the run's stop (exit 4), as prompt as a fatal answer's. What was in flight
+        is in the checkpoint as it was before the failed write (a part sent but not recorded
+        done is in doubt), so the rerun resumes without sending anything twice."""
+        if self.fatal is None:
+            self.fatal = exc
+        self.stop.set()
 
     async def import_conversation(self, plan: ConversationPlan) -> None:
         """Create every missing part of ``plan``, in order, then count it."""
@@ -338,6 +359,8 @@ class ImportRun:
         _best_effort(lambda: self._leave_in_doubt(plan, reason))
         try:
             self.settle_failed(plan, None, PartResult(None, None, reason, "internal"))
+        except OutputWriteError:
+            raise
         except Exception as again:
             log.error("%s: recording the failure failed too: %s", plan.source_id, again)
             self._settled.add(plan.source_id)
@@ -365,7 +388,10 @@ class ImportRun:
 
 
 def _best_effort(action: Callable[[], object]) -> None:
+    """``action()``; what it raises is logged, except a full disk, which stops the run."""
     try:
         action()
+    except OutputWriteError:
+        raise
     except Exception as exc:
         log.error("could not record a failure in the checkpoint: %s", exc)

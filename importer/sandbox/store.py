@@ -12,9 +12,11 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from importer.errors import SandboxError
+from importer.outputs import create_private
 from importer.sandbox.config import FieldSpec, SandboxConfig
 
 _SCHEMA = """
@@ -83,6 +85,8 @@ class Store:
     def __init__(self, path: str | None = None) -> None:
         target = path or ":memory:"
         try:
+            if path and path != ":memory:" and not path.startswith("file:"):
+                create_private(Path(path))  # 0600, and so its journal (importer.outputs)
             self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             self._db.executescript(_SCHEMA)
@@ -93,7 +97,7 @@ class Store:
                     self._db.execute(
                         "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, offset)
                     )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise SandboxError(f"--db {target}: cannot open the database: {exc}") from exc
         self._lock = threading.RLock()
 

@@ -12,7 +12,7 @@ import pytest
 from fake_clock import FakeClock
 
 from importer.deadletter import DeadLetterFile
-from importer.errors import FatalApiError
+from importer.errors import FatalApiError, OutputWriteError
 from importer.helpscout.client import ClientStats
 from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.pipeline.checkpoint import Checkpoint, PartState, RunHeader
@@ -390,6 +390,31 @@ async def test_a_fatal_answer_stops_every_worker(checkpoint: Checkpoint) -> None
     assert 2 == len(client.created) == run.report.counts["imported"]
     assert PartState.SENDING == checkpoint.part("f2", 1).state  # reconciled before any resend
     assert checkpoint.part("f3", 1) is None
+
+
+async def test_a_checkpoint_that_cannot_be_written_stops_the_run_not_one_conversation(
+    checkpoint: Checkpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk when a part is recorded done: the run's stop (exit 4), as a fatal answer's;
+    nothing counted failed, the part left sending for the rerun to look up, no more sent."""
+    recorded = checkpoint.record_done
+
+    def record_done(source_id: str, part: int, conversation_id: int) -> None:
+        if source_id == "d2":
+            raise OutputWriteError(checkpoint.path, "database or disk is full")
+        recorded(source_id, part, conversation_id)
+
+    monkeypatch.setattr(checkpoint, "record_done", record_done)
+    client = ScriptedClient()
+    run = make_run(client, checkpoint)
+    await run_all(run, [plan(f"d{i}", f"d{i}@example.com") for i in range(10)], workers=1)
+    assert isinstance(run.fatal, OutputWriteError)
+    assert str(checkpoint.path) == run.fatal.path
+    assert run.stop.is_set()
+    assert (2, 0) == (run.report.counts["imported"], run.report.counts["failed"])
+    assert 3 == len(client.created)
+    assert PartState.SENDING == checkpoint.part("d2", 1).state  # looked up before any resend
+    assert checkpoint.part("d3", 1) is None
 
 
 async def test_resume_uploads_attachments_left_pending_by_a_stop(checkpoint: Checkpoint) -> None:

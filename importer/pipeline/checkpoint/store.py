@@ -33,7 +33,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from importer import __version__
-from importer.errors import CheckpointError
+from importer.errors import CheckpointError, OutputWriteError
+from importer.outputs import create_private, writing
 
 SCHEMA_VERSION = 3
 
@@ -150,6 +151,42 @@ def _migrate(conn: sqlite3.Connection) -> None:
         )
 
 
+class GuardedConnection(sqlite3.Connection):
+    """The checkpoint's connection: a write that finds no room (``SQLITE_FULL``, or
+    ``SQLITE_IOERR`` from a full disk or the file size limit) raises
+    :class:`~importer.errors.OutputWriteError` naming the checkpoint, instead of an
+    ``OperationalError`` a worker would take for one conversation's failure. SQLite has rolled
+    the transaction back (``with`` rolls back what is left), so the file stays consistent."""
+
+    checkpoint_path: str = ""
+
+    def execute(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+        with writing(self.checkpoint_path):
+            return super().execute(*args, **kwargs)
+
+    def executemany(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+        with writing(self.checkpoint_path):
+            return super().executemany(*args, **kwargs)
+
+    def executescript(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+        with writing(self.checkpoint_path):
+            return super().executescript(*args, **kwargs)
+
+    def commit(self) -> None:
+        with writing(self.checkpoint_path):
+            super().commit()
+
+    def __exit__(self, *args: Any) -> Any:
+        with writing(self.checkpoint_path):
+            return super().__exit__(*args)
+
+
+def _connect(path: Path) -> GuardedConnection:
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, factory=GuardedConnection)
+    conn.checkpoint_path = str(path)
+    return conn
+
+
 def _lock_for_one_run(path: Path) -> int:
     """Hold an exclusive ``flock`` on the checkpoint file while a run uses it: two runs of one
     checkpoint at once would both send what each thinks is pending. (SQLite's own locks are
@@ -173,7 +210,7 @@ class Store:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: GuardedConnection,
         header: RunHeader,
         path: Path,
         clock: Callable[[], float],
@@ -193,7 +230,10 @@ class Store:
         """
         path = Path(path)
         try:
-            conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
+            create_private(path)  # 0600, and so its -wal and -shm (see importer.outputs)
+            conn = _connect(path)
+        except OSError as exc:
+            raise OutputWriteError(path, exc.strerror or str(exc)) from None
         except sqlite3.Error as exc:
             raise CheckpointError(
                 f"cannot open the checkpoint ({exc})", location=str(path)
@@ -208,11 +248,11 @@ class Store:
             if header.options is not None:
                 _write_options(conn, header.options)
             stored = replace(stored, options=_read_options(conn))
-        except (sqlite3.DatabaseError, CheckpointError) as exc:
+        except (sqlite3.DatabaseError, CheckpointError, OutputWriteError) as exc:
             conn.close()
             if lock_fd is not None:
                 os.close(lock_fd)
-            if isinstance(exc, CheckpointError):
+            if isinstance(exc, CheckpointError | OutputWriteError):
                 raise
             raise CheckpointError(
                 f"the checkpoint is damaged or not a checkpoint ({exc}); give another "
@@ -231,7 +271,7 @@ class Store:
         if not path.is_file():
             raise CheckpointError("no such checkpoint file", location=str(path))
         try:
-            conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
+            conn = _connect(path)
             values = dict(conn.execute("SELECT key, value FROM run").fetchall())
         except sqlite3.Error as exc:
             raise CheckpointError(
