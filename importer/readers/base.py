@@ -1,77 +1,10 @@
-"""The Reader interface and the registry of formats.
+"""The Reader interface every input format implements, and the registry that finds readers.
 
-Writing a platform reader (the whole job: this module plus ``mappings/<name>.toml``). A reader
-of JSON records joined across files subclasses :class:`~importer.readers.common.StagedReader`,
-which does the read (every file once, each record routed by its role and staged on disk, records
-that cannot be parsed as invalid records first, the pending warnings on the first record,
-:func:`no_conversations` when there is none); the reader writes only its own logic::
-
-    # importer/readers/zendesk.py
-    from importer.readers.common import (StagedLookup, StagedReader, id_text, orphan_records,
-                                         stage_once, staged_notes)
-    from importer.readers.mapping_rules import Table, checked   # the mapping, checked
-    from importer.readers.source import FormatInfo, SourceRecord, read_safely
-
-    class ZendeskReader(StagedReader[ZendeskMapping]):
-        info = FormatInfo("zendesk", "Zendesk JSON export or API dumps", "tickets, ...", True)
-        roles = ("tickets", "comments", "users", "ticket_fields")   # roles[0]: the main one
-        unjoined_warning = ("ticket_id", "{count} comment(s) name no ticket (first at {first})...")
-        unparsed_loss = "a ticket may miss a message, a name or a field"  # a broken comment...
-
-        def role_of(self, record, stream):      # one JSON record (envelope already unwrapped)
-            if "via" in record and "requester_id" in record:   # by content; stream a hint only
-                return "tickets"
-            ...
-            return None                           # not a record this reader uses
-
-        def mapping_rules(self, mapping):         # also the check_mapping hook
-            return checked(ZendeskMapping, mapping, "zendesk")
-
-        def stage(self, store, role, item, data): # one parsed record (containers.JsonRecord)
-            if role == "tickets":                 # listed twice: one copy read, one warning
-                stage_once(store, "tickets", id_text(data.get("id")), item, data, later_wins)
-            elif role == "comments":
-                ...                               # store.put(kind, parent id, location, record)
-                return 1                          # how many name no parent: unjoined_warning
-            return 0
-
-        def records(self, store, rules):          # every file read; the conversations
-            users = StagedLookup(store, "users", convert, cached=4096)
-            for ticket in store.of_kind("tickets"):
-                yield read_safely(partial(build, ...), ticket.record[2], ticket.key)
-                # build: the record, then record.warnings[:0] = staged_notes(...) (encoding,
-                # duplicates); common.Conversion holds a conversation's messages and findings
-            yield from orphan_records(store, "comments", "tickets", "comment", "ticket")
-
-    READER = ZendeskReader()   # the registry takes ``READER`` from the module
-
-Hooks of ``StagedReader`` to override where a format differs: ``parent_id_patterns`` (the parent
-id in the text of a child that cannot be parsed), ``unparsed_hint``, ``unparsed_message``,
-``stage_unparsed`` (e.g. a warning instead of an invalid record). A reader of other files (mail)
-implements ``read(files by role, mapping, work folder)`` of :class:`Reader` itself, with
-:class:`RoutedItems` (JSON records, each with its role), :func:`files_in_order` and
-:func:`no_conversations`. Mappings: :mod:`importer.readers.mapping_rules` (a pydantic model of
-``Table`` checked by ``checked``, or hand-written checks through ``KeyChecks("<name>")``).
-
-Optional hooks: ``check_mapping(mapping)`` raises ``MappingError`` (file and key named) before
-anything is read; ``sniff_csv(header, mapping)`` gives the role of a CSV file from its header
-(read with the mapping's top-level ``delimiter``, default ``,``); ``sniff_text(head)`` gives the
-role of a text file that is neither JSON nor a CSV any reader knows (mail: an mbox by its
-``From `` line and headers, an .eml by its headers) from its first bytes.
-
-Nothing else is edited: :data:`FORMAT_TABLE` below already lists zendesk, freshdesk and intercom
-with the module name they will have; while that module does not exist the format is listed as
-"not yet available" (its ``planned`` FormatInfo). Import other reader modules by their full name
-(``importer.readers.containers``), never ``from importer.readers import ...`` (the package imports
-this registry).
-
-How detection uses a reader: every JSON file of the export is read through
-:mod:`importer.readers.containers` (ETL envelopes unwrapped); ``role_of`` is asked about its first
-records, in registry order; the first reader that names a role gives the file its format, and the
-roles of its first records list it in ``files`` (a file that holds several streams is listed
-under each role seen; a reader must route every record with :class:`RoutedItems`, never assume a
-file holds one role). A CSV file is offered to every reader with ``sniff_csv``; a text file no
-CSV reader takes is then offered, by its first 4 KB, to every reader with ``sniff_text``.
+A reader is registered under the ``importer.readers`` entry points (the built-in ones in this
+package's ``pyproject.toml``, a plug-in in its own), so a platform is added without touching
+this repository. What a reader's code imports stays importable from here (reading by role, read
+counting and the record types live in modules of their own). The guide to writing a reader is
+docs/readers.md.
 """
 
 from __future__ import annotations
@@ -80,10 +13,7 @@ import logging
 import sys
 import tomllib
 from abc import ABC, abstractmethod
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
 from importlib.metadata import EntryPoint, entry_points
@@ -95,7 +25,59 @@ from importer.findings import Finding
 from importer.readers.batches import RecordBatch, batched
 from importer.readers.containers import JsonRecord, iter_json_records
 from importer.readers.inputs import InputFile
+from importer.readers.read_counts import (
+    DIRECT,
+    EXPORT_CODES,
+    OUTCOMES,
+    PASSED_OVER,
+    STAGED,
+    UNPARSED,
+    ReadCounts,
+    counting_reads,
+    current_read_counts,
+)
+from importer.readers.routing import (
+    RoutedItems,
+    files_in_order,
+    no_conversations,
+    unused_records_warning,
+    without_conversations,
+)
 from importer.readers.source import FormatInfo, SourceRecord
+
+#: what plug-in readers and the commands import from here, wherever it is defined
+__all__ = [
+    "DIRECT",
+    "ENTRY_POINT_GROUP",
+    "EXPORT_CODES",
+    "FORMAT_NAMES",
+    "OUTCOMES",
+    "PASSED_OVER",
+    "READERS",
+    "STAGED",
+    "UNPARSED",
+    "Finding",
+    "FormatError",
+    "FormatInfo",
+    "InputFile",
+    "JsonRecord",
+    "ReadCounts",
+    "Reader",
+    "ReaderRegistry",
+    "RecordBatch",
+    "RoleFile",
+    "RoutedItems",
+    "SignsList",
+    "SourceRecord",
+    "batched",
+    "counting_reads",
+    "current_read_counts",
+    "files_in_order",
+    "iter_json_records",
+    "no_conversations",
+    "unused_records_warning",
+    "without_conversations",
+]
 
 
 @dataclass(frozen=True)
@@ -200,192 +182,6 @@ class Reader(ABC):
         default records read here; a reader whose records stand alone in their file sends their
         raw text instead."""
         return batched(self.read(files, mapping, workdir), size)
-
-
-def files_in_order(
-    files: Mapping[str, Sequence[RoleFile]], roles: Sequence[str]
-) -> list[InputFile]:
-    """Each input file once: the files of ``roles[0]`` first, then of the next roles."""
-    ordered: dict[str, InputFile] = {}
-    for role in [*roles, *(r for r in files if r not in roles)]:
-        for role_file in files.get(role, ()):
-            ordered.setdefault(role_file.file.name, role_file.file)
-    return list(ordered.values())
-
-
-#: what became of one record read, as :class:`ReadCounts` counts it
-#: given to the reader by its role: a StagedReader stages it (a record that names no parent is
-#: given too; the reader passes it over with its one ``unjoined_warning``)
-STAGED = "staged"
-DIRECT = "direct"  # read straight into a conversation (readers not counted record by record)
-PASSED_OVER = "passed_over"  # a record of no role: not one the reader uses
-UNPARSED = "unparsed"  # a record that could not be parsed (or read into a conversation)
-OUTCOMES = (STAGED, DIRECT, PASSED_OVER, UNPARSED)
-#: codes of the invalid records the export itself adds, which are no record of it: an archive
-#: member over a bound (not read), an export that holds no conversation
-EXPORT_CODES = frozenset({"member_over_bound", "no_conversations"})
-
-
-class ReadCounts:
-    """What one read of an export met (the ``read_counts`` event of ``--log-json``).
-
-    A reader whose records go through :class:`RoutedItems` (the staged readers: zendesk,
-    freshdesk, intercom, front, gorgias, helpscout) is counted record by record as it reads:
-    every record read is staged, passed over or unparsed, by stream (the ETL stream or the key
-    of the list that held it, else the role of its file). The other readers (canonical, CSV,
-    mail) are counted at the conversations they give (``counted`` says which): each is one
-    record, read directly into it or unparsed (no data), under the format's main role; for the
-    canonical reader that is every record, for CSV and mail one per conversation, not per row
-    or message. ``conversations`` counts every conversation the reader gave, valid or not.
-    """
-
-    def __init__(self, format_name: str, main_role: str) -> None:
-        self.format = format_name
-        self.main_role = main_role
-        self.by_records = False  # set by the first RoutedItems that counts into it
-        #: (stream, outcome) -> records; RoutedItems adds to it directly, one increment a record
-        self.tally: defaultdict[tuple[str, str], int] = defaultdict(int)
-        self.conversations = 0
-
-    def conversation(self, unparsed: bool, code: str | None) -> None:
-        """Count one conversation the reader gave (``unparsed``: without data; ``code``: of its
-        error, if any). Unless the reader is counted record by record, it is a record too
-        (but not the invalid records the export itself adds, :data:`EXPORT_CODES`)."""
-        self.conversations += 1
-        if not self.by_records and code not in EXPORT_CODES:
-            self.tally[self.main_role, UNPARSED if unparsed else DIRECT] += 1
-
-    def event(self) -> dict[str, Any]:
-        """The fields of the ``read_counts`` event."""
-        totals = dict.fromkeys(OUTCOMES, 0)
-        by_stream: dict[str, dict[str, int]] = {}
-        for (stream, outcome), count in sorted(self.tally.items()):
-            totals[outcome] += count
-            entry = by_stream.setdefault(stream, {"read": 0, **dict.fromkeys(OUTCOMES, 0)})
-            entry["read"] += count
-            entry[outcome] += count
-        return {
-            "format": self.format,
-            "counted": "records" if self.by_records else "conversations",
-            "records_read": sum(totals.values()),
-            **{f"records_{outcome}": count for outcome, count in totals.items()},
-            "conversations": self.conversations,
-            "by_stream": by_stream,
-        }
-
-
-_COUNTS: ContextVar[ReadCounts | None] = ContextVar("importer_read_counts", default=None)
-
-
-@contextmanager
-def counting_reads(counts: ReadCounts) -> Iterator[ReadCounts]:
-    """While inside, every :class:`RoutedItems` iterated in this context (this thread, this
-    task) counts its records into ``counts``; outside, nothing is counted."""
-    token = _COUNTS.set(counts)
-    try:
-        yield counts
-    finally:
-        _COUNTS.reset(token)
-
-
-def current_read_counts() -> ReadCounts | None:
-    """The counts of the :func:`counting_reads` this code runs inside, if any."""
-    return _COUNTS.get()
-
-
-class RoutedItems:
-    """The records of a reader's files, each file read once, each record with its role.
-
-    Iterating gives ``(role, item)``: a record ``role_of`` names, or a record that could not be
-    parsed (``item.data is None``) with the first role its file is listed under. Records of no
-    role are passed over; :meth:`take_warnings` gives one warning per stream (or file) passed.
-    Inside :func:`counting_reads`, every record read is counted: staged (given by its role),
-    passed over or unparsed, by its stream (else the role its file is listed under).
-    """
-
-    def __init__(self, reader: Reader, files: Mapping[str, Sequence[RoleFile]]) -> None:
-        self.reader = reader
-        self.files = files
-        self._passed: dict[str, Finding] = {}
-        self._taken: set[str] = set()
-
-    def __iter__(self) -> Iterator[tuple[str, JsonRecord]]:
-        first_role: dict[str, str] = {}
-        for listed, role_files in self.files.items():
-            for role_file in role_files:
-                first_role.setdefault(role_file.file.name, listed)
-        counts = _COUNTS.get()
-        tally = None
-        if counts is not None:
-            counts.by_records = True
-            tally = counts.tally
-        for input_file in files_in_order(self.files, self.reader.roles):
-            listed = first_role[input_file.name]
-            for item in iter_json_records(input_file):
-                if item.data is None:
-                    if tally is not None:
-                        tally[item.stream or listed, UNPARSED] += 1
-                    yield listed, item
-                    continue
-                role = self.reader.role_of(item.data, item.stream)
-                if role is None:
-                    if tally is not None:
-                        tally[item.stream or listed, PASSED_OVER] += 1
-                    self._pass_over(input_file, item)
-                else:
-                    if tally is not None:
-                        tally[item.stream or listed, STAGED] += 1
-                    yield role, item
-
-    def _pass_over(self, input_file: InputFile, item: JsonRecord) -> None:
-        key: str = item.stream or input_file.name
-        if key not in self._passed:
-            self._passed[key] = unused_records_warning(
-                self.reader.info.name, item.stream, input_file.name, item.location
-            )
-
-    def take_warnings(self) -> list[Finding]:
-        """The warnings of streams passed over since the last call."""
-        fresh = [f for key, f in self._passed.items() if key not in self._taken]
-        self._taken.update(self._passed)
-        return fresh
-
-
-def unused_records_warning(
-    format_name: str, stream: str | None, file_name: str, location: str
-) -> Finding:
-    """The one warning of a stream (or a file) whose records a reader does not use."""
-    what = f"records of stream {stream!r}" if stream else f"records of {file_name}"
-    return Finding(
-        "read",
-        "unused_records",
-        f"{what} are not read by the {format_name} reader (first at {location}); passed over",
-        location,
-    )
-
-
-def no_conversations(
-    reader: Reader, files: Mapping[str, Sequence[RoleFile]], warnings: Sequence[Finding]
-) -> Iterator[SourceRecord]:
-    """What a reader yields when the export held no conversation at all: with warnings (streams
-    passed over, records that could not be joined), one invalid record carrying them, so that
-    they reach the report; without, a :class:`FormatError` (exit 2) saying which file to add."""
-    main = reader.roles[0]
-    found = ", ".join(role for role in reader.roles if files.get(role)) or "other records"
-    message = (
-        f"the export holds no {reader.info.name.capitalize()} {main} (only {found}): give the "
-        f"{main} file (or stream) of the export with the others"
-    )
-    if not warnings:
-        raise FormatError(message)
-    yield without_conversations(message, warnings)
-
-
-def without_conversations(message: str, warnings: Sequence[Finding]) -> SourceRecord:
-    """The invalid record of an export that yields no conversation, carrying its warnings."""
-    location = next((w.location for w in warnings if w.location), None) or "export"
-    error = Finding("read", "no_conversations", message, location)
-    return SourceRecord(location, None, None, error=error, warnings=list(warnings))
 
 
 # -- the registry -----------------------------------------------------------------------------

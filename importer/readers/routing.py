@@ -1,0 +1,128 @@
+"""The records of a reader's JSON files, each file read once and each record given its role.
+
+Every staged reader reads its files through :class:`RoutedItems`, so that reading, counting
+(:mod:`importer.readers.read_counts`) and the warnings of records no role takes are the same
+for every platform; :func:`no_conversations` is what a reader yields when the export held none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from importer.errors import FormatError
+from importer.findings import Finding
+from importer.readers.containers import JsonRecord, iter_json_records
+from importer.readers.inputs import InputFile
+from importer.readers.read_counts import PASSED_OVER, STAGED, UNPARSED, current_read_counts
+from importer.readers.source import SourceRecord
+
+if TYPE_CHECKING:  # base imports this module: the Reader interface is only named here
+    from importer.readers.base import Reader, RoleFile
+
+
+def files_in_order(
+    files: Mapping[str, Sequence[RoleFile]], roles: Sequence[str]
+) -> list[InputFile]:
+    """Each input file once: the files of ``roles[0]`` first, then of the next roles."""
+    ordered: dict[str, InputFile] = {}
+    for role in [*roles, *(r for r in files if r not in roles)]:
+        for role_file in files.get(role, ()):
+            ordered.setdefault(role_file.file.name, role_file.file)
+    return list(ordered.values())
+
+
+class RoutedItems:
+    """The records of a reader's files, each file read once, each record with its role.
+
+    Iterating gives ``(role, item)``: a record ``role_of`` names, or a record that could not be
+    parsed (``item.data is None``) with the first role its file is listed under. Records of no
+    role are passed over; :meth:`take_warnings` gives one warning per stream (or file) passed.
+    Inside :func:`~importer.readers.read_counts.counting_reads`, every record read is counted:
+    staged (given by its role), passed over or unparsed, by its stream (else the role its file
+    is listed under).
+    """
+
+    def __init__(self, reader: Reader, files: Mapping[str, Sequence[RoleFile]]) -> None:
+        self.reader = reader
+        self.files = files
+        self._passed: dict[str, Finding] = {}
+        self._taken: set[str] = set()
+
+    def __iter__(self) -> Iterator[tuple[str, JsonRecord]]:
+        first_role: dict[str, str] = {}
+        for listed, role_files in self.files.items():
+            for role_file in role_files:
+                first_role.setdefault(role_file.file.name, listed)
+        counts = current_read_counts()
+        tally = None
+        if counts is not None:
+            counts.by_records = True
+            tally = counts.tally
+        for input_file in files_in_order(self.files, self.reader.roles):
+            listed = first_role[input_file.name]
+            for item in iter_json_records(input_file):
+                if item.data is None:
+                    if tally is not None:
+                        tally[item.stream or listed, UNPARSED] += 1
+                    yield listed, item
+                    continue
+                role = self.reader.role_of(item.data, item.stream)
+                if role is None:
+                    if tally is not None:
+                        tally[item.stream or listed, PASSED_OVER] += 1
+                    self._pass_over(input_file, item)
+                else:
+                    if tally is not None:
+                        tally[item.stream or listed, STAGED] += 1
+                    yield role, item
+
+    def _pass_over(self, input_file: InputFile, item: JsonRecord) -> None:
+        key: str = item.stream or input_file.name
+        if key not in self._passed:
+            self._passed[key] = unused_records_warning(
+                self.reader.info.name, item.stream, input_file.name, item.location
+            )
+
+    def take_warnings(self) -> list[Finding]:
+        """The warnings of streams passed over since the last call."""
+        fresh = [f for key, f in self._passed.items() if key not in self._taken]
+        self._taken.update(self._passed)
+        return fresh
+
+
+def unused_records_warning(
+    format_name: str, stream: str | None, file_name: str, location: str
+) -> Finding:
+    """The one warning of a stream (or a file) whose records a reader does not use."""
+    what = f"records of stream {stream!r}" if stream else f"records of {file_name}"
+    return Finding(
+        "read",
+        "unused_records",
+        f"{what} are not read by the {format_name} reader (first at {location}); passed over",
+        location,
+    )
+
+
+def no_conversations(
+    reader: Reader, files: Mapping[str, Sequence[RoleFile]], warnings: Sequence[Finding]
+) -> Iterator[SourceRecord]:
+    """What a reader yields when the export held no conversation at all: with warnings (streams
+    passed over, records that could not be joined), one invalid record carrying them, so that
+    they reach the report; without, a :class:`FormatError` (exit 2) saying which file to add."""
+    main = reader.roles[0]
+    found = ", ".join(role for role in reader.roles if files.get(role)) or "other records"
+    message = (
+        f"the export holds no {reader.info.name.capitalize()} {main} (only {found}): give the "
+        f"{main} file (or stream) of the export with the others"
+    )
+    if not warnings:
+        raise FormatError(message)
+    yield without_conversations(message, warnings)
+
+
+def without_conversations(message: str, warnings: Sequence[Finding]) -> SourceRecord:
+    """The invalid record of an export that yields no conversation, carrying its warnings."""
+    location = next((w.location for w in warnings if w.location), None) or "export"
+    error = Finding("read", "no_conversations", message, location)
+    return SourceRecord(location, None, None, error=error, warnings=list(warnings))
