@@ -120,10 +120,15 @@ def _dist_infos() -> list[str]:
     return sorted(p.name for p in Path(sysconfig.get_path("purelib")).iterdir())
 
 
+#: what installing a plug-in could touch in the repository (the rest of the tree is left out:
+#: tests running beside this one in other workers may write their own files)
+TOUCHABLE = ("importer", "mappings", "pyproject.toml", "tests/data")
+
+
 def _git_status() -> str | None:
     if shutil.which("git") is None or not (REPO / ".git").exists():
         return None
-    done = _run("git", "status", "--porcelain", "--untracked-files=all", cwd=REPO)
+    done = _run("git", "status", "--porcelain", "--untracked-files=all", "--", *TOUCHABLE, cwd=REPO)
     return done.stdout if done.returncode == 0 else None
 
 
