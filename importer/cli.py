@@ -18,6 +18,7 @@ from click.core import ParameterSource
 from importer import __version__
 from importer.cli_options import (
     ATTACHMENTS_DIR_OPTION,
+    DOWNLOAD_HOST_WAIT_OPTION,
     JOBS_OPTION,
     address_options,
     api_options,
@@ -203,6 +204,7 @@ def plan(**options: Any) -> None:
 )
 @ATTACHMENTS_DIR_OPTION
 @download_options
+@DOWNLOAD_HOST_WAIT_OPTION
 @address_options
 @input_options
 @output_options

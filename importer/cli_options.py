@@ -28,6 +28,7 @@ from importer.readers.limits import (
 from importer.report import STDOUT_NAME, Report, render_text
 from importer.settings import (
     DEFAULT_API_URL,
+    DEFAULT_DOWNLOAD_HOST_WAIT_S,
     DEFAULT_DOWNLOAD_MAX_BYTES,
     DEFAULT_DOWNLOAD_READ_TIMEOUT_S,
     DEFAULT_DOWNLOAD_TIME_LIMIT_S,
@@ -387,6 +388,20 @@ download_options = _apply(
 )
 
 
+#: ``run`` alone: how long conversations wait for a download host that is down
+DOWNLOAD_HOST_WAIT_OPTION = click.option(
+    "--download-host-wait",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_DOWNLOAD_HOST_WAIT_S,
+    show_default=True,
+    metavar="S",
+    help="Seconds a download host may stay down (every connection refused or timed out, several "
+    "in a row) while the conversations that need its files wait (the others go on; it is tried "
+    "again now and then); after that they fail, not imported without their files, and a rerun "
+    "tries them again. 0: they fail as soon as the host is found down.",
+)
+
+
 def _allowed_hosts(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[str, ...]:
@@ -450,4 +465,12 @@ def run_settings(options: dict[str, Any]) -> RunSettings:
         reconcile_wait_s=options.get("reconcile_wait") or DEFAULT_RECONCILE_WAIT_S,
         downloads=download_limits(options),
         attachments_dir=options.get("attachments_dir"),
+        download_host_wait_s=_or_default(
+            options.get("download_host_wait"), DEFAULT_DOWNLOAD_HOST_WAIT_S
+        ),
     )
+
+
+def _or_default(value: float | None, default: float) -> float:
+    """``value`` unless the command has no such option (0 is a value)."""
+    return default if value is None else value

@@ -26,6 +26,8 @@ DEFAULT_DOWNLOAD_READ_TIMEOUT_S = 30.0
 DEFAULT_DOWNLOAD_TIME_LIMIT_S = 120.0
 DEFAULT_DOWNLOAD_TRIES = 4
 DEFAULT_DOWNLOAD_MAX_BYTES = 10 * 1024 * 1024
+#: seconds a download host that is down may stay so before the conversations waiting for it fail
+DEFAULT_DOWNLOAD_HOST_WAIT_S = 600.0
 MAX_THREADS_PER_CONVERSATION = 100
 
 WRITE_COST = 2
@@ -105,3 +107,5 @@ class RunSettings:
     downloads: DownloadLimits = field(default_factory=DownloadLimits)
     #: where ``importer fetch-attachments`` put the export's URL attachments (read first)
     attachments_dir: Path | None = None
+    #: ``--download-host-wait``: how long conversations wait for a download host that is down
+    download_host_wait_s: float = DEFAULT_DOWNLOAD_HOST_WAIT_S

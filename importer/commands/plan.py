@@ -86,6 +86,8 @@ class PlanReport:
     pace_units_per_minute: float = 0.0
     unmatched_agents: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
+    #: attachment hosts that could not be reached at all: host, conversations, why
+    unreachable_hosts: list[dict[str, Any]] = field(default_factory=list)
     #: errors (invalid conversations, what would be left out) and warnings, as ``validate``
     notes: Report = field(default_factory=lambda: Report("plan", None, []))
     elapsed_s: float = 0.0
@@ -157,6 +159,7 @@ class PlanReport:
             "blockers": list(self.blockers),
             "warnings": list(self.warnings),
             "errors": list(self.errors),
+            "unreachable_hosts": list(self.unreachable_hosts),
             "command": "plan",
             "format": self.format,
             "inputs": self.inputs,
@@ -292,6 +295,7 @@ async def _plan_all(
     report.unmatched_agents = sorted(directory.unmatched)
     report.notes.warn(leftover)
     report.notes.warn(await links.check(settings.downloads))
+    report.unreachable_hosts = links.unreachable_hosts()
 
 
 def write_plan(report: PlanReport, path: Path) -> None:
@@ -332,6 +336,11 @@ def render_plan(report: PlanReport, *, max_rows: int = 20) -> str:
     lines.append(f"  {'blockers':<{width}}  {len(report.blockers)} ({verdict})")
     for blocker in report.blockers:
         lines.append(f"blocker: {blocker}")
+    for host in report.unreachable_hosts:
+        lines.append(
+            f"warning: attachment host {host['host']} cannot be reached ({host['why']}): "
+            f"{host['conversations']} conversation(s) need its files"
+        )
     for entry in report.errors[:max_rows]:
         lines.append(f"error: {entry.get('location')}: {entry.get('message')}")
     if len(report.errors) > max_rows:

@@ -44,6 +44,7 @@ from importer.events import EventLog
 from importer.findings import Finding
 from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
+from importer.helpscout.download_hosts import HostWatch
 from importer.helpscout.downloads import AttachmentDownloader, source_auth_from_env
 from importer.helpscout.transport import Timeouts
 from importer.outputs import staging_writes
@@ -51,6 +52,7 @@ from importer.pipeline.checkpoint import Checkpoint, RunHeader
 from importer.pipeline.importer import ImportRun
 from importer.pipeline.parts import PartResult
 from importer.pipeline.pool import WorkerPool
+from importer.pipeline.waiting import HostWaits
 from importer.progress import Progress
 from importer.readers import Export, open_export
 from importer.readers.base import counting_reads
@@ -351,7 +353,10 @@ async def _run_with(
             tempfile.TemporaryDirectory(prefix="importer-files-") as spool,
         ):
             async with AttachmentDownloader(
-                settings.downloads, stop=stop, headers_for=source_auth_from_env()
+                settings.downloads,
+                stop=stop,
+                headers_for=source_auth_from_env(),
+                hosts=HostWatch(settings.download_host_wait_s),
             ) as downloader:
                 run = ImportRun(
                     client=client,
@@ -368,6 +373,7 @@ async def _run_with(
                     spool_dir=Path(spool),
                     attachments_dir=settings.attachments_dir,
                 )
+                progress.gauges = lambda: _gauges(run, downloader)
                 try:
                     await _pool(run, export, ctx, directory, date_range, settings, controller)
                 finally:
@@ -390,6 +396,16 @@ async def _run_with(
     return max(exit_code, 1) if run.read_error is not None else exit_code
 
 
+def _gauges(run: ImportRun, downloader: AttachmentDownloader) -> dict[str, int]:
+    """What is happening now, for the progress bar."""
+    return {
+        "in doubt": run.parts.in_doubt_now,
+        "rate-limited": run.client.waiting_on_rate,
+        "downloads retrying": downloader.retrying,
+        "waiting for files": run.waits.count if run.waits is not None else 0,
+    }
+
+
 async def _pool(
     run: ImportRun,
     export: Export,
@@ -399,16 +415,26 @@ async def _pool(
     settings: RunSettings,
     controller: StopController,
 ) -> None:
-    """Run the producer and the workers until the export is done, the run stops, or every
-    worker is gone (then the run stops with :class:`WorkersLostError`, exit 3)."""
+    """Run the producer and the workers until the export is done (and no conversation waits
+    for a download host), the run stops, or every worker is gone (then the run stops with
+    :class:`WorkersLostError`, exit 3)."""
     pool: WorkerPool[ConversationPlan] = WorkerPool(settings.workers, run.handle)
     workers = pool.start()
+    downloader = run.downloader
+    if downloader is not None and downloader.hosts is not None:
+        run.waits = HostWaits(
+            downloader.hosts, downloader.probe, pool.put, run.settle_host_down, run.stop
+        )
+    watching = asyncio.create_task(run.waits.watch() if run.waits is not None else _idle())
+    ticking = asyncio.create_task(_tick(run.progress, run.stop))
     producer = Producer(run, ctx, directory, date_range, settings.transform.limit)
     feeding = asyncio.create_task(producer.feed(export, pool))
-    controller.start_pool([feeding, *workers])
+    controller.start_pool([feeding, *workers, watching])
     try:
         await asyncio.wait([feeding])  # returns when it ends, also when a signal cancels it
         error = None if feeding.cancelled() else feeding.exception()
+        if error is None:
+            error = await _settled(pool, run, watching)
         if isinstance(error, WorkersLostError) and controller.interrupted:
             error = None  # a second signal cancelled the workers: an interruption
         if error is not None:
@@ -419,4 +445,43 @@ async def _pool(
             elif not isinstance(error, StoppedError):
                 raise error
     finally:
+        for task in (watching, ticking):
+            task.cancel()
+        await asyncio.gather(watching, ticking, return_exceptions=True)
         await pool.finish()
+
+
+async def _settled(
+    pool: WorkerPool[ConversationPlan], run: ImportRun, watching: asyncio.Task[None]
+) -> BaseException | None:
+    """After the producer: until every conversation put in the pool is settled and none waits
+    for a download host, or the run stops. What ends it early (every worker gone, the watcher
+    broken) is returned."""
+    stopping = asyncio.ensure_future(run.stop.wait())
+    try:
+        while not run.stop.is_set():
+            waiting = run.waits.count if run.waits is not None else 0
+            if pool.unsettled <= 0 and waiting == 0:
+                return None
+            if watching.done() and not watching.cancelled() and watching.exception():
+                return watching.exception()  # a bug: it surfaces
+            if pool.gone:
+                return WorkersLostError(
+                    f"every worker stopped ({pool.why_gone()}) with conversations left. The "
+                    "checkpoint is consistent: rerun the same command to resume"
+                )
+            await asyncio.wait([stopping], timeout=0.1)
+    finally:
+        stopping.cancel()
+    return None
+
+
+async def _tick(progress: Progress, stop: asyncio.Event) -> None:
+    """Draw the progress every second, also while nothing settles."""
+    while not stop.is_set():
+        await asyncio.sleep(1.0)
+        progress.refresh()
+
+
+async def _idle() -> None:
+    """The watcher of a run without a downloader: nothing to watch."""

@@ -15,7 +15,11 @@ never reach another host), with the classifier's rules for downloads
 - 408, 429, 5xx, timeouts, resets and disconnects (also mid-body) are tried again with backoff,
   any other answer (401/403 of an expired link, 404) is final for that file;
 - at most ``per_file_s`` over all the tries of one file;
-- a stop of the run abandons a download at once (nothing of it was sent to Help Scout).
+- a stop of the run abandons a download at once (nothing of it was sent to Help Scout);
+- in ``run``, a host every connection to which is refused or times out, several in a row, is
+  down (:mod:`importer.helpscout.download_hosts`): its downloads are not tried while it is, and
+  end as :class:`~importer.helpscout.download_hosts.HostDownError` (the conversation waits for
+  the host, it does not go without its files).
 
 Every way a file cannot be had ends as :class:`DownloadError`, whose message names the file's URL
 without its query string (signed links carry their credentials there) and why.
@@ -45,6 +49,7 @@ from yarl import URL
 from importer import __version__
 from importer.addresses import AddressPolicy, AddressRefusedError
 from importer.errors import DownloadError, ImporterError, StoppedError, UsageError
+from importer.helpscout.download_hosts import NOT_ABOUT_THE_HOST, UNREACHABLE, HostWatch, host_of
 from importer.helpscout.outcome import (
     Outcome,
     OutcomeKind,
@@ -137,6 +142,7 @@ class AttachmentDownloader:
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        hosts: HostWatch | None = None,
     ) -> None:
         self.limits = limits
         self.stop = stop
@@ -146,6 +152,10 @@ class AttachmentDownloader:
         self._rand = rand
         self._session: aiohttp.ClientSession | None = None
         self.attempts = 0  # every GET sent, for the tests and the report's curious
+        #: which hosts are down (``run``: their conversations wait); None: not watched
+        self.hosts = hosts
+        #: downloads between two tries now (the progress bar shows it)
+        self.retrying = 0
 
     async def __aenter__(self) -> AttachmentDownloader:
         self._session = aiohttp.ClientSession(
@@ -166,51 +176,99 @@ class AttachmentDownloader:
 
     async def fetch(self, url: str) -> bytes:
         """The file at ``url``, or :class:`DownloadError` saying why not (:class:`StoppedError`
-        when the run stops meanwhile)."""
+        when the run stops meanwhile; :class:`HostDownError` when its host is down, see
+        :mod:`importer.helpscout.download_hosts`)."""
         shown = public_url(url)
         if urlsplit(url).scheme not in ("http", "https"):
             raise DownloadError(f"{shown}: only http and https URLs are fetched", code="scheme")
+        host = host_of(url)
         started = self._clock()
         attempt = 0
-        while True:
-            attempt += 1
-            remaining = self.limits.per_file_s - (self._clock() - started)
-            if remaining <= 0:
-                raise DownloadError(
-                    f"{shown}: gave up after {self.limits.per_file_s:.0f}s over {attempt - 1} "
-                    "tries",
-                    code="time_limit",
-                )
-            try:
-                return await self._unless_stopped(self._attempt(url, remaining))
-            except _RetryableError as exc:
-                outcome = exc.outcome
-            why = outcome.describe()
-            if attempt >= self.limits.max_attempts:
-                raise DownloadError(f"{shown}: {why} after {attempt} tries", code=outcome.code)
-            delay = backoff_delay(attempt, jitter=self._rand())
-            if outcome.retry_after is not None:
-                delay = max(delay, outcome.retry_after)
-            left = self.limits.per_file_s - (self._clock() - started)
-            if delay >= left:
-                raise DownloadError(
-                    f"{shown}: {why}; no time left for another try within "
-                    f"{self.limits.per_file_s:.0f}s",
-                    code=outcome.code,
-                )
-            await self._unless_stopped(self._sleep(delay))
+        try:
+            while True:
+                attempt += 1
+                if self.hosts is not None and self.hosts.is_down(host):
+                    raise self.hosts.error(host)
+                remaining = self.limits.per_file_s - (self._clock() - started)
+                if remaining <= 0:
+                    raise DownloadError(
+                        f"{shown}: gave up after {self.limits.per_file_s:.0f}s over "
+                        f"{attempt - 1} tries",
+                        code="time_limit",
+                    )
+                outcome = await self._try(url, host, remaining)
+                if isinstance(outcome, bytes):
+                    return outcome
+                why = outcome.describe()
+                if attempt >= self.limits.max_attempts:
+                    self._last_try(url, host, outcome)
+                    raise DownloadError(f"{shown}: {why} after {attempt} tries", code=outcome.code)
+                delay = backoff_delay(attempt, jitter=self._rand())
+                if outcome.retry_after is not None:
+                    delay = max(delay, outcome.retry_after)
+                left = self.limits.per_file_s - (self._clock() - started)
+                if delay >= left:
+                    self._last_try(url, host, outcome)
+                    raise DownloadError(
+                        f"{shown}: {why}; no time left for another try within "
+                        f"{self.limits.per_file_s:.0f}s",
+                        code=outcome.code,
+                    )
+                if attempt == 1:
+                    self.retrying += 1
+                await self._unless_stopped(self._sleep(delay))
+        finally:
+            if attempt > 1:
+                self.retrying -= 1
+
+    async def _try(self, url: str, host: str, remaining: float) -> bytes | Outcome:
+        """One try: the file, or the outcome worth another try; the host's state follows."""
+        try:
+            data = await self._unless_stopped(self._attempt(url, remaining))
+        except _RetryableError as exc:
+            outcome = exc.outcome
+        except DownloadError as exc:
+            self._heard(host, exc.code)
+            raise
+        else:
+            self._heard(host, "ok")
+            return data
+        if self.hosts is not None and outcome.code in UNREACHABLE:
+            if self.hosts.unreachable(host, url, outcome.code):
+                raise self.hosts.error(host)
+        else:
+            self._heard(host, outcome.code)
+        return outcome
+
+    def _heard(self, host: str, code: str) -> None:
+        """A try of ``host`` ended with ``code``: unless that says nothing of the host, it
+        answered."""
+        if self.hosts is not None and code not in NOT_ABOUT_THE_HOST and code not in UNREACHABLE:
+            self.hosts.answered(host)
+
+    def _last_try(self, url: str, host: str, outcome: Outcome) -> None:
+        """A file's last try found no one at its host: the host is down (its conversation
+        waits rather than go without the file)."""
+        if self.hosts is not None and outcome.code in UNREACHABLE:
+            self.hosts.unreachable(host, url, outcome.code, whole_file=True)
+            raise self.hosts.error(host)
 
     async def probe(self, url: str) -> DownloadError | None:
         """One GET of ``url`` that reads only the answer's status and headers: None when the
-        file can be had, else why not (``plan`` samples an export's links with it)."""
+        file can be had, else why not (``plan`` samples an export's links with it, and a run
+        tries a host that is down with it). The host's state follows what it met."""
+        host = host_of(url)
         try:
             await self._unless_stopped(self._attempt(url, self.limits.per_file_s, read_body=False))
         except DownloadError as exc:
+            self._heard(host, exc.code)
             return exc
         except _RetryableError as exc:
+            self._heard(host, exc.outcome.code)
             return DownloadError(
                 f"{public_url(url)}: {exc.outcome.describe()}", code=exc.outcome.code
             )
+        self._heard(host, "ok")
         return None
 
     async def _attempt(self, url: str, remaining: float, *, read_body: bool = True) -> bytes:

@@ -110,6 +110,8 @@ class ApiSession:
         #: set when the run is stopping: no request is sent (or retried) after that
         self.stop = stop
         self.stats = ClientStats()
+        #: requests waiting for the pacer right now (budget, or a 429's pause)
+        self.waiting_on_rate = 0
         self._credentials = credentials
         self.pacer = pacer or Pacer(rate_limit, on_event=on_event)
         self._tokens = TokenManager(
@@ -280,6 +282,13 @@ class ApiSession:
 
     async def _acquire(self, cost: float, what: str) -> None:
         """Wait for the pacer; give up (nothing sent) if the run starts stopping meanwhile."""
+        self.waiting_on_rate += 1
+        try:
+            await self._acquire_unless_stopped(cost, what)
+        finally:
+            self.waiting_on_rate -= 1
+
+    async def _acquire_unless_stopped(self, cost: float, what: str) -> None:
         if self.stop is None:
             await self.pacer.acquire(cost)
             return

@@ -21,6 +21,7 @@ from typing import Any
 
 from importer.errors import DownloadError
 from importer.helpscout.client import HelpScoutClient
+from importer.helpscout.download_hosts import HostDownError
 from importer.helpscout.downloads import AttachmentDownloader, fetched_file
 from importer.outputs import write_private
 from importer.pipeline.checkpoint import Checkpoint
@@ -89,21 +90,28 @@ class PartFiles:
     attachments_dir: Path | None = None
 
     async def fetch_urls(self, part: Part) -> Fetched:
-        """Fetch the part's URL attachments before its POST (spooled to disk)."""
+        """Fetch the part's URL attachments before its POST (spooled to disk). A file whose
+        host is down raises :class:`HostDownError` (the conversation waits for the host), and
+        what was spooled for the part is removed."""
         fetched: Fetched = {}
-        for index, (_, attachment) in enumerate(part.deferred):
-            url = attachment.source.url
-            if not url or attachment.source.data_base64 or attachment.source.path:
-                continue
-            try:
-                data = await self._download(url)
-            except DownloadError as exc:
-                fetched[index] = exc
-                continue
-            assert self.spool_dir is not None
-            path = self.spool_dir / f"{hashlib.sha256(url.encode()).hexdigest()[:24]}-{index}"
-            await asyncio.to_thread(write_private, path, data)  # full disk: exit 4
-            fetched[index] = path
+        try:
+            for index, (_, attachment) in enumerate(part.deferred):
+                url = attachment.source.url
+                if not url or attachment.source.data_base64 or attachment.source.path:
+                    continue
+                try:
+                    data = await self._download(url)
+                except DownloadError as exc:
+                    fetched[index] = exc
+                    continue
+                assert self.spool_dir is not None
+                name = f"{hashlib.sha256(url.encode()).hexdigest()[:24]}-{index}"
+                path = self.spool_dir / name
+                await asyncio.to_thread(write_private, path, data)  # full disk: exit 4
+                fetched[index] = path
+        except BaseException:
+            remove_spooled(fetched)
+            raise
         return fetched
 
     async def upload_pending(
@@ -149,6 +157,14 @@ class PartFiles:
             if isinstance(fetched, DownloadError):
                 raise fetched
             data = await self._bytes(attachment, fetched)
+        except HostDownError as exc:
+            if files.found(thread_index, attachment.file_name):  # uploaded by an earlier run
+                return FOUND
+            hosts = self.downloader.hosts if self.downloader is not None else None
+            if hosts is None or not hosts.given_up(exc.host):
+                raise  # the conversation waits for the host
+            # its part exists: the upload stays pending, a rerun finishes it
+            return UploadResult(UploadState.PENDING, str(exc))
         except (OSError, ValueError, DownloadError) as exc:
             if files.found(thread_index, attachment.file_name):  # uploaded by an earlier run
                 return FOUND

@@ -33,11 +33,13 @@ from importer.errors import (
 )
 from importer.findings import Finding
 from importer.helpscout.client import HelpScoutClient
+from importer.helpscout.download_hosts import HostDownError
 from importer.helpscout.downloads import AttachmentDownloader
 from importer.pipeline.attachments import Fetched, PartFiles, notes, remove_spooled
 from importer.pipeline.checkpoint import Checkpoint, PartState
 from importer.pipeline.customers import Customers
 from importer.pipeline.parts import EventSink, PartResult, PartSender, split_changed
+from importer.pipeline.waiting import HostWaits
 from importer.progress import Progress
 from importer.report import Report
 from importer.tally import AlreadyDone, Planned, Tally
@@ -71,6 +73,8 @@ class ImportRun:
     spool_dir: Path | None = None
     #: ``--attachments-dir``: URL attachments ``importer fetch-attachments`` kept
     attachments_dir: Path | None = None
+    #: conversations waiting for a download host that is down (None: they fail at once)
+    waits: HostWaits | None = None
     fatal: ImporterError | None = None
     #: why the export could not be read to its end, if so (the run then exits 1)
     read_error: str | None = None
@@ -127,6 +131,11 @@ class ImportRun:
             self.stop.set()
         except StoppedError:
             pass  # stopping: what was in flight is in the checkpoint; the rerun resumes it
+        except HostDownError as exc:  # nothing of the part that needs the host was sent
+            try:
+                self.wait_for_host(plan, exc)
+            except OutputWriteError as again:
+                self.output_failed(again)
         except OutputWriteError as exc:
             self.output_failed(exc)
         except Exception as exc:
@@ -136,6 +145,26 @@ class ImportRun:
                 self.output_failed(again)
         finally:
             self._settled.discard(plan.source_id)
+
+    def wait_for_host(self, plan: ConversationPlan, exc: HostDownError) -> None:
+        """``plan`` needs files of a host that is down: it waits for the host (the worker
+        takes the next one), or fails when the host was given up."""
+        if self.stop.is_set():
+            return  # stopping: the rerun picks it up
+        if self.waits is None:
+            self.settle_host_down(plan, exc)
+        else:
+            self.waits.park(plan, exc)
+
+    def settle_host_down(self, plan: ConversationPlan, exc: HostDownError) -> None:
+        """The host of ``plan``'s files did not answer within ``--download-host-wait``: failed,
+        not imported without them (a rerun tries again). Its first part not sent is failed in
+        the checkpoint (``importer status`` counts it); a part in doubt stays in doubt."""
+        index = self._fail_first_unsent(plan, "download_host", str(exc), "attachment")
+        self.settle_failed(
+            plan, index, PartResult(None, None, str(exc), "download_host"), "attachment"
+        )
+        self._settled.discard(plan.source_id)  # settled outside a worker's hands
 
     def output_failed(self, exc: OutputWriteError) -> None:
         """An output could not be written (disk full, file size limit): not one conversation's
@@ -287,21 +316,29 @@ class ImportRun:
     def _customer_failed(self, plan: ConversationPlan, result: PartResult) -> None:
         """Its customer could not be created: its first part not sent is failed in the
         checkpoint (``importer status`` counts it, a rerun sends it)."""
-        unsent = self._first_part_not_done(plan)
-        if unsent is not None and unsent[1] in (None, PartState.PENDING, PartState.FAILED):
-            part = unsent[0]
-            self.checkpoint.record_failed(
-                plan.source_id,
-                part.index,
-                code="customer",
-                message=result.reason,
-                part_count=part.count,
-                stage="customer",
+        if self._fail_first_unsent(plan, "customer", result.reason, "customer") is None:
+            self.checkpoint.log_error(
+                stage="send", code="customer", message=result.reason, source_id=plan.source_id
             )
-            return
-        self.checkpoint.log_error(
-            stage="send", code="customer", message=result.reason, source_id=plan.source_id
+
+    def _fail_first_unsent(
+        self, plan: ConversationPlan, code: str, message: str, stage: str
+    ) -> int | None:
+        """Record the conversation's first part not done as failed, when it was never sent
+        (a part in doubt stays in doubt); its index, or None when there is no such part."""
+        unsent = self._first_part_not_done(plan)
+        if unsent is None or unsent[1] not in (None, PartState.PENDING, PartState.FAILED):
+            return None
+        part = unsent[0]
+        self.checkpoint.record_failed(
+            plan.source_id,
+            part.index,
+            code=code,
+            message=message,
+            part_count=part.count,
+            stage=stage,
         )
+        return part.index
 
     def _first_part_not_done(self, plan: ConversationPlan) -> tuple[Part, PartState | None] | None:
         """The conversation's first part not done in the checkpoint, with its state (None: never

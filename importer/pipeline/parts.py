@@ -91,6 +91,8 @@ class PartSender:
     emit: EventSink
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Coroutine[Any, Any, Any]] = asyncio.sleep
+    #: parts in doubt being looked up right now (the progress bar shows it)
+    in_doubt_now: int = 0
 
     async def create(
         self,
@@ -191,18 +193,22 @@ class PartSender:
             customer_id=part.created_customer_id(customer_id),
         )
         me = (plan.source_id, part.index)
-        found = await reconcile_part(
-            self.client,
-            self.mailbox,
-            ref,
-            wait_s=self.reconcile_wait_s,
-            source_id_field=self.source_id_field,
-            on_event=self.emit,
-            lost_at=lost_at,
-            clock=self.clock,
-            sleep=self.sleep,
-            claimed=lambda cid: self.checkpoint.holds_conversation(cid, other_than=me),
-        )
+        self.in_doubt_now += 1
+        try:
+            found = await reconcile_part(
+                self.client,
+                self.mailbox,
+                ref,
+                wait_s=self.reconcile_wait_s,
+                source_id_field=self.source_id_field,
+                on_event=self.emit,
+                lost_at=lost_at,
+                clock=self.clock,
+                sleep=self.sleep,
+                claimed=lambda cid: self.checkpoint.holds_conversation(cid, other_than=me),
+            )
+        finally:
+            self.in_doubt_now -= 1
         if found is not None and self.checkpoint.holds_conversation(found, other_than=me):
             # another part adopted or created it while this lookup awaited: not this part's
             # (checked again here, with no await before the record, so two cannot both take it)

@@ -25,12 +25,20 @@ class WorkerPool(Generic[T]):
         self.handle = handle
         self.queue: asyncio.Queue[T | None] = asyncio.Queue(maxsize=size * 2)
         self.workers: list[asyncio.Task[None]] = []
+        #: items put and not yet handled (queued, or in a worker's hands)
+        self.unsettled = 0
 
     def start(self) -> list[asyncio.Task[None]]:
         self.workers = [
-            asyncio.create_task(work(self.queue, self.handle)) for _ in range(self.size)
+            asyncio.create_task(work(self.queue, self._handled)) for _ in range(self.size)
         ]
         return self.workers
+
+    async def _handled(self, item: T) -> None:
+        try:
+            await self.handle(item)
+        finally:
+            self.unsettled -= 1
 
     @property
     def gone(self) -> bool:
@@ -40,6 +48,7 @@ class WorkerPool(Generic[T]):
     async def put(self, item: T) -> None:
         """Queue ``item``, waiting for room while a worker is left to make it."""
         putting = asyncio.ensure_future(self.queue.put(item))
+        self.unsettled += 1  # before a worker can take it
         try:
             while not putting.done():
                 running = [worker for worker in self.workers if not worker.done()]
@@ -51,6 +60,10 @@ class WorkerPool(Generic[T]):
                     )
                 await asyncio.wait([putting, *running], return_when=asyncio.FIRST_COMPLETED)
             putting.result()
+        except BaseException:
+            if not putting.done() or putting.cancelled() or putting.exception() is not None:
+                self.unsettled -= 1
+            raise
         finally:
             if not putting.done():
                 putting.cancel()

@@ -124,8 +124,9 @@ def _app(server: FileServer) -> web.Application:
 
 
 @contextmanager
-def serving_files() -> Iterator[FileServer]:
-    """Serve the misbehaving files on 127.0.0.1 and a free port from a background thread."""
+def serving_files(port: int = 0) -> Iterator[FileServer]:
+    """Serve the misbehaving files on 127.0.0.1 and ``port`` (0: a free one) from a background
+    thread."""
     loop = asyncio.new_event_loop()
     started: Future[FileServer] = Future()
     stop = threading.Event()
@@ -134,10 +135,9 @@ def serving_files() -> Iterator[FileServer]:
         server = FileServer("")
         runner = web.AppRunner(_app(server), shutdown_timeout=0.5)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
-        port = runner.addresses[0][1]
-        server.base = f"http://127.0.0.1:{port}"
+        server.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
         started.set_result(server)
         try:
             while not stop.is_set():
