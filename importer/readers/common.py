@@ -26,32 +26,52 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from importer.findings import Finding
 from importer.readers.base import Reader, RoleFile, RoutedItems, no_conversations
 from importer.readers.containers import JsonRecord
 from importer.readers.source import SourceRecord
-from importer.readers.staging import Staged, StagingStore
+from importer.readers.staging import Staged, StagedRecord, StagingStore
 from importer.readers.text import encoding_message
 
 UNPARSED = "unparsed"
 DUPLICATES = "duplicates"
 
+#: an id written as a float that is a whole number (``7253.0``)
+_WHOLE_NUMBER_AS_FLOAT = re.compile(r"-?\d+\.0+")
+
 RulesT = TypeVar("RulesT")
 T = TypeVar("T")
+
+
+class UnparsedRecord(NamedTuple):
+    """A record that cannot be parsed, as it is staged under :data:`UNPARSED`: its role, why,
+    its text and the id it is reported under."""
+
+    role: str
+    error: str
+    raw_text: str | None
+    source_id: str | None
 
 
 # -- field helpers ------------------------------------------------------------------------------
 
 
 def id_text(value: Any) -> str | None:
-    """An id as text: ``7253.0`` → ``"7253"``; ``None``, ``""`` and booleans → ``None``."""
+    """An id as text, the same for every reader: ``7253``, ``7253.0`` and ``"7253.0"`` are all
+    ``"7253"`` (a spreadsheet or an ETL tool that touched the export wrote the id as a float: it
+    still names the same record, so joins and reported ids stay whole); other text is kept as
+    written, stripped (``"0042"`` stays); ``None``, blank text and booleans are ``None``."""
+    if type(value) is int:  # the common case, first: ids are read for every message
+        return str(value)
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
     text = str(value).strip()
+    if _WHOLE_NUMBER_AS_FLOAT.fullmatch(text):
+        text = text.split(".", 1)[0]
     return text or None
 
 
@@ -139,20 +159,20 @@ def stage_once(
     data: dict[str, Any],
     later_wins: Callable[[dict[str, Any], dict[str, Any]], bool],
 ) -> None:
-    """Stage a main record as ``[data, replaced bytes, location]`` under ``key``. One seen again
-    (a list page and the full object, an incremental export) keeps its first place and takes the
-    later copy when ``later_wins(later, kept)``; the copy not read is noted under
-    :data:`DUPLICATES` (its location; as record the location of the copy read instead, when the
-    later one won, else ``None``)."""
-    staged = [data, item.replaced_bytes, item.location]
+    """Stage a main record (a :class:`StagedRecord`) under ``key``. One seen again (a list page
+    and the full object, an incremental export) keeps its first place and takes the later copy
+    when ``later_wins(later, kept)``; the copy not read is noted under :data:`DUPLICATES` (its
+    location; as record the location of the copy read instead, when the later one won, else
+    ``None``)."""
+    staged = StagedRecord(data, item.replaced_bytes, item.location)
     earlier = store.first(kind, key) if key is not None else None
     if earlier is None:
-        store.put(kind, key, item.location, staged)
+        store.put_record(kind, key, staged)
         return
-    kept, _, kept_location = earlier.record
-    if later_wins(data, kept):
-        store.replace(earlier.seq, staged)
-        store.put(DUPLICATES, key, kept_location, item.location)
+    kept = earlier.staged_record
+    if later_wins(data, kept.data):
+        store.replace_record(earlier.seq, staged)
+        store.put(DUPLICATES, key, kept.location, item.location)
     else:
         store.put(DUPLICATES, key, item.location, None)
 
@@ -230,11 +250,11 @@ class StagedLookup(Generic[T]):
     __call__ = get
 
 
-def first_of_row(record: Any) -> Mapping[str, Any] | None:
-    """The data of a row staged as ``[data, replaced bytes]`` (for :class:`StagedLookup`)."""
-    if not isinstance(record, list):
+def staged_data(record: Any) -> Mapping[str, Any] | None:
+    """The data of a :class:`StagedRecord` (for :class:`StagedLookup`)."""
+    if not isinstance(record, StagedRecord):
         return None
-    data: Mapping[str, Any] = record[0]
+    data: Mapping[str, Any] = record.data
     return data
 
 
@@ -333,7 +353,8 @@ class StagedReader(Reader, Generic[RulesT]):
         """Stage a record that cannot be parsed under :data:`UNPARSED` (a warning instead, to
         report while staging, in a reader that overrides this)."""
         hint = self.unparsed_hint(role, item)
-        store.put(UNPARSED, hint, item.location, [role, item.error, item.raw_text, hint])
+        unparsed = UnparsedRecord(role, item.error or "", item.raw_text, hint)
+        store.put(UNPARSED, hint, item.location, unparsed)  # a JSON list
         return None
 
     def unparsed_hint(self, role: str, item: JsonRecord) -> str | None:
@@ -352,7 +373,10 @@ class StagedReader(Reader, Generic[RulesT]):
 
     def unparsed_record(self, staged: Staged) -> SourceRecord:
         """The invalid record of a record staged by :meth:`stage_unparsed`."""
-        role, error, raw_text, source_id = staged.record
+        unparsed = UnparsedRecord(*staged.record)
+        role, error, source_id = unparsed.role, unparsed.error, unparsed.source_id
         message = error if role == self.roles[0] else self.unparsed_message(role, error, source_id)
         finding = Finding("read", "parse", message, staged.location, source_id)
-        return SourceRecord(staged.location, None, source_id, error=finding, raw_text=raw_text)
+        return SourceRecord(
+            staged.location, None, source_id, error=finding, raw_text=unparsed.raw_text
+        )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from importer.errors import OutputWriteError
 from importer.findings import Finding
 
 log = logging.getLogger("importer.read")
@@ -44,9 +45,13 @@ def read_safely(
 ) -> SourceRecord:
     """``build()``, or, when it raises what no reader expected, an unreadable record naming the
     exception: one record's trouble is that conversation's alone (invalid, with its location),
-    never the end of the reading. Every reader builds each record through this."""
+    never the end of the reading. Every reader builds each record through this. A staging file
+    that cannot be written (:class:`~importer.errors.OutputWriteError`: a full disk) is the
+    run's stop, never one record's failure: it goes through."""
     try:
         return build()
+    except OutputWriteError:
+        raise
     except Exception as exc:
         log.error("%s: the reader failed on this record: %s", location, exc)
         message = f"unexpected {type(exc).__name__} while reading this record: {exc}"

@@ -1,23 +1,32 @@
 """The on-disk join store of every reader that joins records across files.
 
 Exports come as several files in any order (tickets, then comments, then users, or the other way
-round, or interleaved in one ETL stream), and may not fit in memory. A reader first ``put``\\ s
-every record it needs under a *kind* (``"tickets"``, ``"comments"``) and a *key* (the id it is
-joined on), then walks one kind in source order and fetches the records of another by key::
+round, or interleaved in one ETL stream), and may not fit in memory. A reader first stages every
+record it needs under a *kind* (``"tickets"``, ``"comments"``) and a *key* (the id it is joined
+on), then walks one kind in source order and fetches the records of another by key::
 
     with StagingStore(workdir) as store:
         for role, item in routed:                          # see importer.readers.base
-            store.put(role, ticket_id_of(item), item.location, item.data)
+            read = StagedRecord(item.data, item.replaced_bytes, item.location)
+            store.put_record(role, ticket_id_of(item), read)
         for ticket in store.of_kind("tickets"):            # in the order they were put
             comments = list(store.by_key("comments", ticket.key))
-            ...
+            ...                                            # ticket.staged_record.data, ...
         for key, first, count in store.keys_without("comments", "tickets"):
             ...                                            # comments of tickets not in the export
 
-Records are kept as JSON text in one SQLite table, indexed by (kind, key, seq) and (kind, seq);
-``seq`` is the order of ``put``, so "source order" is the order the reader read the files in.
-Every record keeps its ``location`` (``file:line``). Memory stays bounded by SQLite's page cache
-whatever the size of the export; the file lives in the reader's work folder and goes with it.
+A parsed record is staged as a :class:`StagedRecord`: its data, how many of its bytes were read
+as cp1252 (the encoding warning of its conversation) and the place of the copy read, which
+:meth:`~StagingStore.replace_record` may change when a later copy wins; anything else a reader
+keeps (a summary of a user, a duplicate's place) is ``put`` as a plain JSON value.
+
+Records are kept in one SQLite table, indexed by (kind, key, seq) and (kind, seq): the data as
+JSON text, a staged record's bytes replaced and place in columns of their own (typed, and no
+wrapping list to encode). ``seq`` is the order of ``put``, so "source order" is the order the
+reader read the files in. Every record keeps its ``location`` (``file:line``, where it was first
+put). Memory stays bounded by SQLite's page cache whatever the size of the export; the file is
+created private (0600) in the reader's work folder and goes with it. A write that finds no room
+raises :class:`~importer.errors.OutputWriteError` naming the file (the run stops, exit 4).
 
 A reader that only ever needs every record of each conversation together, once, uses
 :class:`GroupedRows` instead: records are appended without a look-up each, and read back in one
@@ -34,26 +43,46 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, NamedTuple, Self
+from typing import Any, BinaryIO, NamedTuple, Self, cast
+
+from importer.outputs import create_private, open_private, writing
 
 STORE_FILE = "staging.sqlite"
 COMMIT_EVERY = 10_000
 
+#: ``replaced`` is NULL for a plain value, ``read_at`` NULL when the copy read is the one put
 _SCHEMA = """
 CREATE TABLE staged (
     seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT, location TEXT NOT NULL,
-    record TEXT NOT NULL);
+    record TEXT NOT NULL, replaced INTEGER, read_at TEXT);
 CREATE INDEX staged_by_key ON staged (kind, key, seq);
 CREATE INDEX staged_in_order ON staged (kind, seq);
 """
-_COLUMNS = "seq, kind, key, location, record"
+_COLUMNS = "seq, kind, key, location, record, replaced, read_at"
 #: one encoder for every record (``json.dumps`` with options builds a new one each call)
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
+def written_as(path: Path) -> str:
+    """How a write that fails names a staging file: the file, and what it is."""
+    return f"{path}, one of the export's staging files"
+
+
+class StagedRecord(NamedTuple):
+    """A parsed record as a reader stages it: its ``data`` (any JSON value), how many of its
+    bytes were ``replaced`` (read as cp1252: its conversation's encoding warning) and the
+    ``location`` (``file:line``) of the copy read."""
+
+    data: Any
+    replaced: int
+    location: str
+
+
 @dataclass(frozen=True)
 class Staged:
-    """One staged record: its order, kind, join key, ``file:line`` and the record itself."""
+    """One staged row: its order, kind, join key, ``file:line`` where it was first put, and the
+    record: a :class:`StagedRecord` when put with :meth:`StagingStore.put_record`, else the
+    JSON value put."""
 
     seq: int
     kind: str
@@ -61,10 +90,22 @@ class Staged:
     location: str
     record: Any
 
+    @property
+    def staged_record(self) -> StagedRecord:
+        """The record, put with :meth:`StagingStore.put_record` (a ``TypeError`` otherwise)."""
+        record = self.record
+        if not isinstance(record, StagedRecord):
+            raise TypeError(f"the {self.kind} record at {self.location} is not a staged record")
+        return record
 
-def _staged(row: tuple[int, str, str | None, str, str]) -> Staged:
-    seq, kind, key, location, record = row
-    return Staged(seq, kind, key, location, json.loads(record))
+
+def _staged(row: tuple[int, str, str | None, str, str, int | None, str | None]) -> Staged:
+    seq, kind, key, location, text, replaced, read_at = row
+    record = json.loads(text)
+    if replaced is not None:
+        # tuple.__new__: the named tuple without a Python call (a row per comment read)
+        record = tuple.__new__(StagedRecord, (record, replaced, read_at or location))
+    return Staged(seq, kind, key, location, record)
 
 
 class _Closed:
@@ -90,33 +131,62 @@ class StagingStore(_Closed):
 
     def __init__(self, folder: Path, file_name: str = STORE_FILE) -> None:
         self.path = folder / file_name
-        self._db = sqlite3.connect(self.path)
-        self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
+        self._name = written_as(self.path)
+        with writing(self._name):
+            create_private(self.path)  # before SQLite opens it: its journal gets its mode
+            self._db = sqlite3.connect(self.path)
+            self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
         self._pending = 0
 
     # -- writing -----------------------------------------------------------------------------
+    # Each write is in ``try``: a failed one goes through ``writing`` (the file named), which
+    # costs about 2 µs a call when wrapped around every put, and ``try`` nothing.
     def put(self, kind: str, key: str | None, location: str, record: Any) -> int:
         """Stage ``record`` (any JSON value) under ``kind`` and ``key``; return its ``seq``."""
-        cursor = self._db.execute(
-            "INSERT INTO staged (kind, key, location, record) VALUES (?, ?, ?, ?)",
-            (kind, key, location, _encode(record)),
+        return self._insert((kind, key, location, _encode(record), None, None))
+
+    def put_record(self, kind: str, key: str | None, record: StagedRecord) -> int:
+        """Stage a parsed record under ``kind`` and ``key``, at its location; return its
+        ``seq``."""
+        return self._insert(
+            (kind, key, record.location, _encode(record.data), record.replaced, None)
         )
-        self._pending += 1
-        if self._pending >= COMMIT_EVERY:
-            self.commit()
+
+    def _insert(self, row: tuple[str, str | None, str, str, int | None, str | None]) -> int:
+        try:
+            cursor = self._db.execute(
+                "INSERT INTO staged (kind, key, location, record, replaced, read_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            self._pending += 1
+            if self._pending >= COMMIT_EVERY:
+                self._db.commit()
+                self._pending = 0
+        except (OSError, sqlite3.Error):
+            with writing(self._name):
+                raise
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
     def replace(self, seq: int, record: Any) -> None:
         """Replace the record staged as ``seq`` (its kind, key and location stay)."""
-        self._db.execute(
-            "UPDATE staged SET record = ? WHERE seq = ?",
-            (_encode(record), seq),
-        )
+        with writing(self._name):
+            self._db.execute("UPDATE staged SET record = ? WHERE seq = ?", (_encode(record), seq))
+
+    def replace_record(self, seq: int, record: StagedRecord) -> None:
+        """Replace the record staged as ``seq`` by a later copy read at ``record.location``
+        (its kind, key and the location it was first put at stay)."""
+        with writing(self._name):
+            self._db.execute(
+                "UPDATE staged SET record = ?, replaced = ?, read_at = ? WHERE seq = ?",
+                (_encode(record.data), record.replaced, record.location, seq),
+            )
 
     def commit(self) -> None:
         """Write what was put so far (also done every ``COMMIT_EVERY`` records)."""
-        self._db.commit()
+        with writing(self._name):
+            self._db.commit()
         self._pending = 0
 
     # -- reading -----------------------------------------------------------------------------
@@ -180,7 +250,8 @@ class StagingStore(_Closed):
     # -- lifetime ----------------------------------------------------------------------------
     def close(self) -> None:
         """Close the database (the file is removed with the reader's work folder)."""
-        self._db.close()
+        with writing(self._name):
+            self._db.close()
 
 
 # -- rows grouped in one sorted pass -------------------------------------------------------------
@@ -239,18 +310,24 @@ class GroupedRows(_Closed):
     where its payload is. Adding costs no look-up; :meth:`groups` is one external sort of those
     narrow rows by SQLite (in its bounded cache and temporary files), whatever their order in
     the source, then each payload is read back from its place (from the system's file cache,
-    as a rule: it was written moments before).
+    as a rule: it was written moments before). Both files are created private (0600); a write
+    that finds no room raises :class:`~importer.errors.OutputWriteError` naming its file.
     """
 
     def __init__(self, folder: Path, file_name: str = "grouped.sqlite") -> None:
         self.path = folder / file_name
         self.payload_path = folder / f"{file_name}.payloads"
-        self._db = sqlite3.connect(self.path)
-        self._db.executescript(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; "
-            f"PRAGMA cache_size = -{CACHE_KIB};" + _GROUPED_SCHEMA
-        )
-        self._out: BinaryIO | None = self.payload_path.open("wb", buffering=1 << 20)
+        self._name, self._payload_name = written_as(self.path), written_as(self.payload_path)
+        with writing(self._name):
+            create_private(self.path)  # before SQLite opens it: its journal gets its mode
+            self._db = sqlite3.connect(self.path)
+            self._db.executescript(
+                "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; "
+                f"PRAGMA cache_size = -{CACHE_KIB};" + _GROUPED_SCHEMA
+            )
+        with writing(self._payload_name):
+            out = open_private(self.payload_path, "wb", buffering=1 << 20)
+        self._out: BinaryIO | None = cast(BinaryIO, out)
         self._in: int | None = None
         self._end = 0
         self._pending: list[tuple[int, str | None, bool, int, int]] = []
@@ -261,7 +338,11 @@ class GroupedRows(_Closed):
         assert self._out is not None, "rows are added before groups() is called"
         self._seq += 1
         size = len(payload)
-        self._out.write(payload)
+        try:  # writing() only when it fails: around every row it costs about 2 µs
+            self._out.write(payload)
+        except OSError:
+            with writing(self._payload_name):
+                raise
         self._pending.append((self._seq, key, parent, self._end, size))
         self._end += size
         if len(self._pending) >= INSERT_BATCH:
@@ -270,17 +351,20 @@ class GroupedRows(_Closed):
 
     def _flush(self) -> None:
         if self._pending:
-            self._db.executemany("INSERT INTO row VALUES (?, ?, ?, ?, ?)", self._pending)
+            with writing(self._name):
+                self._db.executemany("INSERT INTO row VALUES (?, ?, ?, ?, ?)", self._pending)
             self._pending = []
 
     def _reading(self) -> int:
         """The payload file open for reading, once every row is added."""
         if self._in is None:
             self._flush()
-            self._db.commit()
+            with writing(self._name):
+                self._db.commit()
             if self._out is not None:
-                self._out.close()
-                self._out = None
+                out, self._out = self._out, None
+                with writing(self._payload_name):
+                    out.close()
             self._in = os.open(self.payload_path, os.O_RDONLY)
         return self._in
 
@@ -313,9 +397,11 @@ class GroupedRows(_Closed):
     def close(self) -> None:
         """Close both files (they are removed with the reader's work folder)."""
         if self._out is not None:
-            self._out.close()
-            self._out = None
+            out, self._out = self._out, None
+            with writing(self._payload_name):
+                out.close()
         if self._in is not None:
             os.close(self._in)
             self._in = None
-        self._db.close()
+        with writing(self._name):
+            self._db.close()

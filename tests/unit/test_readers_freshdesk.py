@@ -14,6 +14,7 @@ from importer.mappings import load_mapping, merge_tables
 from importer.model import Conversation
 from importer.readers import open_export
 from importer.readers.base import RoleFile
+from importer.readers.common import id_text
 from importer.readers.freshdesk.mapping import FreshdeskMapping, freshdesk_mapping
 from importer.readers.freshdesk.reader import READER
 from importer.readers.freshdesk.records import (
@@ -21,7 +22,6 @@ from importer.readers.freshdesk.records import (
     TicketFields,
     agent_person,
     contact_person,
-    id_text,
     record_role,
 )
 from importer.readers.freshdesk.tickets import FreshdeskConversation, ticket_record

@@ -12,13 +12,13 @@ from importer.errors import MappingError
 from importer.mappings import load_mapping, merge_tables
 from importer.model import Conversation
 from importer.readers import open_export
+from importer.readers.common import id_text
 from importer.readers.source import SourceRecord
 from importer.readers.zendesk.build import (
     LocatedComment,
     build_conversation,
     comments_of,
     field_summary,
-    id_text,
     user_summary,
 )
 from importer.readers.zendesk.content import markdown_to_html

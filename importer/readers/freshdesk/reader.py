@@ -29,6 +29,7 @@ from importer.readers.common import (
     StagedLookup,
     StagedReader,
     id_in_text,
+    id_text,
     orphan_records,
     stage_once,
     staged_notes,
@@ -41,13 +42,12 @@ from importer.readers.freshdesk.records import (
     TicketFields,
     agent_person,
     contact_person,
-    id_text,
     record_role,
 )
 from importer.readers.freshdesk.signs import is_freshdesk
 from importer.readers.freshdesk.tickets import FreshdeskConversation, ticket_record
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
-from importer.readers.staging import Staged, StagingStore
+from importer.readers.staging import Staged, StagedRecord, StagingStore
 
 TICKETS, CONVERSATIONS, CONTACTS, AGENTS, TICKET_FIELDS = ROLES
 BROKEN_CONVERSATIONS = "broken_conversations"
@@ -140,7 +140,8 @@ class FreshdeskReader(StagedReader[FreshdeskMapping]):
             key = conversation_ticket_id(item)
             if key is None:
                 return 1
-            store.put(CONVERSATIONS, key, item.location, [data, item.replaced_bytes])
+            staged = StagedRecord(data, item.replaced_bytes, item.location)
+            store.put_record(CONVERSATIONS, key, staged)
         elif role == TICKET_FIELDS:
             store.put(TICKET_FIELDS, None, item.location, data)
         elif role in (CONTACTS, AGENTS):
@@ -174,7 +175,7 @@ class FreshdeskReader(StagedReader[FreshdeskMapping]):
         people = _StagedPeople(store)
         for staged in store.of_kind(TICKETS):
             build = partial(_ticket, store, staged, people, fields, rules)
-            yield read_safely(build, staged.record[2], staged.key)
+            yield read_safely(build, staged.staged_record.location, staged.key)
         yield from orphan_records(store, CONVERSATIONS, TICKETS, "conversation", "ticket")
 
 
@@ -186,18 +187,18 @@ def _ticket(
     rules: FreshdeskMapping,
 ) -> SourceRecord:
     """The conversation of one staged ticket, with its conversations, notes and left-outs."""
-    data, replaced, location = staged.record
-    conversations = list(store.by_key(CONVERSATIONS, staged.key))
+    ticket = staged.staged_record
+    conversations = [c.staged_record for c in store.by_key(CONVERSATIONS, staged.key)]
     record = ticket_record(
-        data,
-        location,
-        [FreshdeskConversation(c.record[0], c.location) for c in conversations],
+        ticket.data,
+        ticket.location,
+        [FreshdeskConversation(c.data, c.location) for c in conversations],
         people,
         fields,
         rules,
     )
-    replaced += sum(c.record[1] for c in conversations)
-    record.warnings[:0] = staged_notes(store, staged.key, replaced, location, DUPLICATE)
+    replaced = ticket.replaced + sum(c.replaced for c in conversations)
+    record.warnings[:0] = staged_notes(store, staged.key, replaced, ticket.location, DUPLICATE)
     record.left_out[:0] = _broken_conversations(store, staged)
     return record
 

@@ -8,14 +8,13 @@ that fits two roles equally.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from importer.readers.common import id_text
 from importer.readers.signs import other_platform
 
 ROLES = ("tickets", "conversations", "contacts", "agents", "ticket_fields")
-_WHOLE_NUMBER = re.compile(r"^-?\d+(?:\.0+)?$")
 # ``type`` values of other platforms' records (Intercom, Help Scout) that share key names
 _FOREIGN_TYPES = frozenset(
     {"conversation", "conversation_part", "contact", "admin", "user", "lead", "team", "bot"}
@@ -112,18 +111,6 @@ _FIELD_KEYS = frozenset(
         "choices",
     ]
 )
-
-
-def id_text(value: Any) -> str | None:
-    """An id as text: ``7253``, ``7253.0`` and ``"7253.0"`` are all ``"7253"``; blank is None."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value)
-    text = str(value).strip()
-    if _WHOLE_NUMBER.match(text):
-        return text.split(".")[0]
-    return text or None
 
 
 def text_of(value: Any) -> str | None:

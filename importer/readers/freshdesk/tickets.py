@@ -27,7 +27,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from importer.findings import Finding
-from importer.readers.common import finished_record
+from importer.readers.common import finished_record, id_text
 from importer.readers.freshdesk.attachments import attachment_of, inline_images
 from importer.readers.freshdesk.mapping import FreshdeskMapping
 from importer.readers.freshdesk.records import (
@@ -35,7 +35,6 @@ from importer.readers.freshdesk.records import (
     Person,
     TicketFields,
     contact_person,
-    id_text,
     items_of,
     split_name,
     text_of,

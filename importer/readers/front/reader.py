@@ -27,9 +27,9 @@ from importer.findings import Finding
 from importer.readers.common import (
     StagedLookup,
     StagedReader,
-    first_of_row,
     id_text,
     stage_once,
+    staged_data,
     staged_notes,
 )
 from importer.readers.containers import JsonRecord, id_after
@@ -38,7 +38,7 @@ from importer.readers.front.mapping import FrontMapping, front_mapping
 from importer.readers.front.signs import FRONT_ID, is_front
 from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
-from importer.readers.staging import Staged, StagingStore
+from importer.readers.staging import Staged, StagedRecord, StagingStore
 
 CONVERSATIONS = "conversations"
 MESSAGES = "conversation_messages"
@@ -144,21 +144,22 @@ class FrontReader(StagedReader[FrontMapping]):
             key = conversation_of(data, item.request_path)
             if key is None:
                 return 1
-            store.put(role, key, item.location, [data, item.replaced_bytes])
+            store.put_record(role, key, StagedRecord(data, item.replaced_bytes, item.location))
             return 0
         key = id_text(data.get("id"))
         if role == CONVERSATIONS:
             stage_once(store, CONVERSATIONS, key, item, data, _more_nested)
         elif key is not None:
-            store.put(role, key, item.location, [data, item.replaced_bytes])
+            store.put_record(role, key, StagedRecord(data, item.replaced_bytes, item.location))
         return 0
 
     def records(self, store: StagingStore, rules: FrontMapping) -> Iterator[SourceRecord]:
         for staged in store.of_kind(CONVERSATIONS):
             build = partial(self._conversation, store, staged, rules, None)
-            yield read_safely(build, staged.record[2], staged.key)
+            yield read_safely(build, staged.staged_record.location, staged.key)
         for key, first, _ in store.keys_without(MESSAGES, CONVERSATIONS):
-            bare = Staged(first.seq, CONVERSATIONS, key, first.location, [{"id": key}, 0, None])
+            only_id = StagedRecord({"id": key}, 0, first.location)
+            bare = Staged(first.seq, CONVERSATIONS, key, first.location, only_id)
             build = partial(self._conversation, store, bare, rules, first.location)
             yield read_safely(build, first.location, key)
         for key, first, count in store.keys_without(COMMENTS, CONVERSATIONS):
@@ -179,20 +180,20 @@ class FrontReader(StagedReader[FrontMapping]):
     def _conversation(
         store: StagingStore, staged: Staged, rules: FrontMapping, bare: str | None
     ) -> SourceRecord:
-        conversation, replaced, location = staged.record
-        location = location or staged.location
-        messages = list(store.by_key(MESSAGES, staged.key))
-        comments = list(store.by_key(COMMENTS, staged.key))
+        conversation = staged.staged_record
+        location = conversation.location
+        messages = [message.staged_record for message in store.by_key(MESSAGES, staged.key)]
+        comments = [comment.staged_record for comment in store.by_key(COMMENTS, staged.key)]
         record = conversation_record(
-            conversation,
+            conversation.data,
             location,
             rules,
-            [(m.record[0], m.location) for m in messages],
-            [(c.record[0], c.location) for c in comments],
-            StagedLookup(store, TEAMMATES, first_of_row),
-            StagedLookup(store, CONTACTS, first_of_row),
+            [(m.data, m.location) for m in messages],
+            [(c.data, c.location) for c in comments],
+            StagedLookup(store, TEAMMATES, staged_data),
+            StagedLookup(store, CONTACTS, staged_data),
         )
-        replaced += sum(m.record[1] for m in messages) + sum(c.record[1] for c in comments)
+        replaced = conversation.replaced + sum(m.replaced for m in messages + comments)
         notes: list[Finding] = []
         if bare is not None:
             notes.append(

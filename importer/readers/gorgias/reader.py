@@ -35,7 +35,7 @@ from importer.readers.gorgias.signs import is_gorgias
 from importer.readers.gorgias.ticket import embedded, ticket_record
 from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
-from importer.readers.staging import Staged, StagingStore
+from importer.readers.staging import Staged, StagedRecord, StagingStore
 
 TICKETS = "tickets"
 MESSAGES = "ticket_messages"
@@ -167,7 +167,7 @@ class GorgiasReader(StagedReader[GorgiasMapping]):
             key = ticket_of(data, item.request_path)
             if key is None:
                 return 1
-            store.put(MESSAGES, key, item.location, [data, item.replaced_bytes])
+            store.put_record(MESSAGES, key, StagedRecord(data, item.replaced_bytes, item.location))
             return 0
         stage_once(store, TICKETS, id_text(data.get("id")), item, data, _more_messages)
         return 0
@@ -175,18 +175,18 @@ class GorgiasReader(StagedReader[GorgiasMapping]):
     def records(self, store: StagingStore, rules: GorgiasMapping) -> Iterator[SourceRecord]:
         for staged in store.of_kind(TICKETS):
             build = partial(self._ticket, store, staged, rules)
-            yield read_safely(build, staged.record[2], staged.key)
+            yield read_safely(build, staged.staged_record.location, staged.key)
         yield from orphan_records(store, MESSAGES, TICKETS, "message", "ticket")
 
     @staticmethod
     def _ticket(store: StagingStore, staged: Staged, rules: GorgiasMapping) -> SourceRecord:
-        ticket, replaced, location = staged.record
-        messages = list(store.by_key(MESSAGES, staged.key))
+        ticket = staged.staged_record
+        messages = [message.staged_record for message in store.by_key(MESSAGES, staged.key)]
         record = ticket_record(
-            ticket, location, rules, [(m.record[0], m.location) for m in messages]
+            ticket.data, ticket.location, rules, [(m.data, m.location) for m in messages]
         )
-        replaced += sum(m.record[1] for m in messages)
-        record.warnings[:0] = staged_notes(store, staged.key, replaced, location, DUPLICATE)
+        replaced = ticket.replaced + sum(m.replaced for m in messages)
+        record.warnings[:0] = staged_notes(store, staged.key, replaced, ticket.location, DUPLICATE)
         return record
 
 

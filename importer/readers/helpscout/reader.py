@@ -108,8 +108,8 @@ class HelpScoutReader(StagedReader[HelpScoutMapping]):
 
     @staticmethod
     def _conversation(store: StagingStore, staged: Staged, rules: HelpScoutMapping) -> SourceRecord:
-        conversation, replaced, _ = staged.record
-        location = staged.location
+        conversation = staged.staged_record
+        location = staged.location  # where it was first seen, until a later copy is read
         notes: list[Finding] = []
         for duplicate in store.by_key(DUPLICATES, staged.key):
             if duplicate.record is not None:  # the later copy, with more threads, is read
@@ -124,8 +124,8 @@ class HelpScoutReader(StagedReader[HelpScoutMapping]):
                     staged.key,
                 )
             )
-        record = conversation_record(conversation, location, rules)
-        record.warnings[:0] = notes + encoding_notes(replaced, location, staged.key)
+        record = conversation_record(conversation.data, location, rules)
+        record.warnings[:0] = notes + encoding_notes(conversation.replaced, location, staged.key)
         return record
 
 

@@ -25,10 +25,10 @@ from typing import Any
 from importer.readers.common import (
     StagedLookup,
     StagedReader,
-    first_of_row,
     id_text,
     orphan_records,
     stage_once,
+    staged_data,
     staged_notes,
 )
 from importer.readers.containers import JsonRecord
@@ -38,7 +38,7 @@ from importer.readers.intercom.mapping import IntercomMapping, intercom_mapping
 from importer.readers.intercom.signs import is_intercom
 from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
-from importer.readers.staging import Staged, StagingStore
+from importer.readers.staging import Staged, StagedRecord, StagingStore
 
 CONVERSATIONS = "conversations"
 PARTS = "conversation_parts"
@@ -185,38 +185,44 @@ class IntercomReader(StagedReader[IntercomMapping]):
             key = part_conversation_id(data)
             if key is None:
                 return 1  # a part that names no conversation: counted, the first one kept
-            store.put(PARTS, key, item.location, [data, item.replaced_bytes])
+            store.put_record(PARTS, key, StagedRecord(data, item.replaced_bytes, item.location))
             return 0
         key = id_text(data.get("id"))
         if role == CONVERSATIONS:
             stage_once(store, CONVERSATIONS, key, item, data, _more_parts)
         elif key is not None:  # a person without an id cannot be looked up
-            store.put(role, key, item.location, [data, item.replaced_bytes])
+            store.put_record(role, key, StagedRecord(data, item.replaced_bytes, item.location))
         return 0
 
     def records(self, store: StagingStore, rules: IntercomMapping) -> Iterator[SourceRecord]:
         people = People(
-            contacts=StagedLookup(store, CONTACTS, first_of_row),
-            admins=StagedLookup(store, ADMINS, first_of_row),
-            teams=StagedLookup(store, TEAMS, first_of_row),
+            contacts=StagedLookup(store, CONTACTS, staged_data),
+            admins=StagedLookup(store, ADMINS, staged_data),
+            teams=StagedLookup(store, TEAMS, staged_data),
             contacts_given=store.count(CONTACTS) > 0,
         )
         for staged in store.of_kind(CONVERSATIONS):
             build = partial(self._conversation, store, staged, rules, people)
-            yield read_safely(build, staged.record[2], staged.key)
+            yield read_safely(build, staged.staged_record.location, staged.key)
         yield from orphan_records(store, PARTS, CONVERSATIONS, "part", "conversation")
 
     @staticmethod
     def _conversation(
         store: StagingStore, staged: Staged, rules: IntercomMapping, people: People
     ) -> SourceRecord:
-        conversation, replaced, location = staged.record
-        parts = list(store.by_key(PARTS, staged.key))
+        conversation = staged.staged_record
+        parts = [part.staged_record for part in store.by_key(PARTS, staged.key)]
         record = conversation_record(
-            conversation, location, rules, people, [(p.record[0], p.location) for p in parts]
+            conversation.data,
+            conversation.location,
+            rules,
+            people,
+            [(part.data, part.location) for part in parts],
         )
-        replaced += sum(p.record[1] for p in parts)
-        record.warnings[:0] = staged_notes(store, staged.key, replaced, location, DUPLICATE)
+        replaced = conversation.replaced + sum(part.replaced for part in parts)
+        record.warnings[:0] = staged_notes(
+            store, staged.key, replaced, conversation.location, DUPLICATE
+        )
         return record
 
 

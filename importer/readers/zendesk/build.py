@@ -21,7 +21,6 @@ Rules (the values come from ``mappings/zendesk.toml``):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,7 +29,7 @@ from typing import Any
 
 from importer.findings import Finding
 from importer.model import status_class
-from importer.readers.common import finished_record
+from importer.readers.common import finished_record, id_text
 from importer.readers.source import SourceRecord
 from importer.readers.zendesk.content import (
     comment_attachments,
@@ -43,7 +42,6 @@ from importer.transform.times import API_TIME_PATTERN, TimestampError, parse_tim
 
 UserLookup = Callable[[str], dict[str, Any] | None]
 COMMENT_TYPES = frozenset({"comment", "voicecomment"})
-_FLOAT_ID = re.compile(r"^-?\d+\.0+$")
 
 
 @dataclass(frozen=True)
@@ -52,20 +50,6 @@ class LocatedComment:
 
     location: str
     data: dict[str, Any]
-
-
-def id_text(value: Any) -> str | None:
-    """A Zendesk id as text: ``7253``, ``7253.0`` and ``"7253"`` all become ``"7253"``."""
-    if type(value) is int:  # the common case, first: ids are read for every comment
-        return str(value)
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value)
-    text = str(value).strip()
-    if _FLOAT_ID.match(text):
-        text = text.split(".", 1)[0]
-    return text or None
 
 
 def as_list(value: Any) -> list[Any]:

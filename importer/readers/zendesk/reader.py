@@ -26,20 +26,20 @@ from typing import Any
 from importer.readers.common import (
     StagedLookup,
     StagedReader,
+    id_text,
     orphan_records,
     stage_once,
     staged_notes,
 )
 from importer.readers.containers import JsonRecord, id_after
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
-from importer.readers.staging import Staged, StagingStore
+from importer.readers.staging import Staged, StagedRecord, StagingStore
 from importer.readers.zendesk.build import (
     LocatedComment,
     as_list,
     build_conversation,
     comments_of,
     field_summary,
-    id_text,
     user_summary,
 )
 from importer.readers.zendesk.mapping import ZendeskMapping, zendesk_mapping
@@ -115,7 +115,9 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
                 if ticket_id is None:
                     without_ticket += 1
                     continue
-                store.put(COMMENTS, ticket_id, item.location, [comment, replaced])
+                store.put_record(
+                    COMMENTS, ticket_id, StagedRecord(comment, replaced, item.location)
+                )
                 replaced = 0
             return without_ticket
         elif role == USERS:
@@ -140,7 +142,7 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
         )
         for staged in store.of_kind(TICKETS):
             build = partial(self._ticket, store, staged, rules, users, fields)
-            yield read_safely(build, staged.record[2], staged.key)
+            yield read_safely(build, staged.staged_record.location, staged.key)
         yield from orphan_records(store, COMMENTS, TICKETS, "comment", "ticket")
 
     @staticmethod
@@ -151,20 +153,21 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
         users: StagedLookup[dict[str, Any]],
         fields: Mapping[str, dict[str, Any]],
     ) -> SourceRecord:
-        ticket, replaced, location = staged.record
-        comments = list(store.by_key(COMMENTS, staged.key)) if staged.key is not None else []
-        metrics = store.first(TICKET_METRICS, staged.key) if staged.key is not None else None
+        ticket = staged.staged_record
+        key = staged.key
+        comments = [c.staged_record for c in store.by_key(COMMENTS, key)] if key is not None else []
+        metrics = store.first(TICKET_METRICS, key) if key is not None else None
         record = build_conversation(
-            ticket,
-            location,
-            [LocatedComment(c.location, c.record[0]) for c in comments],
+            ticket.data,
+            ticket.location,
+            [LocatedComment(c.location, c.data) for c in comments],
             users,
             fields,
             metrics.record if metrics is not None else None,
             rules,
         )
-        replaced += sum(c.record[1] for c in comments)
-        record.warnings[:0] = staged_notes(store, staged.key, replaced, location, DUPLICATE)
+        replaced = ticket.replaced + sum(c.replaced for c in comments)
+        record.warnings[:0] = staged_notes(store, key, replaced, ticket.location, DUPLICATE)
         return record
 
 
