@@ -125,7 +125,8 @@ class Conversion:
         self.left_out: list[Finding] = []
         self.dropped: Counter[str] = Counter()
 
-    def _finding(self, stage: str, code: str, message: str, where: str | None = None) -> Finding:
+    def finding(self, stage: str, code: str, message: str, where: str | None = None) -> Finding:
+        """A finding of this conversation (at its location unless ``where`` is given)."""
         return Finding(stage, code, message, where or self.location, self.source_id)
 
     def warn_dropped(self) -> None:
@@ -134,7 +135,7 @@ class Conversion:
         total = sum(self.dropped.values())
         kinds = ", ".join(f"{kind} ×{count}" for kind, count in sorted(self.dropped.items()))
         message = f"{total} {self.dropped_what} left out: {kinds}"
-        self.warnings.append(self._finding("map", self.dropped_code, message))
+        self.warnings.append(self.finding("map", self.dropped_code, message))
 
     def record(self, data: dict[str, Any]) -> SourceRecord:
         """The conversation of ``data`` (its ``None`` values left out) and what was found."""

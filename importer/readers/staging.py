@@ -15,18 +15,14 @@ on), then walks one kind in source order and fetches the records of another by k
         for key, first, count in store.keys_without("comments", "tickets"):
             ...                                            # comments of tickets not in the export
 
-A parsed record is staged as a :class:`StagedRecord`: its data, how many of its bytes were read
-as cp1252 (the encoding warning of its conversation) and the place of the copy read, which
-:meth:`~StagingStore.replace_record` may change when a later copy wins; anything else a reader
-keeps (a summary of a user, a duplicate's place) is ``put`` as a plain JSON value.
-
-Records are kept in one SQLite table, indexed by (kind, key, seq) and (kind, seq): the data as
-JSON text, a staged record's bytes replaced and place in columns of their own (typed, and no
-wrapping list to encode). ``seq`` is the order of ``put``, so "source order" is the order the
-reader read the files in. Every record keeps its ``location`` (``file:line``, where it was first
-put). Memory stays bounded by SQLite's page cache whatever the size of the export; the file is
-created private (0600) in the reader's work folder and goes with it. A write that finds no room
-raises :class:`~importer.errors.OutputWriteError` naming the file (the run stops, exit 4).
+A parsed record is a :class:`StagedRecord` (its data, bytes read as cp1252, the place of the
+copy read); anything else a reader keeps (a user's summary, a duplicate's place) a JSON value.
+They are kept in one SQLite table indexed by (kind, key, seq) and (kind, seq), the data as JSON,
+a staged record's other fields in columns of their own. ``seq`` is the order of ``put``, so
+"source order" is the order the reader read the files in; ``location`` is where a record was
+first put. Memory stays bounded by SQLite's page cache whatever the size of the export; the file
+is created 0600 in the reader's work folder and goes with it. A write that finds no room raises
+:class:`~importer.errors.OutputWriteError` naming the file (the run stops, exit 4).
 
 A reader that only ever needs every record of each conversation together, once, uses
 :class:`GroupedRows` instead: records are appended without a look-up each, and read back in one
@@ -138,16 +134,13 @@ class StagingStore(_Closed):
             self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
         self._pending = 0
 
-    # -- writing -----------------------------------------------------------------------------
-    # Each write is in ``try``: a failed one goes through ``writing`` (the file named), which
-    # costs about 2 µs a call when wrapped around every put, and ``try`` nothing.
+    # -- writing (``writing`` only once a write failed: around every put it costs 2 µs) ------
     def put(self, kind: str, key: str | None, location: str, record: Any) -> int:
         """Stage ``record`` (any JSON value) under ``kind`` and ``key``; return its ``seq``."""
         return self._insert((kind, key, location, _encode(record), None, None))
 
     def put_record(self, kind: str, key: str | None, record: StagedRecord) -> int:
-        """Stage a parsed record under ``kind`` and ``key``, at its location; return its
-        ``seq``."""
+        """Stage a parsed record under ``kind`` and ``key``, at its location; its ``seq``."""
         return self._insert(
             (kind, key, record.location, _encode(record.data), record.replaced, None)
         )

@@ -16,6 +16,7 @@ from importer.readers import open_export
 from importer.readers.base import RoleFile
 from importer.readers.common import id_text
 from importer.readers.freshdesk.mapping import FreshdeskMapping, freshdesk_mapping
+from importer.readers.freshdesk.messages import FreshdeskConversation
 from importer.readers.freshdesk.reader import READER
 from importer.readers.freshdesk.records import (
     PeopleInMemory,
@@ -24,7 +25,7 @@ from importer.readers.freshdesk.records import (
     contact_person,
     record_role,
 )
-from importer.readers.freshdesk.tickets import FreshdeskConversation, ticket_record
+from importer.readers.freshdesk.tickets import ticket_record
 from importer.readers.inputs import InputFile
 from importer.readers.source import SourceRecord
 

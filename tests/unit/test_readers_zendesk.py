@@ -19,10 +19,10 @@ from importer.readers.zendesk.build import (
     build_conversation,
     comments_of,
     field_summary,
-    user_summary,
 )
 from importer.readers.zendesk.content import markdown_to_html
 from importer.readers.zendesk.mapping import ZendeskMapping, zendesk_mapping
+from importer.readers.zendesk.people import user_summary
 from importer.readers.zendesk.roles import zendesk_role
 
 REAL = Path(__file__).resolve().parent.parent / "data" / "real"

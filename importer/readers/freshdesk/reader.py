@@ -36,6 +36,7 @@ from importer.readers.common import (
 )
 from importer.readers.containers import JsonRecord, id_after
 from importer.readers.freshdesk.mapping import FreshdeskMapping, freshdesk_mapping
+from importer.readers.freshdesk.messages import FreshdeskConversation
 from importer.readers.freshdesk.records import (
     ROLES,
     Person,
@@ -45,7 +46,7 @@ from importer.readers.freshdesk.records import (
     record_role,
 )
 from importer.readers.freshdesk.signs import is_freshdesk
-from importer.readers.freshdesk.tickets import FreshdeskConversation, ticket_record
+from importer.readers.freshdesk.tickets import ticket_record
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagedRecord, StagingStore
 

@@ -22,14 +22,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from email.utils import parseaddr
+from dataclasses import replace
 from typing import Any
 
 from importer.findings import Finding
 from importer.readers.common import finished_record, id_text
-from importer.readers.freshdesk.attachments import attachment_of, inline_images
 from importer.readers.freshdesk.mapping import FreshdeskMapping
+from importer.readers.freshdesk.messages import (
+    FreshdeskConversation,
+    TicketFindings,
+    conversation_message,
+    description_message,
+    in_id_order,
+)
 from importer.readers.freshdesk.records import (
     People,
     Person,
@@ -42,34 +47,6 @@ from importer.readers.freshdesk.records import (
 from importer.readers.source import SourceRecord
 
 SOURCE_NAME = "freshdesk"
-
-
-@dataclass
-class _Read:
-    """Findings of one ticket as it is read."""
-
-    source_id: str | None
-    location: str
-    warnings: list[Finding] = field(default_factory=list)
-    left_out: list[Finding] = field(default_factory=list)
-
-    def warn(self, code: str, message: str, location: str | None = None) -> None:
-        self.warnings.append(
-            Finding("read", code, message, location or self.location, self.source_id)
-        )
-
-    def leave_out(self, stage: str, code: str, message: str, location: str | None) -> None:
-        self.left_out.append(
-            Finding(stage, code, message, location or self.location, self.source_id)
-        )
-
-
-@dataclass(frozen=True)
-class FreshdeskConversation:
-    """One conversation record of a ticket, with the ``file:line`` it was read at."""
-
-    record: dict[str, Any]
-    location: str
 
 
 def _status(ticket: dict[str, Any], fields: TicketFields, mapping: FreshdeskMapping) -> str | None:
@@ -135,7 +112,7 @@ def _tags(ticket: dict[str, Any], mapping: FreshdeskMapping) -> list[str]:
     return tags
 
 
-def _requester(ticket: dict[str, Any], people: People, found: _Read) -> Person:
+def _requester(ticket: dict[str, Any], people: People, found: TicketFindings) -> Person:
     embedded = ticket.get("requester")
     requester_id = id_text(ticket.get("requester_id"))
     if isinstance(embedded, dict) and (
@@ -179,173 +156,34 @@ def _customer(person: Person) -> dict[str, Any]:
     return {key: value for key, value in customer.items() if value is not None}
 
 
-def _message(
-    *,
-    html: Any,
-    text: Any,
-    created_at: Any,
-    role: str,
-    author: Person | None,
-    author_id: str | None,
-    private: bool,
-    attachments: Iterable[Any],
-    source_id: str | None,
-    mapping: FreshdeskMapping,
-    found: _Read,
-    location: str,
-) -> dict[str, Any]:
-    files: list[dict[str, Any]] = []
-    for item in attachments:
-        attachment, problem = attachment_of(item)
-        if attachment is not None:
-            files.append(attachment)
-        elif problem is not None:
-            found.leave_out("attachment", "url", problem, location)
-    message: dict[str, Any] = {
-        "source_id": source_id,
-        "created_at": created_at,
-        "author_role": role,
-        "author_id": author_id,
-        "private": private,
-    }
-    if author is not None:
-        message["author_email"] = author.email
-        message["author_name"] = author.name
-    body_html = html if isinstance(html, str) and html.strip() else None
-    if body_html is not None:
-        known = {str(f["url"]) for f in files if "url" in f}
-        body_html, images, problems = inline_images(body_html, known, mapping)
-        files.extend(images)
-        for problem in problems:
-            found.leave_out("attachment", "inline", problem, location)
-        message["body_html"] = body_html
-    if isinstance(text, str) and (body_html is None or not body_html.strip()):
-        message["body_text"] = text
-    if "body_html" not in message and "body_text" not in message:
-        message["body_text"] = ""
-    message["attachments"] = files
-    return {key: value for key, value in message.items() if value is not None}
-
-
-def _description(
+def _messages(
     ticket: dict[str, Any],
+    conversations: Iterable[FreshdeskConversation],
     requester: Person,
+    *,
     people: People,
     mapping: FreshdeskMapping,
-    found: _Read,
-) -> dict[str, Any] | None:
-    html, text = ticket.get("description"), ticket.get("description_text")
-    attachments = items_of(ticket.get("attachments"))
-    has_body = any(isinstance(v, str) and v.strip() for v in (html, text))
-    if not has_body and not attachments:
-        found.warn(
-            "description",
-            "the ticket has no description (a tickets list leaves it out unless asked with "
-            "include=description): its first message is missing",
-        )
-        return None
-    author: Person | None = requester
-    role, author_id = "customer", requester.id
-    if id_text(ticket.get("source")) in mapping.agent_description_sources:
-        author_id = id_text(ticket.get("responder_id"))
-        role = "agent"
-        author = people.agent(author_id) if author_id else None
-    return _message(
-        html=html,
-        text=text,
-        created_at=ticket.get("created_at"),
-        role=role,
-        author=author,
-        author_id=author_id,
-        private=False,
-        attachments=attachments,
-        source_id=None,
-        mapping=mapping,
-        found=found,
-        location=found.location,
-    )
-
-
-def _author(
-    record: dict[str, Any], requester: Person, people: People
-) -> tuple[str, Person | None, str | None]:
-    """``(role, person, user id)`` of one conversation."""
-    user_id = id_text(record.get("user_id"))
-    agent = people.agent(user_id) if user_id else None
-    incoming = record.get("incoming")
-    if isinstance(incoming, bool):
-        customer = incoming
-    else:
-        customer = (
-            agent is None
-            and user_id is not None
-            and (user_id == requester.id or people.contact(user_id) is not None)
-        )
-    if not customer:
-        return "agent", agent or (people.contact(user_id) if user_id else None), user_id
-    if user_id is not None and user_id == requester.id:
-        person: Person | None = requester
-    else:
-        person = (people.contact(user_id) if user_id else None) or agent
-    if person is None or person.email is None:
-        name, address = parseaddr(str(record.get("from_email") or ""))
-        if "@" in address:
-            person = Person(user_id, (person.name if person else None) or name or None, address)
-    return "customer", person, user_id
-
-
-def _conversation(
-    item: FreshdeskConversation,
-    requester: Person,
-    people: People,
-    mapping: FreshdeskMapping,
-    found: _Read,
-) -> dict[str, Any] | None:
-    record = item.record
-    role, person, user_id = _author(record, requester, people)
-    private = record.get("private") is True
-    message_id = id_text(record.get("id"))
-    if id_text(record.get("source")) in mapping.survey_sources:
-        if mapping.survey_feedback == "drop":
-            found.warn(
-                "message.survey",
-                f"survey feedback {message_id or '(no id)'} dropped "
-                "(mapping: [messages] survey_feedback)",
-                item.location,
-            )
-            return None
-        private = private or mapping.survey_feedback == "note"
-    return _message(
-        html=record.get("body"),
-        text=record.get("body_text"),
-        created_at=record.get("created_at"),
-        role=role,
-        author=person,
-        author_id=user_id,
-        private=private,
-        attachments=items_of(record.get("attachments")),
-        source_id=message_id,
-        mapping=mapping,
-        found=found,
-        location=item.location,
-    )
-
-
-def _ordered(conversations: Iterable[FreshdeskConversation]) -> list[FreshdeskConversation]:
-    """Each conversation once (by id), in id order: Freshdesk ids grow with time."""
-    seen: set[str] = set()
-    kept: list[tuple[int, int, FreshdeskConversation]] = []
-    for position, item in enumerate(conversations):
-        conversation_id = id_text(item.record.get("id"))
-        if conversation_id is not None:
-            if conversation_id in seen:
-                continue
-            seen.add(conversation_id)
-        number = int(conversation_id) if conversation_id and conversation_id.isdigit() else -1
-        kept.append((number, position, item))
-    if all(number >= 0 for number, _, _ in kept):
-        kept.sort(key=lambda entry: (entry[0], entry[1]))
-    return [item for _, _, item in kept]
+    found: TicketFindings,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The ticket's messages and the ``file:line`` of each: its description, then each of its
+    conversations once (embedded or from ``conversations``), in id order."""
+    messages: list[dict[str, Any]] = []
+    message_locations: list[str] = []
+    description = description_message(ticket, requester, people, mapping, found)
+    if description is not None:
+        messages.append(description)
+        message_locations.append(found.location)
+    embedded = [
+        FreshdeskConversation(c, found.location) for c in items_of(ticket.get("conversations"))
+    ]
+    for item in in_id_order([*embedded, *conversations]):
+        if not isinstance(item.record, dict):
+            continue
+        message = conversation_message(item, requester, people, mapping, found)
+        if message is not None:
+            messages.append(message)
+            message_locations.append(item.location)
+    return messages, message_locations
 
 
 def ticket_record(
@@ -372,7 +210,7 @@ def ticket_record(
             location,
         )
         return SourceRecord(location, None, None, error=problem, raw_text=json.dumps(ticket))
-    found = _Read(source_id, location)
+    found = TicketFindings(source_id, location)
     requester = _requester(ticket, people, found)
     status = _status(ticket, fields, mapping)
     if status is None:
@@ -382,20 +220,9 @@ def ticket_record(
             f"read as {mapping.unknown_status!r}",
         )
         status = mapping.unknown_status
-    messages: list[dict[str, Any]] = []
-    message_locations: list[str] = []
-    description = _description(ticket, requester, people, mapping, found)
-    if description is not None:
-        messages.append(description)
-        message_locations.append(location)
-    embedded = [FreshdeskConversation(c, location) for c in items_of(ticket.get("conversations"))]
-    for item in _ordered([*embedded, *conversations]):
-        if not isinstance(item.record, dict):
-            continue
-        message = _conversation(item, requester, people, mapping, found)
-        if message is not None:
-            messages.append(message)
-            message_locations.append(item.location)
+    messages, message_locations = _messages(
+        ticket, conversations, requester, people=people, mapping=mapping, found=found
+    )
     assignee_id = id_text(ticket.get("responder_id"))
     assignee = people.agent(assignee_id) if assignee_id else None
     data: dict[str, Any] = {

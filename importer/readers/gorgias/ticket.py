@@ -129,7 +129,7 @@ class _Conversion(Conversion):
         ident = id_text(message.get("id"))
         label = f"message {ident}" if ident else "a message"
         attachments, problems = part_attachments(message.get("attachments"), label)
-        self.left_out += [self._finding("attachment", c, m, where) for c, m in problems]
+        self.left_out += [self.finding("attachment", c, m, where) for c, m in problems]
         html = text_value(message.get("body_html"))
         text = message.get("body_text") if isinstance(message.get("body_text"), str) else ""
         if not html and not str(text).strip() and not attachments:
@@ -180,7 +180,7 @@ class _Conversion(Conversion):
         count = self.ticket.get("messages_count")
         if isinstance(count, int) and not isinstance(count, bool) and count > delivered:
             self.warnings.append(
-                self._finding(
+                self.finding(
                     "read",
                     "messages",
                     f"the export holds {delivered} of the {count} messages Gorgias counts for "

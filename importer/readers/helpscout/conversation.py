@@ -95,7 +95,7 @@ class _Conversion(Conversion):
         said = text_value(action.get("text")) or text_value(action.get("type"))
         detail = f" ({said})" if said else ""
         self.warnings.append(
-            self._finding("map", "message.event", f"{label}{detail} left out: {why}")
+            self.finding("map", "message.event", f"{label}{detail} left out: {why}")
         )
 
     def add_thread(self, thread: Mapping[str, Any]) -> None:
@@ -127,7 +127,7 @@ class _Conversion(Conversion):
         # a customer's words are the thread's customer's, even when an agent typed them in
         author = (customer or created_by) if role == "customer" else created_by
         attachments, problems = _attachments(thread, label)
-        self.left_out += [self._finding("attachment", code, text) for code, text in problems]
+        self.left_out += [self.finding("attachment", code, text) for code, text in problems]
         raw_body = thread.get("body")
         body = raw_body if isinstance(raw_body, str) else ""
         if not body.strip() and not attachments:

@@ -71,7 +71,7 @@ class _Conversion(Conversion):
     # -- messages ---------------------------------------------------------------------------
 
     def _leave_out(self, problems: list[Problem], where: str) -> None:
-        self.left_out += [self._finding("attachment", c, m, where) for c, m in problems]
+        self.left_out += [self.finding("attachment", c, m, where) for c, m in problems]
 
     def _author_details(self, author: Mapping[str, Any], role: str) -> dict[str, Any]:
         author_id = id_text(author.get("id"))
@@ -193,7 +193,7 @@ class _Conversion(Conversion):
             contact = None
         if contact_id and contact is None and self.people.contacts_given:
             self.warnings.append(
-                self._finding(
+                self.finding(
                     "read",
                     "customer",
                     f"contact {contact_id} is not in the contacts file (deleted in Intercom?); "
@@ -239,7 +239,7 @@ class _Conversion(Conversion):
         else:
             return
         self.warnings.append(
-            self._finding(
+            self.finding(
                 "read",
                 "parts",
                 f"the export holds {delivered} of the {expected} parts Intercom counts for this "

@@ -17,11 +17,9 @@ from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
 
-from importer.readers.mail.mapping import MailMapping
-from importer.readers.mail.parse import (
+from importer.readers.mail.headers import (
     REPLACEMENT,
     Headers,
-    RawMail,
     as_utc,
     clean,
     decoded_word,
@@ -30,6 +28,8 @@ from importer.readers.mail.parse import (
     parse_date,
     received_time,
 )
+from importer.readers.mail.mapping import MailMapping
+from importer.readers.mail.parse import RawMail
 from importer.readers.text import decode_bytes
 
 BOUNCE_SENDERS = frozenset({"mailer-daemon", "postmaster"})

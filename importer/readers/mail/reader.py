@@ -221,17 +221,14 @@ def _source_id(head: dict[str, Any]) -> str:
     return f"mail-{digest[:20]}"
 
 
-def _conversation(
-    heads: list[dict[str, Any]],
-    store: StagingStore,
-    rules: MailMapping,
-    team: _Team,
-    pending: list[Finding],
-) -> SourceRecord:
-    """One conversation of a thread's mail heads; ``data`` ``None`` (and no error) when every
-    mail was left out, their warnings then added to ``pending``."""
-    kept: list[tuple[dict[str, Any], bool]] = []  # (head, a private note)
-    skipped: list[tuple[dict[str, Any], str, str]] = []  # (head, code, why)
+def _kept_and_skipped(
+    heads: list[dict[str, Any]], rules: MailMapping, team: _Team
+) -> tuple[list[tuple[dict[str, Any], bool]], list[tuple[dict[str, Any], str, str]]]:
+    """The mails of a thread that are read, ``(head, a private note)``, and those left out,
+    ``(head, code, why)``: a repeated Message-ID, a mail its reading left out, the team
+    writing to itself (unless ``keep_team_internal``)."""
+    kept: list[tuple[dict[str, Any], bool]] = []
+    skipped: list[tuple[dict[str, Any], str, str]] = []
     seen: set[str] = set()
     for head in heads:
         if head["id"] and head["id"] in seen:
@@ -247,33 +244,57 @@ def _conversation(
             skipped.append((head, "internal", why))
         else:
             kept.append((head, head["out"] == "note" or team.internal(head)))
+    return kept, skipped
+
+
+def _message(
+    head: dict[str, Any],
+    private: bool,
+    store: StagingStore,
+    *,
+    team: _Team,
+    notes: list[Finding],
+    source_id: str | None,
+) -> dict[str, Any]:
+    """The message of one mail read: its head and its staged body; the notes of its reading
+    (its time, its encoding) added to ``notes``."""
+    staged = store.first(BODY, str(head["n"]))
+    body: dict[str, Any] = staged.record if staged is not None else {"body_text": ""}
+    for note in [*head["notes"], *body.pop("notes", [])]:
+        code = "mail.time" if "Date" in note or "the mail has no" in note else "encoding"
+        notes.append(Finding("read", code, f"{_mail_id(head)}: {note}", head["loc"], source_id))
+    sender = head["from"] or [None, None]
+    return {
+        "source_id": head["id"],
+        "created_at": head["at"],
+        "author_role": "agent" if private or sender[0] in team else "customer",
+        "author_email": sender[0],
+        "author_name": sender[1] or None,
+        "private": private,
+        **body,
+    }
+
+
+def _conversation(
+    heads: list[dict[str, Any]],
+    store: StagingStore,
+    rules: MailMapping,
+    team: _Team,
+    pending: list[Finding],
+) -> SourceRecord:
+    """One conversation of a thread's mail heads; ``data`` ``None`` (and no error) when every
+    mail was left out, their warnings then added to ``pending``."""
+    kept, skipped = _kept_and_skipped(heads, rules, team)
     source_id = _source_id(kept[0][0]) if kept else None
     notes = [_left_out(head, code, why, source_id) for head, code, why in skipped]
     if not kept:
         pending.extend(notes)
         return SourceRecord(heads[0]["loc"], None, None)
     customer = team.customer_of([head for head, _ in kept])
-    messages: list[dict[str, Any]] = []
-    locations: list[str] = []
-    for head, private in kept:
-        staged = store.first(BODY, str(head["n"]))
-        body: dict[str, Any] = staged.record if staged is not None else {"body_text": ""}
-        for note in [*head["notes"], *body.pop("notes", [])]:
-            code = "mail.time" if "Date" in note or "the mail has no" in note else "encoding"
-            notes.append(Finding("read", code, f"{_mail_id(head)}: {note}", head["loc"], source_id))
-        sender = head["from"] or [None, None]
-        messages.append(
-            {
-                "source_id": head["id"],
-                "created_at": head["at"],
-                "author_role": "agent" if private or sender[0] in team else "customer",
-                "author_email": sender[0],
-                "author_name": sender[1] or None,
-                "private": private,
-                **body,
-            }
-        )
-        locations.append(head["loc"])
+    messages = [
+        _message(head, private, store, team=team, notes=notes, source_id=source_id)
+        for head, private in kept
+    ]
     first = kept[0][0]
     data: dict[str, Any] = {
         "source_id": source_id,
@@ -288,7 +309,7 @@ def _conversation(
     if rules.status in CLOSED_LIKE:
         data["closed_at"] = kept[-1][0]["at"]
     record = SourceRecord(first["loc"], data, source_id, warnings=notes)
-    record.message_locations = locations
+    record.message_locations = [head["loc"] for head, _ in kept]
     return record
 
 

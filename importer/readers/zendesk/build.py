@@ -21,7 +21,7 @@ Rules (the values come from ``mappings/zendesk.toml``):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -29,7 +29,7 @@ from typing import Any
 
 from importer.findings import Finding
 from importer.model import status_class
-from importer.readers.common import finished_record, id_text
+from importer.readers.common import Conversion, id_text
 from importer.readers.source import SourceRecord
 from importer.readers.zendesk.content import (
     comment_attachments,
@@ -38,9 +38,16 @@ from importer.readers.zendesk.content import (
     without_data_images,
 )
 from importer.readers.zendesk.mapping import ZendeskMapping
+from importer.readers.zendesk.people import (
+    TicketPeople,
+    UserLookup,
+    as_list,
+    object_field,
+    scalar_text,
+    ticket_customer,
+)
 from importer.transform.times import API_TIME_PATTERN, TimestampError, parse_timestamp
 
-UserLookup = Callable[[str], dict[str, Any] | None]
 COMMENT_TYPES = frozenset({"comment", "voicecomment"})
 
 
@@ -52,36 +59,6 @@ class LocatedComment:
     data: dict[str, Any]
 
 
-def as_list(value: Any) -> list[Any]:
-    """A list field, ``null`` or missing read as empty."""
-    return value if isinstance(value, list) else []
-
-
-def _table(value: Any) -> dict[str, Any]:
-    """A nested object field, ``null`` or missing read as empty."""
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def user_summary(record: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a user record the reader uses (what the staging store keeps)."""
-    summary = {
-        "id": id_text(record.get("id")),
-        "name": _text(record.get("name")),
-        "email": _text(record.get("email")),
-        "phone": _text(record.get("phone")),
-        "role": _text(record.get("role")),
-    }
-    return {key: value for key, value in summary.items() if value is not None}
-
-
 def field_summary(record: dict[str, Any]) -> dict[str, Any]:
     """A ticket field record reduced to its id, title and option names by value."""
     options = {
@@ -89,7 +66,7 @@ def field_summary(record: dict[str, Any]) -> dict[str, Any]:
         for option in as_list(record.get("custom_field_options"))
         if isinstance(option, dict) and option.get("value") is not None
     }
-    title = _text(record.get("title")) or _text(record.get("raw_title"))
+    title = scalar_text(record.get("title")) or scalar_text(record.get("raw_title"))
     return {"id": id_text(record.get("id")), "title": title, "options": options}
 
 
@@ -147,78 +124,9 @@ def _parsed_moment(value: str | int | float) -> datetime | None:
         return None
 
 
-class _People:
-    """Who is who on one ticket: users by id, and the ticket's fallback rules."""
-
-    def __init__(self, ticket: dict[str, Any], users: UserLookup, mapping: ZendeskMapping):
-        self._users = users
-        self._mapping = mapping
-        self._cache: dict[str, dict[str, Any] | None] = {}
-        self.requester_id = id_text(ticket.get("requester_id"))
-        self.submitter_id = id_text(ticket.get("submitter_id"))
-        self.assignee_id = id_text(ticket.get("assignee_id"))
-        # Zendesk assigns and lets follow only agents: these ids are agents whatever else
-        self._sure_agents = {self.assignee_id} | {
-            id_text(i) for i in as_list(ticket.get("follower_ids"))
-        }
-        self._known_agents = self._sure_agents | {self.submitter_id}
-        for key in ("requester", "submitter", "assignee"):  # users embedded in the ticket
-            embedded = ticket.get(key)
-            if isinstance(embedded, dict) and (user_id := id_text(embedded.get("id"))):
-                self._cache[user_id] = user_summary(embedded)
-        self.unknown_authors: set[str] = set()
-
-    def user(self, user_id: str | None) -> dict[str, Any] | None:
-        if user_id is None:
-            return None
-        if user_id not in self._cache:
-            self._cache[user_id] = self._users(user_id)
-        return self._cache[user_id]
-
-    def role(self, author_id: str | None, private: bool) -> str:
-        """The author role of ``author_id`` on this ticket."""
-        if author_id is not None and author_id in self._mapping.system_author_ids:
-            return "system"
-        user = self.user(author_id)
-        if user is not None and (role := self._mapping.role(user.get("role"))) is not None:
-            return role
-        if (private and self._mapping.private_by_agent) or author_id in self._sure_agents:
-            return "agent"
-        if author_id is not None and author_id == self.requester_id:
-            return "customer"
-        if author_id not in self._known_agents:
-            self.unknown_authors.add(author_id or "(none)")
-        return "agent"
-
-
-def _name_parts(name: str | None) -> tuple[str | None, str | None]:
-    if not name:
-        return None, None
-    first, _, last = name.strip().partition(" ")
-    return first or None, last.strip() or None
-
-
-def _customer(ticket: dict[str, Any], people: _People) -> dict[str, Any]:
-    user = people.user(people.requester_id) or {}
-    sender = _table(_table(_table(ticket.get("via")).get("source")).get("from"))
-    if not user:  # no users file: the address or number the ticket came from
-        user = {
-            "name": _text(sender.get("name")),
-            "email": _text(sender.get("address")),
-            "phone": _text(sender.get("phone")) or _text(sender.get("formatted_phone")),
-        }
-    first_name, last_name = _name_parts(user.get("name"))
-    customer = {
-        "id": people.requester_id,
-        "email": user.get("email"),
-        "first_name": first_name,
-        "last_name": last_name,
-        "phone": user.get("phone"),
-    }
-    return {key: value for key, value in customer.items() if value is not None}
-
-
-def _message(comment: dict[str, Any], people: _People, mapping: ZendeskMapping) -> dict[str, Any]:
+def _message(
+    comment: dict[str, Any], people: TicketPeople, mapping: ZendeskMapping
+) -> dict[str, Any]:
     author_id = id_text(comment.get("author_id"))
     private = comment.get("public") is False and mapping.private_when_not_public
     body_html, body_text = comment_body(comment)
@@ -272,7 +180,7 @@ def _first_comment_missing(
     return min(times) > created + timedelta(seconds=mapping.first_comment_within_s)
 
 
-def _description_message(ticket: dict[str, Any], people: _People) -> dict[str, Any] | None:
+def _description_message(ticket: dict[str, Any], people: TicketPeople) -> dict[str, Any] | None:
     description = ticket.get("description")
     if not isinstance(description, str) or not description.strip():
         return None
@@ -334,6 +242,59 @@ def _closed_at(
     return max(timed, key=lambda pair: pair[0])[1] if timed else None
 
 
+def _add_description(
+    conversion: Conversion,
+    ticket: dict[str, Any],
+    located: Sequence[LocatedComment],
+    people: TicketPeople,
+    mapping: ZendeskMapping,
+) -> None:
+    """The ticket's description as its first message, when the comments lack the first one."""
+    if not mapping.description_when_first_missing:
+        return
+    if not _first_comment_missing(ticket, located, mapping):
+        return
+    first = _description_message(ticket, people)
+    if first is None:
+        return
+    conversion.messages.append(first)
+    conversion.message_locations.append(conversion.location)
+    if located:
+        conversion.warnings.append(
+            conversion.finding(
+                "read",
+                "description",
+                "the export lacks the ticket's first comment: its description is the first message",
+            )
+        )
+
+
+def _add_comment(
+    conversion: Conversion, comment: LocatedComment, people: TicketPeople, mapping: ZendeskMapping
+) -> None:
+    """One comment as a message, its attachments with it (those left out noted)."""
+    message = _message(comment.data, people, mapping)
+    attachments, dropped = comment_attachments(comment.data, comment.location, conversion.source_id)
+    if attachments:
+        message["attachments"] = attachments
+    conversion.left_out.extend(dropped)
+    conversion.messages.append(message)
+    conversion.message_locations.append(comment.location)
+
+
+def _unknown_author_warnings(conversion: Conversion, people: TicketPeople) -> list[Finding]:
+    """One warning per author read as an agent only because nothing else names them."""
+    return [
+        conversion.finding(
+            "read",
+            "author_role",
+            f"author {author} is not in the users and is not the requester, submitter or "
+            "assignee: read as an agent; add the users file to read their role",
+        )
+        for author in sorted(people.unknown_authors)
+    ]
+
+
 def build_conversation(
     ticket: dict[str, Any],
     location: str,
@@ -344,7 +305,7 @@ def build_conversation(
     mapping: ZendeskMapping,
 ) -> SourceRecord:
     """The :class:`SourceRecord` of one ticket; ``comments`` adds to those embedded in it."""
-    source_id = id_text(ticket.get("id"))
+    conversion = Conversion(ticket, location)
     embedded = [
         LocatedComment(location, c)
         for record in as_list(ticket.get("comments"))
@@ -352,60 +313,23 @@ def build_conversation(
         for c in comments_of(record)
     ]
     located = _in_order([*embedded, *comments])
-    people = _People(ticket, users, mapping)
-    messages: list[dict[str, Any]] = []
-    message_locations: list[str] = []
-    left_out: list[Finding] = []
-    warnings: list[Finding] = []
-    first = None
-    if mapping.description_when_first_missing and _first_comment_missing(ticket, located, mapping):
-        first = _description_message(ticket, people)
-    if first is not None:
-        messages.append(first)
-        message_locations.append(location)
-        if located:
-            warnings.append(
-                Finding(
-                    "read",
-                    "description",
-                    "the export lacks the ticket's first comment: its description is the "
-                    "first message",
-                    location,
-                    source_id,
-                )
-            )
+    people = TicketPeople(ticket, users, mapping)
+    _add_description(conversion, ticket, located, people, mapping)
     for comment in located:
-        message = _message(comment.data, people, mapping)
-        attachments, dropped = comment_attachments(comment.data, comment.location, source_id)
-        if attachments:
-            message["attachments"] = attachments
-        left_out.extend(dropped)
-        messages.append(message)
-        message_locations.append(comment.location)
-    for author in sorted(people.unknown_authors):
-        warnings.append(
-            Finding(
-                "read",
-                "author_role",
-                f"author {author} is not in the users and is not the "
-                "requester, submitter or assignee: read as an agent; add the users file "
-                "to read their role",
-                location,
-                source_id,
-            )
-        )
-    status = mapping.status(_text(ticket.get("status")))
+        _add_comment(conversion, comment, people, mapping)
+    conversion.warnings.extend(_unknown_author_warnings(conversion, people))
+    status = mapping.status(scalar_text(ticket.get("status")))
     assignee = people.user(people.assignee_id) or {}
-    via = _table(ticket.get("via"))
+    via = object_field(ticket.get("via"))
     data = {
-        "source_id": source_id,
+        "source_id": conversion.source_id,
         "source": mapping.source,
-        "subject": _text(ticket.get("subject")) or _text(ticket.get("raw_subject")),
-        "type": mapping.type_of(_text(via.get("channel"))),
+        "subject": scalar_text(ticket.get("subject")) or scalar_text(ticket.get("raw_subject")),
+        "type": mapping.type_of(scalar_text(via.get("channel"))),
         "status": status,
         "created_at": ticket.get("created_at"),
-        "closed_at": _closed_at(ticket, status, metrics, messages),
-        "customer": _customer(ticket, people),
+        "closed_at": _closed_at(ticket, status, metrics, conversion.messages),
+        "customer": ticket_customer(ticket, people),
         "assignee_id": people.assignee_id,
         "assignee_email": assignee.get("email"),
         "tags": [
@@ -414,6 +338,6 @@ def build_conversation(
             if isinstance(tag, str) and tag.strip() and not mapping.drops_tag(tag)
         ],
         "custom_fields": _custom_fields(ticket, fields, mapping),
-        "messages": messages,
+        "messages": conversion.messages,
     }
-    return finished_record(location, data, source_id, warnings, left_out, message_locations)
+    return conversion.record(data)

@@ -36,13 +36,12 @@ from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagedRecord, StagingStore
 from importer.readers.zendesk.build import (
     LocatedComment,
-    as_list,
     build_conversation,
     comments_of,
     field_summary,
-    user_summary,
 )
 from importer.readers.zendesk.mapping import ZendeskMapping, zendesk_mapping
+from importer.readers.zendesk.people import as_list, user_summary
 from importer.readers.zendesk.roles import (
     COMMENTS,
     ROLES,
