@@ -398,7 +398,8 @@ DOWNLOAD_HOST_WAIT_OPTION = click.option(
     help="Seconds a download host may stay down (every connection refused or timed out, several "
     "in a row) while the conversations that need its files wait (the others go on; it is tried "
     "again now and then); after that they fail, not imported without their files, and a rerun "
-    "tries them again. 0: they fail as soon as the host is found down.",
+    "tries them again. 0: nothing waits, their files are left out as any file that cannot be "
+    "had (for an old help desk gone for good).",
 )
 
 

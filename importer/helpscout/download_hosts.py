@@ -11,7 +11,9 @@ as it happens, with what it means for the run. Then:
   gets an answer meanwhile;
 - after ``--download-host-wait`` seconds down it is *given up*: the conversations waiting for
   it fail (not imported; a rerun tries them again), and so do the conversations that need it
-  later in this run, until it answers again (it is still tried now and then).
+  later in this run, until it answers again (it is still tried now and then). With
+  ``--download-host-wait 0`` (an old help desk gone for good) nothing waits: its files are left
+  out at once, as any file that cannot be had, and its conversations imported without them.
 
 An answer of any kind resets the count: a file that is gone for good (404, 410) or refused
 (401, 403) is that file's alone, as is a URL the address policy refuses (no connection is
@@ -125,6 +127,10 @@ class HostWatch:
     def error(self, host: str) -> HostDownError:
         """The error a download of ``host`` meets while it is down."""
         state = self._hosts.get(host) or _Host()
+        if self.wait_s <= 0:
+            return HostDownError(
+                host, f"{host} is down ({state.why}); --download-host-wait 0 leaves its files out"
+            )
         if state.given_up:
             return HostDownError(
                 host,
@@ -176,8 +182,8 @@ class HostWatch:
         else:
             state.given_up = True
             log.warning(
-                "%s: %s; --download-host-wait is 0: conversations that need its files fail "
-                "(a rerun tries them again)",
+                "%s: %s; --download-host-wait is 0: conversations that need its files are "
+                "imported without them (each named in its message and the report)",
                 host,
                 state.why,
             )

@@ -188,7 +188,7 @@ class AttachmentDownloader:
             while True:
                 attempt += 1
                 if self.hosts is not None and self.hosts.is_down(host):
-                    raise self.hosts.error(host)
+                    raise self._host_down(host, url)
                 remaining = self.limits.per_file_s - (self._clock() - started)
                 if remaining <= 0:
                     raise DownloadError(
@@ -235,10 +235,20 @@ class AttachmentDownloader:
             return data
         if self.hosts is not None and outcome.code in UNREACHABLE:
             if self.hosts.unreachable(host, url, outcome.code):
-                raise self.hosts.error(host)
+                raise self._host_down(host, url)
         else:
             self._heard(host, outcome.code)
         return outcome
+
+    def _host_down(self, host: str, url: str) -> ImporterError:
+        """What a download of a host that is down ends with: its conversation waits for the
+        host (HostDownError), or, with ``--download-host-wait 0``, the file is left out as any
+        other that cannot be had."""
+        assert self.hosts is not None
+        error = self.hosts.error(host)
+        if self.hosts.wait_s > 0:
+            return error
+        return DownloadError(f"{public_url(url)}: {error}", code="host_down")
 
     def _heard(self, host: str, code: str) -> None:
         """A try of ``host`` ended with ``code``: unless that says nothing of the host, it
@@ -251,7 +261,7 @@ class AttachmentDownloader:
         waits rather than go without the file)."""
         if self.hosts is not None and outcome.code in UNREACHABLE:
             self.hosts.unreachable(host, url, outcome.code, whole_file=True)
-            raise self.hosts.error(host)
+            raise self._host_down(host, url)
 
     async def probe(self, url: str) -> DownloadError | None:
         """One GET of ``url`` that reads only the answer's status and headers: None when the

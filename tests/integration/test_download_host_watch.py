@@ -90,3 +90,12 @@ def test_plan_names_the_hosts_it_cannot_reach_and_the_conversations_that_need_th
     assert files.base.removeprefix("http://") not in warned[0]["message"]  # that one answers
     assert f"attachment host {host} cannot be reached" in result.stdout + result.stderr
     assert "sig=s3cr3t" not in report_path.read_text()
+
+
+def test_with_a_wait_of_zero_the_files_of_a_host_that_is_down_are_left_out() -> None:
+    base = f"http://127.0.0.1:{free_port()}"
+    results, attempts = asyncio.run(outcomes([f"{base}/a.png", f"{base}/b.png"], HostWatch(0)))
+    assert [getattr(result, "code", None) for result in results] == ["host_down"] * 2
+    assert all(isinstance(result, DownloadError) for result in results)
+    assert "--download-host-wait 0 leaves its files out" in str(results[1])
+    assert attempts == 4  # the second file is not tried

@@ -106,6 +106,9 @@ def test_fetch_then_run_after_the_links_died(tmp_path: Path, export_dir: Path) -
                 str(folder),
                 "--download-tries",
                 "1",
+                # the old help desk is gone for good: what is not in the folder is left out
+                "--download-host-wait",
+                "0",
                 *ALLOW,
             )
         )
