@@ -29,15 +29,14 @@ EXPORT_CODES = frozenset({"member_over_bound", "no_conversations"})
 class ReadCounts:
     """What one read of an export met (the ``read_counts`` event of ``--log-json``).
 
-    A reader whose records go through :class:`~importer.readers.routing.RoutedItems` (the
-    staged readers: zendesk, freshdesk, intercom, front, gorgias, helpscout) is counted record
-    by record as it reads: every record read is staged, passed over or unparsed, by stream (the
-    ETL stream or the key of the list that held it, else the role of its file). The other
-    readers (canonical, CSV, mail) are counted at the conversations they give (``counted`` says
-    which): each is one record, read directly into it or unparsed (no data), under the format's
-    main role; for the canonical reader that is every record, for CSV and mail one per
-    conversation, not per row or message. ``conversations`` counts every conversation the
-    reader gave, valid or not.
+    A reader whose records go through :class:`~importer.readers.routing.RoutedItems` (every
+    staged reader) is counted record by record as it reads: every record read is staged, passed
+    over or unparsed, by stream (the ETL stream or the key of the list that held it, else the
+    role of its file). The other readers (those that read whole conversations: canonical JSON,
+    CSV, mail) are counted at the conversations they give (``counted`` says which): each is one
+    record, read directly into it or unparsed (no data), under the format's main role; for
+    canonical JSON that is every record, for CSV and mail one per conversation, not per row or
+    message. ``conversations`` counts every conversation the reader gave, valid or not.
     """
 
     def __init__(self, format_name: str, main_role: str) -> None:
