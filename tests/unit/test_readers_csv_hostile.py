@@ -23,7 +23,7 @@ CONVERSATIONS = "conversation_id,subject,customer_email\n" + "".join(
     f"c{i},Subject {i},p{i}@example.com\n" for i in range(1, 7)
 )
 MESSAGE_HEADER = "conversation_id,message_id,created_at,author_role,body_text\n"
-#: importer.readers.csv.reader.LARGE_RECORD: larger records are parsed without csv
+#: importer.readers.csv.rows.LARGE_RECORD: larger records are parsed without csv
 LARGE_RECORD = 1 << 20
 
 
@@ -285,7 +285,7 @@ def test_large_fields_read_exactly_as_the_csv_module_reads_them(tmp_path: Path) 
     export = _export(tmp_path, "export", MESSAGE_HEADER + "".join(rows))
     got = _by_id(_records(export))
     assert all(r.error is None for r in got.values())
-    from importer.readers.csv import reader as generic_csv
+    from importer.readers.csv import rows as generic_csv
 
     assert generic_csv.LARGE_RECORD == LARGE_RECORD
     limit = csv.field_size_limit(1 << 30)

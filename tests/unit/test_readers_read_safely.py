@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import importer.readers.csv.reader as generic_csv
+import importer.readers.csv.stage as generic_csv
 import importer.readers.freshdesk.reader as freshdesk
 import importer.readers.intercom.reader as intercom
 import importer.readers.zendesk.reader as zendesk
