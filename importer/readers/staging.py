@@ -19,9 +19,10 @@ A parsed record is a :class:`StagedRecord` (its data, bytes read as cp1252, the 
 copy read); anything else a reader keeps (a user's summary, a duplicate's place) a JSON value.
 They are kept as JSON text in one SQLite table indexed by (kind, key, seq) and (kind, seq).
 ``seq`` is the order of ``put``, so "source order" is the order the reader read the files in;
-``location`` is where a record was first put. Memory stays bounded by SQLite's page cache whatever the size of the export; the file
-is created 0600 in the reader's work folder and goes with it. A write that finds no room raises
-:class:`~importer.errors.OutputWriteError` naming the file (the run stops, exit 4).
+``location`` is where a record was first put. Memory stays bounded by SQLite's page cache
+whatever the size of the export; the file is created 0600 in the reader's work folder and goes
+with it. A write that finds no room raises :class:`~importer.errors.OutputWriteError` naming the
+file (the run stops, exit 4).
 
 A reader that only ever needs every record of each conversation together, once, uses
 :class:`GroupedRows` instead: records are appended without a look-up each, and read back in one
@@ -125,10 +126,9 @@ class StagingStore(_Closed):
         self._pending = 0
 
     # -- writing (``writing`` only once a write failed: around every put it costs 2 µs) ------
-    # A kind holds staged records or plain values, never both. A staged record is kept as the
-    # JSON list ``[data, replaced]`` (its location is the row's), ``[data, replaced, location]``
-    # once replaced: the encoding of the untyped lists before it, as fast (columns of their own
-    # cost 15% more a put).
+    # A kind holds staged records or plain values, never both. A staged record is the JSON list
+    # ``[data, replaced]`` (at the row's location), ``[data, replaced, location]`` once replaced:
+    # as fast as the untyped lists before it (columns of their own cost 15% more a put).
     def put(self, kind: str, key: str | None, location: str, record: Any) -> int:
         """Stage ``record`` (any JSON value) under ``kind`` and ``key``; return its ``seq``."""
         return self._insert(kind, key, location, _encode(record))
