@@ -40,12 +40,10 @@ def counted_cp1252(exc: UnicodeError) -> tuple[str | bytes, int]:
 codecs.register_error(COUNTED_CP1252, counted_cp1252)
 
 
-def start_counting() -> int:
-    """The bytes read as cp1252 so far in this thread (zero in its first call)."""
+def start_counting() -> None:
+    """Give this thread its count of bytes read as cp1252, at zero, unless it has one."""
     if not hasattr(CP1252_COUNT, "count"):
         CP1252_COUNT.count = 0  # this thread's first
-    count: int = CP1252_COUNT.count
-    return count
 
 
 def decoded_line(raw: bytes) -> str:
