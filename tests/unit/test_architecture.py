@@ -89,3 +89,39 @@ def test_allowed_names_are_still_there() -> None:
         tree = ast.parse((IMPORTER / path).read_text(encoding="utf-8"))
         constants = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
         assert name in constants, (path, name)
+
+
+# -- sizes (architecture.md: modules of 100 to 400 lines, functions under 60) ------------------
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def _reader_modules() -> Iterator[tuple[str, str]]:
+    for path in sorted(READERS_DIR.rglob("*.py")):
+        yield path.relative_to(IMPORTER).as_posix(), path.read_text(encoding="utf-8")
+
+
+def test_no_reader_module_is_over_400_lines() -> None:
+    """No module of importer/readers/ is over :data:`MAX_MODULE_LINES` lines."""
+    offenders = [
+        f"{path}: {len(text.splitlines())} lines"
+        for path, text in _reader_modules()
+        if len(text.splitlines()) > MAX_MODULE_LINES
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_no_reader_function_is_over_60_lines() -> None:
+    """No function of importer/readers/ (decorators and docstring included) is over
+    :data:`MAX_FUNCTION_LINES` lines."""
+    offenders = []
+    for path, text in _reader_modules():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                assert node.end_lineno is not None
+                length = node.end_lineno - first + 1
+                if length > MAX_FUNCTION_LINES:
+                    offenders.append(f"{path}:{node.lineno} {node.name}: {length} lines")
+    assert not offenders, "\n".join(offenders)
