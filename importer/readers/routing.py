@@ -111,10 +111,11 @@ def no_conversations(
     passed over, records that could not be joined), one invalid record carrying them, so that
     they reach the report; without, a :class:`FormatError` (exit 2) saying which file to add."""
     main = reader.roles[0]
-    found = ", ".join(role for role in reader.roles if files.get(role)) or "other records"
+    found = [role for role in reader.roles if files.get(role) and role != main]
+    held = f"only {', '.join(found)}" if found else f"none of the records read is one of its {main}"
     message = (
-        f"the export holds no {reader.info.name.capitalize()} {main} (only {found}): give the "
-        f"{main} file (or stream) of the export with the others"
+        f"the export holds no {reader.info.label} {main} ({held}): give the {main} file "
+        "(or stream) of the export with the others"
     )
     if not warnings:
         raise FormatError(message)

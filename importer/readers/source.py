@@ -32,12 +32,19 @@ class SourceRecord:
 
 @dataclass(frozen=True)
 class FormatInfo:
-    """One input format, as ``importer formats`` lists it."""
+    """One input format, as ``importer formats`` lists it. ``label`` is the platform's name as
+    the platform spells it (``Help Scout``, ``Zendesk``, ``CSV``), for messages to people;
+    left out, the format name capitalised."""
 
     name: str
     description: str
     expected_files: str
     available: bool
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.name.capitalize())
 
 
 def read_safely(

@@ -399,7 +399,7 @@ def test_a_conversation_twice_is_read_once_from_the_copy_with_more_threads(
 def test_an_export_without_conversations(tmp_path: Path) -> None:
     empty = tmp_path / "page.json"
     empty.write_text(json.dumps(_page(1, 1)))
-    with pytest.raises(FormatError, match="holds no Helpscout conversations"):
+    with pytest.raises(FormatError, match="holds no Help Scout conversations"):
         _read_files(tmp_path, empty)
 
 

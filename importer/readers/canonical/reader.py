@@ -165,6 +165,7 @@ class CanonicalReader(Reader):
         "the importer's own JSONL, one conversation per line (output of `importer convert`)",
         '*.jsonl (also a JSON array or {"conversations": [...]})',
         True,
+        "canonical",
     )
     roles = ("conversations",)
 

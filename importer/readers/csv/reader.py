@@ -32,6 +32,7 @@ class CsvReader(Reader):
         "generic CSV: one row per conversation plus one row per message",
         "conversations.csv + messages.csv, or messages.csv alone (told apart by header)",
         True,
+        "CSV",
     )
     roles = ("conversations", "messages")
 

@@ -115,6 +115,7 @@ class FreshdeskReader(StagedReader[FreshdeskMapping]):
         "tickets JSON (conversations embedded or in their own files), contacts, agents, "
         "ticket_fields",
         True,
+        "Freshdesk",
     )
     roles = ROLES
     unjoined_warning = (

@@ -121,6 +121,7 @@ class FrontReader(StagedReader[FrontMapping]):
         "conversations JSON, messages and comments (nested or pages of their own), "
         "teammates, contacts",
         True,
+        "Front",
     )
     roles = (CONVERSATIONS, MESSAGES, COMMENTS, TEAMMATES, CONTACTS)
     unjoined_warning = (

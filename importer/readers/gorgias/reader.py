@@ -137,6 +137,7 @@ class GorgiasReader(StagedReader[GorgiasMapping]):
         "Gorgias REST API JSON or ETL dumps (tickets with their messages)",
         "tickets JSON (messages embedded or as their own stream)",
         True,
+        "Gorgias",
     )
     roles = (TICKETS, MESSAGES)
     unjoined_warning = (

@@ -85,6 +85,7 @@ class HelpScoutReader(StagedReader[HelpScoutMapping]):
         "pages of GET /v2/conversations?status=all&embed=threads as saved, or one conversation "
         "per line",
         True,
+        "Help Scout",
     )
     roles = (CONVERSATIONS,)
 

@@ -161,6 +161,7 @@ class IntercomReader(StagedReader[IntercomMapping]):
         "Intercom API JSON or ETL dumps (conversations with conversation_parts)",
         "conversations JSON (parts nested or as their own stream), contacts, admins, teams",
         True,
+        "Intercom",
     )
     roles = (CONVERSATIONS, PARTS, CONTACTS, ADMINS, TEAMS)
     unjoined_warning = (

@@ -91,6 +91,7 @@ class MailReader(Reader):
         "mail archives of a shared inbox (Google Takeout or Thunderbird mbox, .eml files)",
         "mbox files (From_ separated) and/or .eml files, in folders or zips",
         True,
+        "mail",
     )
     roles = (MBOX, EML)
 

@@ -81,6 +81,7 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
         "tickets NDJSON/JSON/API pages (comments embedded or in their own files, also keyed by "
         "request path), users, ticket_fields, ticket_metrics",
         True,
+        "Zendesk",
     )
     roles = ROLES
     unjoined_warning = (
