@@ -13,13 +13,18 @@ Two ways to write a reader's mapping, both from here:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from importer.errors import MappingError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+#: ``body_format`` of a reader's mapping: ``auto`` (what the reader knows of each body field),
+#: ``html`` or ``text`` (see :func:`importer.readers.text.body_key`)
+BodyFormat = Literal["auto", "html", "text"]
+BODY_FORMATS: tuple[str, ...] = ("auto", "html", "text")
 
 
 class Table(BaseModel):

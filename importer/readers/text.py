@@ -1,4 +1,5 @@
-"""Text decoding for every reader: UTF-8 with or without BOM, stray bytes read as cp1252.
+"""Text for every reader: decoding (UTF-8 with or without BOM, stray bytes read as cp1252), and
+whether a message body is HTML or plain text (:func:`body_key`).
 
 Exports made by Excel or older help desks mix encodings. Each record (a JSON line, a JSON item, a
 CSV line) is decoded on its own, so the count of bytes that were not UTF-8 lands on the record that
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -105,3 +107,28 @@ def read_header(input_file: InputFile, delimiter: str) -> list[str] | None:
     except (csv.Error, StopIteration):
         return None
     return [name.strip() for name in header]
+
+
+#: a tag or an HTML entity: the markup of a body that may hold HTML or text
+HTML_SIGN = re.compile(r"<[A-Za-z/!][^>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
+
+
+def has_markup(body: str) -> bool:
+    """Whether ``body`` holds a tag or an HTML entity (a body without ``<`` or ``&`` is not
+    searched)."""
+    return ("<" in body or "&" in body) and HTML_SIGN.search(body) is not None
+
+
+def body_key(body: str, known: str, body_format: str = "auto") -> str:
+    """The canonical key of a message body, ``body_html`` or ``body_text``.
+
+    ``known`` is what the reader knows of the field: ``html``, ``text``, or ``either`` (a field
+    that holds HTML or plain text depending on who wrote the export: decided by its markup).
+    ``body_format`` is the mapping's: ``auto`` keeps what the reader knows, ``html`` or ``text``
+    overrides it. A ``body_text`` is escaped into HTML with its line breaks kept by the transform
+    (:func:`importer.transform.html.text_to_html`), so a typed ``<b>`` stays two characters.
+    """
+    fmt = known if body_format == "auto" else body_format
+    if fmt == "either":
+        fmt = "html" if has_markup(body) else "text"
+    return "body_html" if fmt == "html" else "body_text"

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from importer.model import CLOSED_LIKE
-from importer.readers.mapping_rules import Table, checked
+from importer.readers.mapping_rules import BodyFormat, Table, checked
 
 SurveyFeedback = Literal["customer", "note", "drop"]
 InlineImages = Literal["attachment-urls", "all", "none"]
@@ -55,6 +55,7 @@ class _Status(Table):
 class _FreshdeskToml(Table):
     status_codes: dict[str, str] = Field(default_factory=dict)
     unknown_status: str = "pending"
+    body_format: BodyFormat = "auto"
     status: _Status = Field(default_factory=_Status)
     types: _Types = Field(default_factory=_Types)
     messages: _Messages = Field(default_factory=_Messages)
@@ -81,6 +82,7 @@ class FreshdeskMapping:
     inline_images: InlineImages
     attachment_url_markers: tuple[str, ...]
     spam_tag: str
+    body_format: BodyFormat = "auto"  # "text": `body_text` preferred to the HTML `body`
 
 
 def freshdesk_mapping(mapping: dict[str, Any]) -> FreshdeskMapping:
@@ -106,4 +108,5 @@ def freshdesk_mapping(mapping: dict[str, Any]) -> FreshdeskMapping:
             marker.lower() for marker in toml.attachments.attachment_url_markers if marker
         ),
         spam_tag=toml.tags.spam.strip(),
+        body_format=toml.body_format,
     )

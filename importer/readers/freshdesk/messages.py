@@ -83,7 +83,8 @@ def message_of(
     if author is not None:
         message["author_email"] = author.email
         message["author_name"] = author.name
-    body_html = html if isinstance(html, str) and html.strip() else None
+    prefer_text = mapping.body_format == "text" and isinstance(text, str) and text.strip()
+    body_html = html if isinstance(html, str) and html.strip() and not prefer_text else None
     if body_html is not None:
         known = {str(f["url"]) for f in files if "url" in f}
         body_html, images, problems = inline_images(body_html, known, mapping)

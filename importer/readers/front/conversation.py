@@ -14,7 +14,13 @@ The rules (``source-formats.md`` §5, §13), each value choice from
 - The customer is the conversation's ``recipient``, else the first inbound message's ``from``,
   else the first outbound message's ``to``; a contacts file adds names, emails and phones. A
   handle with ``@`` is an email, one of digits a phone.
-- ``body`` (HTML) is preferred to ``text``; attachments are URL attachments.
+- A message's ``body`` is preferred to its ``text``. Front's API writes ``body`` as HTML, but a
+  message of a channel without markup (SMS, some chats) holds none: a ``body`` with a tag or an
+  HTML entity is HTML, one without is read as text (its line breaks kept). A message's ``text``
+  and a comment's ``body`` (written in Front's comment box: text, perhaps Markdown) are plain
+  text whatever they hold. ``body_format`` in the mapping overrides: ``html`` reads every
+  ``body`` as HTML, ``text`` prefers a message's ``text`` and reads every body as text.
+  Attachments are URL attachments.
 - Type from the first message's ``type``; status, tags (the deleted tag for deleted ones),
   assignee and custom fields from the conversation; a conversation known only from its messages
   takes its subject from them.
@@ -29,9 +35,9 @@ from typing import Any
 from importer.findings import Finding
 from importer.readers.common import Conversion, id_text, text_value
 from importer.readers.front.mapping import FrontMapping
-from importer.readers.intercom.conversation import HTML_SIGN
 from importer.readers.intercom.fields import Lookup, part_attachments, split_name
 from importer.readers.source import SourceRecord
+from importer.readers.text import body_key
 
 PHONE = re.compile(r"^\+?[\d\s().-]{6,}$")
 NOBODY: Mapping[str, Mapping[str, Any]] = {}
@@ -133,8 +139,15 @@ class _Conversion(Conversion):
         return {key: value for key, value in details.items() if value is not None}
 
     def _add(
-        self, item: Mapping[str, Any], where: str, role: str, private: bool, body: Any
+        self,
+        item: Mapping[str, Any],
+        where: str,
+        role: str,
+        private: bool,
+        body: tuple[Any, str],
     ) -> None:
+        """Add one message or comment; ``body`` is its text and what it is known to be."""
+        body, known = body
         text = body if isinstance(body, str) else ""
         ident = id_text(item.get("id"))
         label = f"message {ident}" if ident else "a message"
@@ -164,7 +177,7 @@ class _Conversion(Conversion):
             }
             message.update({k: v for k, v in details.items() if v and k not in message})
         message["private"] = private
-        message["body_html" if HTML_SIGN.search(text) else "body_text"] = text
+        message[body_key(text, known, self.mapping.body_format)] = text
         if attachments:
             message["attachments"] = attachments
         self.messages.append(message)
@@ -185,14 +198,21 @@ class _Conversion(Conversion):
             self.inbound_from = _recipient(message, "from")
         if not inbound and self.outbound_to is None:
             self.outbound_to = _recipient(message, "to")
-        body = message.get("body") if text_value(message.get("body")) else message.get("text")
-        self._add(message, where, "customer" if inbound else "agent", False, body)
+        role = "customer" if inbound else "agent"
+        self._add(message, where, role, False, self._message_body(message))
 
     def add_comment(self, comment: Mapping[str, Any], where: str) -> None:
         if self.mapping.comments == "drop":
             self.dropped["comment"] += 1
             return
-        self._add(comment, where, "agent", True, comment.get("body"))
+        self._add(comment, where, "agent", True, (comment.get("body"), "text"))
+
+    def _message_body(self, message: Mapping[str, Any]) -> tuple[Any, str]:
+        """A message's body and what it is known to be: ``body`` (HTML, or text when it holds
+        no markup), else ``text`` (plain); ``body_format = "text"`` prefers ``text``."""
+        first, second = ("text", "body") if self.mapping.body_format == "text" else ("body", "text")
+        key = first if text_value(message.get(first)) else second
+        return message.get(key), "either" if key == "body" else "text"
 
     def customer(self) -> dict[str, Any]:
         recipient = self.conversation.get("recipient")

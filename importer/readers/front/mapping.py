@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from importer.readers.mapping_rules import Table, checked, lowered_keys
+from importer.readers.mapping_rules import BodyFormat, Table, checked, lowered_keys
 
 ConversationType = Literal["email", "chat", "phone"]
 CommentChoice = Literal["note", "drop"]
@@ -22,6 +22,7 @@ class FrontMapping(Table):
 
     source: str = "front"
     default_type: ConversationType = "email"
+    body_format: BodyFormat = "auto"
     comments: CommentChoice = "note"
     deleted_tag: str = "deleted"
     conversation_types: dict[str, ConversationType] = Field(default_factory=dict)

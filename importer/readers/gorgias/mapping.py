@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from importer.readers.mapping_rules import Table, checked, lowered_keys
+from importer.readers.mapping_rules import BodyFormat, Table, checked, lowered_keys
 
 ConversationType = Literal["email", "chat", "phone"]
 
@@ -21,6 +21,7 @@ class GorgiasMapping(Table):
 
     source: str = "gorgias"
     default_type: ConversationType = "email"
+    body_format: BodyFormat = "auto"
     spam_tag: str = "spam"
     note_channels: list[str] = Field(default_factory=lambda: ["internal-note"])
     conversation_types: dict[str, ConversationType] = Field(default_factory=dict)

@@ -7,8 +7,10 @@ The rules (``source-formats.md`` §8, §13), each value choice from
   time order (``created_datetime``, else ``sent_datetime``; microseconds and offsets kept).
 - ``public: false`` (or a note channel such as ``internal-note``) is a private note;
   ``from_agent`` gives the role (without it, the ticket's customer as sender is the customer).
-- The author is the message's ``sender``, else ``source.from``. ``body_html`` is preferred to
-  ``body_text``; a numeric entity without its ``;`` (``&#128077``) gets one. ``attachments: null``
+- The author is the message's ``sender``, else ``source.from``. ``body_html`` (HTML) is
+  preferred to ``body_text`` (plain text, read as text whatever it holds); ``body_format =
+  "text"`` in the mapping prefers ``body_text``. A numeric entity without its ``;``
+  (``&#128077``) gets one. ``attachments: null``
   is no attachment; others become URL attachments. A message without body or attachment is left
   out, counted in one warning.
 - The customer is the ticket's ``customer`` (else ``requester``, else the first customer message's
@@ -150,7 +152,7 @@ class _Conversion(Conversion):
         }
         entry = {key: value for key, value in entry.items() if value is not None}
         entry["private"] = private
-        if html:
+        if html and not (self.mapping.body_format == "text" and str(text).strip()):
             entry["body_html"] = BARE_ENTITY.sub(r"&#\1;", message["body_html"])
         else:
             entry["body_text"] = text

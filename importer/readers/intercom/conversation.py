@@ -14,17 +14,22 @@ choice from :class:`~importer.readers.intercom.mapping.IntercomMapping`:
 - The customer is the conversation's first contact as the contacts lookup knows it, else what
   ``source.author`` or the first customer part's author says; a contact missing from a given
   contacts file (deleted in Intercom) is a warning, and its details come from the authors.
-- Bodies holding a tag or an HTML entity are HTML, others plain text. Part ``attachments`` become
-  url attachments; ``[Image "..."]`` placeholders and ``<img src>`` in bodies become attachments
-  of their message when they name an address (or hold ``data:`` bytes), else they are reported
-  left out (see :mod:`importer.readers.intercom.fields`).
+- A body's format is known where the extractor says it: a part of tap-intercom's
+  ``conversation_parts`` stream (it carries ``conversation_total_parts``,
+  ``conversation_created_at`` or ``conversation_updated_at``, keys only the tap's transform adds)
+  was fetched with ``display_as=plaintext``, so its body is plain text typed by a person, read as
+  text whatever it holds (``3 < 5``, a typed ``<b>``, blank lines). Other bodies (``source.body``,
+  parts of the API's own JSON, always ``<p>``-wrapped HTML) are HTML when they hold a tag or an
+  HTML entity, else plain text. ``body_format`` in the mapping overrides.
+- Part ``attachments`` become url attachments; ``[Image "..."]`` placeholders and ``<img src>``
+  in bodies become attachments of their message when they name an address (or hold ``data:``
+  bytes), else they are reported left out (see :mod:`importer.readers.intercom.fields`).
 - Timestamps stay epoch seconds; ids become text (``7253.0`` → ``"7253"``); the closed time is
   ``statistics.last_close_at`` of a closed conversation.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -42,11 +47,29 @@ from importer.readers.intercom.fields import (
 )
 from importer.readers.intercom.mapping import IntercomMapping
 from importer.readers.source import SourceRecord
+from importer.readers.text import HTML_SIGN, body_key
 
-__all__ = ["NO_PEOPLE", "People", "conversation_record", "id_text", "nested_parts"]
+__all__ = [
+    "HTML_SIGN",
+    "NO_PEOPLE",
+    "People",
+    "conversation_record",
+    "id_text",
+    "nested_parts",
+    "plain_text_part",
+]
 
 SOURCE_NAME = "intercom"
-HTML_SIGN = re.compile(r"<[A-Za-z/!][^>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
+#: keys tap-intercom's ``transform_conversation_parts`` adds to every part of its
+#: ``conversation_parts`` stream, fetched with ``display_as=plaintext``; no Intercom API object
+#: has them
+TAP_PART_KEYS = ("conversation_total_parts", "conversation_created_at", "conversation_updated_at")
+
+
+def plain_text_part(part: Mapping[str, Any]) -> bool:
+    """Whether ``part`` came from tap-intercom's ``conversation_parts`` stream: its body is the
+    plain text Intercom returns for ``display_as=plaintext``, never HTML."""
+    return any(key in part for key in TAP_PART_KEYS)
 
 
 class _Conversion(Conversion):
@@ -101,8 +124,10 @@ class _Conversion(Conversion):
         raw_attachments: Any,
         private: bool,
         where: str,
+        known: str = "either",
     ) -> bool:
-        """Add one message; ``False`` when it has neither body nor attachment (not added)."""
+        """Add one message; ``False`` when it has neither body nor attachment (not added).
+        ``known``: what the body is known to be (``text`` for tap-intercom's parts)."""
         author = author if isinstance(author, Mapping) else {}
         role = self.mapping.author_role(author.get("type"))
         text = body if isinstance(body, str) else ""
@@ -119,7 +144,7 @@ class _Conversion(Conversion):
             message["source_id"] = source_id
         message.update(self._author_details(author, role))
         message["private"] = private
-        message["body_html" if HTML_SIGN.search(text) else "body_text"] = text
+        message[body_key(text, known, self.mapping.body_format)] = text
         if attachments:
             message["attachments"] = attachments
         self.messages.append(message)
@@ -173,6 +198,7 @@ class _Conversion(Conversion):
             raw_attachments=part.get("attachments"),
             private=private,
             where=where,
+            known="text" if plain_text_part(part) else "either",
         )
         if not added:
             self.dropped[f"{part_type} without a body"] += 1

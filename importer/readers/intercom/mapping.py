@@ -11,12 +11,13 @@ from typing import Any
 
 from importer.errors import MappingError
 from importer.model import AUTHOR_ROLES, CONVERSATION_TYPES
-from importer.readers.mapping_rules import KeyChecks
+from importer.readers.mapping_rules import BODY_FORMATS, KeyChecks
 
 OTHER_PART_CHOICES = ("note", "drop")
 KNOWN_KEYS = frozenset(
     {
         "default_type",
+        "body_format",
         "unknown_author_role",
         "other_parts_with_body",
         "part_types",
@@ -34,6 +35,7 @@ class IntercomMapping:
     """The Intercom reader's value choices, indexed for lookups (keys lower-cased)."""
 
     default_type: str = "chat"
+    body_format: str = "auto"
     unknown_author_role: str = "agent"
     other_parts_with_body: str = "note"
     public_part_types: frozenset[str] = frozenset({"comment"})
@@ -99,6 +101,7 @@ def intercom_mapping(mapping: dict[str, Any]) -> IntercomMapping:
     names = CHECKS.field_names(mapping)
     return IntercomMapping(
         default_type=CHECKS.choice(mapping, "default_type", CONVERSATION_TYPES, "chat"),
+        body_format=CHECKS.choice(mapping, "body_format", BODY_FORMATS, "auto"),
         unknown_author_role=CHECKS.choice(mapping, "unknown_author_role", AUTHOR_ROLES, "agent"),
         other_parts_with_body=CHECKS.choice(
             mapping, "other_parts_with_body", OTHER_PART_CHOICES, "note"

@@ -34,7 +34,7 @@ from importer.readers.source import SourceRecord
 from importer.readers.zendesk.content import (
     comment_attachments,
     comment_body,
-    description_html,
+    description_body,
     without_data_images,
 )
 from importer.readers.zendesk.mapping import ZendeskMapping
@@ -129,7 +129,7 @@ def _message(
 ) -> dict[str, Any]:
     author_id = id_text(comment.get("author_id"))
     private = comment.get("public") is False and mapping.private_when_not_public
-    body_html, body_text = comment_body(comment)
+    body_html, body_text = comment_body(comment, mapping.body_format)
     if body_html is not None:
         body_html = without_data_images(body_html)
     author = people.user(author_id) or {}
@@ -180,7 +180,9 @@ def _first_comment_missing(
     return min(times) > created + timedelta(seconds=mapping.first_comment_within_s)
 
 
-def _description_message(ticket: dict[str, Any], people: TicketPeople) -> dict[str, Any] | None:
+def _description_message(
+    ticket: dict[str, Any], people: TicketPeople, body_format: str
+) -> dict[str, Any] | None:
     description = ticket.get("description")
     if not isinstance(description, str) or not description.strip():
         return None
@@ -192,7 +194,7 @@ def _description_message(ticket: dict[str, Any], people: TicketPeople) -> dict[s
         "author_id": author_id,
         "author_email": author.get("email"),
         "author_name": author.get("name"),
-        "body_html": description_html(description),
+        **description_body(description, body_format),
     }
     return {key: value for key, value in message.items() if value is not None}
 
@@ -254,7 +256,7 @@ def _add_description(
         return
     if not _first_comment_missing(ticket, located, mapping):
         return
-    first = _description_message(ticket, people)
+    first = _description_message(ticket, people, mapping.body_format)
     if first is None:
         return
     conversion.messages.append(first)

@@ -3,9 +3,11 @@
 A comment carries up to three bodies: ``html_body`` (HTML wrapped in ``<div class="zd-comment">``),
 ``plain_body`` (text) and ``body``, which is Markdown (``**bold**`` where ``html_body`` has
 ``<b>``). HTML is preferred, plain text next; a bare ``body`` is rendered from its Markdown so
-that asterisks never reach a customer. Attachments become url attachments; inline images
-(``inline: true``, or images of the HTML body that point at Zendesk attachment URLs or hold
-``data:`` URIs) are attachments of their message too.
+that asterisks never reach a customer. ``body_format = "text"`` in the mapping prefers the plain
+text: ``plain_body``, else ``body`` as it is written (Markdown not rendered), else ``html_body``.
+Attachments become url attachments; inline images (``inline: true``, or images of the HTML body
+that point at Zendesk attachment URLs or hold ``data:`` URIs) are attachments of their message
+too.
 """
 
 from __future__ import annotations
@@ -72,9 +74,16 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def comment_body(comment: dict[str, Any]) -> tuple[str | None, str | None]:
+def comment_body(
+    comment: dict[str, Any], body_format: str = "auto"
+) -> tuple[str | None, str | None]:
     """``(body_html, body_text)`` of a comment: ``html_body``, else ``plain_body``, else the
-    Markdown ``body`` rendered; ``(None, "")`` for a comment without any body."""
+    Markdown ``body`` rendered; ``(None, "")`` for a comment without any body. With
+    ``body_format`` ``text``: ``plain_body``, else ``body`` as text, else ``html_body``."""
+    if body_format == "text":
+        plain = _text(comment.get("plain_body")) or _text(comment.get("body"))
+        if plain is not None:
+            return None, plain
     if (markup := _text(comment.get("html_body"))) is not None:
         return markup, None
     if (plain := _text(comment.get("plain_body"))) is not None:
@@ -90,9 +99,21 @@ def description_html(description: str) -> str:
     Voicemail tickets hold a literal backslash-n instead of line breaks; a description with no
     real line break has them turned into line breaks.
     """
+    return markdown_to_html(_real_line_breaks(description))
+
+
+def description_body(description: str, body_format: str = "auto") -> dict[str, str]:
+    """The body of the description's message: ``{"body_html": ...}`` rendered from its
+    Markdown, or with ``body_format`` ``text`` ``{"body_text": ...}`` as written."""
+    if body_format == "text":
+        return {"body_text": _real_line_breaks(description)}
+    return {"body_html": description_html(description)}
+
+
+def _real_line_breaks(description: str) -> str:
     if "\n" not in description and "\\n" in description:
-        description = description.replace("\\n", "\n")
-    return markdown_to_html(description)
+        return description.replace("\\n", "\n")
+    return description
 
 
 def _name_from_url(url: str) -> str:

@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from importer.errors import MappingError
 from importer.model import CLOSED_LIKE, OPEN_LIKE, PENDING_LIKE
-from importer.readers.mapping_rules import Table
+from importer.readers.mapping_rules import BodyFormat, Table
 
 CONVERSATION_TYPES = ("email", "chat", "phone")
 
@@ -77,6 +77,7 @@ class _CustomFields(Table):
 
 class _MappingFile(Table):
     source: str = "zendesk"
+    body_format: BodyFormat = "auto"
     status: dict[str, str] = Field(default_factory=dict)
     channels: _Channels = Field(default_factory=_Channels)
     roles: _Roles = Field(default_factory=_Roles)
@@ -133,6 +134,7 @@ class ZendeskMapping:
     dropped_fields: frozenset[str]  # lower-cased titles or ids
     dropped_values: tuple[str, ...]
     keep_empty_fields: bool
+    body_format: str = "auto"  # "text": plain_body, else body as text, before html_body
 
     def status(self, word: str | None) -> str | None:
         """The canonical status word of a Zendesk status (unknown words kept as written)."""
@@ -213,4 +215,5 @@ def zendesk_mapping(mapping: dict[str, Any]) -> ZendeskMapping:
         dropped_fields=frozenset(str(name).lower() for name in fields.drop),
         dropped_values=tuple(p.lower() for p in fields.drop_values),
         keep_empty_fields=fields.keep_empty,
+        body_format=checked.body_format,
     )
