@@ -1,9 +1,8 @@
-"""Token endpoint, mailboxes and fields, users, customers."""
+"""Mailboxes, their fields and folders, users, customers; teams, workflows and the happiness
+ratings report (always empty: the sandbox has none, but a client listing them gets 200)."""
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +12,7 @@ from importer.sandbox.hal import (
     customer_json,
     field_json,
     hal,
+    iso,
     mailbox_json,
     page_of,
     user_json,
@@ -22,61 +22,6 @@ from importer.sandbox.reads import parse_stamp
 from importer.sandbox.search import Predicate, QueryError, compile_query
 from importer.sandbox.state import origin_of, query_int, read_json, sandbox_of
 from importer.sandbox.validation import FieldError, check_customer_create
-
-
-def _oauth_error(error: str, description: str, status: int = 400) -> web.Response:
-    return web.json_response({"error": error, "error_description": description}, status=status)
-
-
-async def _token_params(request: web.Request) -> dict[str, str]:
-    """Token request fields from JSON, a form, the query string and HTTP Basic, merged."""
-    params: dict[str, str] = dict(request.query.items())
-    raw = await request.read()
-    ctype = request.content_type
-    if raw and (ctype == "application/json" or ctype.endswith("+json")):
-        try:
-            body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            body = None
-        if not isinstance(body, dict):
-            raise ValueError("the JSON body is not an object")
-        params.update({k: str(v) for k, v in body.items() if v is not None})
-    elif raw:
-        form = await request.post()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
-    auth = request.headers.get("Authorization", "")
-    if auth.lower().startswith("basic "):
-        try:
-            user, _, secret = base64.b64decode(auth[6:]).decode("utf-8").partition(":")
-        except (ValueError, UnicodeDecodeError):
-            raise ValueError("the Basic credentials cannot be decoded") from None
-        params.setdefault("client_id", user)
-        params.setdefault("client_secret", secret)
-    return params
-
-
-async def token(request: web.Request) -> web.StreamResponse:
-    """``POST /v2/oauth2/token``: client credentials; OAuth-style errors."""
-    sb = sandbox_of(request)
-    try:
-        params = await _token_params(request)
-    except ValueError as exc:
-        return _oauth_error("invalid_request", str(exc))
-    grant = params.get("grant_type")
-    if not grant:
-        return _oauth_error("invalid_request", "Missing grant_type")
-    if grant not in ("client_credentials", "refresh_token", "authorization_code"):
-        return _oauth_error("unsupported_grant_type", f"Unsupported grant type: {grant}")
-    if not params.get("client_id") or not params.get("client_secret"):
-        return _oauth_error("invalid_request", "Missing client_id or client_secret")
-    if params["client_id"] != sb.config.app_id or params["client_secret"] != sb.config.app_secret:
-        return _oauth_error("invalid_client", "Bad client credentials")
-    if grant == "refresh_token":
-        return _oauth_error("invalid_request", "Invalid refresh_token")
-    if grant == "authorization_code":
-        return _oauth_error("invalid_grant", "Invalid authorization code")
-    access, ttl = sb.issue_token()
-    return web.json_response({"access_token": access, "token_type": "Bearer", "expires_in": ttl})
 
 
 def _page(request: web.Request) -> int:
@@ -99,6 +44,36 @@ async def mailbox_fields(request: web.Request) -> web.StreamResponse:
         return vnd_error(404, f"Mailbox {mailbox_id} not found")
     items = [field_json(f) for f in sb.store.fields(mailbox_id)]
     return hal(page_of(request, "fields", items, _page(request)))
+
+
+async def mailbox_folders(request: web.Request) -> web.StreamResponse:
+    """``GET /v2/mailboxes/{id}/folders``: one folder, ``folderId`` of its conversations."""
+    sb = sandbox_of(request)
+    mailbox = sb.store.mailbox(int(request.match_info["id"]))
+    if mailbox is None:
+        return vnd_error(404, f"Mailbox {request.match_info['id']} not found")
+    rows = sb.store.conversations(mailbox["id"])
+    folder = {
+        "id": mailbox["id"] * 100 + 1, "name": "Unassigned", "type": "open", "userId": 0,
+        "totalCount": len(rows), "activeCount": sum(r["status"] == "active" for r in rows),
+        "updatedAt": iso(max((r["modified_at"] for r in rows), default=sb.now())),
+    }  # fmt: skip
+    return hal(page_of(request, "folders", [folder], _page(request)))
+
+
+async def nothing_listed(request: web.Request) -> web.StreamResponse:
+    """``GET /v2/teams``, ``/v2/workflows``: an empty page (``_embedded`` left out)."""
+    return hal(page_of(request, request.path.rsplit("/", 1)[-1], [], _page(request)))
+
+
+async def team_members(request: web.Request) -> web.StreamResponse:
+    """``GET /v2/teams/{id}/members``: 404, there are no teams."""
+    return vnd_error(404, f"Team {request.match_info['id']} not found")
+
+
+async def happiness_ratings(request: web.Request) -> web.StreamResponse:
+    """``GET /v2/reports/happiness/ratings``: no ratings, in the report's own paging."""
+    return hal({"results": [], "page": _page(request), "pages": 1, "count": 0})
 
 
 async def list_users(request: web.Request) -> web.StreamResponse:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from importer.sandbox import accounts, conversations, reads
+from importer.sandbox import accounts, conversations, oauth, reads
 from importer.sandbox.config import SandboxConfig
 from importer.sandbox.hal import vnd_error
 from importer.sandbox.limits import cost_of
@@ -119,16 +119,22 @@ def build_app(config: SandboxConfig, store: Store | None = None) -> web.Applicat
     app = web.Application(middlewares=[sandbox_middleware], client_max_size=client_max)
     app[SANDBOX_KEY] = Sandbox(config, store)
     conv = r"/v2/conversations/{id:\d+}"
-    app.router.add_post(TOKEN_PATH, accounts.token)
+    app.router.add_post(TOKEN_PATH, oauth.token)
     app.router.add_get("/v2/conversations", reads.list_conversations)
     app.router.add_post("/v2/conversations", conversations.create_conversation)
     app.router.add_get(conv, reads.get_conversation)
     app.router.add_get(f"{conv}/threads", reads.list_threads)
+    app.router.add_get(conv + r"/attachments/{attachment_id:\d+}/data", reads.attachment_data)
     app.router.add_post(
         conv + r"/threads/{thread_id:\d+}/attachments", conversations.upload_attachment
     )
     app.router.add_get("/v2/mailboxes", accounts.list_mailboxes)
     app.router.add_get(r"/v2/mailboxes/{id:\d+}/fields", accounts.mailbox_fields)
+    app.router.add_get(r"/v2/mailboxes/{id:\d+}/folders", accounts.mailbox_folders)
+    app.router.add_get("/v2/teams", accounts.nothing_listed)
+    app.router.add_get(r"/v2/teams/{id:\d+}/members", accounts.team_members)
+    app.router.add_get("/v2/workflows", accounts.nothing_listed)
+    app.router.add_get("/v2/reports/happiness/ratings", accounts.happiness_ratings)
     app.router.add_get("/v2/users", accounts.list_users)
     app.router.add_get("/v2/users/me", accounts.me)
     app.router.add_get("/v2/customers", accounts.list_customers)

@@ -47,6 +47,12 @@ from importer.sandbox.server import serve_until_signal
     "--app-secret", default=c.DEFAULT_APP_SECRET, show_default=True, help="OAuth2 client secret."
 )
 @click.option(
+    "--authorization-code",
+    default=c.DEFAULT_AUTHORIZATION_CODE,
+    show_default=True,
+    help="The OAuth2 authorization code the token endpoint exchanges (printed on start).",
+)
+@click.option(
     "--rate-limit",
     type=int,
     default=None,
@@ -112,17 +118,19 @@ from importer.sandbox.server import serve_until_signal
 @click.option("--seed", type=int, default=None, help="Seed of the fault and latency draws.")
 def sandbox_command(
     host: str, port: int, db: str | None, mailboxes: tuple[int, ...], users: tuple[str, ...],
-    app_id: str, app_secret: str, rate_limit: int | None, window_s: float, token_ttl: float,
-    max_body_bytes: int, faults: tuple[str, ...], slow_s: float, search_lag: float,
-    search_created_at: str, latency_ms: str | None, seed: int | None,
+    app_id: str, app_secret: str, authorization_code: str, rate_limit: int | None,
+    window_s: float, token_ttl: float, max_body_bytes: int, faults: tuple[str, ...],
+    slow_s: float, search_lag: float, search_created_at: str, latency_ms: str | None,
+    seed: int | None,
 ) -> None:  # fmt: skip
     """Serve the local Help Scout emulator (Mailbox API 2.0) until Ctrl-C or SIGTERM."""
     try:
         config = c.SandboxConfig(
             host=host, port=port, db=db, mailboxes=list(mailboxes),
             users=[c.parse_user(u) for u in users], app_id=app_id, app_secret=app_secret,
-            rate_limit=rate_limit, window_s=window_s, token_ttl=token_ttl,
-            max_body_bytes=max_body_bytes, faults=dict(c.parse_fault(f) for f in faults),
+            authorization_code=authorization_code, rate_limit=rate_limit, window_s=window_s,
+            token_ttl=token_ttl, max_body_bytes=max_body_bytes,
+            faults=dict(c.parse_fault(f) for f in faults),
             slow_s=slow_s, search_lag=search_lag, search_created_at=search_created_at,
             latency_ms=c.parse_latency(latency_ms) if latency_ms else None, seed=seed,
         )  # fmt: skip

@@ -13,6 +13,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_APP_ID = "sandbox"
 DEFAULT_APP_SECRET = "sandbox"
+#: the authorization code the sandbox accepts (any number of times); its listening line prints it
+DEFAULT_AUTHORIZATION_CODE = "sandbox-code"
 DEFAULT_WINDOW_S: float = 60
 DEFAULT_TOKEN_TTL = 172800
 DEFAULT_MAX_BODY_BYTES = 262144
@@ -78,6 +80,8 @@ class SandboxConfig:
     users: Sequence[str | UserSpec] = ()
     app_id: str = DEFAULT_APP_ID
     app_secret: str = DEFAULT_APP_SECRET
+    #: the code ``grant_type=authorization_code`` exchanges for an access and a refresh token
+    authorization_code: str = DEFAULT_AUTHORIZATION_CODE
     #: units per window; ``None`` means unlimited
     rate_limit: int | None = None
     window_s: float = DEFAULT_WINDOW_S
@@ -123,6 +127,8 @@ class SandboxConfig:
             raise SandboxError("--rate-limit: must be at least 1 unit")
         if self.window_s <= 0 or self.token_ttl <= 0:
             raise SandboxError("--window-s and --token-ttl must be positive")
+        if not self.authorization_code or any(c.isspace() for c in self.authorization_code):
+            raise SandboxError("--authorization-code: give a code without spaces")
         if self.unknown_mailbox_status not in (400, 404):
             raise SandboxError("unknown_mailbox_status must be 400 or 404")
         if self.latency_ms is not None and not 0 <= self.latency_ms[0] <= self.latency_ms[1]:

@@ -19,12 +19,30 @@ HAL_JSON = "application/hal+json"
 VND_ERROR = "application/vnd.error+json"
 #: thread types whose author is the customer
 CUSTOMER_THREADS = ("customer", "chat", "phone")
+#: ``closedByUser`` of a conversation nobody closed: an object, never null (clients call ``.get``)
+NOBODY = {"id": 0, "type": "user", "first": "unknown", "last": "unknown", "email": "unknown"}
+_AGES = ((365 * 86400, "year"), (30 * 86400, "month"), (86400, "day"), (3600, "hour"),
+         (60, "minute"))  # fmt: skip
 _log_counter = iter(range(1, 1 << 62))
 
 
 def iso(epoch: float) -> str:
     """Epoch seconds -> ``YYYY-MM-DDTHH:MM:SSZ``."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def epoch_of(stamp: str) -> float:
+    """``YYYY-MM-DDTHH:MM:SSZ`` -> epoch seconds."""
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
+def friendly_age(seconds: float) -> str:
+    """How long ago, as a person says it: ``3 years ago``, ``1 hour ago``, ``just now``."""
+    for size, unit in _AGES:
+        count = int(seconds // size)
+        if count >= 1:
+            return f"{count} {unit}{'s' if count > 1 else ''} ago"
+    return "just now"
 
 
 def hal(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -162,8 +180,23 @@ def threads_newest_first(store: Store, conv: dict[str, Any]) -> list[dict[str, A
     return rows
 
 
+def customer_waiting_since(
+    conv: dict[str, Any], threads: list[dict[str, Any]], now: float
+) -> dict[str, Any]:
+    """``{time, friendly, latestReplyFrom}``: the moment of the latest reply (the newest thread
+    that is not a note, else the conversation's start) and who wrote it."""
+    latest = next((t for t in threads if t["type"] != "note"), None)
+    stamp = latest["created_at"] if latest else conv["created_at"]
+    by_customer = latest is None or latest["type"] in CUSTOMER_THREADS
+    return {
+        "time": stamp,
+        "friendly": friendly_age(max(0.0, now - epoch_of(stamp))),
+        "latestReplyFrom": "customer" if by_customer else "user",
+    }
+
+
 def conversation_json(
-    store: Store, origin: str, conv: dict[str, Any], embed_threads: bool
+    store: Store, origin: str, conv: dict[str, Any], embed_threads: bool, now: float
 ) -> dict[str, Any]:
     """A conversation as ``GET /v2/conversations/{id}`` returns it (§6)."""
     threads = threads_newest_first(store, conv)
@@ -178,6 +211,7 @@ def conversation_json(
         custom_fields.append({"id": entry["id"], "name": spec["name"] if spec else "",
                               "value": entry["value"], "text": text})  # fmt: skip
     created_by = conv["created_by"]
+    closed_by = conv["user_id"] if conv["closed_at"] else None
     url = f"{origin}/v2/conversations/{conv['id']}"
     body: dict[str, Any] = {
         "id": conv["id"],
@@ -193,9 +227,11 @@ def conversation_json(
         "assignee": person(store, "user", conv["assign_to"]),
         "createdBy": {**(person(store, created_by["type"], created_by["id"]) or {})},
         "createdAt": conv["created_at"],
-        "closedBy": conv["user_id"] if conv["closed_at"] else None,
+        "closedBy": closed_by,
+        "closedByUser": person(store, "user", closed_by) or dict(NOBODY),
         "closedAt": conv["closed_at"],
         "userUpdatedAt": iso(conv["modified_at"]),
+        "customerWaitingSince": customer_waiting_since(conv, threads, now),
         "source": {"type": "api", "via": created_by["type"]},
         "tags": store.tag_ids(conv["tags"] or []),
         "cc": conv["cc"] or [],

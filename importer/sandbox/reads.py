@@ -1,7 +1,9 @@
-"""Read endpoints of conversations: list/search (§5.6), get (§6), threads (§5.7)."""
+"""Read endpoints of conversations: list/search (§5.6), get (§6), threads (§5.7), an
+attachment's data."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,9 +155,9 @@ async def list_conversations(request: web.Request) -> web.StreamResponse:
     docs.sort(key=lambda d: (d[key], d["id"]), reverse=descending)
     origin = origin_of(request)
     embed = "threads" in request.query.get("embed", "").split(",")
-    items = [
-        conversation_json(sb.store, origin, rows[d["id"]], embed) for d in docs[page_slice(page)]
-    ]
+    now = sb.now()
+    chosen = docs[page_slice(page)]
+    items = [conversation_json(sb.store, origin, rows[d["id"]], embed, now) for d in chosen]
     return hal(page_of(request, "conversations", items, page, total=len(docs)))
 
 
@@ -174,7 +176,7 @@ async def get_conversation(request: web.Request) -> web.StreamResponse:
     if isinstance(conv, web.Response):
         return conv
     embed = "threads" in request.query.get("embed", "").split(",")
-    return hal(conversation_json(sb.store, origin_of(request), conv, embed))
+    return hal(conversation_json(sb.store, origin_of(request), conv, embed, sb.now()))
 
 
 async def list_threads(request: web.Request) -> web.StreamResponse:
@@ -190,3 +192,16 @@ async def list_threads(request: web.Request) -> web.StreamResponse:
     origin = origin_of(request)
     items = [thread_json(sb.store, origin, conv, t) for t in threads_newest_first(sb.store, conv)]
     return hal(page_of(request, "threads", items, page))
+
+
+async def attachment_data(request: web.Request) -> web.StreamResponse:
+    """``GET /v2/conversations/{id}/attachments/{attachment_id}/data``: ``{"data": base64}``."""
+    sb = sandbox_of(request)
+    conversation_id = int(request.match_info["id"])
+    attachment_id = int(request.match_info["attachment_id"])
+    data = sb.store.attachment_data(attachment_id, conversation_id)
+    if data is None:
+        return vnd_error(
+            404, f"Attachment {attachment_id} of conversation {conversation_id} not found"
+        )
+    return hal({"data": base64.b64encode(data).decode("ascii")})

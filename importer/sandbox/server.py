@@ -79,10 +79,14 @@ async def serve_sandbox(config: SandboxConfig) -> AsyncIterator[RunningSandbox]:
 
 
 def listening_line(running: RunningSandbox) -> str:
-    """The one line ``importer sandbox`` prints on start; tests and Makefiles parse it."""
-    mailboxes = ", ".join(str(m) for m in running.config.mailbox_ids)
-    app_id = running.config.app_id
-    return f"sandbox listening on {running.url} (mailboxes {mailboxes}; app id {app_id})"
+    """The one line ``importer sandbox`` prints on start; tests and Makefiles parse it (the URL
+    with ``sandbox listening on (http://\\S+)``, the code with ``authorization code (\\S+)``)."""
+    config = running.config
+    mailboxes = ", ".join(str(m) for m in config.mailbox_ids)
+    return (
+        f"sandbox listening on {running.url} with authorization code {config.authorization_code}"
+        f" (mailboxes {mailboxes}; app id {config.app_id})"
+    )
 
 
 async def serve_until_signal(config: SandboxConfig) -> None:

@@ -30,6 +30,8 @@ class Sandbox:
         self.faults = FaultDrawer(config.faults, self.rng)
         self.stats = Stats(self.limiter)
         self._tokens: dict[str, float] = {}
+        #: refresh tokens issued and not used yet; each is good for one refresh
+        self._refresh_tokens: set[str] = set()
 
     def now(self) -> float:
         """Wall-clock epoch seconds."""
@@ -40,6 +42,19 @@ class Sandbox:
         token = secrets.token_urlsafe(24)
         self._tokens[token] = self.now() + self.config.token_ttl
         return token, int(self.config.token_ttl)
+
+    def issue_refresh_token(self) -> str:
+        """A new refresh token, good for one ``refresh_token`` grant."""
+        token = secrets.token_urlsafe(24)
+        self._refresh_tokens.add(token)
+        return token
+
+    def redeem_refresh_token(self, token: str) -> bool:
+        """Whether ``token`` was issued and not used yet; it cannot be used again (rotation)."""
+        if token not in self._refresh_tokens:
+            return False
+        self._refresh_tokens.discard(token)
+        return True
 
     def token_valid(self, token: str) -> bool:
         """Issued by this sandbox and not expired."""

@@ -8,7 +8,9 @@ client that mixes up an id and a number, or a thread id and a conversation id, f
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -16,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import SandboxError
-from importer.outputs import create_private
 from importer.sandbox.config import FieldSpec, SandboxConfig
 
 _SCHEMA = """
@@ -79,6 +80,14 @@ def _with_email(customer: dict[str, Any]) -> dict[str, Any]:
     return customer
 
 
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty and 0600 unless it exists, before SQLite opens it, so that its
+    ``-wal``, ``-shm`` and journal get the same mode (the sandbox's own: it imports nothing of
+    the importer but the error base)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class Store:
     """SQLite state of one sandbox; thread-safe."""
 
@@ -86,7 +95,7 @@ class Store:
         target = path or ":memory:"
         try:
             if path and path != ":memory:" and not path.startswith("file:"):
-                create_private(Path(path))  # 0600, and so its journal (importer.outputs)
+                _create_private(Path(path))
             self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             self._db.executescript(_SCHEMA)
@@ -313,12 +322,15 @@ class Store:
             (thread_id,),
         )
 
-    def attachment_data(self, attachment_id: int) -> bytes | None:
-        """The stored bytes of one attachment."""
+    def attachment_data(
+        self, attachment_id: int, conversation_id: int | None = None
+    ) -> bytes | None:
+        """The stored bytes of one attachment (of that conversation, when given)."""
+        sql, params = "SELECT data FROM attachments WHERE id = ?", [attachment_id]
+        if conversation_id is not None:
+            sql, params = f"{sql} AND conversation_id = ?", [attachment_id, conversation_id]
         with self._lock:
-            row = self._db.execute(
-                "SELECT data FROM attachments WHERE id = ?", (attachment_id,)
-            ).fetchone()
+            row = self._db.execute(sql, params).fetchone()
         return None if row is None else bytes(row[0])
 
     def add_attachment(
