@@ -233,7 +233,11 @@ def open_export(
         raise _not_registered(chosen_format)
     mapping = load_mapping(chosen_format, mapping_file)
     reader.check_mapping(mapping)  # a wrong mapping stops here, before anything is read
-    files_by_role, warnings = assign_roles(reader, detected, chosen)
+    # a file of no known format given alone (trusted with --format) is read by the reader,
+    # which warns once of each stream of it that it passes over: the export does not as well
+    trusted = [d for d in chosen if d.format is None]
+    told = [d for d in detected if d not in trusted]
+    files_by_role, warnings = assign_roles(reader, told, chosen)
     for finding in (unreadable := unreadable_files(detected, chosen)):
         log.warning("%s", finding.message)
     unread = [_unread_file(finding) for finding in [*skipped, *unreadable]]

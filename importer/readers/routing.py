@@ -112,7 +112,7 @@ def no_conversations(
     they reach the report; without, a :class:`FormatError` (exit 2) saying which file to add."""
     main = reader.roles[0]
     found = [role for role in reader.roles if files.get(role) and role != main]
-    held = f"only {', '.join(found)}" if found else f"none of the records read is one of its {main}"
+    held = f"only {', '.join(found)}" if found else "no record read is one"
     message = (
         f"the export holds no {reader.info.label} {main} ({held}): give the {main} file "
         "(or stream) of the export with the others"

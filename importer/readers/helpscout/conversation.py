@@ -67,15 +67,23 @@ def _moment(value: Any) -> float | None:
 def oldest_first(threads: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Threads oldest first: a list newest first (the API's order) is turned round, then
     sorted by time (stable: equal times keep that order; unreadable times go last)."""
-    times = [m for m in (_moment(t.get("createdAt")) for t in threads) if m is not None]
+    return [thread for thread, _ in placed_oldest_first([(t, "") for t in threads])]
+
+
+Placed = tuple[Mapping[str, Any], str]  # a thread and where it was read
+
+
+def placed_oldest_first(threads: Sequence[Placed]) -> list[Placed]:
+    """:func:`oldest_first` of threads with their places."""
+    times = [m for m in (_moment(t.get("createdAt")) for t, _ in threads) if m is not None]
     ordered = list(threads)
     if not times or times[0] >= times[-1]:
         ordered.reverse()
     return sorted(ordered, key=_time_key)
 
 
-def _time_key(thread: Mapping[str, Any]) -> tuple[bool, float]:
-    moment = _moment(thread.get("createdAt"))
+def _time_key(placed: Placed) -> tuple[bool, float]:
+    moment = _moment(placed[0].get("createdAt"))
     return (moment is None, moment or 0.0)
 
 
@@ -98,7 +106,9 @@ class _Conversion(Conversion):
             self.finding("map", "message.event", f"{label}{detail} left out: {why}")
         )
 
-    def add_thread(self, thread: Mapping[str, Any]) -> None:
+    def add_thread(self, thread: Mapping[str, Any], where: str | None = None) -> None:
+        """The message of one thread (read at ``where``, else the conversation's place), or
+        the warning of an event left out."""
         thread_id = id_text(thread.get("id"))
         thread_type = str(thread.get("type") or "").strip().lower() or "untyped"
         label = f"{thread_type} thread {thread_id}" if thread_id else f"a {thread_type} thread"
@@ -147,7 +157,7 @@ class _Conversion(Conversion):
         if attachments:
             message["attachments"] = attachments
         self.messages.append(message)
-        self.message_locations.append(self.location)
+        self.message_locations.append(where or self.location)
 
     def customer(self) -> dict[str, Any]:
         primary = _mapping(self.conversation.get("primaryCustomer"))
@@ -270,10 +280,29 @@ def _complete_customer_authors(messages: list[dict[str, Any]], customer: Mapping
             message["author_name"] = name
 
 
+def _fewer_threads(
+    conversation: Mapping[str, Any], found: int, location: str, source_id: str
+) -> list[Finding]:
+    """The warning of a conversation whose export holds fewer threads than Help Scout counts."""
+    counted = conversation.get("threads")
+    if not isinstance(counted, int) or isinstance(counted, bool) or counted <= found:
+        return []
+    message = (
+        f"the export holds {found} of the {counted} threads Help Scout counts for this "
+        "conversation (list pages may cut chats short): save GET "
+        f"/v2/conversations/{source_id}?embed=threads with the pages, and the fuller copy is read"
+    )
+    return [Finding("read", "threads", message, location, source_id)]
+
+
 def conversation_record(
-    conversation: Mapping[str, Any], location: str, mapping: HelpScoutMapping
+    conversation: Mapping[str, Any],
+    location: str,
+    mapping: HelpScoutMapping,
+    thread_places: Sequence[str] = (),
 ) -> SourceRecord:
-    """The :class:`SourceRecord` of one Help Scout conversation object."""
+    """The :class:`SourceRecord` of one Help Scout conversation object; ``thread_places``:
+    where each of its ``_embedded.threads`` was read, when not in the conversation's record."""
     conversion = _Conversion(conversation, location, mapping)
     source_id = conversion.source_id
     if source_id is None:
@@ -289,22 +318,10 @@ def conversation_record(
     if threads is None:
         error = _missing_threads(conversation, location, source_id)
         return SourceRecord(location, None, source_id, error=error)
-    for thread in oldest_first(threads):
-        conversion.add_thread(thread)
-    counted = conversation.get("threads")
-    if isinstance(counted, int) and not isinstance(counted, bool) and counted > len(threads):
-        conversion.warnings.append(
-            Finding(
-                "read",
-                "threads",
-                f"the export holds {len(threads)} of the {counted} threads Help Scout counts for "
-                "this conversation (list pages may cut chats short): save GET "
-                f"/v2/conversations/{source_id}?embed=threads with the pages, and the fuller "
-                "copy is read",
-                location,
-                source_id,
-            )
-        )
+    places = [*thread_places, *[location] * (len(threads) - len(thread_places))]
+    for thread, where in placed_oldest_first(list(zip(threads, places, strict=False))):
+        conversion.add_thread(thread, where)
+    conversion.warnings += _fewer_threads(conversation, len(threads), location, source_id)
     status = text_value(conversation.get("status"))
     if status is not None:
         status = mapping.status_by_status.get(status.lower(), status)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from importer.errors import MappingError
 from importer.model import AUTHOR_ROLES, CONVERSATION_TYPES
 from importer.readers.mapping_rules import KeyChecks
 
@@ -27,9 +28,11 @@ KNOWN_KEYS = frozenset(
         "conversation_types",
         "statuses",
         "custom_field_names",
+        "source_api_url",
     }
 )
 DRAFT_CHOICES = ("leave_out", "note")
+DEFAULT_SOURCE_API = "https://api.helpscout.net"
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class HelpScoutMapping:
         }
     )
     custom_field_names: dict[str, str] = field(default_factory=dict)
+    #: the OLD account's API, where the attachments tap-helpscout names by id are fetched
+    source_api_url: str = DEFAULT_SOURCE_API
 
     def thread_kind(self, thread_type: Any) -> str | None:
         """How a thread ``type`` is read (:data:`THREAD_KINDS`); ``None``: an event, left out."""
@@ -89,6 +94,17 @@ class HelpScoutMapping:
 CHECKS = KeyChecks("helpscout")
 
 
+def _api_url(mapping: dict[str, Any]) -> str:
+    """``source_api_url``: an http(s) address, without its trailing slash."""
+    value = mapping.get("source_api_url", DEFAULT_SOURCE_API)
+    if not isinstance(value, str) or not value.strip().lower().startswith(("https://", "http://")):
+        raise MappingError(
+            f"source_api_url in the helpscout mapping must be the old account's API address "
+            f"(such as {DEFAULT_SOURCE_API!r}), not {value!r}"
+        )
+    return value.strip().rstrip("/")
+
+
 def helpscout_mapping(mapping: dict[str, Any]) -> HelpScoutMapping:
     """Check the helpscout mapping and index it; a wrong mapping is a ``MappingError``."""
     CHECKS.known(mapping, KNOWN_KEYS)
@@ -107,4 +123,5 @@ def helpscout_mapping(mapping: dict[str, Any]) -> HelpScoutMapping:
         ),
         status_by_status=CHECKS.value_map(mapping, "statuses", None),
         custom_field_names=names,
+        source_api_url=_api_url(mapping),
     )

@@ -1,5 +1,9 @@
 """What only Help Scout writes: the signs its reader's ``owns`` goes by (what makes a record
-plainly Help Scout's, see :mod:`importer.readers.signs`)."""
+plainly Help Scout's, see :mod:`importer.readers.signs`).
+
+Two shapes: the Mailbox API's own (camelCase, HAL), and what the Singer tap ``tap-helpscout``
+writes of it (every key snake_case, ``_embedded`` and ``_links`` removed; its ``users`` and
+``customers`` streams too, so that they are never taken for another platform's people)."""
 
 from __future__ import annotations
 
@@ -19,16 +23,53 @@ HELPSCOUT_KEYS = frozenset(
         "savedReplyId",
     }
 )
+#: the same keys as tap-helpscout writes them (snake_case); ``mailbox_id`` and ``folder_id``
+#: alone are not among them (other records may name a mailbox or a folder)
+TAP_KEYS = frozenset(
+    {
+        "primary_customer",
+        "customer_waiting_since",
+        "user_updated_at",
+        "closed_by_user",
+        "saved_reply_id",
+    }
+)
 HELPSCOUT_PERSON_TYPES = frozenset({"customer", "user"})
+#: the person objects of a thread (Help Scout's name their parts ``first`` and ``last``)
+THREAD_PEOPLE = ("created_by", "customer", "assigned_to")
+
+
+def _person(value: Any) -> bool:
+    """A Help Scout person object: ``first`` or ``last`` (no other platform names them so)."""
+    return isinstance(value, Mapping) and ("first" in value or "last" in value)
+
+
+def is_tap_thread(record: Mapping[str, Any]) -> bool:
+    """A thread of tap-helpscout's ``conversation_threads`` stream: ``conversation_id`` and a
+    Help Scout person object (``created_by``, ``customer`` or ``assigned_to``)."""
+    if "conversation_id" not in record:
+        return False
+    return any(_person(record.get(key)) for key in THREAD_PEOPLE)
+
+
+def is_tap_person(record: Mapping[str, Any]) -> bool:
+    """A record of tap-helpscout's ``users`` or ``customers`` stream: ``photo_url`` or
+    ``photo_type`` (Help Scout's ``photoUrl``/``photoType``; Zendesk writes ``photo``, Freshdesk,
+    Intercom and Front an avatar) beside ``first_name`` or ``last_name``."""
+    has_photo = "photo_url" in record or "photo_type" in record
+    return has_photo and ("first_name" in record or "last_name" in record)
 
 
 def is_helpscout(record: Mapping[str, Any]) -> bool:
-    """A Help Scout record: HAL's ``_embedded`` object, keys only Help Scout writes, or a
-    ``createdBy`` person object of type ``customer`` or ``user`` (Zoho's is an id)."""
+    """A Help Scout record: HAL's ``_embedded`` object, keys only Help Scout writes (either
+    spelling), a ``createdBy``/``created_by`` person object of type ``customer`` or ``user``
+    (Zoho's is an id), or a thread, user or customer as tap-helpscout writes them."""
     if isinstance(record.get("_embedded"), Mapping):
         return True
-    if not HELPSCOUT_KEYS.isdisjoint(record.keys()):
+    if not HELPSCOUT_KEYS.isdisjoint(record.keys()) or not TAP_KEYS.isdisjoint(record.keys()):
         return True
-    created_by = record.get("createdBy")
+    created_by = record.get("createdBy", record.get("created_by"))
     kind = created_by.get("type") if isinstance(created_by, Mapping) else None
-    return isinstance(kind, str) and kind in HELPSCOUT_PERSON_TYPES
+    if isinstance(kind, str) and kind in HELPSCOUT_PERSON_TYPES:
+        return True
+    return is_tap_thread(record) or is_tap_person(record)
