@@ -4,8 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SANDBOX_PORT ?= 8765
+# tap-helpscout's own environment (its pins conflict with ours) for tests/integration/test_tap_helpscout.py;
+# the stamp names the version, so a new one rebuilds it, and is written last, so a broken build is redone.
+TAP_HELPSCOUT := tap-helpscout==1.2.2
+TAP_VENV := .venv-tap
+TAP_STAMP := $(TAP_VENV)/.installed-$(subst ==,-,$(TAP_HELPSCOUT))
 
-.PHONY: install lint test test-fast demo demo-clean bench chaos fuzz samples clean
+.PHONY: install tap-env lint test test-fast demo demo-clean bench chaos fuzz samples clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,13 +20,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(TAP_STAMP):
+	rm -rf $(TAP_VENV)
+	$(PYTHON) -m venv $(TAP_VENV)
+	$(TAP_VENV)/bin/python -m pip install --quiet $(TAP_HELPSCOUT)
+	touch $(TAP_STAMP)
+
+tap-env: $(TAP_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check importer tests scripts
 	$(BIN)/ruff format --check importer tests scripts
 	$(BIN)/mypy importer
 
 # Two workers (pytest-xdist): the suite mostly waits on sockets and timers.
-test: lint
+test: lint $(TAP_STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto
 
 test-fast: $(STAMP)
