@@ -63,11 +63,15 @@ def exchange_code(base: str, config_path: Path, code: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    own, _, tap_args = (argv[: argv.index("--")], "--", argv[argv.index("--") + 1 :])
-    parser = argparse.ArgumentParser(prog="tap_wrapper.py")
+    parser = argparse.ArgumentParser(
+        prog="tap_wrapper.py", usage="%(prog)s API_URL [--authorization-code CODE] -- TAP-ARGS..."
+    )
     parser.add_argument("api_url")
     parser.add_argument("--authorization-code")
-    options = parser.parse_args(own)
+    if "--" not in argv:
+        parser.error("give the tap's own arguments after --")
+    split = argv.index("--")
+    options, tap_args = parser.parse_args(argv[:split]), argv[split + 1 :]
     base = options.api_url.rstrip("/")
     if options.authorization_code:
         config = argparse.ArgumentParser(add_help=False)
