@@ -106,8 +106,9 @@ class HelpScoutReader(StagedReader[HelpScoutMapping]):
     info = FormatInfo(
         "helpscout",
         "Help Scout Mailbox API 2.0 JSON (conversations with embedded threads), to merge accounts",
-        "pages of GET /v2/conversations?status=all&embed=threads as saved, or one conversation "
-        "per line",
+        "pages of GET /v2/conversations?status=all&embed=threads as saved, one conversation "
+        "per line, or tap-helpscout's conversations and conversation_threads (Singer, "
+        "target-jsonl)",
         True,
         "Help Scout",
     )
