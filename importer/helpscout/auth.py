@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from importer.clock import SYSTEM_CLOCK, Clock
 from importer.errors import CredentialsError
 from importer.settings import ENV_ACCESS_TOKEN, ENV_APP_ID, ENV_APP_SECRET
 
@@ -88,7 +88,7 @@ class TokenManager:
         credentials: Credentials,
         fetch: Callable[[], Awaitable[tuple[str, float]]],
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
         on_refresh: Callable[[str, float], None] | None = None,
     ) -> None:
         self._credentials = credentials
@@ -114,7 +114,7 @@ class TokenManager:
         """True when there is no token yet, or the proactive refresh time has come."""
         if self._token is None:
             return True
-        return self.can_refresh and self._clock() >= self._refresh_at
+        return self.can_refresh and self._clock.time() >= self._refresh_at
 
     async def token(self) -> tuple[str, int]:
         """The current token and its generation, fetched or refreshed first when due."""
@@ -140,7 +140,7 @@ class TokenManager:
                 "the access token was refused and cannot be refreshed: set a fresh "
                 f"{ENV_ACCESS_TOKEN}, or use {ENV_APP_ID}/{ENV_APP_SECRET}"
             )
-        issued = self._clock()
+        issued = self._clock.time()
         value, expires_in = await self._fetch()
         self._token = _Secret(value)
         self._refresh_at = refresh_at(issued, expires_in)

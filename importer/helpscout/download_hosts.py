@@ -23,11 +23,10 @@ made). A name that does not resolve is not counted either way.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from importer.clock import SYSTEM_CLOCK, Clock
 from importer.errors import ImporterError
 
 log = logging.getLogger("importer.run")
@@ -100,7 +99,7 @@ class HostWatch:
         wait_s: float,
         *,
         down_after: int = DOWN_AFTER,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.wait_s = wait_s
         self.down_after = down_after
@@ -151,7 +150,7 @@ class HostWatch:
             log.warning(
                 "%s answers again after %s; the conversations that need its files go on",
                 host,
-                duration(self._clock() - state.down_since),
+                duration(self._clock.time() - state.down_since),
             )
         self._hosts[host] = _Host()
 
@@ -166,7 +165,7 @@ class HostWatch:
         if state.failures < self.down_after and not whole_file:
             return False
         verb = "timed out connecting" if code == "connect_timeout" else "refused"
-        now = self._clock()
+        now = self._clock.time()
         state.why = f"{state.failures} downloads in a row {verb}"
         state.down_since = now
         state.next_probe = now + self.probe_every
@@ -194,7 +193,7 @@ class HostWatch:
     def probes_due(self) -> list[tuple[str, str]]:
         """``(host, url)`` of each host down whose next try is due; that try is then planned
         for :meth:`probe_every` later (one try at a time per host)."""
-        now = self._clock()
+        now = self._clock.time()
         due = []
         for host, state in self._hosts.items():
             if state.down_since is not None and state.probe_url and now >= state.next_probe:
@@ -204,7 +203,7 @@ class HostWatch:
 
     def expire(self) -> list[str]:
         """The hosts down for ``wait_s`` that are given up now (each said once)."""
-        now = self._clock()
+        now = self._clock.time()
         expired = []
         for host, state in self._hosts.items():
             if state.down_since is None or state.given_up:

@@ -48,6 +48,7 @@ from yarl import URL
 
 from importer import __version__
 from importer.addresses import AddressPolicy, AddressRefusedError
+from importer.clock import SYSTEM_CLOCK, Clock
 from importer.errors import DownloadError, ImporterError, StoppedError, UsageError
 from importer.helpscout.download_hosts import NOT_ABOUT_THE_HOST, UNREACHABLE, HostWatch, host_of
 from importer.helpscout.outcome import (
@@ -139,8 +140,7 @@ class AttachmentDownloader:
         *,
         stop: asyncio.Event | None = None,
         headers_for: Callable[[str], Mapping[str, str]] | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
+        clock: Clock = SYSTEM_CLOCK,
         rand: Callable[[], float] = random.random,
         hosts: HostWatch | None = None,
     ) -> None:
@@ -148,7 +148,6 @@ class AttachmentDownloader:
         self.stop = stop
         self._headers_for = headers_for
         self._clock = clock
-        self._sleep = sleep
         self._rand = rand
         self._session: aiohttp.ClientSession | None = None
         self.attempts = 0  # every GET sent, for the tests and the report's curious
@@ -182,14 +181,14 @@ class AttachmentDownloader:
         if urlsplit(url).scheme not in ("http", "https"):
             raise DownloadError(f"{shown}: only http and https URLs are fetched", code="scheme")
         host = host_of(url)
-        started = self._clock()
+        started = self._clock.time()
         attempt = 0
         try:
             while True:
                 attempt += 1
                 if self.hosts is not None and self.hosts.is_down(host):
                     raise self._host_down(host, url)
-                remaining = self.limits.per_file_s - (self._clock() - started)
+                remaining = self.limits.per_file_s - (self._clock.time() - started)
                 if remaining <= 0:
                     raise DownloadError(
                         f"{shown}: gave up after {self.limits.per_file_s:.0f}s over "
@@ -206,7 +205,7 @@ class AttachmentDownloader:
                 delay = backoff_delay(attempt, jitter=self._rand())
                 if outcome.retry_after is not None:
                     delay = max(delay, outcome.retry_after)
-                left = self.limits.per_file_s - (self._clock() - started)
+                left = self.limits.per_file_s - (self._clock.time() - started)
                 if delay >= left:
                     self._last_try(url, host, outcome)
                     raise DownloadError(
@@ -216,7 +215,7 @@ class AttachmentDownloader:
                     )
                 if attempt == 1:
                     self.retrying += 1
-                await self._unless_stopped(self._sleep(delay))
+                await self._unless_stopped(self._clock.sleep(delay))
         finally:
             if attempt > 1:
                 self.retrying -= 1

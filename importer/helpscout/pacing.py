@@ -43,20 +43,20 @@ Design (why it holds a fixed *or* sliding window of unknown phase, and uses 98-9
 burst's ``burst_s`` and the low-remaining pause are scaled by ``S / 60`` (the reserve is in
 units; a 429's wait is the server's).
 
-Time comes from ``clock`` (default: the running loop's ``time()``, which the limiter also uses)
-and waits go through ``sleep``; tests patch the loop's clock and step it.
+Time and waits come from ``clock`` (default: the running loop's ``time()``, which the limiter
+also uses); tests patch the loop's clock and step it, or pass a fake clock.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiolimiter import AsyncLimiter
 
+from importer.clock import LOOP_CLOCK, Clock
 from importer.helpscout.outcome import backoff_delay
 
 __all__ = ["BURST_UNITS", "HEADROOM", "Pacer"]
@@ -100,8 +100,7 @@ class Pacer:
         low_remaining: int | None = None,
         low_pause_s: float = 1.0,
         backoff_cap_s: float = 60.0,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], Coroutine[Any, Any, Any]] = asyncio.sleep,
+        clock: Clock = LOOP_CLOCK,
         rand: Callable[[], float] = random.random,
         on_event: EventSink | None = None,
         window_s: float | None = None,
@@ -121,7 +120,6 @@ class Pacer:
         self.low_pause_s = low_pause_s * scale
         self.backoff_cap_s = backoff_cap_s
         self._clock = clock
-        self._sleep = sleep
         self._rand = rand
         self._on_event = on_event
         self.pause_until = 0.0
@@ -167,9 +165,7 @@ class Pacer:
 
     def now(self) -> float:
         """The pacer's clock (the running loop's time unless injected)."""
-        if self._clock is not None:
-            return self._clock()
-        return asyncio.get_running_loop().time()
+        return self._clock.time()
 
     def _make_limiter(self) -> AsyncLimiter:
         capacity = self.burst_units
@@ -190,7 +186,7 @@ class Pacer:
 
     async def _wait_pause(self) -> None:
         while (delay := self.pause_until - self.now()) > 0:
-            await self._sleep(delay)
+            await self._clock.sleep(delay)
 
     # --- feedback ----------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from typing import Any, Self
 import aiohttp
 
 from importer import __version__
+from importer.clock import SYSTEM_CLOCK, Clock
 from importer.errors import (
     CredentialsError,
     FatalApiError,
@@ -89,8 +90,7 @@ class ApiSession:
         timeouts: Timeouts = Timeouts(),
         on_event: EventSink | None = None,
         pacer: Pacer | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
+        clock: Clock = SYSTEM_CLOCK,
         rand: Callable[[], float] = random.random,
         max_attempts: int = 6,
         max_retry_s: float = 300.0,
@@ -102,7 +102,6 @@ class ApiSession:
         self._timeouts = timeouts
         self._on_event = on_event
         self._clock = clock
-        self._sleep = sleep
         self._rand = rand
         self.max_attempts = max_attempts
         self.max_retry_s = max_retry_s
@@ -207,7 +206,7 @@ class ApiSession:
         require_id: bool = True,
     ) -> Outcome:
         cost = WRITE_COST if kind is RequestKind.WRITE else READ_COST
-        started = self._clock()
+        started = self._clock.time()
         attempt = 0
         refreshed = False
         while True:
@@ -247,7 +246,7 @@ class ApiSession:
             if outcome.kind is not OutcomeKind.RETRYABLE:
                 self.pacer.succeeded()
                 return outcome
-            elapsed = self._clock() - started
+            elapsed = self._clock.time() - started
             delay = 0.0  # our own sleep; a 429's pause is held by the pacer for every worker
             if outcome.code == "unauthorized":
                 await self._tokens.refresh_after_401(generation)
@@ -278,7 +277,7 @@ class ApiSession:
                 delay_s=round(wait, 3),
             )
             if delay > 0:
-                await self._sleep(delay)
+                await self._clock.sleep(delay)
 
     async def _acquire(self, cost: float, what: str) -> None:
         """Wait for the pacer; give up (nothing sent) if the run starts stopping meanwhile."""
@@ -398,7 +397,7 @@ class ApiSession:
                 attempt=attempt,
                 delay_s=round(delay, 3),
             )
-            await self._sleep(delay)
+            await self._clock.sleep(delay)
 
     def _backoff(self, outcome: Outcome, attempt: int) -> float:
         """Seconds before trying again: the answer's Retry-After, else exponential backoff."""

@@ -77,7 +77,7 @@ def remove_spooled(fetched: Fetched) -> None:
             item.unlink(missing_ok=True)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PartFiles:
     """Fetches and uploads the files of parts (see the module's docstring)."""
 

@@ -12,12 +12,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
+from importer.clock import WALL_CLOCK, Clock
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.outcome import OutcomeKind
 from importer.pipeline.checkpoint import Checkpoint
@@ -28,7 +27,7 @@ from importer.report import Report
 from importer.transform.plan import ConversationPlan
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Customers:
     """The run's customers: turns, and creating those without email exactly once."""
 
@@ -37,8 +36,7 @@ class Customers:
     report: Report
     reconcile_wait_s: float
     emit: EventSink
-    clock: Callable[[], float] = time.time
-    sleep: Callable[[float], Coroutine[Any, Any, Any]] = asyncio.sleep
+    clock: Clock = WALL_CLOCK
     _known: set[str] = field(default_factory=set)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
@@ -87,7 +85,7 @@ class Customers:
                 return None, PartResult(
                     None, outcome, f"customer not created: {outcome.describe()}", "customer"
                 )
-            found = await self.find(key, marker, lost_at=self.clock(), first_sent_at=first)
+            found = await self.find(key, marker, lost_at=self.clock.time(), first_sent_at=first)
             if found is not None:
                 return found, None
         return None, PartResult(None, None, "customer creation stayed in doubt", "customer")
@@ -96,9 +94,9 @@ class Customers:
         self, key: str, marker: str, *, lost_at: float | None, first_sent_at: float | None = None
     ) -> int | None:
         """Look for a customer this importer created (by its marker), giving the index time."""
-        first = first_sent_at or self.checkpoint.customer_intent(key) or self.clock()
+        first = first_sent_at or self.checkpoint.customer_intent(key) or self.clock.time()
         since = format_api_time(first - DEFAULT_MARGIN_S)
-        deadline = (lost_at if lost_at is not None else self.clock()) + self.reconcile_wait_s
+        deadline = (lost_at if lost_at is not None else self.clock.time()) + self.reconcile_wait_s
 
         async def lookup() -> int | None:
             customer = await self.client.find_customer_by_marker(marker, since)
@@ -106,7 +104,7 @@ class Customers:
                 return int(customer["id"])
             return None
 
-        found, _ = await poll_until(lookup, deadline, clock=self.clock, sleep=self.sleep)
+        found, _ = await poll_until(lookup, deadline, clock=self.clock)
         if found is None:
             return None
         self.checkpoint.put_customer(key, found)

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from importer.clock import WALL_CLOCK, Clock
 from importer.deadletter import DeadLetterFile
 from importer.errors import (
     CredentialsError,
@@ -50,7 +49,7 @@ from importer.transform.split import Part
 log = logging.getLogger("importer.run")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ImportRun:
     """Shared state of the workers of one ``importer run``."""
 
@@ -63,9 +62,8 @@ class ImportRun:
     reconcile_wait_s: float
     source_id_field: int | None = None
     emit: EventSink = lambda name, fields: None
-    #: wall-clock epoch seconds and the matching sleep (tests move a fake clock instead)
-    clock: Callable[[], float] = time.time
-    sleep: Callable[[float], Coroutine[Any, Any, Any]] = asyncio.sleep
+    #: wall-clock epoch seconds and their waits (tests move a fake clock instead)
+    clock: Clock = WALL_CLOCK
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     #: fetches the export's URL attachments (its own session, never the API token)
     downloader: AttachmentDownloader | None = None
@@ -86,33 +84,31 @@ class ImportRun:
     def __post_init__(self) -> None:
         self.tally = Tally(self.report, self.dead)
         self.customers = Customers(
-            self.client,
-            self.checkpoint,
-            self.report,
-            self.reconcile_wait_s,
-            self.emit,
-            self.clock,
-            self.sleep,
+            client=self.client,
+            checkpoint=self.checkpoint,
+            report=self.report,
+            reconcile_wait_s=self.reconcile_wait_s,
+            emit=self.emit,
+            clock=self.clock,
         )
         self.parts = PartSender(
-            self.client,
-            self.checkpoint,
-            self.report,
-            self.mailbox,
-            self.reconcile_wait_s,
-            self.source_id_field,
-            self.emit,
-            self.clock,
-            self.sleep,
+            client=self.client,
+            checkpoint=self.checkpoint,
+            report=self.report,
+            mailbox=self.mailbox,
+            reconcile_wait_s=self.reconcile_wait_s,
+            source_id_field=self.source_id_field,
+            emit=self.emit,
+            clock=self.clock,
         )
         self.files = PartFiles(
-            self.client,
-            self.checkpoint,
-            self._file_left_out,
-            self.emit,
-            self.downloader,
-            self.spool_dir,
-            self.attachments_dir,
+            client=self.client,
+            checkpoint=self.checkpoint,
+            left_out=self._file_left_out,
+            emit=self.emit,
+            downloader=self.downloader,
+            spool_dir=self.spool_dir,
+            attachments_dir=self.attachments_dir,
         )
 
     # --- one conversation, whatever it raises -------------------------------------------------

@@ -9,13 +9,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from importer.clock import WALL_CLOCK, Clock
 from importer.errors import FatalApiError, RetryableApiError
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.outcome import Outcome, OutcomeKind
@@ -78,7 +77,7 @@ def split_changed(plan: ConversationPlan, rows: list[PartRecord]) -> str | None:
     )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PartSender:
     """Creates parts through the client, recording every step in the checkpoint."""
 
@@ -89,8 +88,7 @@ class PartSender:
     reconcile_wait_s: float
     source_id_field: int | None
     emit: EventSink
-    clock: Callable[[], float] = time.time
-    sleep: Callable[[float], Coroutine[Any, Any, Any]] = asyncio.sleep
+    clock: Clock = WALL_CLOCK
     #: parts in doubt being looked up right now (the progress bar shows it)
     in_doubt_now: int = 0
 
@@ -158,7 +156,7 @@ class PartSender:
             self.checkpoint.record_in_doubt(
                 plan.source_id, part.index, code=outcome.code, message=outcome.describe()
             )
-            found = await self.reconcile(plan, part, first_sent_at, self.clock(), customer_id)
+            found = await self.reconcile(plan, part, first_sent_at, self.clock.time(), customer_id)
             return PartResult(found) if found is not None else None
         if any(error.get("path") == "mailboxId" for error in outcome.errors):
             raise FatalApiError(f"mailbox {self.mailbox} refused: {outcome.describe()}")
@@ -204,7 +202,6 @@ class PartSender:
                 on_event=self.emit,
                 lost_at=lost_at,
                 clock=self.clock,
-                sleep=self.sleep,
                 claimed=lambda cid: self.checkpoint.holds_conversation(cid, other_than=me),
             )
         finally:

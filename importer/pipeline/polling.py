@@ -7,11 +7,12 @@ there. Used by reconcile (parts in doubt) and by customers created in doubt.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from importer.clock import Clock
 
 T = TypeVar("T")
-Sleep = Callable[[float], Coroutine[Any, Any, Any]]
 
 DEFAULT_POLL_S = 2.0
 
@@ -20,8 +21,7 @@ async def poll_until(
     lookup: Callable[[], Awaitable[T | None]],
     deadline: float,
     *,
-    clock: Callable[[], float],
-    sleep: Sleep,
+    clock: Clock,
     poll_s: float = DEFAULT_POLL_S,
 ) -> tuple[T | None, int]:
     """``lookup()`` until it finds something, or until a lookup begun at or after ``deadline``
@@ -29,8 +29,8 @@ async def poll_until(
     lookups = 0
     while True:
         lookups += 1
-        started = clock()
+        started = clock.time()
         found = await lookup()
         if found is not None or started >= deadline:
             return found, lookups
-        await sleep(max(min(poll_s, deadline - clock()), 0.0))
+        await clock.sleep(max(min(poll_s, deadline - clock.time()), 0.0))

@@ -14,13 +14,12 @@ lookup is repeated every ``poll_s`` seconds.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from importer.clock import WALL_CLOCK, Clock
 from importer.pipeline.polling import DEFAULT_POLL_S, poll_until
 from importer.transform import times
 
@@ -189,8 +188,7 @@ async def reconcile_part(
     *,
     wait_s: float,
     source_id_field: int | None = None,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], Coroutine[Any, Any, Any]] = asyncio.sleep,
+    clock: Clock = WALL_CLOCK,
     poll_s: float = DEFAULT_POLL_S,
     margin_s: float = DEFAULT_MARGIN_S,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
@@ -211,7 +209,7 @@ async def reconcile_part(
     # several pages that began earlier may have passed the part's place in the listing before
     # the part became visible there (a newly visible conversation lands anywhere in the
     # ``createdAt`` order, possibly on a page already read).
-    deadline = max(part.first_sent_at, lost_at if lost_at is not None else clock()) + wait_s
+    deadline = max(part.first_sent_at, lost_at if lost_at is not None else clock.time()) + wait_s
 
     async def lookup() -> int | None:
         return await _find(
@@ -223,7 +221,7 @@ async def reconcile_part(
             claimed=claimed,
         )
 
-    found, lookups = await poll_until(lookup, deadline, clock=clock, sleep=sleep, poll_s=poll_s)
+    found, lookups = await poll_until(lookup, deadline, clock=clock, poll_s=poll_s)
     if on_event is not None:
         on_event(
             "reconcile.result",

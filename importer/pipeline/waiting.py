@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from importer.clock import SYSTEM_CLOCK, Clock
 from importer.helpscout.download_hosts import HostDownError, HostWatch, duration
 from importer.transform.plan import ConversationPlan
 
@@ -43,7 +43,7 @@ class HostWaits:
     #: a conversation whose host was given up: failed, with the error's reason
     fail: Callable[[ConversationPlan, HostDownError], None]
     stop: asyncio.Event
-    sleep: Callable[[float], Coroutine[Any, Any, Any]] = asyncio.sleep
+    clock: Clock = SYSTEM_CLOCK
     tick_s: float = TICK_S
     _waiting: dict[str, list[ConversationPlan]] = field(default_factory=dict)
 
@@ -65,7 +65,7 @@ class HostWaits:
         """Until cancelled or the run stops: look every ``tick_s`` (see :meth:`step`)."""
         while not self.stop.is_set():
             await self.step()
-            await self.sleep(self.tick_s)
+            await self.clock.sleep(self.tick_s)
 
     async def step(self) -> None:
         """Give up the hosts down too long, try those whose turn it is, send on the

@@ -20,7 +20,7 @@ from importer.sandbox.testing import SandboxConfig, running_sandbox
 from . import test_downloads
 from .conftest import run_importer
 from .file_server import FileServer
-from .test_downloads import FAST, _no_sleep
+from .test_downloads import FAST, NO_WAIT
 from .test_plan_cli import plan_args
 from .test_run_download_host_down import COUNT, export_of, free_port
 
@@ -35,7 +35,7 @@ async def outcomes(
 ) -> tuple[list[BaseException | bytes], int]:
     """What fetching each URL in turn ends with, and the GETs sent."""
     results: list[BaseException | bytes] = []
-    async with AttachmentDownloader(limits, sleep=_no_sleep, hosts=hosts) as downloader:
+    async with AttachmentDownloader(limits, clock=NO_WAIT, hosts=hosts) as downloader:
         for url in urls:
             try:
                 results.append(await downloader.fetch(url))

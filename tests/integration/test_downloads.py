@@ -12,6 +12,7 @@ from dataclasses import replace
 import aiohttp
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
+from fake_clock import NoWaitClock
 
 from importer.addresses import AddressPolicy
 from importer.errors import DownloadError, StoppedError
@@ -32,12 +33,11 @@ def files() -> Iterator[FileServer]:
         yield server
 
 
-async def _no_sleep(seconds: float) -> None:
-    await asyncio.sleep(0)
+NO_WAIT = NoWaitClock()  # real time; retries without their waits
 
 
 async def fetch(url: str, limits: DownloadLimits = FAST, **kwargs: object) -> bytes:
-    async with AttachmentDownloader(limits, sleep=_no_sleep, **kwargs) as downloader:  # type: ignore[arg-type]
+    async with AttachmentDownloader(limits, clock=NO_WAIT, **kwargs) as downloader:  # type: ignore[arg-type]
         return await downloader.fetch(url)
 
 
@@ -183,7 +183,7 @@ def _refused(url: str, policy: AddressPolicy = AddressPolicy()) -> DownloadError
     limits = replace(FAST, addresses=policy, max_attempts=4)
 
     async def main() -> DownloadError:
-        async with AttachmentDownloader(limits, sleep=_no_sleep) as downloader:
+        async with AttachmentDownloader(limits, clock=NO_WAIT) as downloader:
             try:
                 await downloader.fetch(url)
             except DownloadError as exc:

@@ -123,7 +123,7 @@ class Waiting:
             self._requeue,
             self._fail,
             self.stop,
-            sleep=clock.sleep,
+            clock=clock,
         )
 
     async def _probe(self, url: str) -> None:

@@ -120,15 +120,12 @@ def client_for(
     url: str, fake_time: FakeClock, events: list, rate: int = 600, **kwargs: Any
 ) -> HelpScoutClient:
     creds = kwargs.pop("credentials", None) or Credentials(app_id="app", app_secret=SECRET)
-    pacer = Pacer(
-        rate, clock=fake_time, sleep=fake_time.sleep, on_event=lambda n, f: events.append((n, f))
-    )
+    pacer = Pacer(rate, clock=fake_time, on_event=lambda n, f: events.append((n, f)))
     return HelpScoutClient(
         url,
         creds,
         pacer=pacer,
         clock=fake_time,
-        sleep=fake_time.sleep,
         on_event=lambda n, f: events.append((n, f)),
         rand=lambda: 0.5,
         **kwargs,

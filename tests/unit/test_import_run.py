@@ -366,7 +366,7 @@ async def test_a_customer_search_begun_before_the_wait_ended_cannot_prove_absenc
     searches again instead of creating the customer a second time."""
     clock = FakeClock(1_800_000_000.0)
     client = SlowCustomerSearch(clock)
-    run = make_run(client, checkpoint, reconcile_wait_s=2, clock=clock, sleep=clock.sleep)
+    run = make_run(client, checkpoint, reconcile_wait_s=2, clock=clock)
     await run_all(run, [plan("s1", None)])
     assert 1 == len(client.customers)
     assert 2 == client.searches

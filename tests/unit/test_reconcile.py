@@ -94,7 +94,7 @@ async def test_found_on_first_lookup_by_subject_and_email():
     """The part is found on the second page; modifiedSince is 2 minutes before the first send."""
     search = FakeSearch([[[conv(1, subject="Other")], [conv(2)]]])
     clock = FakeClock(T0 + 1)
-    found = await reconcile_part(search, 3, part(), wait_s=10, clock=clock, sleep=clock.sleep)
+    found = await reconcile_part(search, 3, part(), wait_s=10, clock=clock)
     assert found == 2
     assert search.calls[0] == {
         "mailbox": 3,
@@ -110,9 +110,7 @@ async def test_lag_then_found():
     """The index lags: the lookup is repeated until the part shows up."""
     search = FakeSearch([[], [], [[conv(9)]]])
     clock = FakeClock(T0 + 1)
-    found = await reconcile_part(
-        search, 3, part(), wait_s=10, clock=clock, sleep=clock.sleep, poll_s=2
-    )
+    found = await reconcile_part(search, 3, part(), wait_s=10, clock=clock, poll_s=2)
     assert found == 9
     assert clock.slept == [2, 2]
 
@@ -128,7 +126,6 @@ async def test_absent_only_after_wait_since_the_answer_was_lost():
         part(),
         wait_s=10,
         clock=clock,
-        sleep=clock.sleep,
         poll_s=2,
         on_event=lambda n, f: events.append((n, f)),
         lost_at=T0 + 1,  # sent at T0, answer lost at T0 + 1, reconciling from T0 + 3
@@ -148,9 +145,7 @@ async def test_a_request_that_waited_in_the_pacer_still_gets_the_whole_wait():
     """Intent long before the send (a 429 pause): the index still gets wait_s from the loss."""
     search = FakeSearch([[]])
     clock = FakeClock(T0 + 3600)
-    assert (
-        await reconcile_part(search, 3, part(), wait_s=10, clock=clock, sleep=clock.sleep) is None
-    )
+    assert await reconcile_part(search, 3, part(), wait_s=10, clock=clock) is None
     assert clock.now >= T0 + 3610
     assert len(search.calls) > 1
 
@@ -159,9 +154,7 @@ async def test_by_source_id_field():
     """With a source-id field, search by customFieldsByIds; duplicates resolve to the oldest."""
     search = FakeSearch([[[conv(30, subject="Renamed"), conv(20, subject="Renamed")]]])
     clock = FakeClock(T0 + 1)
-    found = await reconcile_part(
-        search, 3, part(), wait_s=10, source_id_field=44, clock=clock, sleep=clock.sleep
-    )
+    found = await reconcile_part(search, 3, part(), wait_s=10, source_id_field=44, clock=clock)
     assert found == 20
     assert search.calls[0]["custom_fields_by_ids"] == "44:z-1"
     assert "modified_since" not in search.calls[0]
@@ -176,12 +169,7 @@ async def test_by_source_id_field_split_parts_need_subject():
     search = FakeSearch([[candidates]])
     clock = FakeClock(T0 + 1)
     ref = part(part=2, part_count=2, subject="Refund please (part 2/2)")
-    assert (
-        await reconcile_part(
-            search, 3, ref, wait_s=10, source_id_field=44, clock=clock, sleep=clock.sleep
-        )
-        == 2
-    )
+    assert await reconcile_part(search, 3, ref, wait_s=10, source_id_field=44, clock=clock) == 2
 
 
 class SlowListing:
@@ -213,9 +201,7 @@ async def test_a_walk_begun_before_the_deadline_cannot_prove_absence():
     deadline: that walk saw a listing older than the deadline, so the lookup is repeated."""
     clock = FakeClock(T0 + 1)
     listing = SlowListing(clock, visible_at=T0 + 2, page_s=3)
-    found = await reconcile_part(
-        listing, 3, part(), wait_s=4, clock=clock, sleep=clock.sleep, lost_at=T0 + 1
-    )
+    found = await reconcile_part(listing, 3, part(), wait_s=4, clock=clock, lost_at=T0 + 1)
     assert found == 7
 
 
@@ -257,7 +243,6 @@ async def test_same_subject_and_email_is_not_enough_the_threads_must_match():
         part(thread_times=SENT),
         wait_s=10,
         clock=clock,
-        sleep=clock.sleep,
         claimed=lambda cid: cid == 1,
     )
     assert 3 == found
@@ -272,7 +257,7 @@ async def test_a_failed_send_is_not_mistaken_for_an_earlier_conversation_of_the_
     )
     clock = FakeClock(T0 + 1)
     found = await reconcile_part(
-        search, 3, part(thread_times=SENT), wait_s=4, clock=clock, sleep=clock.sleep, poll_s=2
+        search, 3, part(thread_times=SENT), wait_s=4, clock=clock, poll_s=2
     )
     assert found is None
     assert clock.now >= T0 + 1 + 4
@@ -288,7 +273,6 @@ async def test_by_source_id_field_the_key_is_exact_and_threads_are_not_read():
         wait_s=10,
         source_id_field=4,
         clock=clock,
-        sleep=clock.sleep,
     )
     assert 7 == found
     assert [] == search.thread_calls
@@ -304,6 +288,6 @@ async def test_a_customer_without_email_is_told_apart_by_the_id_the_importer_cre
     search = FakeSearchWithThreads([[others]], {n: list(SENT) for n in (1, 2, 3)})
     clock = FakeClock(T0 + 1)
     ref = part(customer_email=None, customer_id=3_000_002, thread_times=SENT)
-    found = await reconcile_part(search, 3, ref, wait_s=10, clock=clock, sleep=clock.sleep)
+    found = await reconcile_part(search, 3, ref, wait_s=10, clock=clock)
     assert 2 == found
     assert [2] == search.thread_calls
