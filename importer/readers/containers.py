@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from importer.readers.envelopes import (
     SINGER_CONTROL_TYPES,
@@ -46,6 +46,7 @@ from importer.readers.envelopes import (
     id_after,
     records_of,
 )
+from importer.readers.extractor_files import airbyte_csv_columns, airbyte_csv_records, stream_hint
 from importer.readers.inputs import InputFile
 from importer.readers.limits import ReadLimits, over_record_bound
 from importer.readers.ndjson import (
@@ -93,39 +94,46 @@ RUN_BYTES = 8 << 20
 def _scanned_records(
     scanner: JsonItemScanner,
     chunks: Iterable[bytes],
-    name: str,
-    limits: ReadLimits,
+    where: _Where,
     path: str | None = None,
 ) -> Iterator[JsonRecord]:
     """The records of the items ``scanner`` splits ``chunks`` into; a page keyed by request path
     is split again, so each of its records keeps its own line."""
     for chunk in chunks:
         for item in scanner.feed(chunk):
-            yield from _item_records(item, name, limits, path)
+            yield from _item_records(item, where, path)
     for item in scanner.finish():
-        yield from _item_records(item, name, limits, path)
+        yield from _item_records(item, where, path)
 
 
-def _item_records(
-    item: ScannedItem, name: str, limits: ReadLimits, path: str | None
-) -> Iterator[JsonRecord]:
+class _Where(NamedTuple):
+    """The file a document is read from: its name, its bounds, the stream its name gives."""
+
+    name: str
+    limits: ReadLimits
+    hint: str | None
+
+
+def _item_records(item: ScannedItem, where: _Where, path: str | None) -> Iterator[JsonRecord]:
     # a record of a HAL page is located at its page; damage where it is (page_line 0)
+    name, limits = where.name, where.limits
     location = f"{name}:{item.page_line or item.line}"
+    stream = item.stream or where.hint
     if item.error is not None:
-        yield JsonRecord(location, None, item.stream, error=item.error, request_path=path)
+        yield JsonRecord(location, None, stream, error=item.error, request_path=path)
     elif item.oversize:
         what = f"the page of {item.path}" if item.path else f"the record at line {item.line}"
         message = over_record_bound(what, item.oversize, limits)
-        yield JsonRecord(location, None, item.stream, error=message, request_path=path)
+        yield JsonRecord(location, None, stream, error=message, request_path=path)
     elif item.path is not None:
         page = JsonItemScanner(item.line, limits.max_record_bytes)
-        yield from _scanned_records(page, [item.raw], name, limits, item.path)
+        yield from _scanned_records(page, [item.raw], where, item.path)
     else:
         yield from parse_record(
             item.raw,
             name,
             item.line,
-            stream=item.stream,
+            stream=stream,
             path=path,
             limits=limits,
             located_at=item.page_line,
@@ -140,25 +148,39 @@ def _chunks(stream: BinaryIO, first: bytes) -> Iterator[bytes]:
 
 
 def _document_records(
-    stream: BinaryIO, name: str, first: bytes, first_number: int, limits: ReadLimits
+    stream: BinaryIO, first: bytes, first_number: int, where: _Where
 ) -> Iterator[JsonRecord]:
-    scanner = JsonItemScanner(first_number, limits.max_record_bytes)
-    yield from _scanned_records(scanner, _chunks(stream, first), name, limits)
+    scanner = JsonItemScanner(first_number, where.limits.max_record_bytes)
+    yield from _scanned_records(scanner, _chunks(stream, first), where)
+
+
+def _raw_csv_columns(first: bytes) -> list[str] | None:
+    """The columns of an Airbyte raw CSV file whose first line is ``first``, else ``None``."""
+    if first.lstrip()[:1] in (b"{", b"["):
+        return None
+    return airbyte_csv_columns(first)
 
 
 def iter_json_records(input_file: InputFile) -> Iterator[JsonRecord]:
-    """Every record of ``input_file`` in file order, each with its ``name:line`` location."""
+    """Every record of ``input_file`` in file order, each with its ``name:line`` location; an
+    Airbyte raw CSV file's rows are its records (see :mod:`importer.readers.extractor_files`)."""
     limits = input_file.limits
+    where = _Where(input_file.name, limits, stream_hint(input_file.name))
     with input_file.open() as stream:
         first, number = first_content_line(stream, limits)
         if not first:
             return
-        if looks_like_ndjson(first, limits):
+        columns = _raw_csv_columns(first)
+        if columns is not None:
+            yield from airbyte_csv_records(
+                stream, where.name, columns, number, hint=where.hint, limits=limits
+            )
+        elif looks_like_ndjson(first, limits):
             yield from ndjson_records(
-                stream, input_file.name, first, first_number=number, limits=limits
+                stream, where.name, first, first_number=number, limits=limits, hint=where.hint
             )
         else:
-            yield from _document_records(stream, input_file.name, first, number, limits)
+            yield from _document_records(stream, first, number, where)
 
 
 def json_line_runs(
@@ -168,12 +190,19 @@ def json_line_runs(
     most ``size`` lines and about ``max_bytes`` (a run ends at the line that reaches them); the
     records of other containers come one by one, parsed."""
     limits = input_file.limits
+    where = _Where(input_file.name, limits, stream_hint(input_file.name))
     with input_file.open() as stream:
         first, first_number = first_content_line(stream, limits)
         if not first:
             return
+        columns = _raw_csv_columns(first)
+        if columns is not None:
+            yield from airbyte_csv_records(
+                stream, where.name, columns, first_number, hint=where.hint, limits=limits
+            )
+            return
         if not looks_like_ndjson(first, limits):
-            yield from _document_records(stream, input_file.name, first, first_number, limits)
+            yield from _document_records(stream, first, first_number, where)
             return
         run: list[tuple[int, bytes | int]] = []
         run_bytes = 0
@@ -185,7 +214,7 @@ def json_line_runs(
             run.append((number, body))
             run_bytes += len(body) if isinstance(body, bytes) else 0
             if len(run) >= size or run_bytes >= max_bytes:
-                yield JsonLines(input_file.name, run, limits)
+                yield JsonLines(where.name, run, limits, where.hint)
                 run, run_bytes = [], 0
         if run:
-            yield JsonLines(input_file.name, run, limits)
+            yield JsonLines(where.name, run, limits, where.hint)

@@ -21,6 +21,7 @@ from importer.errors import FormatError
 from importer.findings import Finding
 from importer.readers.base import READERS, Reader, RoleFile, unused_records_warning
 from importer.readers.containers import iter_json_records
+from importer.readers.extractor_files import airbyte_csv_columns
 from importer.readers.foreign import FOREIGN, foreign_platform, refusal
 from importer.readers.inputs import InputFile
 from importer.readers.signs import other_platform
@@ -84,9 +85,10 @@ _TEXT_BYTES = bytes([9, 10, 12, 13, 27, *range(32, 127), *range(128, 256)])
 
 
 def _starts_like_json(input_file: InputFile) -> bool | None:
-    """True for JSON, False for text, None for binary content: a file that starts with a
-    binary signature, or whose first line is more than a tenth control characters. One NUL
-    or undecodable byte does not make a file binary: it is its record's problem."""
+    """True for JSON records (also an Airbyte raw CSV file: its header names the raw columns),
+    False for text, None for binary content: a file that starts with a binary signature, or
+    whose first line is more than a tenth control characters. One NUL or undecodable byte does
+    not make a file binary: it is its record's problem."""
     with input_file.open() as stream:
         head = stream.read(PEEK_BYTES)
     first_line = head.split(b"\n", 1)[0]
@@ -94,7 +96,9 @@ def _starts_like_json(input_file: InputFile) -> bool | None:
     if head.startswith(BINARY_SIGNATURES) or control * 10 > len(first_line):
         return None
     body = head.lstrip(b"\xef\xbb\xbf \t\r\n\0")  # a NUL before the first record is its own
-    return body[:1] in (b"{", b"[")
+    if body[:1] in (b"{", b"["):
+        return True
+    return airbyte_csv_columns(body.split(b"\n", 1)[0]) is not None
 
 
 def _claims(

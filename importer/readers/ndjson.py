@@ -77,24 +77,32 @@ def bounded_lines(stream: BinaryIO, limits: ReadLimits) -> Iterator[bytes | int]
 
 
 def ndjson_records(
-    stream: BinaryIO, name: str, first: bytes, *, first_number: int, limits: ReadLimits
+    stream: BinaryIO,
+    name: str,
+    first: bytes,
+    *,
+    first_number: int,
+    limits: ReadLimits,
+    hint: str | None = None,
 ) -> Iterator[JsonRecord]:
     """The records of an NDJSON file ``name`` whose first line ``first`` (line
-    ``first_number``) is read already."""
-    yield from parse_record(first.strip(), name, first_number, limits=limits)
+    ``first_number``) is read already; ``hint``: the stream its name gives its records."""
+    yield from parse_record(first.strip(), name, first_number, stream=hint, limits=limits)
     for number, line in enumerate(bounded_lines(stream, limits), start=first_number + 1):
         if isinstance(line, int):
-            yield line_over_bound(name, number, line, limits=limits)
+            yield line_over_bound(name, number, line, limits=limits, stream=hint)
             continue
         body = line.strip()
         if body:
-            yield from parse_record(body, name, number, limits=limits)
+            yield from parse_record(body, name, number, stream=hint, limits=limits)
 
 
-def line_over_bound(name: str, number: int, size: int, *, limits: ReadLimits) -> JsonRecord:
+def line_over_bound(
+    name: str, number: int, size: int, *, limits: ReadLimits, stream: str | None = None
+) -> JsonRecord:
     """The record of a line over the record bound: its place and size, no data."""
     message = over_record_bound(f"line {number}", size, limits)
-    return JsonRecord(f"{name}:{number}", None, error=message)
+    return JsonRecord(f"{name}:{number}", None, stream, error=message)
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,7 @@ class JsonLines:
     name: str
     lines: list[tuple[int, bytes | int]]  # a line over the bound: its size
     limits: ReadLimits = DEFAULT_LIMITS
+    stream: str | None = None  # the stream the file's name gives its records
 
     @property
     def weight(self) -> int:
@@ -114,8 +123,9 @@ class JsonLines:
     def json_records(self) -> Iterator[JsonRecord]:
         """The records of these lines, as :func:`~importer.readers.containers.iter_json_records`
         reads them."""
+        hint, limits = self.stream, self.limits
         for number, body in self.lines:
             if isinstance(body, int):
-                yield line_over_bound(self.name, number, body, limits=self.limits)
+                yield line_over_bound(self.name, number, body, limits=limits, stream=hint)
             else:
-                yield from parse_record(body, self.name, number, limits=self.limits)
+                yield from parse_record(body, self.name, number, stream=hint, limits=limits)

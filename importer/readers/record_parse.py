@@ -5,6 +5,10 @@ Every JSON container (an NDJSON line, an element the scanner split off) ends her
 parses it (so no ``RecursionError`` comes out of a record); commas before a ``]`` or ``}`` are
 forgiven; any other broken record is one :class:`~importer.readers.envelopes.JsonRecord` with
 its place, a guess at its id and its text, so that it reaches the dead letters to be fixed.
+An Airbyte raw row (``{"_airbyte_ab_id", "_airbyte_emitted_at", "_airbyte_data": {...}}``, or
+the newer ``_airbyte_raw_id``, ``_airbyte_extracted_at``... columns) is unwrapped here, once a
+record: its ``_airbyte_data`` is the record, an object or its JSON text (parsed within the same
+bounds, its place the row's).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from importer.readers.envelopes import JsonRecord, records_of
 from importer.readers.limits import (
@@ -27,6 +31,9 @@ from importer.readers.text import decode_bytes
 
 #: how much of an unparsable record is kept for the dead-letter file
 MAX_RAW_TEXT = 1_000_000
+
+#: the column of an Airbyte raw row that holds the record (an object, or its JSON text)
+AIRBYTE_DATA = "_airbyte_data"
 
 _ID_HINT = re.compile(r'"(?:source_id|id)"\s*:\s*"?([^",}\s]+)')
 _TRAILING_COMMA = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|,(\s*[\]}])')
@@ -75,31 +82,113 @@ def parse_record(
     text, replaced = decode_bytes(raw)
     try:
         value = json.loads(text)
-    except RecursionError:  # within the depth bound, but past what this stack takes
-        message = nesting_message(f"the record at line {line}", limits)
-        yield _refused(location, stream, message, raw, path)
+    except (RecursionError, json.JSONDecodeError) as exc:
+        yield from _failed(exc, text, location, line, _At(stream, path, limits, replaced))
         return
-    except json.JSONDecodeError as exc:
-        value = _without_trailing_commas(text)
-        if value is not None:  # a comma before ] or }: no data in it, nothing to report
-            yield from records_of(value, location, stream, replaced=replaced, path=path)
-            return
-        hint = _ID_HINT.search(text)
-        yield JsonRecord(
-            location,
-            None,
-            stream,
-            error=(
-                f"not valid JSON: {exc.msg} at line {line + exc.lineno - 1} column {exc.colno}; "
-                "fix the record (or the export tool that wrote it) and read the file again"
-            ),
-            id_hint=hint.group(1) if hint else None,
-            replaced_bytes=replaced,
-            raw_text=text.strip("\r\n")[:MAX_RAW_TEXT],
-            request_path=path,
-        )
+    if type(value) is dict and AIRBYTE_DATA in value and _raw_row(value):
+        yield from _row_data(value, location, line, _At(stream, path, limits, replaced))
         return
     yield from records_of(value, location, stream, replaced=replaced, path=path)
+
+
+class _At(NamedTuple):
+    """Where a record's text was found, and what goes with its records."""
+
+    stream: str | None
+    path: str | None
+    limits: ReadLimits
+    replaced: int  # bytes read as cp1252
+
+
+def parse_text(
+    text: str,
+    name: str,
+    line: int,
+    *,
+    stream: str | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    replaced: int = 0,
+) -> Iterator[JsonRecord]:
+    """:func:`parse_record` of a record's text already decoded (and within the size bound): an
+    Airbyte raw row's ``_airbyte_data`` held as a JSON string."""
+    yield from _text_records(text, f"{name}:{line}", line, _At(stream, None, limits, replaced))
+
+
+def _text_records(text: str, location: str, line: int, at: _At) -> Iterator[JsonRecord]:
+    """The records of a JSON text nested inside a record, its depth checked first."""
+    if json_depth_over(text, at.limits.max_json_depth) is not None:
+        message = nesting_message(f"the record at line {line}", at.limits)
+        yield _refused(location, at.stream, message, text.encode("utf-8", "replace"), at.path)
+        return
+    yield from _parsed(text, location, line, at)
+
+
+def _parsed(text: str, location: str, line: int, at: _At) -> Iterator[JsonRecord]:
+    """The records of a record's ``text``, or the one invalid record saying why it is not JSON."""
+    try:
+        value = json.loads(text)
+    except (RecursionError, json.JSONDecodeError) as exc:
+        yield from _failed(exc, text, location, line, at)
+        return
+    if type(value) is dict and AIRBYTE_DATA in value and _raw_row(value):
+        yield from _row_data(value, location, line, at)
+        return
+    yield from records_of(value, location, at.stream, replaced=at.replaced, path=at.path)
+
+
+def _failed(
+    exc: RecursionError | json.JSONDecodeError, text: str, location: str, line: int, at: _At
+) -> Iterator[JsonRecord]:
+    """The records of a text ``json`` refused: none but the invalid one, unless the only fault
+    is commas before a ``]`` or ``}`` (no data in them, nothing to report)."""
+    if isinstance(exc, RecursionError):  # within the depth bound, but past what this stack takes
+        message = nesting_message(f"the record at line {line}", at.limits)
+        yield _refused(location, at.stream, message, text.encode("utf-8", "replace"), at.path)
+        return
+    value = _without_trailing_commas(text)
+    if value is None:
+        yield _not_json(text, exc, location, line, at)
+    elif type(value) is dict and AIRBYTE_DATA in value and _raw_row(value):
+        yield from _row_data(value, location, line, at)
+    else:
+        yield from records_of(value, location, at.stream, replaced=at.replaced, path=at.path)
+
+
+def _row_data(value: dict[str, Any], location: str, line: int, at: _At) -> Iterator[JsonRecord]:
+    """The records of an Airbyte raw row's ``_airbyte_data``: an object, or its JSON text."""
+    data = value[AIRBYTE_DATA]
+    if isinstance(data, str):
+        yield from _text_records(data, location, line, at)
+    else:
+        yield from records_of(data, location, at.stream, replaced=at.replaced, path=at.path)
+
+
+def _raw_row(value: dict[str, Any]) -> bool:
+    """Whether an object holding ``_airbyte_data`` is an Airbyte raw row: every key
+    ``_airbyte_*`` (old columns ``_airbyte_ab_id``, ``_airbyte_emitted_at``; new ones
+    ``_airbyte_raw_id``, ``_airbyte_extracted_at``, ``_airbyte_loaded_at``, ``_airbyte_meta``,
+    ``_airbyte_generation_id``)."""
+    return all(key.startswith("_airbyte_") for key in value)
+
+
+def _not_json(
+    text: str, exc: json.JSONDecodeError, location: str, line: int, at: _At
+) -> JsonRecord:
+    """The invalid record of a text that is not valid JSON, with its id (a guess) and text."""
+    hint = _ID_HINT.search(text)
+    return JsonRecord(
+        location,
+        None,
+        at.stream,
+        error=(
+            f"not valid JSON: {exc.msg} at line {line + exc.lineno - 1} column {exc.colno}; "
+            "fix the record (or the export tool that wrote it) and read the file again"
+        ),
+        id_hint=hint.group(1) if hint else None,
+        replaced_bytes=at.replaced,
+        raw_text=text.strip("\r\n")[:MAX_RAW_TEXT],
+        request_path=at.path,
+    )
 
 
 def _without_trailing_commas(text: str) -> Any | None:
