@@ -1,4 +1,4 @@
-"""The command line's shared options and what they become: settings, logging, output checks.
+"""The command line's shared options, each spelled once (settings: ``cli_settings``).
 
 Each group of options (``input_options``, ``output_options``, ``api_options``,
 ``download_options``, ``address_options``) is spelled once here and applied to every command it
@@ -8,24 +8,19 @@ belongs to, so an option has one spelling, one default and one help text whereve
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-from importer.addresses import AddressPolicy, normal_allowed_host
-from importer.errors import ImporterError, UsageError
+from importer.addresses import normal_allowed_host
 from importer.readers.base import FORMAT_NAMES
 from importer.readers.limits import (
     DEFAULT_MAX_MEMBER_BYTES,
     DEFAULT_MAX_RECORD_BYTES,
     DEFAULT_MAX_ZIP_RATIO,
-    ReadLimits,
 )
-from importer.report import STDOUT_NAME, Report, render_text
 from importer.settings import (
     DEFAULT_API_URL,
     DEFAULT_DOWNLOAD_HOST_WAIT_S,
@@ -36,13 +31,8 @@ from importer.settings import (
     DEFAULT_MAX_REQUEST_BYTES,
     DEFAULT_PLACEHOLDER_DOMAIN,
     DEFAULT_RATE_LIMIT,
-    DEFAULT_RECONCILE_WAIT_S,
     DEFAULT_SOURCE_TZ,
-    DEFAULT_WORKERS,
     ENV_API_URL,
-    DownloadLimits,
-    RunSettings,
-    TransformSettings,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -187,103 +177,6 @@ output_options = _apply(
         ),
     ]
 )
-
-
-def transform_settings(options: dict[str, Any], **extra: Any) -> TransformSettings:
-    """Build the transform settings from a command's options."""
-    return TransformSettings(
-        format=options.get("format_name"),
-        mapping_file=options.get("mapping"),
-        status_policy=options["status_policy"],
-        source_tz=options["source_tz"],
-        max_request_bytes=options["max_request_bytes"],
-        no_email_policy=options["no_email_policy"],
-        placeholder_domain=options["placeholder_domain"],
-        attachments=options["attachment_policy"],
-        tags=tuple(options.get("tags") or ()),
-        limit=options.get("limit"),
-        since=options.get("since"),
-        until=options.get("until"),
-        max_record_bytes=options.get("max_record_bytes", DEFAULT_MAX_RECORD_BYTES),
-        max_member_bytes=options.get("max_member_bytes", DEFAULT_MAX_MEMBER_BYTES),
-        max_zip_ratio=options.get("max_zip_ratio", DEFAULT_MAX_ZIP_RATIO),
-        **extra,
-    )
-
-
-def read_limits(options: dict[str, Any]) -> ReadLimits:
-    """The read layer's bounds from a command's options."""
-    return ReadLimits(
-        options.get("max_record_bytes", DEFAULT_MAX_RECORD_BYTES),
-        options.get("max_member_bytes", DEFAULT_MAX_MEMBER_BYTES),
-        options.get("max_zip_ratio", DEFAULT_MAX_ZIP_RATIO),
-    )
-
-
-def setup_logging(quiet: bool, verbose: bool) -> None:
-    """Messages on stderr: warnings only with --quiet, debug with -v."""
-    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("importer: %(message)s"))
-    root = logging.getLogger("importer")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
-
-
-def fail(exc: ImporterError) -> NoReturn:
-    """End the command with the error's message and exit code."""
-    click.echo(f"Error: {exc}", err=True)
-    sys.exit(exc.exit_code)
-
-
-OUTPUT_OPTIONS = {
-    "report_path": "--report",
-    "dead_letter_path": "--dead-letter",
-    "log_json": "--log-json",
-    "output": "-o",
-    "checkpoint": "--checkpoint",
-    "csv_path": "--csv",
-    "html_path": "--html",
-}
-
-
-def check_outputs(options: dict[str, Any]) -> None:
-    """Refuse, before any work, an output file whose folder is missing or not writable."""
-    for key, flag in OUTPUT_OPTIONS.items():
-        path = options.get(key)
-        if path is None:
-            continue
-        if key == "report_path" and str(path) == STDOUT_NAME:
-            continue
-        if Path(path).exists() and not Path(path).is_file() and os.access(path, os.W_OK):
-            continue  # a pipe or device such as /dev/stdout, written in place
-        folder = Path(path).parent
-        if not folder.is_dir():
-            fail(UsageError(f"{flag} {path}: folder {folder} does not exist; create it first"))
-        if not os.access(folder, os.W_OK):
-            fail(UsageError(f"{flag} {path}: folder {folder} is not writable; choose another"))
-
-
-def show_table(text: str, options: dict[str, Any]) -> None:
-    """Print a report table, on standard error when the report JSON goes to standard output."""
-    if not options["quiet"]:
-        click.echo(text, err=str(options.get("report_path")) == STDOUT_NAME)
-
-
-def finish(report: Report, options: dict[str, Any]) -> None:
-    """Print the report table and exit with its code."""
-    show_table(render_text(report), options)
-    if not report.balanced():  # pragma: no cover - a defect, never an input problem
-        click.echo("Error: the accounting does not add up; please report this", err=True)
-        sys.exit(1)
-    sys.exit(report.exit_code())
-
-
-def progress_wanted(options: dict[str, Any]) -> bool:
-    from importer.progress import Progress
-
-    return Progress.wanted(options["no_progress"], options["quiet"])
 
 
 def _api_options(mailbox_required: bool) -> list[Callable[[F], F]]:
@@ -435,43 +328,3 @@ address_options = _apply(
         ),
     ]
 )
-
-
-def download_limits(options: dict[str, Any]) -> DownloadLimits:
-    """The ``--download-*`` and address options (their defaults where a command has none)."""
-    return DownloadLimits(
-        read_s=options.get("download_read_timeout") or DEFAULT_DOWNLOAD_READ_TIMEOUT_S,
-        per_file_s=options.get("download_time_limit") or DEFAULT_DOWNLOAD_TIME_LIMIT_S,
-        max_attempts=options.get("download_tries") or DEFAULT_DOWNLOAD_TRIES,
-        max_bytes=options.get("download_max_bytes") or DEFAULT_DOWNLOAD_MAX_BYTES,
-        addresses=AddressPolicy(
-            allow_hosts=tuple(options.get("allow_hosts") or ()),
-            allow_private=bool(options.get("allow_private_urls")),
-        ),
-    )
-
-
-def run_settings(options: dict[str, Any]) -> RunSettings:
-    """Build the run settings from a command's options."""
-    return RunSettings(
-        transform=transform_settings(options, source_id_field=options.get("source_id_field")),
-        mailbox=options["mailbox"],
-        api_url=options["api_url"],
-        ca_bundle=options.get("ca_bundle"),
-        checkpoint=options.get("checkpoint"),
-        rate_limit=options["rate_limit"],
-        workers=options.get("workers") or DEFAULT_WORKERS,
-        users_file=options.get("users_file"),
-        default_user=options.get("default_user"),
-        reconcile_wait_s=options.get("reconcile_wait") or DEFAULT_RECONCILE_WAIT_S,
-        downloads=download_limits(options),
-        attachments_dir=options.get("attachments_dir"),
-        download_host_wait_s=_or_default(
-            options.get("download_host_wait"), DEFAULT_DOWNLOAD_HOST_WAIT_S
-        ),
-    )
-
-
-def _or_default(value: float | None, default: float) -> float:
-    """``value`` unless the command has no such option (0 is a value)."""
-    return default if value is None else value

@@ -18,7 +18,7 @@ from importer.addresses import (
     special_purpose,
 )
 from importer.cli import cli
-from importer.cli_options import download_limits
+from importer.cli_settings import download_limits
 
 
 @pytest.mark.parametrize(
