@@ -31,9 +31,11 @@ from importer.readers.ndjson import bounded_lines
 from importer.readers.record_parse import AIRBYTE_DATA, parse_text
 from importer.readers.text import decode_bytes, strip_bom
 
-#: ``target-jsonl``'s ``<stream>-<timestamp>.jsonl`` and Airbyte's ``_airbyte_raw_<stream>.*``
+#: ``target-jsonl``'s ``<stream>-<timestamp>.jsonl`` and Airbyte's ``_airbyte_raw_<stream>.*``;
+#: the timestamp as the contract writes it (14 digits) or as target-jsonl's code writes it
+#: (``strftime("%Y%m%dT%H%M%S")``: ``20240101T120000``)
 _STREAM_NAMES = (
-    re.compile(r"(?P<stream>.+)-[0-9]{14}\.jsonl"),
+    re.compile(r"(?P<stream>.+)-(?:[0-9]{14}|[0-9]{8}T[0-9]{6})\.jsonl"),
     re.compile(r"_airbyte_raw_(?P<stream>.+)\.(?:jsonl|csv)"),
 )
 #: the first cell of a raw row header, old columns or new

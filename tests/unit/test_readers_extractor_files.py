@@ -93,7 +93,9 @@ def _new(record: Any, index: int = 0) -> list[Any]:
         # only these exact names
         ("tickets-2024010112000.jsonl", None),  # 13 digits
         ("tickets-202401011200000.jsonl", None),  # 15 digits
-        ("tickets-20240101T120000.jsonl", None),  # not the contract's 14 digits
+        ("tickets-20240101T120000.jsonl", "tickets"),  # as target-jsonl's code names them
+        ("tickets-20240101T1200000.jsonl", None),
+        ("tickets-2024010T120000.jsonl", None),
         ("tickets-20240101120000.json", None),
         ("tickets-20240101120000.jsonl.gz", None),
         ("-20240101120000.jsonl", None),
