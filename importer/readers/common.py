@@ -368,7 +368,7 @@ class StagedReader(Reader, Generic[RulesT]):
     def unparsed_message(self, role: str, error: str, source_id: str | None) -> str:
         """The error of a record of ``role`` (not the main one) that cannot be parsed."""
         return (
-            f"a record of the {self.info.name.capitalize()} {role} cannot be parsed ({error}); "
+            f"a record of the {self.info.label} {role} cannot be parsed ({error}); "
             f"what it held is not read, so {self.unparsed_loss}"
         )
 

@@ -96,7 +96,7 @@ def encoding_message(replaced: int) -> str:
 
 def read_header(input_file: InputFile, delimiter: str) -> list[str] | None:
     """The header row of a CSV file, ``None`` when the file does not start like one. NUL bytes
-    are dropped, as :class:`_CsvRows` drops them."""
+    are dropped, as :class:`importer.readers.csv.rows.CsvRows` drops them."""
     with input_file.open() as stream:
         first = stream.readline(1 << 20)
     if not first:
