@@ -19,6 +19,7 @@ from importer.cli import cli
 from importer.errors import FormatError
 from importer.readers import READERS, open_export
 from importer.readers.helpscout.reader import READER, helpscout_role
+from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord
 from tests.helpscout_tap import singer_lines, tap_record, tap_streams, target_jsonl
 
@@ -276,3 +277,52 @@ def test_a_stream_passed_over_is_warned_of_once(tmp_path: Path) -> None:
     messages = [w.message for w in record.warnings]
     assert len(messages) == 1, messages
     assert messages[0].startswith("records of stream 'workflows' are not read")
+
+
+#: one record of each of the tap's other streams, keys as its schemas list them
+TAP_OTHER_RECORDS = {
+    "mailboxes": {"id": 85, "name": "Support", "slug": "8d2a1c", "email": "support@example.com",
+                  "created_at": "2019-03-02T10:00:02.000000Z",
+                  "updated_at": "2019-03-02T10:00:02.000000Z"},
+    "mailbox_folders": {"id": 2, "mailbox_id": 85, "name": "Unassigned", "type": "open",
+                        "user_id": 0, "total_count": 1, "active_count": 1,
+                        "updated_at": "2019-03-02T10:00:02.000000Z"},
+    "mailbox_fields": {"id": 3, "mailbox_id": 85, "name": "Plan", "type": "dropdown",
+                       "order": 1, "required": False, "options": []},
+    "workflows": {"id": 4, "mailbox_id": 85, "type": "automatic", "status": "active",
+                  "order": 1, "name": "Tag refunds",
+                  "created_at": "2019-03-02T10:00:02.000000Z",
+                  "modified_at": "2019-03-02T10:00:02.000000Z"},
+    "teams": {"id": 5, "name": "Billing", "initials": "B", "mention": "billing",
+              "photo_url": None, "timezone": "UTC", "created_at": "2019-03-02T10:00:02.000000Z",
+              "updated_at": "2019-03-02T10:00:02.000000Z"},
+    "team_members": {"team_id": 5, "user_id": 7},
+    "happiness_ratings_report": {"conversation_id": 1, "thread_id": 2, "type": "email",
+                                 "rating_id": 9, "rating_customer_id": 3,
+                                 "rating_customer_name": "Ann", "rating_comments": "",
+                                 "rating_created_at": "2019-03-02T10:00:02Z",
+                                 "rating_user_id": 7, "rating_user_name": "Priya",
+                                 "thread_created_at": "2019-03-02T10:00:02Z"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("stream", sorted(TAP_OTHER_RECORDS))
+def test_the_taps_other_streams_are_no_other_platforms(stream: str) -> None:
+    assert "helpscout" == other_platform(TAP_OTHER_RECORDS[stream], None)
+
+
+@pytest.mark.parametrize("format_given", [True, False])
+def test_every_stream_of_the_tap_in_target_jsonl_files_is_read_as_help_scout(
+    tmp_path: Path, format_given: bool
+) -> None:
+    """A user who selects every stream of the tap: the files of the streams the reader does not
+    use are passed over, never taken for Zendesk's (a mailbox looks like a person)."""
+    conversations = _api_conversations()
+    target_jsonl(tap_streams(conversations), tmp_path)
+    for stream, record in TAP_OTHER_RECORDS.items():
+        (tmp_path / f"{stream}-20240301T120000.jsonl").write_text(json.dumps(record) + "\n")
+    with open_export([tmp_path], "helpscout" if format_given else None) as export:
+        assert "helpscout" == export.format
+        records = list(export.records())
+    assert len(conversations) == len(records)
+    assert all(record.error is None for record in records)

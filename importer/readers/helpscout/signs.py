@@ -60,6 +60,61 @@ def is_tap_person(record: Mapping[str, Any]) -> bool:
     return has_photo and ("first_name" in record or "last_name" in record)
 
 
+#: the tap's other streams, by their schema's keys (the tap writes no key outside its schema)
+#: and the keys that tell each apart from another platform's record: ``(schema, distinctive)``
+TAP_OTHER_STREAMS: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
+    (  # mailboxes
+        frozenset({"id", "name", "slug", "email", "created_at", "updated_at"}),
+        frozenset({"slug", "email"}),
+    ),
+    (  # mailbox_folders
+        frozenset(
+            {"id", "mailbox_id", "name", "type", "user_id", "total_count", "active_count",
+             "updated_at"}
+        ),
+        frozenset({"mailbox_id", "active_count"}),
+    ),
+    (  # mailbox_fields
+        frozenset({"id", "mailbox_id", "name", "options", "order", "required", "type"}),
+        frozenset({"mailbox_id", "required"}),
+    ),
+    (  # workflows
+        frozenset(
+            {"id", "mailbox_id", "name", "type", "status", "order", "created_at", "modified_at"}
+        ),
+        frozenset({"mailbox_id", "modified_at"}),
+    ),
+    (  # teams
+        frozenset(
+            {"id", "name", "initials", "mention", "photo_url", "timezone", "created_at",
+             "updated_at"}
+        ),
+        frozenset({"initials", "mention"}),
+    ),
+    (frozenset({"team_id", "user_id"}), frozenset({"team_id", "user_id"})),  # team_members
+    (  # happiness_ratings_report
+        frozenset(
+            {"conversation_id", "rating_comments", "rating_created_at", "rating_customer_id",
+             "rating_customer_name", "rating_id", "rating_user_id", "rating_user_name",
+             "thread_created_at", "thread_id", "type"}
+        ),
+        frozenset({"rating_id", "rating_customer_id"}),
+    ),
+)  # fmt: skip
+_TAP_OTHER_MAX_KEYS = max(len(schema) for schema, _ in TAP_OTHER_STREAMS)
+
+
+def is_tap_other(record: Mapping[str, Any]) -> bool:
+    """A record of one of tap-helpscout's other streams (mailboxes, their folders, fields and
+    workflows, teams and their members, happiness ratings): its keys all of that stream's
+    schema, its distinctive keys among them. Not read, but never another platform's (a
+    mailbox ``{id, name, slug, email, ...}`` looks like a person of several)."""
+    if len(record) > _TAP_OTHER_MAX_KEYS:  # most records of other platforms: one comparison
+        return False
+    keys = record.keys()
+    return any(wanted <= keys and keys <= schema for schema, wanted in TAP_OTHER_STREAMS)
+
+
 def is_helpscout(record: Mapping[str, Any]) -> bool:
     """A Help Scout record: HAL's ``_embedded`` object, keys only Help Scout writes (either
     spelling), a ``createdBy``/``created_by`` person object of type ``customer`` or ``user``
@@ -72,4 +127,4 @@ def is_helpscout(record: Mapping[str, Any]) -> bool:
     kind = created_by.get("type") if isinstance(created_by, Mapping) else None
     if isinstance(kind, str) and kind in HELPSCOUT_PERSON_TYPES:
         return True
-    return is_tap_thread(record) or is_tap_person(record)
+    return is_tap_thread(record) or is_tap_person(record) or is_tap_other(record)
