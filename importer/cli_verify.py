@@ -120,19 +120,14 @@ def verify(**options: Any) -> None:
     part, thread, field, expected, found) and a summary. Exit 0 when nothing differs, 1 when
     something does, 2 on a usage or credentials problem, 3 when a fatal answer stopped it.
     """
-    from importer.commands.verify_report import render_rows
-
-    setup_logging(options["quiet"], options["verbose"])
-    check_outputs({k: options[k] for k in ("report_path", "log_json", "csv_path", "html_path")})
-    report = _verify(options)
-    _write_outputs(report, options)
-    show_table(render_rows(report), options)
-    sys.exit(report.exit_code())
+    _finish(_verify(options), options)
 
 
 def _verify(options: dict[str, Any]) -> VerifyReport:
     from importer.commands.verify import verify_import
 
+    setup_logging(options["quiet"], options["verbose"])
+    check_outputs({k: options[k] for k in ("report_path", "log_json", "csv_path", "html_path")})
     given = run_settings(options)
     try:
         return asyncio.run(
@@ -153,10 +148,12 @@ def _verify(options: dict[str, Any]) -> VerifyReport:
         sys.exit(130)
 
 
-def _write_outputs(report: VerifyReport, options: dict[str, Any]) -> None:
-    """The report JSON, the mismatch CSV and the HTML page, each where asked."""
+def _finish(report: VerifyReport, options: dict[str, Any]) -> None:
+    """Write the report JSON, the mismatch CSV and the HTML page, each where asked; print the
+    rows and exit with the report's code."""
     from importer.commands.verify_frames import write_csv
     from importer.commands.verify_html import render_html
+    from importer.commands.verify_report import render_rows
 
     body = report.as_dict()
     try:
@@ -168,3 +165,5 @@ def _write_outputs(report: VerifyReport, options: dict[str, Any]) -> None:
             write_private(options["html_path"], render_html(body).encode("utf-8"))
     except ImporterError as exc:
         fail(exc)
+    show_table(render_rows(report), options)
+    sys.exit(report.exit_code())

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from importer.clock import SYSTEM_CLOCK, Clock
 from importer.errors import CredentialsError
+from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.settings import ENV_ACCESS_TOKEN, ENV_APP_ID, ENV_APP_SECRET
 
 __all__ = ["Credentials", "TokenManager", "refresh_at"]
@@ -147,3 +148,28 @@ class TokenManager:
         self.generation += 1
         if self._on_refresh is not None:
             self._on_refresh(reason, expires_in)
+
+
+def token_of(outcome: Outcome) -> tuple[str, float]:
+    """The access token and its lifetime (seconds) of the token endpoint's OK answer."""
+    body = outcome.body if isinstance(outcome.body, dict) else {}
+    token, expires_in = body.get("access_token"), body.get("expires_in", 7200)
+    if not isinstance(token, str) or not token:
+        raise CredentialsError("the token endpoint answered without an access_token")
+    return token, float(expires_in) if isinstance(expires_in, int | float) else 7200.0
+
+
+def token_refused(outcome: Outcome, attempt: int, url: str) -> CredentialsError:
+    """Why no token came after the last try (no answer at all: the address or the network)."""
+    if outcome.kind is not OutcomeKind.FATAL and outcome.status is None:
+        return CredentialsError(
+            f"cannot reach {url} ({outcome.code}: "
+            f"{outcome.message or 'no answer'}) after {attempt} attempts; check "
+            "--api-url (or HELPSCOUT_API_URL) and the network"
+        )
+    status = f"HTTP {outcome.status}" if outcome.status else outcome.code
+    return CredentialsError(
+        f"the token endpoint refused the credentials ({status}: "
+        f"{outcome.message or 'no message'}); check {ENV_APP_ID} and "
+        f"{ENV_APP_SECRET}, and that the app's user is active"
+    )

@@ -384,3 +384,15 @@ def backoff_delay(
     delay = min(cap, base * (2.0**exponent))
     spread = 1.0 + factor * (2.0 * min(max(jitter, 0.0), 1.0) - 1.0)
     return min(cap, max(0.0, delay * spread))
+
+
+def fatal_message(method: str, path: str, outcome: Outcome) -> str:
+    """The message of a fatal answer, with what to check."""
+    hint = {
+        "unauthorized": "the credentials were refused again after a fresh token: check the app "
+        "and that its user is still active",
+        "forbidden": "access denied: check the user's permissions, the plan and API access",
+        "not_found": "not found: check --mailbox (does the mailbox still exist?)",
+        "tls": "check --ca-bundle",
+    }.get(outcome.code, "stop; the checkpoint is consistent, rerun to resume")
+    return f"{method} {path}: {outcome.describe()}; {hint}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
@@ -38,7 +38,7 @@ from importer.errors import (
     StoppedError,
     UsageError,
 )
-from importer.helpscout.auth import Credentials, TokenManager
+from importer.helpscout.auth import Credentials, TokenManager, token_of, token_refused
 from importer.helpscout.outcome import (
     Outcome,
     OutcomeKind,
@@ -46,6 +46,7 @@ from importer.helpscout.outcome import (
     RequestKind,
     backoff_delay,
     classify,
+    fatal_message,
 )
 from importer.helpscout.pacing import Pacer
 from importer.helpscout.transport import Timeouts, check_api_url, make_ssl_context
@@ -55,7 +56,6 @@ from importer.wire import json_bytes
 __all__ = ["MAX_PAGES", "TOKEN_PATH", "ApiSession", "ClientStats"]
 
 EventSink = Callable[[str, dict[str, Any]], None]
-Sleep = Callable[[float], Coroutine[Any, Any, Any]]
 
 MAX_PAGES = 1000
 TOKEN_PATH = "/v2/oauth2/token"
@@ -205,6 +205,7 @@ class ApiSession:
         not_found_fatal: bool = False,
         require_id: bool = True,
     ) -> Outcome:
+        """One request, tried again as its outcome says (see the module's docstring)."""
         cost = WRITE_COST if kind is RequestKind.WRITE else READ_COST
         started = self._clock.time()
         attempt = 0
@@ -224,60 +225,87 @@ class ApiSession:
                 after_refresh=refreshed,
                 require_id=require_id,
             )
-            self._emit(
-                "request.outcome",
-                method=method,
-                path=path,
-                status=outcome.status,
-                kind=outcome.kind.value,
-                code=outcome.code,
-                attempt=attempt,
-                resource_id=outcome.resource_id,
-                log_ref=outcome.log_ref,
-            )
-            if outcome.kind is OutcomeKind.FATAL:
-                raise FatalApiError(
-                    _fatal_message(method, path, outcome),
-                    status=outcome.status,
-                    log_ref=outcome.log_ref,
-                )
-            if outcome.kind is OutcomeKind.IN_DOUBT:
-                self.stats.in_doubt += 1
-            if outcome.kind is not OutcomeKind.RETRYABLE:
-                self.pacer.succeeded()
+            if self._final(method, path, outcome, attempt):
                 return outcome
             elapsed = self._clock.time() - started
-            delay = 0.0  # our own sleep; a 429's pause is held by the pacer for every worker
-            if outcome.code == "unauthorized":
-                await self._tokens.refresh_after_401(generation)
-                refreshed = True
-                wait = 0.0
-            elif outcome.code == "throttled":
-                self.stats.throttled += 1
-                wait = self.pacer.throttled(outcome.retry_after)
-                if elapsed + wait > self.max_throttle_s:
-                    raise RetryableApiError(
-                        f"{method} {path}: still throttled after {elapsed:.0f}s; rerun later",
-                        status=429,
-                    )
-            else:
-                if attempt >= self.max_attempts or elapsed >= self.max_retry_s:
-                    raise RetryableApiError(
-                        f"{method} {path}: {outcome.describe()} after {attempt} attempts",
-                        status=outcome.status,
-                    )
-                delay = wait = backoff_delay(attempt, jitter=self._rand())  # 5xx: our own pace
-            self.stats.retries += 1
-            self._emit(
-                "request.retry",
+            refreshed = refreshed or outcome.code == "unauthorized"
+            await self._before_retry(
+                outcome,
                 method=method,
                 path=path,
-                code=outcome.code,
                 attempt=attempt,
-                delay_s=round(wait, 3),
+                elapsed=elapsed,
+                generation=generation,
             )
-            if delay > 0:
-                await self._clock.sleep(delay)
+
+    def _final(self, method: str, path: str, outcome: Outcome, attempt: int) -> bool:
+        """Record the outcome; True when it is the request's last (raises when fatal)."""
+        self._emit(
+            "request.outcome",
+            method=method,
+            path=path,
+            status=outcome.status,
+            kind=outcome.kind.value,
+            code=outcome.code,
+            attempt=attempt,
+            resource_id=outcome.resource_id,
+            log_ref=outcome.log_ref,
+        )
+        if outcome.kind is OutcomeKind.FATAL:
+            raise FatalApiError(
+                fatal_message(method, path, outcome),
+                status=outcome.status,
+                log_ref=outcome.log_ref,
+            )
+        if outcome.kind is OutcomeKind.IN_DOUBT:
+            self.stats.in_doubt += 1
+        if outcome.kind is not OutcomeKind.RETRYABLE:
+            self.pacer.succeeded()
+            return True
+        return False
+
+    async def _before_retry(
+        self,
+        outcome: Outcome,
+        *,
+        method: str,
+        path: str,
+        attempt: int,
+        elapsed: float,
+        generation: int,
+    ) -> None:
+        """A fresh token after a 401, the pacer's pause after a 429, our own backoff after the
+        rest; raises when the request has tried long enough."""
+        delay = 0.0  # our own sleep; a 429's pause is held by the pacer for every worker
+        if outcome.code == "unauthorized":
+            await self._tokens.refresh_after_401(generation)
+            wait = 0.0
+        elif outcome.code == "throttled":
+            self.stats.throttled += 1
+            wait = self.pacer.throttled(outcome.retry_after)
+            if elapsed + wait > self.max_throttle_s:
+                raise RetryableApiError(
+                    f"{method} {path}: still throttled after {elapsed:.0f}s; rerun later",
+                    status=429,
+                )
+        else:
+            if attempt >= self.max_attempts or elapsed >= self.max_retry_s:
+                raise RetryableApiError(
+                    f"{method} {path}: {outcome.describe()} after {attempt} attempts",
+                    status=outcome.status,
+                )
+            delay = wait = backoff_delay(attempt, jitter=self._rand())  # 5xx: our own pace
+        self.stats.retries += 1
+        self._emit(
+            "request.retry",
+            method=method,
+            path=path,
+            code=outcome.code,
+            attempt=attempt,
+            delay_s=round(wait, 3),
+        )
+        if delay > 0:
+            await self._clock.sleep(delay)
 
     async def _acquire(self, cost: float, what: str) -> None:
         """Wait for the pacer; give up (nothing sent) if the run starts stopping meanwhile."""
@@ -366,28 +394,10 @@ class ApiSession:
             attempt += 1
             outcome = await self._send("POST", TOKEN_PATH, RequestKind.TOKEN, None, form=form)
             if outcome.kind is OutcomeKind.OK:
-                body = outcome.body if isinstance(outcome.body, dict) else {}
-                token, expires_in = body.get("access_token"), body.get("expires_in", 7200)
-                if not isinstance(token, str) or not token:
-                    raise CredentialsError("the token endpoint answered without an access_token")
-                return token, float(expires_in) if isinstance(expires_in, int | float) else 7200.0
-            if (
-                outcome.kind is not OutcomeKind.FATAL
-                and outcome.status is None
-                and (attempt >= self.max_attempts)
-            ):
-                raise CredentialsError(
-                    f"cannot reach {self.api_url}{TOKEN_PATH} ({outcome.code}: "
-                    f"{outcome.message or 'no answer'}) after {attempt} attempts; check "
-                    "--api-url (or HELPSCOUT_API_URL) and the network"
-                )
-            if outcome.kind is OutcomeKind.FATAL or attempt >= self.max_attempts:
-                status = f"HTTP {outcome.status}" if outcome.status else outcome.code
-                raise CredentialsError(
-                    f"the token endpoint refused the credentials ({status}: "
-                    f"{outcome.message or 'no message'}); check {ENV_APP_ID} and "
-                    f"{ENV_APP_SECRET}, and that the app's user is active"
-                )
+                return token_of(outcome)
+            last = attempt >= self.max_attempts
+            if outcome.kind is OutcomeKind.FATAL or last:
+                raise token_refused(outcome, attempt, f"{self.api_url}{TOKEN_PATH}")
             delay = self._backoff(outcome, attempt)
             self._emit(
                 "request.retry",
@@ -418,17 +428,6 @@ class ApiSession:
     def _emit(self, name: str, **fields: Any) -> None:
         if self._on_event is not None:
             self._on_event(name, fields)
-
-
-def _fatal_message(method: str, path: str, outcome: Outcome) -> str:
-    hint = {
-        "unauthorized": "the credentials were refused again after a fresh token: check the app "
-        "and that its user is still active",
-        "forbidden": "access denied: check the user's permissions, the plan and API access",
-        "not_found": "not found: check --mailbox (does the mailbox still exist?)",
-        "tls": "check --ca-bundle",
-    }.get(outcome.code, "stop; the checkpoint is consistent, rerun to resume")
-    return f"{method} {path}: {outcome.describe()}; {hint}"
 
 
 def _embedded(body: Any, key: str) -> list[dict[str, Any]]:

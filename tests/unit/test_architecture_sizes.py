@@ -1,0 +1,87 @@
+"""Modules of at most 400 lines and functions of at most 60 (decorators included), as ``ast``
+measures them, everywhere in ``importer/`` (architecture.md: "Modules of 100 to 400 lines,
+functions under 60")."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "importer"
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+# Being moved right now by another engineer (issue 21: planning in its own package, the feed in
+# pipeline/). EMPTY THIS SET when that work lands: every path here escapes both limits.
+PENDING = {
+    "commands/planned.py",
+    "commands/planning_pool.py",
+    "commands/run.py",
+    "commands/validate.py",
+    "commands/plan.py",
+    "commands/stopping.py",
+    "commands/recorded.py",
+    "pipeline/feed.py",
+    "planning/",
+}
+
+# Still over a limit, owned by the Clock/signatures/sizes work of issue 21 and not split yet.
+# EMPTY THIS SET as each is split (the test then guards it).
+NOT_YET_SPLIT = {
+    "commands/fetch_attachments.py",
+    "commands/verify.py",
+    "commands/verify_compare.py",
+    "commands/verify_html.py",
+    "helpscout/downloads.py",
+    "helpscout/session.py",
+    "pipeline/importer.py",
+    "sandbox/cli.py",
+    "transform/payload.py",
+    "transform/plan.py",
+}
+
+
+def _exempt(name: str) -> bool:
+    exempt = PENDING | NOT_YET_SPLIT
+    return any(name == p or (p.endswith("/") and name.startswith(p)) for p in exempt)
+
+
+def _checked() -> list[tuple[str, Path]]:
+    paths = sorted(PACKAGE.rglob("*.py"))
+    return [(n, p) for p in paths if not _exempt(n := p.relative_to(PACKAGE).as_posix())]
+
+
+def _function_lengths(tree: ast.AST) -> list[tuple[str, int]]:
+    lengths = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            lengths.append((node.name, (node.end_lineno or node.lineno) - first + 1))
+    return lengths
+
+
+def test_no_module_over_400_lines() -> None:
+    """Every module checked has at most 400 lines."""
+    long = {
+        name: count
+        for name, path in _checked()
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert {} == long
+
+
+def test_no_function_over_60_lines() -> None:
+    """Every function checked, its decorators included, has at most 60 lines."""
+    long = {
+        f"{name}:{function}": count
+        for name, path in _checked()
+        for function, count in _function_lengths(ast.parse(path.read_text(encoding="utf-8")))
+        if count > MAX_FUNCTION_LINES
+    }
+    assert {} == long
+
+
+def test_the_exempt_paths_exist() -> None:
+    """Every exempt path names something in importer/ (a stale entry hides nothing)."""
+    missing = {p for p in NOT_YET_SPLIT if not (PACKAGE / p).exists()}
+    assert set() == missing
