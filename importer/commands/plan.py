@@ -22,15 +22,7 @@ from typing import Any
 
 from importer.commands.agents import UserDirectory, load_users_file
 from importer.commands.links import LinkSample
-from importer.commands.planned import (
-    READ_COUNTS_EVENT,
-    Planned,
-    parse_date_range,
-    plan_context,
-    planned_with_agents,
-    read_counts_of,
-)
-from importer.commands.run import preflight
+from importer.commands.preflight import preflight
 from importer.deadletter import DeadLetterFile
 from importer.errors import ImporterError
 from importer.events import EventLog
@@ -39,8 +31,10 @@ from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.pacing import Pacer
 from importer.outputs import staging_writes
+from importer.planning.records import Planned, counted_reading, plan_context
+from importer.planning.selection import parse_date_range
+from importer.planning.stream import planned_with_agents
 from importer.readers import Export, open_export
-from importer.readers.base import counting_reads
 from importer.report import Report, write_json_atomic
 from importer.settings import RunSettings
 from importer.tally import Tally
@@ -245,9 +239,8 @@ async def plan_import(
             report.format = export.format
             async with AsyncExitStack() as stack:
                 client, mailbox_fields = await _connect(stack, settings, events, report)
-                with counting_reads(read_counts_of(export)) as counts, staging_writes():
+                with counted_reading(export, events.emit), staging_writes():
                     await _plan_all(export, settings, report, dead, client, mailbox_fields, users)
-                events.emit(READ_COUNTS_EVENT, counts.event())
                 pace = client.pacer.rate if client is not None else None
                 server = client.pacer.server_limit if client is not None else None
                 if client is not None:
@@ -287,7 +280,9 @@ async def _plan_all(
     links = LinkSample(settings.attachments_dir)
     limit = settings.transform.limit
     leftover: list[Finding] = []
-    planned_all = planned_with_agents(export, ctx, date_range, limit, directory, leftover)
+    planned_all = planned_with_agents(
+        export, ctx, date_range, limit=limit, directory=directory, leftover=leftover
+    )
     async for planned in planned_all:
         _count(report, tally, planned, customers)
         if isinstance(planned, ConversationPlan):

@@ -1,4 +1,7 @@
-"""SIGINT and SIGTERM during ``importer run``: one controller from the first await to the report.
+"""SIGINT and SIGTERM: every handler the importer installs is installed here (the sandbox's
+server aside), so that what a stop does can be read in one place.
+
+``importer run`` has one controller from the first await to the report:
 
 - **Set-up** (token, mailbox, fields, agents: reads only): a signal sets the run's stop event
   and cancels the main task. Both, because a cancellation swallowed anywhere (a retry loop, a
@@ -12,6 +15,10 @@
 The handlers are the event loop's, installed explicitly for both signals: a SIGINT ignored by
 the parent (a job started in the background by a shell inherits SIG_IGN) still stops the run.
 Before the loop runs, :func:`signals_before_the_loop` makes both raise KeyboardInterrupt.
+
+Planning over worker processes (``validate``/``convert --jobs``): while the pool runs a signal
+only sets its stop event (:func:`stops_setting`), checked between results; each worker ignores
+SIGINT and ends on SIGTERM (:func:`ignore_stops_in_worker`): the main process decides.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
@@ -152,3 +160,30 @@ def signals_before_the_loop(*, exits_after: bool) -> Iterator[None]:
         else:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+
+
+@contextmanager
+def stops_setting(stop: threading.Event) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM (those not ignored) only set ``stop``, which the caller
+    checks where it holds no lock: raised at any moment, a KeyboardInterrupt could leave a lock
+    of a process pool held and the process hung on its way out. Outside the main thread, where
+    handlers cannot be set, nothing changes. The previous handlers come back on the way out."""
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in STOP_SIGNALS:
+            handler = signal.getsignal(signum)
+            if handler is not signal.SIG_IGN:
+                previous[signum] = handler
+                signal.signal(signum, lambda _signum, _frame: stop.set())
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def ignore_stops_in_worker() -> None:
+    """In a planning worker process: SIGINT is ignored (the main process decides when to stop)
+    and SIGTERM ends it (the main process ends a worker with it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -11,21 +11,15 @@ from contextlib import ExitStack
 from datetime import tzinfo
 from pathlib import Path
 
-from importer.commands.planned import (
-    READ_COUNTS_EVENT,
-    canonical_output,
-    plan_context,
-    planned_conversations,
-    read_counts_of,
-)
-from importer.commands.planning_pool import PlanSummary, planned_by_workers
 from importer.deadletter import DeadLetterFile
 from importer.events import EventLog
 from importer.findings import Finding
 from importer.outputs import OutputFile, staging_writes
+from importer.planning.pool import PlanSummary, planned_by_workers
+from importer.planning.records import canonical_output, counted_reading, plan_context
+from importer.planning.stream import planned_conversations
 from importer.progress import Progress
 from importer.readers import open_export
-from importer.readers.base import counting_reads
 from importer.readers.batches import BATCH_SIZE
 from importer.report import Report, write_report
 from importer.settings import TransformSettings
@@ -69,7 +63,7 @@ def run_offline(
             events = EventLog(log_json)
             stack.callback(events.close)
             tally = Tally(report, dead)
-            counts = stack.enter_context(counting_reads(read_counts_of(export)))
+            stack.enter_context(counted_reading(export, events.emit))  # ``read_counts`` at the end
             stack.enter_context(staging_writes())  # a full disk while reading: exit 4
             leftover: list[Finding] = []
             planned_all: Iterator[ConversationPlan | PlanSummary | InvalidConversation]
@@ -79,7 +73,7 @@ def run_offline(
                     export,
                     ctx,
                     settings,
-                    jobs,
+                    jobs=jobs,
                     convert_zone=convert_zone,
                     leftover=leftover,
                     batch_size=batch_size,
@@ -99,7 +93,6 @@ def run_offline(
                 )
                 if out is not None and not isinstance(planned, InvalidConversation):
                     out.write(_canonical_line(planned, zone, export.format) + "\n")
-            events.emit(READ_COUNTS_EVENT, counts.event())
         report.warn(leftover)
     report.elapsed_s = time.monotonic() - started
     if report_path is not None:

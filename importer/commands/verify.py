@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from importer.commands.agents import UserDirectory, load_users_file
-from importer.commands.planned import parse_date_range, plan_context, planned_with_agents
+from importer.commands.preflight import token_user
 from importer.commands.recorded import merged_settings, recorded_inputs
-from importer.commands.run import token_user
 from importer.commands.verify_compare import (
     Mismatch,
     compare_conversation,
@@ -44,6 +43,9 @@ from importer.events import EventLog
 from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
 from importer.pipeline.checkpoint import Checkpoint, PartRecord, PartState
+from importer.planning.records import plan_context
+from importer.planning.selection import parse_date_range
+from importer.planning.stream import planned_with_agents
 from importer.readers import open_export
 from importer.settings import RunSettings
 from importer.transform.fields import fields_by_name
@@ -305,7 +307,7 @@ async def _verify(
             met = 0
             chunk: list[tuple[ConversationPlan, list[PartRecord]]] = []
             conversations_read = planned_with_agents(
-                export, ctx, date_range, transform.limit, directory
+                export, ctx, date_range, limit=transform.limit, directory=directory
             )
             async with aclosing(conversations_read):
                 async for planned in conversations_read:

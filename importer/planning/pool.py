@@ -6,7 +6,7 @@ planned in a worker process, forked from this one so it shares the planning cont
 sending it; a worker sends back, for each conversation, only what counting it needs
 (:class:`PlanSummary`, and its canonical line for ``convert``) or the invalid conversation with
 its record for the dead-letter file. Results are taken in source order, through the same
-:class:`~importer.commands.planned.Selection` as one process uses, so the report, the dead-letter
+:class:`~importer.planning.selection.Selection` as one process uses, so the report, the dead-letter
 file and the output are the same whatever ``--jobs`` says.
 
 Nothing here may lose a conversation: a batch a worker could not plan (the worker died, the pool
@@ -20,7 +20,6 @@ import json
 import logging
 import multiprocessing
 import os
-import signal
 import threading
 import time
 from collections import deque
@@ -33,17 +32,11 @@ from functools import partial
 from multiprocessing.synchronize import Event as EventType
 from typing import Any
 
-from importer.commands.planned import (
-    DateRange,
-    Selection,
-    canonical_output,
-    count_outcome,
-    count_record,
-    parse_date_range,
-    plan_record,
-)
+from importer.commands.stopping import ignore_stops_in_worker, stops_setting
 from importer.errors import ImporterError
 from importer.findings import Finding
+from importer.planning.records import canonical_output, count_outcome, count_record, plan_record
+from importer.planning.selection import DateRange, Selection, parse_date_range
 from importer.readers import Export
 from importer.readers.base import current_read_counts
 from importer.readers.batches import BATCH_SIZE, ReadRecords, RecordBatch
@@ -155,8 +148,7 @@ def outcome_of(planned: ConversationPlan | InvalidConversation, job: PlanningJob
 def _start_worker(job: PlanningJob, parent: int, stopped: EventType) -> None:
     global _job, _stopped
     _job, _stopped = job, stopped
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop,
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and ends a worker with SIGTERM
+    ignore_stops_in_worker()  # the main process decides when to stop, and ends a worker
     watch = threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True)
     watch.start()
 
@@ -301,19 +293,11 @@ def planning_pool(job: PlanningJob, jobs: int) -> Iterator[PlanningPool]:
     (a fraction of a second): raised at any moment, it could leave a lock of the executor held
     and the process hung on its way out."""
     pool = PlanningPool(job, jobs)
-    previous: dict[signal.Signals, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            handler = signal.getsignal(signum)
-            if handler is not signal.SIG_IGN:
-                previous[signum] = handler
-                signal.signal(signum, lambda _signum, _frame: pool.stop.set())
     try:
-        yield pool
-        pool._check_stop()  # a stop asked for while the last results were counted
+        with stops_setting(pool.stop):
+            yield pool
+            pool._check_stop()  # a stop asked for while the last results were counted
     finally:
-        for stop_signal, handler in previous.items():
-            signal.signal(stop_signal, handler)
         pool.close()
 
 
@@ -328,14 +312,14 @@ def planned_by_workers(
     export: Export,
     ctx: PlanContext,
     settings: TransformSettings,
-    jobs: int,
     *,
+    jobs: int,
     convert_zone: tzinfo | None = None,
     date_range: DateRange | None = None,
     leftover: list[Finding] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> Iterator[Outcome]:
-    """:func:`~importer.commands.planned.planned_conversations` with the planning done by
+    """:func:`~importer.planning.stream.planned_conversations` with the planning done by
     ``jobs`` worker processes: the same conversations, verdicts and warnings, in the same order;
     valid ones as :class:`PlanSummary`."""
     date_range = date_range or parse_date_range(settings.since, settings.until, ctx.source_tz)

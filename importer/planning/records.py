@@ -1,7 +1,9 @@
-"""The offline half of every command: records in, planned or invalid conversations out.
+"""One record in, one planned conversation out, for every command; and the read counted.
 
-``validate``, ``convert``, ``plan`` and ``run`` all go through ``planned_conversations``, so they
-agree on what is valid, on ``--limit``, ``--since`` and ``--until``, and on the accounting.
+:func:`plan_record` turns whatever the transform raises on one record into that record's own
+invalid conversation, so one bad record never stops a command. :func:`counted_reading` counts one
+read of the export (the ``read_counts`` event of ``--log-json``); :func:`canonical_output` is the
+record ``convert`` writes.
 """
 
 from __future__ import annotations
@@ -9,25 +11,17 @@ from __future__ import annotations
 import base64
 import logging
 import mimetypes
-import sqlite3
-import tempfile
 import traceback
-import weakref
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
-from contextlib import aclosing
-from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, tzinfo
+from typing import Any
 
-from importer.commands.agents import UserDirectory
 from importer.deadletter import written_back
-from importer.errors import UsageError
 from importer.findings import Finding
 from importer.model import RAW_TEXT_KEY, Conversation
-from importer.outputs import create_private, writing
 from importer.readers import Export, SourceRecord, read_attachment_bytes
-from importer.readers.base import ReadCounts, current_read_counts
+from importer.readers.base import ReadCounts, counting_reads
 from importer.settings import TransformSettings
 from importer.transform.fields import MailboxField
 from importer.transform.payload import PayloadContext, UserResolver
@@ -37,72 +31,13 @@ from importer.transform.plan import (
     PlanContext,
     plan_conversation,
 )
-from importer.transform.times import (
-    TimestampError,
-    is_bare_date,
-    load_zone,
-    parse_timestamp,
-)
+from importer.transform.times import TimestampError, load_zone, parse_timestamp
 
 Planned = ConversationPlan | InvalidConversation
 #: the ``--log-json`` event of a read's counts, emitted when the reading ends
 READ_COUNTS_EVENT = "read_counts"
 
-
-class Selectable(Protocol):
-    """What selecting a planned conversation needs (a plan, an invalid conversation, or the
-    summary of a plan made in a worker process)."""
-
-    location: str
-    warnings: list[Finding]
-
-    @property
-    def source_id(self) -> str | None: ...
-
-    @property
-    def created_at(self) -> datetime | None: ...
-
-    @property
-    def record(self) -> Any: ...
-
-
-P = TypeVar("P", bound=Selectable)
-
-
-@dataclass(frozen=True)
-class DateRange:
-    """``--since`` (inclusive) and ``--until`` (a bare date includes that whole day)."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def holds(self, moment: datetime | None) -> bool:
-        """Whether a conversation created at ``moment`` is in range (unknown times are kept)."""
-        if moment is None:
-            return True
-        if self.since is not None and moment < self.since:
-            return False
-        return not (self.until is not None and moment >= self.until)
-
-
 log = logging.getLogger("importer.plan")
-
-
-def parse_date_range(since: str | None, until: str | None, zone: tzinfo) -> DateRange:
-    """Read ``--since``/``--until``; a bad value is a usage error naming the option."""
-
-    def read(option: str, value: str | None) -> datetime | None:
-        if value is None:
-            return None
-        try:
-            moment = parse_timestamp(value, zone)
-        except TimestampError as exc:
-            raise UsageError(f"{option} {value!r}: {exc}") from exc
-        if option == "--until" and is_bare_date(value):  # a bare date: the whole day
-            moment += timedelta(days=1)
-        return moment
-
-    return DateRange(read("--since", since), read("--until", until))
 
 
 def plan_context(
@@ -218,126 +153,6 @@ def _plan_record(record: SourceRecord, ctx: PlanContext) -> Planned:
     return planned
 
 
-class SeenSourceIds:
-    """A source id met a second time makes that conversation invalid (the first one stands).
-
-    The ids seen are kept on disk (a temporary SQLite file, one open transaction, no journal),
-    not in a dict: memory stays flat however many conversations the export holds."""
-
-    def __init__(self) -> None:
-        self._folder = tempfile.TemporaryDirectory(prefix="importer-seen-")
-        self._path = Path(self._folder.name) / "seen.sqlite"
-        create_private(self._path)
-        self._conn = sqlite3.connect(str(self._path), isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=OFF")
-        self._conn.execute("PRAGMA synchronous=OFF")
-        self._conn.execute(
-            "CREATE TABLE seen (source_id TEXT PRIMARY KEY, location TEXT NOT NULL) WITHOUT ROWID"
-        )
-        self._conn.execute("BEGIN")
-        weakref.finalize(self, _close_seen, self._conn, self._folder)
-
-    def first_location(self, source_id: str, location: str) -> str:
-        """Where ``source_id`` was first met: ``location`` itself the first time. A full disk
-        stops the command (exit 4), naming the file."""
-        with writing(self._path):
-            added = self._conn.execute(
-                "INSERT OR IGNORE INTO seen (source_id, location) VALUES (?, ?)",
-                (source_id, location),
-            )
-        if added.rowcount == 1:
-            return location
-        row = self._conn.execute(
-            "SELECT location FROM seen WHERE source_id = ?", (source_id,)
-        ).fetchone()
-        return str(row[0])
-
-    def check(self, planned: P) -> P | InvalidConversation:
-        """``planned`` itself, or an invalid conversation naming where the id was first seen."""
-        if isinstance(planned, InvalidConversation) or planned.source_id is None:
-            return planned
-        first = self.first_location(planned.source_id, planned.location)
-        if first == planned.location:
-            return planned
-        finding = Finding(
-            "read",
-            "source_id",
-            f"source_id {planned.source_id!r} already seen at {first}; give every conversation "
-            "its own id",
-            planned.location,
-            planned.source_id,
-        )
-        return InvalidConversation(
-            planned.source_id,
-            planned.location,
-            [finding],
-            planned.record,
-            list(planned.warnings),
-            planned.created_at,
-        )
-
-
-def _close_seen(conn: sqlite3.Connection, folder: tempfile.TemporaryDirectory[str]) -> None:
-    conn.close()
-    folder.cleanup()
-
-
-@dataclass(frozen=True)
-class AlreadyImported:
-    """A conversation the checkpoint holds as done (every part, every upload): ``run`` counts
-    it without planning it again (a resumed run skips done work at the reader's pace)."""
-
-    source_id: str
-    location: str
-    warnings: tuple[Finding, ...] = ()
-
-
-class Selection:
-    """Which planned conversations a command takes, the same for every command: those in
-    ``--since``/``--until``, up to ``--limit`` of them, a repeated source id made invalid."""
-
-    def __init__(self, date_range: DateRange, limit: int | None) -> None:
-        self.date_range = date_range
-        self.limit = limit
-        self.seen = SeenSourceIds()
-        self.taken = 0
-        #: warnings about the export itself (no source id: files or streams passed over) that
-        #: rode on a conversation not taken: they go with the next one taken
-        self.carried: list[Finding] = []
-
-    @property
-    def full(self) -> bool:
-        """Whether ``--limit`` conversations were taken already."""
-        return self.limit is not None and self.taken >= self.limit
-
-    @property
-    def every_date(self) -> bool:
-        """Whether no ``--since``/``--until`` narrows the selection."""
-        return self.date_range.since is None and self.date_range.until is None
-
-    def take_done(self, record: SourceRecord) -> AlreadyImported | None:
-        """A record whose conversation is done, counted toward ``--limit`` and checked for a
-        repeated id like any other; None when its id was met before (then plan it: it is
-        invalid as a repeat, with its reasons)."""
-        assert record.source_id is not None
-        if self.seen.first_location(record.source_id, record.location) != record.location:
-            return None
-        self.taken += 1
-        carried, self.carried = tuple(self.carried), []
-        return AlreadyImported(record.source_id, record.location, carried)
-
-    def take(self, planned: P) -> P | InvalidConversation | None:
-        """``planned`` (or it made invalid as a repeat) when selected, else None."""
-        if not self.date_range.holds(planned.created_at):
-            self.carried += [w for w in planned.warnings if w.source_id is None]
-            return None
-        self.taken += 1
-        if self.carried:
-            planned.warnings[:0] = self.carried
-            self.carried = []
-        return self.seen.check(planned)
-
-
 def read_counts_of(export: Export) -> ReadCounts:
     """Empty counts for one read of ``export`` (to count inside
     :func:`~importer.readers.base.counting_reads`)."""
@@ -372,89 +187,15 @@ def count_outcome(counts: ReadCounts | None, planned: object) -> None:
     counts.conversation(unparsed, first.code if first is not None else None)
 
 
-def planned_conversations(
-    export: Export,
-    ctx: PlanContext,
-    settings: TransformSettings,
-    date_range: DateRange | None = None,
-    leftover: list[Finding] | None = None,
-) -> Iterator[Planned]:
-    """Every conversation of the export in order, planned, within the date range and limit.
-    Warnings about the export that no conversation taken carried are added to ``leftover``."""
-    date_range = date_range or parse_date_range(settings.since, settings.until, ctx.source_tz)
-    selection = Selection(date_range, settings.limit)
-    counts = current_read_counts()
-    try:
-        for record in export.records():
-            if selection.full:
-                return
-            count_record(counts, record)
-            taken = selection.take(plan_record(record, ctx))
-            if taken is not None:
-                yield taken
-    finally:
-        if leftover is not None:
-            leftover += selection.carried
-
-
-async def planned_with_agents(
-    export: Export,
-    ctx: PlanContext,
-    date_range: DateRange,
-    limit: int | None,
-    directory: UserDirectory,
-    leftover: list[Finding] | None = None,
-) -> AsyncGenerator[Planned, None]:
-    """``planned_conversations`` for ``plan``, ``run`` and ``verify``: an agent met for the
-    first time is looked up in Help Scout (users endpoint), then its conversation is planned
-    again."""
-    planned_all = planned_for_run(export, ctx, date_range, limit, directory, leftover)
-    async with aclosing(planned_all):
-        async for planned in planned_all:
-            assert not isinstance(planned, AlreadyImported)  # no ``done``: every one planned
-            yield planned
-
-
-async def planned_for_run(
-    export: Export,
-    ctx: PlanContext,
-    date_range: DateRange,
-    limit: int | None,
-    directory: UserDirectory,
-    leftover: list[Finding] | None = None,
-    done: Callable[[str], bool] | None = None,
-) -> AsyncGenerator[Planned | AlreadyImported, None]:
-    """:func:`planned_with_agents`, where a record ``done(source_id)`` says is imported already
-    comes out as :class:`AlreadyImported`, not planned (only when no date range needs its
-    planned time): a resumed run skips done work at the reader's pace."""
-    selection = Selection(date_range, limit)
-    counts = current_read_counts()
-    try:
-        for record in export.records():
-            if selection.full:
-                return
-            count_record(counts, record)
-            if (
-                done is not None
-                and selection.every_date
-                and record.error is None
-                and record.source_id is not None
-                and done(record.source_id)
-            ):
-                already = selection.take_done(record)
-                if already is not None:
-                    yield already
-                    continue
-            planned = plan_record(record, ctx)
-            if directory.has_misses:
-                await directory.fill_misses()
-                planned = plan_record(record, ctx)
-            taken = selection.take(planned)
-            if taken is not None:
-                yield taken
-    finally:
-        if leftover is not None:
-            leftover += selection.carried
+@contextmanager
+def counted_reading(
+    export: Export, emit: Callable[[str, dict[str, Any]], None]
+) -> Iterator[ReadCounts]:
+    """Count one read of ``export`` while inside (:func:`count_record`, and the reader's own
+    counting); when the reading ends without an error, ``emit`` the ``read_counts`` event."""
+    with counting_reads(read_counts_of(export)) as counts:
+        yield counts
+        emit(READ_COUNTS_EVENT, counts.event())
 
 
 def canonical_output(

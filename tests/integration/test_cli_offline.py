@@ -397,7 +397,7 @@ def test_csv_dead_letters_keep_source_and_utc_times_so_a_refeed_is_the_same_cust
     assert ("csv", "2024-03-01T09:00:00Z") == (letter["source"], letter["created_at"])
     assert "2024-03-01T09:00:00Z" == letter["messages"][0]["created_at"]
 
-    from importer.commands.planned import plan_context, plan_record
+    from importer.planning.records import plan_context, plan_record
     from importer.readers import SourceRecord, open_export
     from importer.settings import TransformSettings
 

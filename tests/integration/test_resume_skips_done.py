@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import importer.commands.planned as planned
+import importer.planning.stream as planned
 from importer.commands.run import run_import
 from importer.sandbox.testing import SandboxConfig, running_sandbox
 from importer.settings import RunSettings, TransformSettings

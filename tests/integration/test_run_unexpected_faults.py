@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-import importer.commands.planned as stages
 import importer.pipeline.parts as parts
 import importer.pipeline.pool as pool
+import importer.planning.records as stages
 import importer.readers.canonical.reader as canonical
 from importer.commands.run import run_import
 from importer.commands.stopping import GRACE_MARGIN_S

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from importer.commands import planning_pool
 from importer.commands.validate import run_offline
+from importer.planning import pool as planning_pool
 from importer.settings import TransformSettings
 
 from .conftest import ROOT, run_importer, start_importer, wait_for_exit

@@ -426,7 +426,7 @@ def test_placeholder_addresses_of_ids_that_differ_only_in_punctuation_stay_apart
 
 def test_convert_output_gives_every_attachment_its_size_and_type() -> None:
     """convert: a base64 attachment without size or type gets both (from the bytes, the name)."""
-    from importer.commands.planned import canonical_output
+    from importer.planning.records import canonical_output
 
     data = record()
     data["messages"][0]["attachments"] = [{"file_name": "note.txt", "data_base64": "aGk="}]
