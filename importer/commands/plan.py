@@ -163,7 +163,7 @@ class PlanReport:
         return body
 
 
-def _count(report: PlanReport, tally: Tally, planned: Planned, customers: set[str]) -> None:
+def _count(report: PlanReport, tally: Tally, planned: Planned, *, customers: set[str]) -> None:
     """Count one planned conversation (as ``validate`` does) and the requests it will take."""
     if not isinstance(planned, ConversationPlan):
         tally.invalid(planned)
@@ -182,7 +182,7 @@ def _count(report: PlanReport, tally: Tally, planned: Planned, customers: set[st
 
 
 async def _connect(
-    stack: AsyncExitStack, settings: RunSettings, events: EventLog, report: PlanReport
+    stack: AsyncExitStack, settings: RunSettings, events: EventLog, *, report: PlanReport
 ) -> tuple[HelpScoutClient | None, dict[str, MailboxField] | None]:
     """The client and the mailbox's field ids, or (None, None) with a blocker said."""
     try:
@@ -238,9 +238,17 @@ async def plan_import(
         ):
             report.format = export.format
             async with AsyncExitStack() as stack:
-                client, mailbox_fields = await _connect(stack, settings, events, report)
+                client, mailbox_fields = await _connect(stack, settings, events, report=report)
                 with counted_reading(export, events.emit), staging_writes():
-                    await _plan_all(export, settings, report, dead, client, mailbox_fields, users)
+                    await _plan_all(
+                        export,
+                        settings,
+                        report,
+                        dead=dead,
+                        client=client,
+                        mailbox_fields=mailbox_fields,
+                        users=users,
+                    )
                 pace = client.pacer.rate if client is not None else None
                 server = client.pacer.server_limit if client is not None else None
                 if client is not None:
@@ -258,6 +266,7 @@ async def _plan_all(
     export: Export,
     settings: RunSettings,
     report: PlanReport,
+    *,
     dead: DeadLetterFile,
     client: HelpScoutClient | None,
     mailbox_fields: dict[str, MailboxField] | None,
@@ -284,7 +293,7 @@ async def _plan_all(
         export, ctx, date_range, limit=limit, directory=directory, leftover=leftover
     )
     async for planned in planned_all:
-        _count(report, tally, planned, customers)
+        _count(report, tally, planned, customers=customers)
         if isinstance(planned, ConversationPlan):
             links.add(planned)
     report.unmatched_agents = sorted(directory.unmatched)

@@ -19,12 +19,12 @@ from importer.planning.pool import PlanSummary, planned_by_workers
 from importer.planning.records import canonical_output, counted_reading, plan_context
 from importer.planning.stream import planned_conversations
 from importer.progress import Progress
-from importer.readers import open_export
+from importer.readers import Export, open_export
 from importer.readers.batches import BATCH_SIZE
 from importer.report import Report, write_report
 from importer.settings import TransformSettings
 from importer.tally import Tally
-from importer.transform.plan import ConversationPlan, InvalidConversation
+from importer.transform.plan import ConversationPlan, InvalidConversation, PlanContext
 from importer.transform.times import load_zone
 
 
@@ -66,31 +66,18 @@ def run_offline(
             stack.enter_context(counted_reading(export, events.emit))  # ``read_counts`` at the end
             stack.enter_context(staging_writes())  # a full disk while reading: exit 4
             leftover: list[Finding] = []
-            planned_all: Iterator[ConversationPlan | PlanSummary | InvalidConversation]
-            if jobs > 1:
-                convert_zone = zone if out is not None else None
-                planned_all = planned_by_workers(
-                    export,
-                    ctx,
-                    settings,
-                    jobs=jobs,
-                    convert_zone=convert_zone,
-                    leftover=leftover,
-                    batch_size=batch_size,
-                )
-            else:
-                planned_all = planned_conversations(export, ctx, settings, leftover=leftover)
+            convert_zone = zone if out is not None else None
+            planned_all = _planned(
+                export,
+                ctx,
+                settings,
+                jobs=jobs,
+                convert_zone=convert_zone,
+                leftover=leftover,
+                batch_size=batch_size,
+            )
             for planned in planned_all:
-                if isinstance(planned, InvalidConversation):
-                    tally.invalid(planned)
-                else:
-                    tally.valid(planned)
-                valid = not isinstance(planned, InvalidConversation)
-                progress.update("valid" if valid else "invalid")
-                events.emit(
-                    "conversation.valid" if valid else "conversation.invalid",
-                    {"source_id": planned.source_id, "location": planned.location},
-                )
+                _count(planned, tally=tally, progress=progress, events=events)
                 if out is not None and not isinstance(planned, InvalidConversation):
                     out.write(_canonical_line(planned, zone, export.format) + "\n")
         report.warn(leftover)
@@ -98,6 +85,51 @@ def run_offline(
     if report_path is not None:
         write_report(report, report_path)
     return report
+
+
+def _planned(
+    export: Export,
+    ctx: PlanContext,
+    settings: TransformSettings,
+    *,
+    jobs: int,
+    convert_zone: tzinfo | None,
+    leftover: list[Finding],
+    batch_size: int = BATCH_SIZE,
+) -> Iterator[ConversationPlan | PlanSummary | InvalidConversation]:
+    """The export planned in this process, or by ``jobs`` worker processes above 1 (valid ones
+    then as summaries, with their canonical line when ``convert_zone`` is set)."""
+    if jobs <= 1:
+        return planned_conversations(export, ctx, settings, leftover=leftover)
+    return planned_by_workers(
+        export,
+        ctx,
+        settings,
+        jobs=jobs,
+        convert_zone=convert_zone,
+        leftover=leftover,
+        batch_size=batch_size,
+    )
+
+
+def _count(
+    planned: ConversationPlan | PlanSummary | InvalidConversation,
+    *,
+    tally: Tally,
+    progress: Progress,
+    events: EventLog,
+) -> None:
+    """Count one conversation valid or invalid: the report, the bar, the event log."""
+    if isinstance(planned, InvalidConversation):
+        tally.invalid(planned)
+    else:
+        tally.valid(planned)
+    valid = not isinstance(planned, InvalidConversation)
+    progress.update("valid" if valid else "invalid")
+    events.emit(
+        "conversation.valid" if valid else "conversation.invalid",
+        {"source_id": planned.source_id, "location": planned.location},
+    )
 
 
 def _canonical_line(planned: ConversationPlan | PlanSummary, zone: tzinfo, source: str) -> str:
