@@ -47,8 +47,8 @@ from importer.sandbox.cli import sandbox_command
 
 def run_offline_command(command: str, options: dict[str, Any], output: Path | None = None) -> None:
     """Run validate or convert with a command's options, then print and exit."""
-    from importer.commands.planning_pool import default_jobs
     from importer.commands.validate import run_offline
+    from importer.planning.pool import default_jobs
 
     setup_logging(options["quiet"], options["verbose"])
     check_outputs({**options, "output": output})
