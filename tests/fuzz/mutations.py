@@ -72,6 +72,7 @@ class Mutated:
     units: set[int] = field(default_factory=set)  # seed records touched
     new_tokens: set[str] = field(default_factory=set)  # ids the mutation may have introduced
     everything: bool = False
+    changed: set[int] = field(default_factory=set)  # seed records whose bytes changed
 
 
 def _touch_rest(f: File, from_piece: int, out: Mutated) -> None:
@@ -90,7 +91,11 @@ def _touch_byte_change(f: File, index: int, out: Mutated) -> None:
     if units and index <= units[0]:  # the first line decides the container (NDJSON or not)
         _touch_rest(f, 0, out)
         return
-    # line-based (NDJSON, CSV, mbox): a record can merge with its neighbours
+    # line-based (NDJSON, CSV, mbox): a record can merge with its neighbours (those of the end,
+    # too: a later drop or swap gives it new ones, see :func:`_touch_merged_neighbours`)
+    changed = f.pieces[index].unit
+    if changed is not None:
+        out.changed.add(changed)
     k = (
         units.index(index)
         if index in units
@@ -473,5 +478,24 @@ def apply(seed: Seed, mutations: list[dict[str, Any]], max_record: int) -> Mutat
             _unit_op(f, m, max_record, out)
         else:
             _file_op(files, f, m, out)
+    for f in files:
+        _touch_merged_neighbours(f, out)
     out.tree = {f.name: f.data() for f in files}
     return out
+
+
+def _touch_merged_neighbours(f: File, out: Mutated) -> None:
+    """In a line-based file, a record whose bytes changed (a cut that took its last line break)
+    may merge with the records beside it in the final order: after a drop or a swap these are
+    not the ones it had when it changed (fuzzer case mail/4f33fdba2d8e: a mail cut mid-header,
+    the next one dropped, the one after that read as part of its headers)."""
+    if f.kind not in ("ndjson", "csv", "mbox") or f.enveloped or not out.changed:
+        return
+    units = f.unit_positions()
+    for k, position in enumerate(units):
+        if f.pieces[position].unit in out.changed:
+            for j in (k - 1, k + 1):
+                if 0 <= j < len(units):
+                    neighbour = f.pieces[units[j]].unit
+                    assert neighbour is not None
+                    out.units.add(neighbour)
