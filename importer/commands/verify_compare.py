@@ -239,51 +239,20 @@ def thread_rows(
     """The expected and found rows of one part's threads (a found thread takes the index of the
     expected one it pairs with; one not expected gets an index after the last), and the order
     mismatch, if any, among threads whose times agree."""
-    expected_out = []
-    for thread in expected:
-        expected_out.append(
-            {
-                "source_id": source_id,
-                "part": part,
-                "thread": thread.index,
-                "type": thread.type,
-                "createdAt": thread.created_at,
-                "author": thread.author,
-                "text": thread.text,
-                "attachments": _names(thread.files),
-                "attachment sizes": _sizes(
-                    thread.files, {n for n, s in thread.files if s is not None}
-                ),
-            }
-        )
+    expected_out = [_expected_row(source_id, part, thread) for thread in expected]
     found_out = []
     extra = len(expected)
     same_time: list[tuple[int, int]] = []
     for e, f in pair_threads(expected, found):
         if f is None:
             continue
-        theirs = found[f]
         mine = expected[e] if e is not None else None
         if mine is None:
             extra += 1
-        files = _files_of(theirs)
-        known = {n for n, s in mine.files if s is not None} if mine else set()
-        time = normal_time(theirs.get("createdAt"))
-        text = theirs.get("body") if "body" in theirs else theirs.get("text")
-        found_out.append(
-            {
-                "source_id": source_id,
-                "part": part,
-                "thread": mine.index if mine else extra,
-                "type": _found_type(theirs),
-                "createdAt": time,
-                "author": _found_author(theirs, mine.author if mine else None),
-                "text": normal_text(text) if isinstance(text, str) else None,
-                "attachments": None if files is None else _names(files),
-                "attachment sizes": None if files is None else _sizes(files, known),
-            }
-        )
-        if mine is not None and time == mine.created_at:
+        row = _found_row(source_id, part, found[f], mine)
+        row["thread"] = mine.index if mine else extra
+        found_out.append(row)
+        if mine is not None and row["createdAt"] == mine.created_at:
             same_time.append((mine.index, f))
     order = [index for index, _ in sorted(same_time, key=lambda pair: pair[1])]
     mismatches = []
@@ -299,6 +268,42 @@ def thread_rows(
             )
         )
     return expected_out, found_out, mismatches
+
+
+def _expected_row(source_id: str, part: int, thread: ExpectedThread) -> dict[str, Any]:
+    """The comparable row of a thread as sent."""
+    return {
+        "source_id": source_id,
+        "part": part,
+        "thread": thread.index,
+        "type": thread.type,
+        "createdAt": thread.created_at,
+        "author": thread.author,
+        "text": thread.text,
+        "attachments": _names(thread.files),
+        "attachment sizes": _sizes(thread.files, {n for n, s in thread.files if s is not None}),
+    }
+
+
+def _found_row(
+    source_id: str, part: int, theirs: dict[str, Any], mine: ExpectedThread | None
+) -> dict[str, Any]:
+    """The comparable row of a thread as found, in the form of the one it pairs with (``mine``;
+    None: not expected); its ``thread`` index is the caller's to set."""
+    files = _files_of(theirs)
+    known = {n for n, s in mine.files if s is not None} if mine else set()
+    text = theirs.get("body") if "body" in theirs else theirs.get("text")
+    return {
+        "source_id": source_id,
+        "part": part,
+        "thread": None,
+        "type": _found_type(theirs),
+        "createdAt": normal_time(theirs.get("createdAt")),
+        "author": _found_author(theirs, mine.author if mine else None),
+        "text": normal_text(text) if isinstance(text, str) else None,
+        "attachments": None if files is None else _names(files),
+        "attachment sizes": None if files is None else _sizes(files, known),
+    }
 
 
 # --- conversation fields ---------------------------------------------------------------------

@@ -93,42 +93,6 @@ def render_html(report: dict[str, Any]) -> str:
         if report["sample"]
         else ""
     )
-    totals = [
-        ("conversations checked", report["conversations_checked"]),
-        ("parts checked", report["parts_checked"]),
-        ("threads checked", report["threads_checked"]),
-        ("not imported", report["not_imported"]),
-        ("mismatches", len(mismatches)),
-        ("requests", report["requests"]),
-        ("seconds", report["elapsed_s"]),
-    ]
-    boxes = "".join(
-        f'<div class="total"><b>{escape(str(value))}</b>{escape(name)}</div>'
-        for name, value in totals
-    )
-    by_field = report["mismatches_by_field"]
-    field_table = (
-        _table(
-            ["field", "mismatches", "conversations"],
-            [[f["field"], f["mismatches"], f["conversations"]] for f in by_field],
-            {1, 2},
-        )
-        if by_field
-        else "<p class='meta'>None.</p>"
-    )
-    shown = mismatches[:TABLE_ROWS]
-    rows = [[m["source_id"], m["part"], m["thread"], m["field"], m["expected"], m["found"]]
-            for m in shown]  # fmt: skip
-    mismatch_table = (
-        _table(["source id", "part", "thread", "field", "expected", "found"], rows, {1, 2})
-        if rows
-        else "<p class='meta'>None.</p>"
-    )
-    more = (
-        f"<p class='meta'>The first {TABLE_ROWS} of {len(mismatches)}; the CSV has every row.</p>"
-        if len(mismatches) > TABLE_ROWS
-        else ""
-    )
     inputs = ", ".join(report.get("inputs") or [])
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -137,12 +101,55 @@ def render_html(report: dict[str, Any]) -> str:
         f"<h1>Migration check: source against Help Scout</h1>{verdict}"
         f"<p class='meta'>mailbox {escape(str(report.get('mailbox')))} &middot; format "
         f"{escape(str(report.get('format')))} &middot; {escape(inputs)}{sample}</p>"
-        f"<div class='totals'>{boxes}</div>"
+        f"<div class='totals'>{_totals(report)}</div>"
         "<h2>Conversations per month</h2>"
         "<p class='meta'>Source: conversations of the export (of the sample, when sampled); "
         "Help Scout: those found there, by the month Help Scout gives them.</p>"
         f"{_chart(report['conversations_per_month'])}"
-        f"<h2>Mismatches by field</h2>{field_table}"
-        f"<h2>Mismatches</h2>{mismatch_table}{more}"
+        f"<h2>Mismatches by field</h2>{_field_table(report['mismatches_by_field'])}"
+        f"<h2>Mismatches</h2>{_mismatch_table(mismatches)}"
         "</body></html>\n"
     )
+
+
+def _totals(report: dict[str, Any]) -> str:
+    """One box per total of the report."""
+    totals = [
+        ("conversations checked", report["conversations_checked"]),
+        ("parts checked", report["parts_checked"]),
+        ("threads checked", report["threads_checked"]),
+        ("not imported", report["not_imported"]),
+        ("mismatches", len(report["mismatches"])),
+        ("requests", report["requests"]),
+        ("seconds", report["elapsed_s"]),
+    ]
+    return "".join(
+        f'<div class="total"><b>{escape(str(value))}</b>{escape(name)}</div>'
+        for name, value in totals
+    )
+
+
+def _field_table(by_field: list[dict[str, Any]]) -> str:
+    """Mismatches and conversations by field."""
+    if not by_field:
+        return "<p class='meta'>None.</p>"
+    return _table(
+        ["field", "mismatches", "conversations"],
+        [[f["field"], f["mismatches"], f["conversations"]] for f in by_field],
+        {1, 2},
+    )
+
+
+def _mismatch_table(mismatches: list[dict[str, Any]]) -> str:
+    """The first :data:`TABLE_ROWS` mismatches, and a line saying so when there are more."""
+    rows = [[m["source_id"], m["part"], m["thread"], m["field"], m["expected"], m["found"]]
+            for m in mismatches[:TABLE_ROWS]]  # fmt: skip
+    if not rows:
+        return "<p class='meta'>None.</p>"
+    table = _table(["source id", "part", "thread", "field", "expected", "found"], rows, {1, 2})
+    if len(mismatches) > TABLE_ROWS:
+        table += (
+            f"<p class='meta'>The first {TABLE_ROWS} of {len(mismatches)}; "
+            "the CSV has every row.</p>"
+        )
+    return table
