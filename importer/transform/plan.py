@@ -17,8 +17,9 @@ from pydantic import ValidationError
 from importer.errors import InvalidConversationError
 from importer.findings import Finding
 from importer.model import RAW_TEXT_KEY, Conversation
+from importer.transform.draft import build_draft
 from importer.transform.normalise import NormaliseContext, normalise
-from importer.transform.payload import PayloadContext, build_draft
+from importer.transform.payload import PayloadContext
 from importer.transform.split import Part, ReadAttachment, split_draft
 from importer.transform.validate import check_payload
 
@@ -144,6 +145,26 @@ def plan_conversation(
     except ValidationError as exc:
         findings = _pydantic_findings(exc, source_id, location, message_locations, field_locations)
         return InvalidConversation(source_id, location, findings, data)
+    return _plan_valid(
+        conversation,
+        data,
+        ctx,
+        location=location,
+        message_locations=message_locations,
+        field_locations=field_locations,
+    )
+
+
+def _plan_valid(
+    conversation: Conversation,
+    data: dict[str, Any],
+    ctx: PlanContext,
+    *,
+    location: str,
+    message_locations: Sequence[str],
+    field_locations: Mapping[str, str],
+) -> ConversationPlan | InvalidConversation:
+    """Normalise, map, split and check a record the model accepts."""
     norm_ctx = NormaliseContext(
         source_tz=ctx.source_tz,
         now=ctx.now,

@@ -20,8 +20,6 @@ NOT_YET_SPLIT = {
     "helpscout/session.py",
     "pipeline/importer.py",
     "sandbox/cli.py",
-    "transform/payload.py",
-    "transform/plan.py",
 }
 
 
