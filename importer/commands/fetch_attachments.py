@@ -173,17 +173,7 @@ async def fetch_attachments(
                 tasks = [asyncio.create_task(fetcher.work(queue)) for _ in range(workers)]
                 controller.start_pool(tasks)
                 try:
-                    seen: set[str] = set()
-                    for record in export.records():
-                        if stop.is_set():
-                            break
-                        for item in url_attachments(record):
-                            if item.url in seen:
-                                continue
-                            seen.add(item.url)
-                            report.attachments += 1
-                            await _put(queue, item, tasks)
-                        await asyncio.sleep(0)
+                    await _feed(export.records(), queue, tasks, report=report, stop=stop)
                 finally:
                     for _ in tasks:
                         await _put(queue, None, tasks)
@@ -194,11 +184,38 @@ async def fetch_attachments(
         controller.hand_over()
     report.interrupted = controller.interrupted
     report.elapsed_s = time.monotonic() - started
+    _write_report(report, report_path)
+    return report
+
+
+def _write_report(report: FetchReport, report_path: Path | None) -> None:
+    """The report's JSON to ``--report`` (``-``: standard output), if asked."""
     if report_path is not None and str(report_path) == STDOUT_NAME:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     elif report_path is not None:
         write_json_atomic(report.to_dict(), report_path)
-    return report
+
+
+async def _feed(
+    records: Iterator[SourceRecord],
+    queue: asyncio.Queue[UrlAttachment | None],
+    tasks: list[asyncio.Task[None]],
+    *,
+    report: FetchReport,
+    stop: asyncio.Event,
+) -> None:
+    """Every URL attachment of ``records`` on the queue, each URL once, until a stop."""
+    seen: set[str] = set()
+    for record in records:
+        if stop.is_set():
+            break
+        for item in url_attachments(record):
+            if item.url in seen:
+                continue
+            seen.add(item.url)
+            report.attachments += 1
+            await _put(queue, item, tasks)
+        await asyncio.sleep(0)
 
 
 async def _put(
