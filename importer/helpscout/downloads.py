@@ -2,16 +2,10 @@
 
 One place fetches them, on its own session (never the Help Scout session, so the API token can
 never reach another host), with the classifier's rules for downloads
-(:data:`RequestKind.DOWNLOAD`):
+(:data:`RequestKind.DOWNLOAD`). Each try is one bounded GET
+(:mod:`importer.helpscout.download_request`: the address policy, on every redirect too, the
+timeouts, the redirect and size limits); here, what happens between the tries of one file:
 
-- only the addresses :mod:`importer.addresses` allows (no loopback, private, link-local, ...
-  address unless ``--allow-host`` or ``--allow-private-urls`` says so): an IP literal is judged
-  before any connection, a name on the addresses it resolves to by the session's own resolver
-  (those connected to), and every redirect, followed here one hop at a time up to the limit, the
-  same way; a refusal is final at once (no try again, no timeout waited out);
-- a connect timeout, a read timeout (``read_s`` without a byte is a timeout), a redirect limit;
-- the size limit enforced while streaming: a body past ``max_bytes`` is refused as soon as it
-  passes it (or at once when ``Content-Length`` says so), never read whole first;
 - 408, 429, 5xx, timeouts, resets and disconnects (also mid-body) are tried again with backoff,
   any other answer (401/403 of an expired link, 404) is final for that file;
 - at most ``per_file_s`` over all the tries of one file;
@@ -28,37 +22,26 @@ without its query string (signed links carry their credentials there) and why.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
-import json
 import os
 import random
-import re
-import socket
-import time
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
-from yarl import URL
 
-from importer import __version__
-from importer.addresses import AddressPolicy, AddressRefusedError
 from importer.clock import SYSTEM_CLOCK, Clock
 from importer.errors import DownloadError, ImporterError, StoppedError, UsageError
 from importer.helpscout.download_hosts import NOT_ABOUT_THE_HOST, UNREACHABLE, HostWatch, host_of
-from importer.helpscout.outcome import (
-    Outcome,
-    OutcomeKind,
-    RawResponse,
-    RequestKind,
-    backoff_delay,
-    classify,
+from importer.helpscout.download_request import (
+    RetryableDownloadError,
+    download_session,
+    get_file,
+    public_url,
 )
+from importer.helpscout.outcome import Outcome, backoff_delay
 from importer.settings import DownloadLimits
 
 __all__ = [
@@ -71,9 +54,6 @@ __all__ = [
     "source_auth_from_env",
 ]
 
-#: Help Scout's "Get Attachment Data" endpoint (``_links.data.href`` of a dumped attachment)
-_HELPSCOUT_DATA = re.compile(r"/v2/conversations/\d+/attachments/\d+/data$")
-
 #: credentials for the old help desk's attachment links: ``HOST=HEADER VALUE``, several joined
 #: by ``;`` (e.g. ``acme.zendesk.com=Basic dXNlci90b2tlbjpYWFg=``); sent as ``Authorization``
 #: only to that host and its subdomains, never logged
@@ -81,9 +61,6 @@ ENV_SOURCE_AUTH = "IMPORTER_SOURCE_AUTH"
 
 T = TypeVar("T")
 Sleep = Callable[[float], Coroutine[Any, Any, Any]]
-CHUNK_BYTES = 64 * 1024
-#: the answers whose Location is followed (as aiohttp and browsers do for a GET)
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def fetched_file(folder: Path, url: str) -> Path:
@@ -121,12 +98,6 @@ def source_auth_from_env(
     return headers_for
 
 
-def public_url(url: str) -> str:
-    """``url`` without its query string and fragment (where signed links keep their secrets)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else url.split("?")[0]
-
-
 class AttachmentDownloader:
     """Fetches export attachments by URL; use as ``async with AttachmentDownloader() as d``.
 
@@ -157,15 +128,7 @@ class AttachmentDownloader:
         self.retrying = 0
 
     async def __aenter__(self) -> AttachmentDownloader:
-        self._session = aiohttp.ClientSession(
-            headers={"User-Agent": f"importer/{__version__}"},
-            # every name is resolved through the address policy: the addresses it allows are
-            # the only ones connected to (no proxy either: trust_env is off)
-            connector=aiohttp.TCPConnector(resolver=_PolicyResolver(self.limits.addresses)),
-            trust_env=False,
-            # never a token or a cookie of another host: each request names its own headers
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
+        self._session = download_session(self.limits.addresses)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -224,7 +187,7 @@ class AttachmentDownloader:
         """One try: the file, or the outcome worth another try; the host's state follows."""
         try:
             data = await self._unless_stopped(self._attempt(url, remaining))
-        except _RetryableError as exc:
+        except RetryableDownloadError as exc:
             outcome = exc.outcome
         except DownloadError as exc:
             self._heard(host, exc.code)
@@ -272,7 +235,7 @@ class AttachmentDownloader:
         except DownloadError as exc:
             self._heard(host, exc.code)
             return exc
-        except _RetryableError as exc:
+        except RetryableDownloadError as exc:
             self._heard(host, exc.outcome.code)
             return DownloadError(
                 f"{public_url(url)}: {exc.outcome.describe()}", code=exc.outcome.code
@@ -284,94 +247,16 @@ class AttachmentDownloader:
         session = self._session
         if session is None:
             raise RuntimeError("AttachmentDownloader used outside 'async with'")
-        limits = self.limits
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + remaining
         headers = dict(self._headers_for(url)) if self._headers_for is not None else {}
         self.attempts += 1
-        hop: URL | None = None
-        redirects = 0
-        try:
-            hop = URL(url)
-            while True:
-                limits.addresses.check_host(hop.raw_host or "")  # an IP literal: before connecting
-                left = deadline - loop.time()
-                if left <= 0:  # (a total of 0 would mean no limit at all)
-                    raise TimeoutError
-                timeout = aiohttp.ClientTimeout(
-                    total=left,
-                    connect=limits.connect_s,
-                    sock_connect=limits.connect_s,
-                    sock_read=limits.read_s,
-                )
-                async with session.get(
-                    hop, timeout=timeout, allow_redirects=False, headers=headers
-                ) as response:
-                    location = response.headers.get("Location")
-                    if response.status not in _REDIRECTS or location is None:
-                        outcome = classify(
-                            RawResponse(response.status, dict(response.headers)),
-                            RequestKind.DOWNLOAD,
-                            now=time.time(),
-                        )
-                        if outcome.kind is OutcomeKind.OK:
-                            return await self._body(response, url) if read_body else b""
-                        break
-                redirects += 1
-                if redirects > limits.max_redirects:
-                    raise DownloadError(
-                        f"{public_url(url)}: more than {limits.max_redirects} redirects",
-                        code="redirects",
-                    )
-                hop, headers = _redirected(url, hop, location, headers)
-        except AddressRefusedError as exc:
-            via = f" (redirected to {public_url(str(hop))})" if redirects and hop else ""
-            raise DownloadError(f"{public_url(url)}{via}: {exc}", code="address_policy") from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            outcome = classify(exc, RequestKind.DOWNLOAD)
-        except ValueError as exc:  # yarl refuses the URL itself
-            raise DownloadError(f"{public_url(url)}: not a usable URL ({exc})", code="url") from exc
-        if outcome.kind is OutcomeKind.RETRYABLE:
-            raise _RetryableError(outcome)
-        raise DownloadError(f"{public_url(url)}: {outcome.describe()}", code=outcome.code)
-
-    async def _body(self, response: aiohttp.ClientResponse, url: str) -> bytes:
-        if _HELPSCOUT_DATA.search(urlsplit(url).path) and "json" in response.content_type:
-            return await self._helpscout_data(response, url)
-        limit = self.limits.max_bytes
-        declared = response.content_length
-        too_big = f"{public_url(url)}: larger than the {limit:,}-byte attachment limit"
-        if declared is not None and declared > limit:
-            raise DownloadError(f"{too_big} ({declared:,} bytes)", code="too_large")
-        body = bytearray()
-        async for chunk in response.content.iter_chunked(CHUNK_BYTES):
-            body += chunk
-            if len(body) > limit:
-                raise DownloadError(too_big, code="too_large")
-        return bytes(body)
-
-    async def _helpscout_data(self, response: aiohttp.ClientResponse, url: str) -> bytes:
-        """Help Scout's "Get Attachment Data" answers ``{"data": "<base64>"}``, not the file
-        (a Help Scout dump names its attachments so): the file is the decoded ``data``."""
-        limit = self.limits.max_bytes * 4 // 3 + 4096  # the base64 of a file within the limit
-        body = bytearray()
-        async for chunk in response.content.iter_chunked(CHUNK_BYTES):
-            body += chunk
-            if len(body) > limit:
-                raise DownloadError(
-                    f"{public_url(url)}: larger than the {self.limits.max_bytes:,}-byte "
-                    "attachment limit",
-                    code="too_large",
-                )
-        try:
-            data = json.loads(bytes(body)).get("data")
-            return base64.b64decode(str(data), validate=True)
-        except (ValueError, AttributeError, binascii.Error) as exc:
-            raise DownloadError(
-                f"{public_url(url)}: the attachment data answer is not the expected "
-                f'{{"data": base64}} ({exc})',
-                code="bad_data",
-            ) from exc
+        return await get_file(
+            session,
+            url,
+            limits=self.limits,
+            headers=headers,
+            remaining=remaining,
+            read_body=read_body,
+        )
 
     async def _unless_stopped(self, work: Coroutine[Any, Any, T]) -> T:
         """``work``, abandoned at once (StoppedError) when the run stops meanwhile."""
@@ -393,57 +278,3 @@ class AttachmentDownloader:
         if task.cancelled():
             raise StoppedError("attachment download given up: the run is stopping")
         return task.result()
-
-
-def _redirected(
-    url: str, hop: URL, location: str, headers: dict[str, str]
-) -> tuple[URL, dict[str, str]]:
-    """The next hop of a redirect from ``hop`` to ``location``, and the headers to send it: the
-    old help desk's credentials only while the hops stay on the first one's origin (as aiohttp
-    does: once dropped, never sent again).
-
-    :raises DownloadError: when ``location`` is not an http or https URL.
-    """
-    try:
-        following = hop.join(URL(location))
-        if following.scheme not in ("http", "https"):
-            raise DownloadError(
-                f"{public_url(url)}: redirected to a {following.scheme} URL; only http and https "
-                "URLs are fetched",
-                code="scheme",
-            )
-        origin = following.origin()
-    except ValueError as exc:
-        raise DownloadError(
-            f"{public_url(url)}: redirected to a location that is not a usable URL ({exc})",
-            code="invalid_url",
-        ) from exc
-    return following, (headers if origin == hop.origin() else {})
-
-
-class _PolicyResolver(AbstractResolver):
-    """The session's resolver: a name resolves only to addresses the policy allows (those the
-    connector then connects to), else :class:`AddressRefusedError` (final, not a DNS failure)."""
-
-    def __init__(self, policy: AddressPolicy) -> None:
-        self._policy = policy
-        self._inner = aiohttp.DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        self._policy.check_host(host)
-        results = await self._inner.resolve(host, port, family)
-        self._policy.check_resolved(host, [result["host"] for result in results])
-        return results
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
-class _RetryableError(ImporterError):
-    """One try failed in a way worth another (internal to :class:`AttachmentDownloader`)."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.describe())
-        self.outcome = outcome
