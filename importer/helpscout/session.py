@@ -11,7 +11,8 @@ Retry policy, by outcome (see :mod:`importer.helpscout.outcome`):
 * FATAL raises :class:`FatalApiError` (or :class:`CredentialsError` when the token endpoint
   refuses the credentials).
 
-The token endpoint goes through the same send and classifier; list endpoints through one pager.
+The token endpoint goes through the same send and classifier
+(:mod:`importer.helpscout.token_request`); list endpoints through one pager.
 The endpoints themselves are :class:`importer.helpscout.client.HelpScoutClient`'s.
 """
 
@@ -31,26 +32,25 @@ import aiohttp
 from importer import __version__
 from importer.clock import SYSTEM_CLOCK, Clock
 from importer.errors import (
-    CredentialsError,
     FatalApiError,
     RejectedApiError,
     RetryableApiError,
-    StoppedError,
     UsageError,
 )
-from importer.helpscout.auth import Credentials, TokenManager, token_of, token_refused
+from importer.helpscout.auth import Credentials, TokenManager
+from importer.helpscout.exchange import acquire_unless_stopped, exchange
 from importer.helpscout.outcome import (
     Outcome,
     OutcomeKind,
-    RawResponse,
     RequestKind,
     backoff_delay,
     classify,
     fatal_message,
 )
 from importer.helpscout.pacing import Pacer
+from importer.helpscout.token_request import TOKEN_PATH, request_token
 from importer.helpscout.transport import Timeouts, check_api_url, make_ssl_context
-from importer.settings import DEFAULT_RATE_LIMIT, ENV_APP_ID, ENV_APP_SECRET, READ_COST, WRITE_COST
+from importer.settings import DEFAULT_RATE_LIMIT, READ_COST, WRITE_COST
 from importer.wire import json_bytes
 
 __all__ = ["MAX_PAGES", "TOKEN_PATH", "ApiSession", "ClientStats"]
@@ -58,7 +58,6 @@ __all__ = ["MAX_PAGES", "TOKEN_PATH", "ApiSession", "ClientStats"]
 EventSink = Callable[[str, dict[str, Any]], None]
 
 MAX_PAGES = 1000
-TOKEN_PATH = "/v2/oauth2/token"
 
 
 @dataclass
@@ -311,27 +310,9 @@ class ApiSession:
         """Wait for the pacer; give up (nothing sent) if the run starts stopping meanwhile."""
         self.waiting_on_rate += 1
         try:
-            await self._acquire_unless_stopped(cost, what)
+            await acquire_unless_stopped(self.pacer, cost, stop=self.stop, what=what)
         finally:
             self.waiting_on_rate -= 1
-
-    async def _acquire_unless_stopped(self, cost: float, what: str) -> None:
-        if self.stop is None:
-            await self.pacer.acquire(cost)
-            return
-        if not self.stop.is_set():
-            acquiring = asyncio.ensure_future(self.pacer.acquire(cost))
-            stopping = asyncio.ensure_future(self.stop.wait())
-            try:
-                await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                stopping.cancel()
-                if not acquiring.done():
-                    acquiring.cancel()
-            if acquiring.done() and not acquiring.cancelled() and not self.stop.is_set():
-                acquiring.result()
-                return
-        raise StoppedError(f"{what}: not sent, the run is stopping")
 
     async def _send(
         self,
@@ -348,25 +329,15 @@ class ApiSession:
         require_id: bool = True,
     ) -> Outcome:
         """One request and what it means (:func:`classify`); never raises for an answer."""
-        headers = {"Accept": "application/hal+json, application/json"}
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        body: Any = form
+        data: bytes | dict[str, str] | None = form
         if json_body is not None:
-            body = json_bytes(json_body)  # byte for byte what the splitter measured
-            headers["Content-Type"] = "application/json; charset=UTF-8"
+            data = json_bytes(json_body)  # byte for byte what the splitter measured
         if kind is not RequestKind.TOKEN:  # the token endpoint is not the API's budget
             self.stats.requests += 1
         try:
-            async with self.session.request(
-                method,
-                self.api_url + path,
-                params=params,
-                data=body,
-                headers=headers,
-                allow_redirects=False,
-            ) as resp:
-                raw = RawResponse(resp.status, dict(resp.headers), await resp.read())
+            raw = await exchange(
+                self.session, method, self.api_url + path, token=token, params=params, data=data
+            )
         except (aiohttp.ClientError, TimeoutError) as exc:
             return classify(exc, kind)
         if kind is not RequestKind.TOKEN:
@@ -381,45 +352,16 @@ class ApiSession:
         )
 
     async def _fetch_token(self) -> tuple[str, float]:
-        """A token from the token endpoint, through the same send and classifier as every
-        request (outside the pacer: the endpoint does not spend the rate limit)."""
-        creds = self._tokens_credentials()
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": creds[0],
-            "client_secret": creds[1],
-        }
-        attempt = 0
-        while True:
-            attempt += 1
-            outcome = await self._send("POST", TOKEN_PATH, RequestKind.TOKEN, None, form=form)
-            if outcome.kind is OutcomeKind.OK:
-                return token_of(outcome)
-            last = attempt >= self.max_attempts
-            if outcome.kind is OutcomeKind.FATAL or last:
-                raise token_refused(outcome, attempt, f"{self.api_url}{TOKEN_PATH}")
-            delay = self._backoff(outcome, attempt)
-            self._emit(
-                "request.retry",
-                method="POST",
-                path=TOKEN_PATH,
-                code=outcome.code,
-                attempt=attempt,
-                delay_s=round(delay, 3),
-            )
-            await self._clock.sleep(delay)
-
-    def _backoff(self, outcome: Outcome, attempt: int) -> float:
-        """Seconds before trying again: the answer's Retry-After, else exponential backoff."""
-        if outcome.retry_after is not None:
-            return outcome.retry_after
-        return backoff_delay(attempt, jitter=self._rand())
-
-    def _tokens_credentials(self) -> tuple[str, str]:
-        creds = self._credentials
-        if not (creds.app_id and creds.app_secret):  # pragma: no cover (TokenManager checks)
-            raise CredentialsError(f"{ENV_APP_ID} and {ENV_APP_SECRET} are needed for a token")
-        return creds.app_id, creds.app_secret
+        """A token from the token endpoint (:mod:`importer.helpscout.token_request`)."""
+        return await request_token(
+            lambda form: self._send("POST", TOKEN_PATH, RequestKind.TOKEN, None, form=form),
+            self._credentials,
+            token_url=f"{self.api_url}{TOKEN_PATH}",
+            max_attempts=self.max_attempts,
+            rand=self._rand,
+            clock=self._clock,
+            emit=self._emit,
+        )
 
     def _token_refreshed(self, reason: str, expires_in: float) -> None:
         self.stats.refreshes += 1
