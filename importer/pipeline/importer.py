@@ -3,13 +3,13 @@
 For each conversation, in order: its customers' turn (:mod:`customers`), its customer created
 when it has no email, a check that the parts already in Help Scout were cut as planned now, then
 each missing part: its URL files fetched and the part created exactly once (:mod:`parts`), its
-other files uploaded after (:mod:`attachments`). Then it is counted (:class:`Tally`).
+other files uploaded after (:mod:`attachments`). Then it is counted (:mod:`settlement`).
 
 Whatever one conversation raises is its own failure (:meth:`ImportRun.handle`): it is failed in
 the report, the dead letters and the checkpoint (a part whose request may have been sent is left
-in doubt for the rerun), and the worker takes the next one. A fatal answer, or an output that
-cannot be written (:class:`~importer.errors.OutputWriteError`: disk full), stops every worker;
-the checkpoint stays consistent and a rerun resumes.
+in doubt for the rerun; :mod:`settlement`), and the worker takes the next one. A fatal answer,
+or an output that cannot be written (:class:`~importer.errors.OutputWriteError`: disk full),
+stops every worker; the checkpoint stays consistent and a rerun resumes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,11 +37,11 @@ from importer.pipeline.attachments import Fetched, PartFiles, notes, remove_spoo
 from importer.pipeline.checkpoint import Checkpoint, PartState
 from importer.pipeline.customers import Customers
 from importer.pipeline.parts import EventSink, PartResult, PartSender, split_changed
+from importer.pipeline.settlement import Settlement, best_effort
 from importer.pipeline.waiting import HostWaits
 from importer.progress import Progress
 from importer.report import Report
-from importer.tally import AlreadyDone, Planned, Tally
-from importer.transform.payload import AttachmentDraft
+from importer.tally import AlreadyDone, Planned
 from importer.transform.plan import ConversationPlan, InvalidConversation
 from importer.transform.split import Part
 
@@ -76,13 +75,16 @@ class ImportRun:
     fatal: ImporterError | None = None
     #: why the export could not be read to its end, if so (the run then exits 1)
     read_error: str | None = None
-    #: files given up, by source id: not counted among the conversation's attachments
-    _files_left_out: dict[str, int] = field(default_factory=dict)
-    #: source ids of conversations in the workers' hands already counted in the report
-    _settled: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.tally = Tally(self.report, self.dead)
+        self.settlement = Settlement(
+            checkpoint=self.checkpoint,
+            report=self.report,
+            dead=self.dead,
+            progress=self.progress,
+            emit=self.emit,
+            throttled=lambda: self.client.stats.throttled,
+        )
         self.customers = Customers(
             client=self.client,
             checkpoint=self.checkpoint,
@@ -104,7 +106,7 @@ class ImportRun:
         self.files = PartFiles(
             client=self.client,
             checkpoint=self.checkpoint,
-            left_out=self._file_left_out,
+            left_out=self.settlement.file_left_out,
             emit=self.emit,
             downloader=self.downloader,
             spool_dir=self.spool_dir,
@@ -136,11 +138,11 @@ class ImportRun:
             self.output_failed(exc)
         except Exception as exc:
             try:
-                self.settle_crashed(plan, exc)
+                self.settlement.crashed(plan, exc)
             except OutputWriteError as again:  # recording the failure found the disk full
                 self.output_failed(again)
         finally:
-            self._settled.discard(plan.source_id)
+            self.settlement.let_go(plan.source_id)
 
     def wait_for_host(self, plan: ConversationPlan, exc: HostDownError) -> None:
         """``plan`` needs files of a host that is down: it waits for the host (the worker
@@ -151,16 +153,6 @@ class ImportRun:
             self.settle_host_down(plan, exc)
         else:
             self.waits.park(plan, exc)
-
-    def settle_host_down(self, plan: ConversationPlan, exc: HostDownError) -> None:
-        """The host of ``plan``'s files did not answer within ``--download-host-wait``: failed,
-        not imported without them (a rerun tries again). Its first part not sent is failed in
-        the checkpoint (``importer status`` counts it); a part in doubt stays in doubt."""
-        index = self._fail_first_unsent(plan, "download_host", str(exc), "attachment")
-        self.settle_failed(
-            plan, index, PartResult(None, None, str(exc), "download_host"), "attachment"
-        )
-        self._settled.discard(plan.source_id)  # settled outside a worker's hands
 
     def output_failed(self, exc: OutputWriteError) -> None:
         """An output could not be written (disk full, file size limit): not one conversation's
@@ -173,6 +165,7 @@ class ImportRun:
 
     async def import_conversation(self, plan: ConversationPlan) -> None:
         """Create every missing part of ``plan``, in order, then count it."""
+        settle = self.settlement
         async with self.customers.turn(plan.customer_keys()):
             if self.stop.is_set():
                 return  # stopped while waiting for its turn: the rerun picks it up
@@ -180,11 +173,11 @@ class ImportRun:
             if plan.customer_to_create is not None:
                 customer_id, failure = await self.customers.ensure(plan)
                 if failure is not None:
-                    self.settle_failed(plan, None, failure)
+                    settle.failed(plan, None, failure)
                     return
             changed = split_changed(plan, self.checkpoint.parts_of(plan.source_id))
             if changed is not None:  # sending the rest would lose or repeat messages
-                self.settle_failed(plan, None, PartResult(None, None, changed, "split_changed"))
+                settle.failed(plan, None, PartResult(None, None, changed, "split_changed"))
                 return
             created_now = False
             for part in plan.parts:
@@ -195,9 +188,9 @@ class ImportRun:
                     return  # failed, and counted so
                 created_now = created_now or created
         if created_now:
-            self.settle_imported(plan)
+            settle.imported(plan)
         else:
-            self.settle_already_imported(plan)
+            settle.already_imported(plan)
 
     async def _import_part(
         self, plan: ConversationPlan, part: Part, customer_id: int | None
@@ -216,7 +209,7 @@ class ImportRun:
                 body = part.body(customer_id, notes(part, fetched))
                 result = await self.parts.create(plan, part, body, record, customer_id)
                 if result.conversation_id is None:
-                    self.settle_failed(plan, part.index, result)
+                    self.settlement.failed(plan, part.index, result)
                     return None
                 conversation_id = result.conversation_id
                 self.customers.known(plan.customer_keys([part]))
@@ -226,124 +219,25 @@ class ImportRun:
             remove_spooled(fetched)
         return not done
 
-    # --- what is left out of an imported conversation -----------------------------------------
-
-    def _file_left_out(
-        self, plan: ConversationPlan, part: Part, attachment: AttachmentDraft, why: str
-    ) -> None:
-        finding = Finding(
-            "attachment",
-            "attachment",
-            f"{attachment.file_name}: {why}; left out",
-            attachment.location or plan.location,
-            plan.source_id,
-            part.index,
-        )
-        self._files_left_out[plan.source_id] = self._files_left_out.get(plan.source_id, 0) + 1
-        self.left_out([finding])
-
-    def left_out(self, findings: list[Finding]) -> None:
-        """Messages or files of an imported conversation that are not in Help Scout: in the
-        report and the checkpoint's error log (``importer status``)."""
-        self._log_left_out(findings)
-        self.report.left_out(findings)
-
-    def _log_left_out(self, findings: list[Finding]) -> None:
-        for finding in findings:
-            self.checkpoint.log_error(
-                stage=finding.stage,
-                code=finding.code,
-                message=f"{finding.location}: {finding.message}",
-                source_id=finding.source_id,
-                part=finding.part,
-            )
-
-    # --- counting -----------------------------------------------------------------------------
-
-    def tick(self, outcome: str) -> None:
-        """Move the progress on by one settled conversation, with the 429s seen so far."""
-        self.progress.counts["throttled"] = self.client.stats.throttled
-        self.progress.update(outcome)
-
-    def settle_imported(self, plan: ConversationPlan) -> None:
-        """The conversation's last missing part exists: count it imported."""
-        self._settled.add(plan.source_id)
-        given_up = self._files_left_out.pop(plan.source_id, 0)
-        self._log_left_out(plan.left_out)  # the tally puts them in the report
-        self.tally.imported(plan, given_up)
-        self.tick("imported")
-        self.emit("conversation.imported", {"source_id": plan.source_id, "parts": len(plan.parts)})
+    # --- for the feed and the host watcher: settled without a worker; the reading's end -------
 
     def settle_already_imported(self, plan: ConversationPlan | AlreadyDone) -> None:
-        """Every part existed before this run (it only finished uploading attachments)."""
-        self._settled.add(plan.source_id)
-        self.tally.already_imported(plan)
-        self.tick("already imported")
+        """Every part existed before this run."""
+        self.settlement.already_imported(plan)
 
     def settle_invalid(self, planned: InvalidConversation) -> None:
-        """The conversation cannot be imported as it is (in the checkpoint's error log too)."""
-        entry = self.tally.invalid(planned)
-        self.checkpoint.log_error(
-            stage=entry["stage"],
-            code=entry["code"],
-            message=f"{entry['location']}: {entry['message']}",
-            source_id=planned.source_id,
-        )
-        self.tick("invalid")
+        """The conversation cannot be imported as it is."""
+        self.settlement.invalid(planned)
 
     def settle_failed(
         self, plan: Planned, part: int | None, result: PartResult, stage: str = "send"
     ) -> None:
-        """A part could not be created (or, ``stage`` "transform", the conversation could not
-        be planned): the conversation is failed, with its reason."""
-        if plan.source_id is not None:
-            self._settled.add(plan.source_id)
-        code = result.code or stage
-        self.tick("failed")
-        self.emit("conversation.failed", {"source_id": plan.source_id, "part": part, "code": code})
-        self.tally.failed(plan, part, stage, code, result.reason)
-        if isinstance(plan, ConversationPlan) and part is None and code == "customer":
-            self._customer_failed(plan, result)
-        elif part is None:  # the error log of importer status; a part's own failure is there
-            self.checkpoint.log_error(
-                stage=stage, code=code, message=result.reason, source_id=plan.source_id
-            )
+        """A part could not be created, or the conversation could not be planned."""
+        self.settlement.failed(plan, part, result, stage)
 
-    def _customer_failed(self, plan: ConversationPlan, result: PartResult) -> None:
-        """Its customer could not be created: its first part not sent is failed in the
-        checkpoint (``importer status`` counts it, a rerun sends it)."""
-        if self._fail_first_unsent(plan, "customer", result.reason, "customer") is None:
-            self.checkpoint.log_error(
-                stage="send", code="customer", message=result.reason, source_id=plan.source_id
-            )
-
-    def _fail_first_unsent(
-        self, plan: ConversationPlan, code: str, message: str, stage: str
-    ) -> int | None:
-        """Record the conversation's first part not done as failed, when it was never sent
-        (a part in doubt stays in doubt); its index, or None when there is no such part."""
-        unsent = self._first_part_not_done(plan)
-        if unsent is None or unsent[1] not in (None, PartState.PENDING, PartState.FAILED):
-            return None
-        part = unsent[0]
-        self.checkpoint.record_failed(
-            plan.source_id,
-            part.index,
-            code=code,
-            message=message,
-            part_count=part.count,
-            stage=stage,
-        )
-        return part.index
-
-    def _first_part_not_done(self, plan: ConversationPlan) -> tuple[Part, PartState | None] | None:
-        """The conversation's first part not done in the checkpoint, with its state (None: never
-        recorded), or None when every part is done."""
-        for part in plan.parts:
-            row = self.checkpoint.part(plan.source_id, part.index)
-            if row is None or row.state != PartState.DONE:
-                return part, row.state if row is not None else None
-        return None
+    def settle_host_down(self, plan: ConversationPlan, exc: HostDownError) -> None:
+        """The host of ``plan``'s files was given up: the conversation is failed."""
+        self.settlement.host_down(plan, exc)
 
     def reading_failed(self, exc: Exception, last: str) -> None:
         """The reader raised instead of yielding a record: what was read goes on, the rest of
@@ -360,71 +254,6 @@ class ImportRun:
             "read.failed",
             {"error": message, "traceback": "".join(traceback.format_exception(exc))},
         )
-        _best_effort(
+        best_effort(
             lambda: self.checkpoint.log_error(stage="read", code="internal", message=message)
         )
-
-    def settle_crashed(self, plan: ConversationPlan, exc: Exception) -> None:
-        """``plan`` raised what no code expected: it is failed with the exception's type and
-        message (in the report, the dead letters and the checkpoint, the traceback in
-        ``--log-json``), and the worker goes on. A part whose request may have been sent is
-        left in doubt, so the rerun looks it up before sending it again. Counted once: a
-        conversation already settled when it raised keeps that count, the error is logged."""
-        reason = f"unexpected {type(exc).__name__}: {exc}"
-        if isinstance(exc, ImporterError):
-            reason = str(exc)
-        self.emit(
-            "conversation.crashed",
-            {
-                "source_id": plan.source_id,
-                "error": reason,
-                "traceback": "".join(traceback.format_exception(exc)),
-            },
-        )
-        log.error("%s: %s", plan.source_id, reason)
-        if plan.source_id in self._settled:
-            _best_effort(
-                lambda: self.checkpoint.log_error(
-                    stage="send", code="internal", message=reason, source_id=plan.source_id
-                )
-            )
-            return
-        _best_effort(lambda: self._leave_in_doubt(plan, reason))
-        try:
-            self.settle_failed(plan, None, PartResult(None, None, reason, "internal"))
-        except OutputWriteError:
-            raise
-        except Exception as again:
-            log.error("%s: recording the failure failed too: %s", plan.source_id, again)
-            self._settled.add(plan.source_id)
-
-    def _leave_in_doubt(self, plan: ConversationPlan, reason: str) -> None:
-        """A part left ``sending`` by an exception is in doubt for the rerun; a part not yet
-        sent is failed (``importer status`` counts it, the rerun sends it)."""
-        unsent = self._first_part_not_done(plan)
-        if unsent is None:
-            return
-        part, state = unsent
-        if state is PartState.SENDING:
-            self.checkpoint.record_in_doubt(
-                plan.source_id, part.index, code="internal", message=reason
-            )
-        elif state in (None, PartState.PENDING, PartState.FAILED):
-            self.checkpoint.record_failed(
-                plan.source_id,
-                part.index,
-                code="internal",
-                message=reason,
-                part_count=part.count,
-                stage="send",
-            )
-
-
-def _best_effort(action: Callable[[], object]) -> None:
-    """``action()``; what it raises is logged, except a full disk, which stops the run."""
-    try:
-        action()
-    except OutputWriteError:
-        raise
-    except Exception as exc:
-        log.error("could not record a failure in the checkpoint: %s", exc)
