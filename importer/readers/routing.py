@@ -113,9 +113,12 @@ def no_conversations(
     main = reader.roles[0]
     found = [role for role in reader.roles if files.get(role) and role != main]
     held = f"only {', '.join(found)}" if found else "no record read is one"
+    read = list(dict.fromkeys(rf.file.name for role_files in files.values() for rf in role_files))
+    more = f" and {len(read) - 3} more" if len(read) > 3 else ""
+    named = f" (read: {', '.join(read[:3])}{more})" if read else ""
     message = (
         f"the export holds no {reader.info.label} {main} ({held}): give the {main} file "
-        "(or stream) of the export with the others"
+        f"(or stream) of the export with the others{named}"
     )
     if not warnings:
         raise FormatError(message)
