@@ -290,6 +290,8 @@ class JsonWalk(ScanState):
                 self._line,
                 self._offset,
             )
+        if self._depth and self._depth == self._split_depth and self._capture_from is not None:
+            self._end_between_records()
         if self._depth:
             raise JsonScanError(
                 f"the JSON value that starts at line {self._started_at} is not closed "
@@ -297,3 +299,14 @@ class JsonWalk(ScanState):
                 self._line,
                 self._offset,
             )
+
+    def _end_between_records(self) -> None:
+        """The file ends between two records of a list (cut after one): the last record is
+        whole, and given back; the list not closed is the damage :meth:`_check_end` raises
+        next (fuzzer case helpscout/b74f811f7c43: a page cut after its last conversation lost
+        that conversation)."""
+        if not b"".join(self._pieces).rstrip(WHITESPACE).endswith(b"}"):
+            return  # a value cut short (or none after the last comma): nothing whole to give
+        self._capture_from = 0  # the last chunk's bytes are in the pieces already
+        self._emit_element(b"", 0, closing=True)
+        self._split_depth = None

@@ -85,7 +85,7 @@ def _scan_all(data: bytes, chunk_size: int, bound: int = 1 << 20) -> list[Scanne
 @pytest.mark.parametrize(
     ("data", "line", "good"),
     [
-        (b'[\n{"a": 1},\n{"a": 2}', 3, 1),
+        (b'[\n{"a": 1},\n{"a": 2}', 3, 2),  # the last record is whole: only "]" is cut
         (b'{"a": "\n\nnot closed', 1, 0),
         (b'{"a": 1}\n, {"b": 2}', 2, 1),
         (b'{"a": 1}\n\nnull', 3, 1),
@@ -303,3 +303,22 @@ def test_a_damaged_first_record_costs_itself_alone(chunk_size: int, wrapped: boo
     items = _scan_all(broken.encode(), chunk_size)
     assert [json.loads(item.raw)["id"] for item in items if item.error is None] == [2, 3, 4]
     assert len([item for item in items if item.error is not None]) == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'[\n  {"id": 1},\n  {"id": 2}\n',
+        b'{"_embedded": {"conversations": [\n  {"id": 1},\n  {"id": 2, "x": {"y": []}}\n',
+    ],
+)
+@pytest.mark.parametrize("chunk_size", [1, 4, 1000])
+def test_a_list_cut_after_a_whole_record_gives_that_record_and_one_error(
+    data: bytes, chunk_size: int
+) -> None:
+    """Fuzzer case helpscout/b74f811f7c43: a page cut after its last record lost the record."""
+    items = _scan_all(data, chunk_size)
+    errors = [item for item in items if item.error is not None]
+    assert 1 == len(errors)
+    assert "not closed before the end of the file" in (errors[0].error or "")
+    assert [1, 2] == [json.loads(item.raw)["id"] for item in items if item.error is None]
