@@ -53,6 +53,30 @@ async def token_user(client: HelpScoutClient) -> int | None:
     return user_id if isinstance(user_id, int) else None
 
 
+async def online_context(
+    client: HelpScoutClient,
+    settings: RunSettings,
+    export: Export,
+    *,
+    users: dict[str, int],
+    mailbox_fields: dict[str, MailboxField],
+) -> tuple[PlanContext, UserDirectory]:
+    """Planning as ``run`` plans (``run`` and ``verify`` alike): the mailbox's fields, the
+    users, the default user (the token's when none is given)."""
+    default_user = settings.default_user or await token_user(client)
+    directory = UserDirectory(users, client.find_user_by_email)
+    ctx = plan_context(
+        settings.transform,
+        export,
+        offline=False,
+        mailbox=settings.mailbox,
+        resolve_user=directory.resolve,
+        default_user=default_user,
+        mailbox_fields=mailbox_fields,
+    )
+    return ctx, directory
+
+
 @dataclass(frozen=True)
 class Ready:
     """What ``run``'s set-up found: the agents' directory, the planning context, and how many
@@ -74,16 +98,8 @@ async def set_up(
 ) -> Ready:
     """``run``'s set-up, before its checkpoint exists: a refused start leaves nothing behind."""
     mailbox_fields = await preflight(client, settings)
-    default_user = settings.default_user or await token_user(client)
-    directory = UserDirectory(users, client.find_user_by_email)
-    ctx = plan_context(
-        settings.transform,
-        export,
-        offline=False,
-        mailbox=settings.mailbox,
-        resolve_user=directory.resolve,
-        default_user=default_user,
-        mailbox_fields=mailbox_fields,
+    ctx, directory = await online_context(
+        client, settings, export, users=users, mailbox_fields=mailbox_fields
     )
     total = None
     if show_progress:

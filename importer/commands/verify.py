@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.commands.agents import UserDirectory, load_users_file
-from importer.commands.preflight import token_user
+from importer.commands.preflight import online_context
 from importer.commands.recorded import merged_settings, recorded_inputs
 from importer.commands.verify_readback import Verifier
 from importer.commands.verify_report import VerifyReport
@@ -35,7 +35,6 @@ from importer.events import EventLog
 from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
 from importer.pipeline.checkpoint import Checkpoint, PartState
-from importer.planning.records import plan_context
 from importer.planning.selection import parse_date_range
 from importer.planning.stream import planned_with_agents
 from importer.readers import Export, open_export
@@ -215,17 +214,6 @@ def _announce(scope: Scope, rate_limit: int) -> float:
 async def _online_context(
     client: HelpScoutClient, settings: RunSettings, export: Export, users: dict[str, int]
 ) -> tuple[PlanContext, UserDirectory]:
-    """Planning as ``run`` plans: the mailbox's fields, the users, the default user."""
+    """Planning as ``run`` plans, with the mailbox's fields as they are now."""
     fields = fields_by_name(await client.mailbox_fields(int(settings.mailbox or 0)))
-    default_user = settings.default_user or await token_user(client)
-    directory = UserDirectory(users, client.find_user_by_email)
-    ctx = plan_context(
-        settings.transform,
-        export,
-        offline=False,
-        mailbox=settings.mailbox,
-        resolve_user=directory.resolve,
-        default_user=default_user,
-        mailbox_fields=fields,
-    )
-    return ctx, directory
+    return await online_context(client, settings, export, users=users, mailbox_fields=fields)
