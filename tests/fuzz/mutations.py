@@ -82,6 +82,10 @@ def _touch_rest(f: File, from_piece: int, out: Mutated) -> None:
 def _touch_byte_change(f: File, index: int, out: Mutated) -> None:
     """A record's bytes changed so that it may no longer parse: what else that can break."""
     units = f.unit_positions()
+    # what it breaks is decided again at the end, in the final order (see :func:`_touch_moved`)
+    changed = f.pieces[index].unit
+    if changed is not None:
+        out.changed.add(changed)
     if f.enveloped:  # the whole line: its envelope, or a page of records
         _touch_rest(f, _line_start(f, index), out)
         return
@@ -92,10 +96,7 @@ def _touch_byte_change(f: File, index: int, out: Mutated) -> None:
         _touch_rest(f, 0, out)
         return
     # line-based (NDJSON, CSV, mbox): a record can merge with its neighbours (those of the end,
-    # too: a later drop or swap gives it new ones, see :func:`_touch_merged_neighbours`)
-    changed = f.pieces[index].unit
-    if changed is not None:
-        out.changed.add(changed)
+    # too: a later drop or swap gives it new ones)
     k = (
         units.index(index)
         if index in units
@@ -278,6 +279,8 @@ def _file_op(files: list[File], f: File, m: dict[str, Any], out: Mutated) -> Non
         piece = f.pieces[index]
         if op == "truncate_file":
             _touch_rest(f, _line_start(f, index) if f.enveloped else index, out)
+            if piece.unit is not None:  # a later swap may move the cut record up the file
+                out.changed.add(piece.unit)
             out.new_tokens |= tokens(piece.data[:inner]) - tokens(piece.data)
             f.pieces[index + 1 :] = []
             f.pieces[index] = Piece(piece.data[:inner], piece.unit)
@@ -479,19 +482,38 @@ def apply(seed: Seed, mutations: list[dict[str, Any]], max_record: int) -> Mutat
         else:
             _file_op(files, f, m, out)
     for f in files:
-        _touch_merged_neighbours(f, out)
+        _touch_moved(f, out)
     out.tree = {f.name: f.data() for f in files}
     return out
 
 
-def _touch_merged_neighbours(f: File, out: Mutated) -> None:
-    """In a line-based file, a record whose bytes changed (a cut that took its last line break)
-    may merge with the records beside it in the final order: after a drop or a swap these are
-    not the ones it had when it changed (fuzzer case mail/4f33fdba2d8e: a mail cut mid-header,
-    the next one dropped, the one after that read as part of its headers)."""
-    if f.kind not in ("ndjson", "csv", "mbox") or f.enveloped or not out.changed:
+def _touch_moved(f: File, out: Mutated) -> None:
+    """What a record whose bytes changed breaks, in the final order: after a drop or a swap its
+    place is not the one it had when it changed. In a JSON document (or an enveloped file) what
+    follows its line; in a line-based file the whole file if it came first (the first line
+    decides the container), else the records beside it. Fuzzer cases mail/4f33fdba2d8e (a mail
+    cut mid-header, the next one dropped, the one after that read as part of its headers) and
+    freshdesk/58272ef75d7b (an agent broken, then swapped to the top of its list: the agents
+    after it went unread, not the ones after its first place) and helpscout/6d78f3aaba7a (a page
+    cut inside its seventh conversation, the cut one swapped into second place: the four after
+    it lost)."""
+    if not out.changed:
         return
     units = f.unit_positions()
+    moved = [p for p in units if f.pieces[p].unit in out.changed]
+    if not moved:
+        return
+    if f.enveloped:
+        _touch_rest(f, _line_start(f, moved[0]), out)
+        return
+    if f.kind == "json":
+        _touch_rest(f, moved[0], out)
+        return
+    if f.kind not in ("ndjson", "csv", "mbox"):
+        return
+    if moved[0] <= units[0]:
+        _touch_rest(f, 0, out)
+        return
     for k, position in enumerate(units):
         if f.pieces[position].unit in out.changed:
             for j in (k - 1, k + 1):
