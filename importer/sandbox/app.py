@@ -22,6 +22,7 @@ from importer.sandbox.limits import cost_of
 from importer.sandbox.state import SANDBOX_KEY, ParamError, Sandbox, sandbox_of
 from importer.sandbox.store import Store
 from importer.sandbox.validation import FieldError
+from importer.sandbox.web import add_web_routes, pages_guard
 
 TOKEN_PATH = "/v2/oauth2/token"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -79,6 +80,8 @@ async def _call(handler: Handler, request: web.Request) -> web.StreamResponse:
 @web.middleware
 async def sandbox_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Latency, auth, rate limit and faults around every handler."""
+    if not request.path.startswith("/v2/"):
+        return await handler(request)  # the web pages: no token, no budget (importer.sandbox.web)
     sb = sandbox_of(request)
     if sb.config.latency_ms is not None:
         low, high = sb.config.latency_ms
@@ -116,7 +119,9 @@ async def sandbox_middleware(request: web.Request, handler: Handler) -> web.Stre
 def build_app(config: SandboxConfig, store: Store | None = None) -> web.Application:
     """The sandbox as an ``aiohttp.web.Application``; its state is ``app[SANDBOX_KEY]``."""
     client_max = max(config.max_body_bytes, config.max_attachment_bytes) + 1024 * 1024
-    app = web.Application(middlewares=[sandbox_middleware], client_max_size=client_max)
+    app = web.Application(
+        middlewares=[pages_guard, sandbox_middleware], client_max_size=client_max
+    )
     app[SANDBOX_KEY] = Sandbox(config, store)
     conv = r"/v2/conversations/{id:\d+}"
     app.router.add_post(TOKEN_PATH, oauth.token)
@@ -140,4 +145,5 @@ def build_app(config: SandboxConfig, store: Store | None = None) -> web.Applicat
     app.router.add_get("/v2/customers", accounts.list_customers)
     app.router.add_post("/v2/customers", accounts.create_customer)
     app.router.add_get(r"/v2/customers/{id:\d+}", accounts.get_customer)
+    add_web_routes(app)
     return app
