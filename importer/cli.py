@@ -43,6 +43,7 @@ from importer.errors import ImporterError
 from importer.model import conversation_json_schema
 from importer.outputs import keep_private
 from importer.sandbox.cli import sandbox_command
+from importer.status_page.static_page import write_status_page
 
 
 def run_offline_command(command: str, options: dict[str, Any], output: Path | None = None) -> None:
@@ -179,13 +180,22 @@ def plan(**options: Any) -> None:
     "--checkpoint", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def status(checkpoint: Path, as_json: bool) -> None:
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the counts, last errors and run header as one self-contained page.",
+)
+def status(checkpoint: Path, as_json: bool, html_path: Path | None) -> None:
     """Show a checkpoint: counts per state, conversations complete, uploads per state, last 20
     errors, run header."""
     from importer.commands.status import read_status, render_status
 
+    check_outputs({"html_path": html_path})
     try:
         body = read_status(checkpoint)
+        if html_path is not None:
+            write_status_page(body, html_path)
     except ImporterError as exc:
         fail(exc)
     click.echo(json.dumps(body, indent=2) if as_json else render_status(body))
