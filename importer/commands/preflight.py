@@ -80,7 +80,7 @@ async def online_context(
 @dataclass(frozen=True)
 class Ready:
     """What ``run``'s set-up found: the agents' directory, the planning context, and how many
-    conversations the progress bar counts to (None: no bar, or no cheap total)."""
+    conversations the run counts to (None: not asked for, or no cheap total)."""
 
     directory: UserDirectory
     ctx: PlanContext
@@ -93,7 +93,7 @@ async def set_up(
     settings: RunSettings,
     *,
     users: dict[str, int],
-    show_progress: bool,
+    count_total: bool,
     stop: asyncio.Event,
 ) -> Ready:
     """``run``'s set-up, before its checkpoint exists: a refused start leaves nothing behind."""
@@ -102,7 +102,7 @@ async def set_up(
         client, settings, export, users=users, mailbox_fields=mailbox_fields
     )
     total = None
-    if show_progress:
+    if count_total:  # for the progress bar, or a listener of the run's events
         total = await count_for_progress(export, settings.transform, stop)
     if stop.is_set():  # a stop during set-up that a swallowed cancellation did not carry
         raise StoppedError("stopped during set-up")

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import tempfile
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,15 @@ from importer.pipeline.checkpoint import Checkpoint, RunHeader
 from importer.pipeline.feed import Feed
 from importer.pipeline.importer import ImportRun
 from importer.pipeline.pool import WorkerPool
+from importer.pipeline.pulse import gauges, heartbeat
+from importer.pipeline.run_events import (
+    ClientRetries,
+    PhaseChanged,
+    ProgressListener,
+    RunEvents,
+    RunListener,
+    RunStarted,
+)
 from importer.pipeline.waiting import HostWaits
 from importer.planning.records import counted_reading
 from importer.planning.selection import DateRange, parse_date_range
@@ -85,6 +94,8 @@ class RunJob:
     date_range: DateRange
     controller: StopController
     timeouts: Timeouts
+    #: the run's listeners (see :mod:`importer.pipeline.run_events`)
+    hub: RunEvents
     dead_letter_path: Path | None = None
     show_progress: bool = False
 
@@ -99,8 +110,10 @@ async def run_import(
     show_progress: bool = False,
     input_names: list[str] | None = None,
     timeouts: Timeouts = Timeouts(),
+    listeners: Sequence[RunListener] = (),
 ) -> RunOutcome:
-    """Run the import and return its report and exit code."""
+    """Run the import and return its report and exit code. ``listeners`` hear the run's events
+    (:mod:`importer.pipeline.run_events`), the last ``PhaseChanged("ended", exit_code)``."""
     started = time.monotonic()
     controller = StopController(asyncio.Event(), grace_s=timeouts.total + GRACE_MARGIN_S)
     controller.install()
@@ -119,21 +132,34 @@ async def run_import(
         ),
         controller=controller,
         timeouts=timeouts,
+        hub=RunEvents(listeners),
         dead_letter_path=dead_letter_path,
         show_progress=show_progress,
     )
+    ended = EXIT_INTERRUPTED
     try:
         report, exit_code, fatal = await _run_export(job, inputs, input_names)
+        ended = fatal.exit_code if fatal is not None else exit_code
     except (asyncio.CancelledError, StoppedError) as exc:
         if not _interrupted_in_set_up(controller, exc):
             raise
         raise SetUpInterruptedError(
             "interrupted during set-up, before anything was sent: rerun the same command"
         ) from None
+    except ImporterError as exc:
+        ended = exc.exit_code
+        raise
     finally:
         controller.hand_over()
         events.close()
+        job.hub.publish(PhaseChanged("ended", ended))
     report.elapsed_s = time.monotonic() - started
+    _write(report, report_path, fatal)
+    return RunOutcome(report, exit_code)
+
+
+def _write(report: Report, report_path: Path | None, fatal: ImporterError | None) -> None:
+    """Write the report, also after a stop; then raise what stopped the run, if anything."""
     if report_path is not None:
         try:
             write_report(report, report_path)
@@ -143,7 +169,6 @@ async def run_import(
             log.error("%s", exc)  # the stop's own error comes last, as the command's message
     if fatal is not None:
         raise fatal
-    return RunOutcome(report, exit_code)
 
 
 def _interrupted_in_set_up(controller: StopController, exc: BaseException) -> bool:
@@ -199,7 +224,7 @@ async def _run_with(
         rate_limit=settings.rate_limit,
         ca_bundle=settings.ca_bundle,
         timeouts=job.timeouts,
-        on_event=job.events.emit,
+        on_event=ClientRetries(job.hub, job.events.emit),
         stop=job.controller.stop,
     ) as client:
         ready = await set_up(
@@ -207,7 +232,7 @@ async def _run_with(
             export,
             settings,
             users=job.users,
-            show_progress=job.show_progress,
+            count_total=job.show_progress or job.hub.listened,
             stop=job.controller.stop,
         )
         run = await _import(job, client, export, report=report, ready=ready, at=checkpoint_at)
@@ -255,7 +280,7 @@ async def _import(
                 checkpoint=checkpoint,
                 report=report,
                 dead=dead,
-                progress=progress,
+                events=job.hub,
                 mailbox=int(settings.mailbox or 0),
                 reconcile_wait_s=settings.reconcile_wait_s,
                 source_id_field=settings.transform.source_id_field,
@@ -265,26 +290,20 @@ async def _import(
                 spool_dir=Path(spool),
                 attachments_dir=settings.attachments_dir,
             )
-            progress.gauges = lambda: _gauges(run, downloader)
+            progress.gauges = lambda: gauges(run, downloader)
+            unsubscribe = job.hub.subscribe(ProgressListener(progress))
+            job.hub.publish(RunStarted(ready.total))
+            job.hub.phase_now("sending")
             try:
                 await _pool(run, job, export=export, ready=ready)
             finally:
+                unsubscribe()
                 job.controller.hand_over()
                 stats = client.stats
                 report.counts["requests"] = stats.requests
                 report.counts["throttled"] = stats.throttled
                 report.counts["retries"] = stats.retries
     return run
-
-
-def _gauges(run: ImportRun, downloader: AttachmentDownloader) -> dict[str, int]:
-    """What is happening now, for the progress bar."""
-    return {
-        "in doubt": run.parts.in_doubt_now,
-        "rate-limited": run.client.waiting_on_rate,
-        "downloads retrying": downloader.retrying,
-        "waiting for files": run.waits.count if run.waits is not None else 0,
-    }
 
 
 async def _pool(run: ImportRun, job: RunJob, *, export: Export, ready: Ready) -> None:
@@ -299,8 +318,9 @@ async def _pool(run: ImportRun, job: RunJob, *, export: Export, ready: Ready) ->
         run.waits = HostWaits(
             downloader.hosts, downloader.probe, pool.put, run.settle_host_down, run.stop
         )
-    watching = asyncio.create_task(run.waits.watch() if run.waits is not None else _idle())
-    ticking = asyncio.create_task(_tick(run.progress, run.stop))
+    # without a downloader there is nothing to watch: a watcher that ends at once
+    watching = asyncio.create_task(run.waits.watch() if run.waits is not None else asyncio.sleep(0))
+    ticking = asyncio.create_task(heartbeat(run))
     feeding = asyncio.create_task(_feed(run, pool, job, export=export, ready=ready))
     controller.start_pool([feeding, *workers, watching])
     try:
@@ -378,14 +398,3 @@ async def _settled(
     finally:
         stopping.cancel()
     return None
-
-
-async def _tick(progress: Progress, stop: asyncio.Event) -> None:
-    """Draw the progress every second, also while nothing settles."""
-    while not stop.is_set():
-        await asyncio.sleep(1.0)
-        progress.refresh()
-
-
-async def _idle() -> None:
-    """The watcher of a run without a downloader: nothing to watch."""

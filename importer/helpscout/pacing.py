@@ -130,6 +130,11 @@ class Pacer:
     # --- state -------------------------------------------------------------------------------
 
     @property
+    def paused(self) -> bool:
+        """Whether every worker waits out a pause now (a 429's, or the budget running low)."""
+        return self.pause_until > self.now()
+
+    @property
     def budget(self) -> float:
         """Units per minute we may use: ``--rate-limit``, or less if the API says so."""
         if self.server_limit is not None:

@@ -69,6 +69,8 @@ class ClientStats:
     retries: int = 0
     refreshes: int = 0
     in_doubt: int = 0
+    #: rate-limit units spent (a write 2, a read 1), each try counted
+    units: float = 0.0
 
     def as_dict(self) -> dict[str, int]:
         """The counters as a plain dict."""
@@ -212,6 +214,7 @@ class ApiSession:
         while True:
             attempt += 1
             await self._acquire(cost, f"{method} {path}")
+            self.stats.units += cost
             token, generation = await self._tokens.token()
             outcome = await self._send(
                 method,

@@ -37,9 +37,9 @@ from importer.pipeline.attachments import Fetched, PartFiles, notes, remove_spoo
 from importer.pipeline.checkpoint import Checkpoint, PartState
 from importer.pipeline.customers import Customers
 from importer.pipeline.parts import EventSink, PartResult, PartSender, split_changed
+from importer.pipeline.run_events import RunEvents
 from importer.pipeline.settlement import Settlement, best_effort
 from importer.pipeline.waiting import HostWaits
-from importer.progress import Progress
 from importer.report import Report
 from importer.tally import AlreadyDone, Planned
 from importer.transform.plan import ConversationPlan, InvalidConversation
@@ -56,7 +56,8 @@ class ImportRun:
     checkpoint: Checkpoint
     report: Report
     dead: DeadLetterFile
-    progress: Progress
+    #: the run's listeners (the terminal's progress, a status page): see :mod:`run_events`
+    events: RunEvents
     mailbox: int
     reconcile_wait_s: float
     source_id_field: int | None = None
@@ -81,9 +82,8 @@ class ImportRun:
             checkpoint=self.checkpoint,
             report=self.report,
             dead=self.dead,
-            progress=self.progress,
+            events=self.events,
             emit=self.emit,
-            throttled=lambda: self.client.stats.throttled,
         )
         self.customers = Customers(
             client=self.client,

@@ -1,5 +1,7 @@
 """How a conversation of ``importer run`` ends: counted once, in the report, the dead letters
-and the checkpoint's error log, and the progress moved on.
+and the checkpoint's error log, and told to the run's listeners as a
+:class:`~importer.pipeline.run_events.Settled` event (the terminal's progress is one listener;
+see :mod:`importer.pipeline.run_events` for subscribing).
 
 Imported, already imported, invalid, failed (its reason; a part never sent failed in the
 checkpoint, so ``importer status`` counts it and a rerun sends it), failed by what no code
@@ -15,6 +17,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from importer.deadletter import DeadLetterFile
 from importer.errors import ImporterError, OutputWriteError
@@ -22,7 +25,7 @@ from importer.findings import Finding
 from importer.helpscout.download_hosts import HostDownError
 from importer.pipeline.checkpoint import Checkpoint, PartState
 from importer.pipeline.parts import EventSink, PartResult
-from importer.progress import Progress
+from importer.pipeline.run_events import LeftOut, Outcome, RunEvents, Settled
 from importer.report import Report
 from importer.tally import AlreadyDone, Planned, Tally
 from importer.transform.payload import AttachmentDraft
@@ -39,10 +42,9 @@ class Settlement:
     checkpoint: Checkpoint
     report: Report
     dead: DeadLetterFile
-    progress: Progress
+    #: the run's listeners (the terminal's progress among them) hear of each settling
+    events: RunEvents
     emit: EventSink
-    #: the 429s the client has met so far (shown with the progress)
-    throttled: Callable[[], int]
     #: files given up, by source id: not counted among the conversation's attachments
     _files_left_out: dict[str, int] = field(default_factory=dict)
     #: source ids of conversations in the workers' hands already counted in the report
@@ -86,6 +88,12 @@ class Settlement:
         report and the checkpoint's error log (``importer status``)."""
         self._log_left_out(findings)
         self.report.left_out(findings)
+        self._publish_left_out(len(findings))
+
+    def _publish_left_out(self, count: int) -> None:
+        """The last ``count`` report error entries, to the listeners."""
+        if count:
+            self.events.publish(LeftOut(tuple(self.report.errors[-count:])))
 
     def _log_left_out(self, findings: list[Finding]) -> None:
         for finding in findings:
@@ -99,10 +107,11 @@ class Settlement:
 
     # --- counting -----------------------------------------------------------------------------
 
-    def tick(self, outcome: str) -> None:
-        """Move the progress on by one settled conversation, with the 429s seen so far."""
-        self.progress.counts["throttled"] = self.throttled()
-        self.progress.update(outcome)
+    def tick(
+        self, source_id: str | None, outcome: Outcome, error: dict[str, Any] | None = None
+    ) -> None:
+        """Tell the listeners one conversation is settled with ``outcome``."""
+        self.events.publish(Settled(source_id, outcome, error))
 
     def imported(self, plan: ConversationPlan) -> None:
         """The conversation's last missing part exists: count it imported."""
@@ -110,14 +119,15 @@ class Settlement:
         given_up = self._files_left_out.pop(plan.source_id, 0)
         self._log_left_out(plan.left_out)  # the tally puts them in the report
         self.tally.imported(plan, given_up)
-        self.tick("imported")
+        self._publish_left_out(len(plan.left_out))
+        self.tick(plan.source_id, "imported")
         self.emit("conversation.imported", {"source_id": plan.source_id, "parts": len(plan.parts)})
 
     def already_imported(self, plan: ConversationPlan | AlreadyDone) -> None:
         """Every part existed before this run (it only finished uploading attachments)."""
         self._settled.add(plan.source_id)
         self.tally.already_imported(plan)
-        self.tick("already imported")
+        self.tick(plan.source_id, "already")
 
     def invalid(self, planned: InvalidConversation) -> None:
         """The conversation cannot be imported as it is (in the checkpoint's error log too)."""
@@ -128,19 +138,26 @@ class Settlement:
             message=f"{entry['location']}: {entry['message']}",
             source_id=planned.source_id,
         )
-        self.tick("invalid")
+        self.tick(planned.source_id, "invalid", entry)
 
     def failed(
-        self, plan: Planned, part: int | None, result: PartResult, stage: str = "send"
+        self,
+        plan: Planned,
+        part: int | None,
+        result: PartResult,
+        stage: str = "send",
+        *,
+        outcome: Outcome = "failed",
     ) -> None:
         """A part could not be created (or, ``stage`` "transform", the conversation could not
-        be planned): the conversation is failed, with its reason."""
+        be planned): the conversation is failed, with its reason (``outcome`` ``in_doubt``
+        when a part of it was left in doubt for the rerun)."""
         if plan.source_id is not None:
             self._settled.add(plan.source_id)
         code = result.code or stage
-        self.tick("failed")
         self.emit("conversation.failed", {"source_id": plan.source_id, "part": part, "code": code})
-        self.tally.failed(plan, part, stage, code, result.reason)
+        entry = self.tally.failed(plan, part, stage, code, result.reason)
+        self.tick(plan.source_id, outcome, entry)
         if isinstance(plan, ConversationPlan) and part is None and code == "customer":
             self._customer_failed(plan, result)
         elif part is None:  # the error log of importer status; a part's own failure is there
@@ -209,27 +226,30 @@ class Settlement:
                 )
             )
             return
-        best_effort(lambda: self._leave_in_doubt(plan, reason))
+        left: list[bool] = []
+        best_effort(lambda: left.append(self._leave_in_doubt(plan, reason)))
+        outcome: Outcome = "in_doubt" if any(left) else "failed"
         try:
-            self.failed(plan, None, PartResult(None, None, reason, "internal"))
+            self.failed(plan, None, PartResult(None, None, reason, "internal"), outcome=outcome)
         except OutputWriteError:
             raise
         except Exception as again:
             log.error("%s: recording the failure failed too: %s", plan.source_id, again)
             self._settled.add(plan.source_id)
 
-    def _leave_in_doubt(self, plan: ConversationPlan, reason: str) -> None:
-        """A part left ``sending`` by an exception is in doubt for the rerun; a part not yet
-        sent is failed (``importer status`` counts it, the rerun sends it)."""
+    def _leave_in_doubt(self, plan: ConversationPlan, reason: str) -> bool:
+        """A part left ``sending`` by an exception is in doubt for the rerun (True); a part not
+        yet sent is failed (``importer status`` counts it, the rerun sends it)."""
         unsent = self._first_part_not_done(plan)
         if unsent is None:
-            return
+            return False
         part, state = unsent
         if state is PartState.SENDING:
             self.checkpoint.record_in_doubt(
                 plan.source_id, part.index, code="internal", message=reason
             )
-        elif state in (None, PartState.PENDING, PartState.FAILED):
+            return True
+        if state in (None, PartState.PENDING, PartState.FAILED):
             self.checkpoint.record_failed(
                 plan.source_id,
                 part.index,
@@ -238,6 +258,7 @@ class Settlement:
                 part_count=part.count,
                 stage="send",
             )
+        return False
 
 
 def best_effort(action: Callable[[], object]) -> None:

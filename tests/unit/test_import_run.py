@@ -19,7 +19,7 @@ from importer.pipeline.checkpoint import Checkpoint, PartState, RunHeader
 from importer.pipeline.importer import ImportRun
 from importer.pipeline.parts import MAX_SENDS_PER_PART, split_changed
 from importer.pipeline.pool import work
-from importer.progress import Progress
+from importer.pipeline.run_events import RunEvents
 from importer.report import Report
 from importer.transform.payload import PENDING_CUSTOMER_ID, PayloadContext
 from importer.transform.plan import ConversationPlan, PlanContext, plan_conversation
@@ -144,9 +144,8 @@ def make_run(client: ScriptedClient, checkpoint: Checkpoint, **options: Any) -> 
         checkpoint=checkpoint,
         report=Report("run", "canonical", ["t.jsonl"], mailbox=85),
         dead=DeadLetterFile(None),
-        progress=Progress("run", enabled=False),
         mailbox=85,
-        **{"reconcile_wait_s": 0, **options},
+        **{"reconcile_wait_s": 0, "events": RunEvents(), **options},
     )
 
 
