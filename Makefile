@@ -10,7 +10,7 @@ TAP_HELPSCOUT := tap-helpscout==1.2.2
 TAP_VENV := .venv-tap
 TAP_STAMP := $(TAP_VENV)/.installed-$(subst ==,-,$(TAP_HELPSCOUT))
 
-.PHONY: install tap-env lint test test-fast demo demo-clean bench chaos fuzz samples clean
+.PHONY: install tap-env browser lint test test-fast demo demo-clean bench chaos fuzz samples clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +28,27 @@ $(TAP_STAMP):
 
 tap-env: $(TAP_STAMP)
 
+# Debian's Chromium and its matching ChromeDriver for tests/browser (Selenium). Installed with apt
+# when run as root and missing; nothing to do when both are there. Elsewhere the browser tests are
+# skipped with a notice (under CI=true they fail instead).
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+		echo "make browser: $$(chromium --version 2>/dev/null) and chromedriver are installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+		&& echo "make browser: installed $$(chromium --version 2>/dev/null)"; } \
+		|| echo "make browser: apt-get could not install chromium and chromium-driver: the browser tests will be skipped (fail under CI=true)"; \
+	else \
+		echo "make browser: chromium/chromedriver missing and not root with apt: the browser tests will be skipped (run 'sudo make browser')"; \
+	fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check importer tests scripts
 	$(BIN)/ruff format --check importer tests scripts
 	$(BIN)/mypy importer
 
 # Two workers (pytest-xdist): the suite mostly waits on sockets and timers.
-test: lint $(TAP_STAMP)
+test: lint $(TAP_STAMP) browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto
 
 test-fast: $(STAMP)

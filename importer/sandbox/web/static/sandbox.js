@@ -4,6 +4,7 @@
   function localise() {
     var format = new Intl.DateTimeFormat(undefined, {
       year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+      hourCycle: "h23",
       timeZoneName: "short"
     });
     document.querySelectorAll("time[datetime]").forEach(function (node) {
