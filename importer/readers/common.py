@@ -30,8 +30,10 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from importer.findings import Finding
 from importer.readers.base import Reader, RoleFile, RoutedItems, no_conversations
+from importer.readers.batches import RecordBatch
 from importer.readers.containers import JsonRecord
 from importer.readers.source import SourceRecord
+from importer.readers.staged_batches import staged_batches
 from importer.readers.staging import Staged, StagedRecord, StagingStore
 from importer.readers.text import encoding_message
 
@@ -306,7 +308,9 @@ class StagedReader(Reader, Generic[RulesT]):
 
     @abstractmethod
     def records(self, store: StagingStore, rules: RulesT) -> Iterator[SourceRecord]:
-        """The conversations of the staged export (after the unparsed records)."""
+        """The conversations of the staged export (after the unparsed records): first one per
+        record of the main kind (``roles[0]``) in the order ``store.of_kind`` gives them, then
+        those of no main record; a planning worker builds a slice of them (``store.window``)."""
 
     def check_mapping(self, mapping: dict[str, Any]) -> None:
         self.mapping_rules(mapping)
@@ -317,13 +321,24 @@ class StagedReader(Reader, Generic[RulesT]):
         rules = self.mapping_rules(mapping)
         routed = RoutedItems(self, files)
         with StagingStore(workdir) as store:
-            warnings = self._stage_all(routed, store)
+            warnings = self.stage_all(routed, store)
             store.commit()
             pending = routed.take_warnings() + warnings
             records = self._all_records(store, rules)
             yield from with_warnings_first(records, pending, self, files)
 
-    def _stage_all(self, routed: RoutedItems, store: StagingStore) -> list[Finding]:
+    def record_batches(
+        self,
+        files: Mapping[str, Sequence[RoleFile]],
+        mapping: dict[str, Any],
+        workdir: Path,
+        size: int,
+    ) -> Iterator[RecordBatch]:
+        """Staged here, built in the planning workers (:mod:`importer.readers.staged_batches`)."""
+        return staged_batches(self, files, mapping, workdir, size)
+
+    def stage_all(self, routed: RoutedItems, store: StagingStore) -> list[Finding]:
+        """Stage every record ``routed`` gives; the read's warnings of what was not staged."""
         warnings: list[Finding] = []
         unjoined = 0
         first_unjoined: str | None = None

@@ -25,23 +25,20 @@ with it. A write that finds no room raises :class:`~importer.errors.OutputWriteE
 file (the run stops, exit 4).
 
 A reader that only ever needs every record of each conversation together, once, uses
-:class:`GroupedRows` instead: records are appended without a look-up each, and read back in one
-sorted pass (SQLite's external sort), conversation by conversation, rather than by a query per
-key: much faster on a large export whose rows come in random order, in the same bounded memory.
+:class:`~importer.readers.grouped_rows.GroupedRows` instead.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, NamedTuple, Self, cast
+from typing import Any, NamedTuple, Self
 
-from importer.outputs import create_private, open_private, writing
+from importer.outputs import create_private, writing
 
 STORE_FILE = "staging.sqlite"
 COMMIT_EVERY = 10_000
@@ -94,7 +91,7 @@ class Staged:
         return record
 
 
-class _Closed:
+class Closing:
     """A context manager that calls ``close()`` on the way out."""
 
     def close(self) -> None:
@@ -112,7 +109,7 @@ class _Closed:
         self.close()
 
 
-class StagingStore(_Closed):
+class StagingStore(Closing):
     """Records by kind and key in a SQLite file of ``folder``; a context manager."""
 
     def __init__(self, folder: Path, file_name: str = STORE_FILE) -> None:
@@ -124,6 +121,25 @@ class StagingStore(_Closed):
             self._db = sqlite3.connect(self.path)
             self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
         self._pending = 0
+        #: ``(kind, first seq, last seq)``: :meth:`of_kind` of that kind gives only those rows
+        self.window: tuple[str, int, int] | None = None
+
+    @classmethod
+    def reading(cls, path: Path, record_kinds: frozenset[str]) -> StagingStore:
+        """The store staged (and committed) at ``path`` by another instance, opened read-only:
+        how a planning worker builds conversations from it. ``record_kinds`` are the kinds that
+        instance put with :meth:`put_record` (:attr:`record_kinds`)."""
+        store = cls.__new__(cls)
+        store.path, store._name = path, written_as(path)
+        store._record_kinds = set(record_kinds)
+        store._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        store._pending, store.window = 0, None
+        return store
+
+    @property
+    def record_kinds(self) -> frozenset[str]:
+        """The kinds put with :meth:`put_record` (what :meth:`reading` is given)."""
+        return frozenset(self._record_kinds)
 
     # -- writing (``writing`` only once a write failed: around every put it costs 2 µs) ------
     # A kind holds staged records or plain values, never both. A staged record is the JSON list
@@ -191,11 +207,30 @@ class StagingStore(_Closed):
             yield self._staged(row)
 
     def of_kind(self, kind: str) -> Iterator[Staged]:
-        """Every record of ``kind``, in the order they were put."""
-        for row in self._db.execute(
-            f"SELECT {_COLUMNS} FROM staged WHERE kind = ? ORDER BY seq", (kind,)
-        ):
+        """Every record of ``kind``, in the order they were put (of the :attr:`window`'s kind:
+        those of its rows only)."""
+        query = f"SELECT {_COLUMNS} FROM staged WHERE kind = ?"
+        args: tuple[str | int, ...] = (kind,)
+        if self.window is not None and self.window[0] == kind:
+            query, args = query + " AND seq BETWEEN ? AND ?", (kind, *self.window[1:])
+        for row in self._db.execute(query + " ORDER BY seq", args):
             yield self._staged(row)
+
+    def runs(self, kind: str, size: int) -> Iterator[tuple[int, int, int]]:
+        """The records of ``kind`` in runs of ``size`` (the last one shorter), each as
+        ``(first seq, last seq, records)``: the slices planning workers build."""
+        first = last = count = 0
+        for (seq,) in self._db.execute(
+            "SELECT seq FROM staged WHERE kind = ? ORDER BY seq", (kind,)
+        ):
+            if count == 0:
+                first = seq
+            last, count = seq, count + 1
+            if count >= size:
+                yield first, last, count
+                count = 0
+        if count:
+            yield first, last, count
 
     def keys(self, kind: str) -> Iterator[str]:
         """The distinct keys of ``kind``, in the order each was first put."""
@@ -243,158 +278,5 @@ class StagingStore(_Closed):
     # -- lifetime ----------------------------------------------------------------------------
     def close(self) -> None:
         """Close the database (the file is removed with the reader's work folder)."""
-        with writing(self._name):
-            self._db.close()
-
-
-# -- rows grouped in one sorted pass -------------------------------------------------------------
-
-_GROUPED_SCHEMA = """
-CREATE TABLE row (
-    seq INTEGER PRIMARY KEY, key TEXT, parent INTEGER NOT NULL, at INTEGER, size INTEGER);
-"""
-#: the first parent row and the first row of each key, made once every row is in
-_FIRSTS = """
-CREATE TABLE first (key TEXT PRIMARY KEY, parent INTEGER, any INTEGER) WITHOUT ROWID;
-INSERT INTO first SELECT key, MIN(CASE WHEN parent THEN seq END), MIN(seq) FROM row
-    WHERE key IS NOT NULL GROUP BY key;
-"""
-#: every row with its group: a parent row's own seq; a child's first parent of its key, or when
-#: its key has none, the key's first row (``late``: such groups after all others, bit 48 up)
-_GROUPED = """
-SELECT (CASE WHEN r.parent OR f.parent IS NOT NULL THEN 0 ELSE :late END) << 48
-        | (CASE WHEN r.parent THEN r.seq ELSE COALESCE(f.parent, f.any, r.seq) END) AS grp,
-    r.seq, r.key, r.parent, r.at, r.size, f.parent
-FROM row AS r LEFT JOIN first AS f ON f.key = r.key
-ORDER BY grp, r.parent DESC, r.seq
-"""
-#: rows sent to SQLite at once
-INSERT_BATCH = 5_000
-#: SQLite's page cache and sort buffer (KiB): larger sorted runs, fewer merge passes; flat
-CACHE_KIB = 2000
-
-
-class GroupedRow(NamedTuple):
-    """One row of a :class:`GroupedRows` group: its order, key, whether it is a parent row, the
-    payload it was added with, and the ``seq`` of the first parent row of its key (``None``
-    when no parent row has the key: a parent row other than that one is a repeat)."""
-
-    seq: int
-    key: str | None
-    parent: bool
-    payload: bytes
-    first_parent: int | None
-
-
-class GroupedRows(_Closed):
-    """Rows joined by key in one sorted pass, in two files of ``folder``; a context manager.
-
-    Each row is a *parent* (a conversation row) or a *child* (a message row), with a key (the
-    conversation id; a row without one stands alone) and an opaque ``bytes`` payload. Once every
-    row is added, :meth:`groups` gives them grouped, each group once, in the order of its first
-    row, the rows of a group in the order they were added:
-
-    - every parent row starts a group of its own (a key's later parent rows too: a duplicate);
-    - a child joins the group of the first parent row of its key, after that row;
-    - children of a key no parent row has make a group of that key, at the place of its first
-      row, or after every other group when ``orphans_last``.
-
-    Payloads are appended to a flat file as they come; a SQLite table holds each row's key and
-    where its payload is. Adding costs no look-up; :meth:`groups` is one external sort of those
-    narrow rows by SQLite (in its bounded cache and temporary files), whatever their order in
-    the source, then each payload is read back from its place (from the system's file cache,
-    as a rule: it was written moments before). Both files are created private (0600); a write
-    that finds no room raises :class:`~importer.errors.OutputWriteError` naming its file.
-    """
-
-    def __init__(self, folder: Path, file_name: str = "grouped.sqlite") -> None:
-        self.path = folder / file_name
-        self.payload_path = folder / f"{file_name}.payloads"
-        self._name, self._payload_name = written_as(self.path), written_as(self.payload_path)
-        with writing(self._name):
-            create_private(self.path)  # before SQLite opens it: its journal gets its mode
-            self._db = sqlite3.connect(self.path)
-            self._db.executescript(
-                "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; "
-                f"PRAGMA cache_size = -{CACHE_KIB};" + _GROUPED_SCHEMA
-            )
-        with writing(self._payload_name):
-            out = open_private(self.payload_path, "wb", buffering=1 << 20)
-        self._out: BinaryIO | None = cast(BinaryIO, out)
-        self._in: int | None = None
-        self._end = 0
-        self._pending: list[tuple[int, str | None, bool, int, int]] = []
-        self._seq = 0
-
-    def add(self, key: str | None, parent: bool, payload: bytes) -> int:
-        """Add a row; return its ``seq`` (1, 2, ... in the order of adding)."""
-        assert self._out is not None, "rows are added before groups() is called"
-        self._seq += 1
-        size = len(payload)
-        try:  # writing() only when it fails: around every row it costs about 2 µs
-            self._out.write(payload)
-        except OSError:
-            with writing(self._payload_name):
-                raise
-        self._pending.append((self._seq, key, parent, self._end, size))
-        self._end += size
-        if len(self._pending) >= INSERT_BATCH:
-            self._flush()
-        return self._seq
-
-    def _flush(self) -> None:
-        if self._pending:
-            with writing(self._name):
-                self._db.executemany("INSERT INTO row VALUES (?, ?, ?, ?, ?)", self._pending)
-            self._pending = []
-
-    def _reading(self) -> int:
-        """The payload file open for reading, once every row is added."""
-        if self._in is None:
-            self._flush()
-            with writing(self._name):
-                self._db.commit()
-            if self._out is not None:
-                out, self._out = self._out, None
-                with writing(self._payload_name):
-                    out.close()
-            self._in = os.open(self.payload_path, os.O_RDONLY)
-        return self._in
-
-    def payload(self, seq: int) -> bytes | None:
-        """The payload of row ``seq``, ``None`` when there is no such row (ends the adding)."""
-        fd = self._reading()
-        found = self._db.execute("SELECT at, size FROM row WHERE seq = ?", (seq,)).fetchone()
-        return None if found is None else os.pread(fd, found[1], found[0])
-
-    def groups(self, orphans_last: bool = False) -> Iterator[Sequence[GroupedRow]]:
-        """Every row, once, in its group (class doc); the groups in order, each a list. Called
-        once, when every row is added."""
-        fd = self._reading()
-        self._db.executescript(_FIRSTS)
-        read, new = os.pread, tuple.__new__
-        group: list[GroupedRow] = []
-        current = 0  # no group: seq starts at 1
-        for grp, seq, key, parent, at, size, first in self._db.execute(
-            _GROUPED, {"late": int(orphans_last)}
-        ):
-            if grp != current:
-                if group:
-                    yield group
-                group, current = [], grp
-            # tuple.__new__: the named tuple without a Python call
-            group.append(new(GroupedRow, (seq, key, parent == 1, read(fd, size, at), first)))
-        if group:
-            yield group
-
-    def close(self) -> None:
-        """Close both files (they are removed with the reader's work folder)."""
-        if self._out is not None:
-            out, self._out = self._out, None
-            with writing(self._payload_name):
-                out.close()
-        if self._in is not None:
-            os.close(self._in)
-            self._in = None
         with writing(self._name):
             self._db.close()

@@ -14,6 +14,7 @@ from importer.readers.batches import ReadRecords
 from importer.readers.canonical.reader import CanonicalLines
 from importer.readers.containers import JsonLines, iter_json_records, json_line_runs
 from importer.readers.inputs import InputFile
+from importer.readers.staged_batches import StagedSlice
 
 LINE = st.one_of(
     st.builds(lambda n: json.dumps({"source_id": f"s{n}", "messages": []}), st.integers(0, 99)),
@@ -71,9 +72,22 @@ def test_export_batches_hold_the_records_in_order_and_survive_pickling(tmp_path:
     assert [len(list(b.records())) for b in batches] == [3, 3, 1]
 
 
-def test_other_formats_are_batched_as_records_read_here(tmp_path: Path) -> None:
+def test_staged_formats_are_batched_as_slices_built_where_planned(tmp_path: Path) -> None:
+    """A staged export's batches are slices of its staging store (a few numbers, pickled to a
+    worker), built into the same records, in the same order, each time they are asked."""
     root = Path(__file__).resolve().parents[2]
     with open_export([root / "samples/zendesk/export"]) as export:
+        serial = [(r.location, r.source_id, r.warnings) for r in export.records()]
+        batches = [pickle.loads(pickle.dumps(b)) for b in export.record_batches(2)]
+        assert all(isinstance(b, StagedSlice) for b in batches[:-1])
+        built = [(r.location, r.source_id, r.warnings) for b in batches for r in b.records()]
+        again = [(r.location, r.source_id, r.warnings) for b in batches for r in b.records()]
+    assert serial == built == again
+
+
+def test_other_formats_are_batched_as_records_read_here(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    with open_export([root / "samples/mail/export"]) as export:
         serial = [(r.location, r.source_id) for r in export.records()]
         batches = list(export.record_batches(2))
     assert all(isinstance(b, ReadRecords) for b in batches)

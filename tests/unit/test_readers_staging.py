@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from importer.readers.staging import GroupedRows, StagingStore
+from importer.readers.grouped_rows import GroupedRows
+from importer.readers.staging import StagingStore
 
 
 def test_records_by_key_in_the_order_they_were_put(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Staging a CSV export on disk, then giving its conversations one at a time in source order.
 
 Rows may come in any order and the files may not fit in memory, so every row is first staged
-(:class:`~importer.readers.staging.GroupedRows`: conversation rows as parents, message rows as
+(:class:`~importer.readers.grouped_rows.GroupedRows`: conversation rows as parents, message rows as
 their children, keyed by conversation id, without a look-up per row); then one sorted pass gives
 the conversations in the order they first appear (conversation files first; with messages
 alone, the first message row of each), each with its message rows in file order. Rows that
@@ -32,9 +32,9 @@ from importer.readers.csv.staged import (
     row_encoder,
     row_text,
 )
+from importer.readers.grouped_rows import GroupedRow, GroupedRows
 from importer.readers.inputs import InputFile
 from importer.readers.source import SourceRecord
-from importer.readers.staging import GroupedRow, GroupedRows
 
 
 class CsvStage(ConversationBuilder):
