@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -37,6 +38,9 @@ from importer.errors import ImporterError
 from importer.report import render_text
 from importer.settings import DEFAULT_RECONCILE_WAIT_S, DEFAULT_WORKERS
 
+if TYPE_CHECKING:
+    from importer.pipeline.run_events import RunListener
+
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
@@ -60,6 +64,14 @@ from importer.settings import DEFAULT_RECONCILE_WAIT_S, DEFAULT_WORKERS
     show_default=True,
     help="Seconds the search index is given before a part in doubt is declared absent.",
 )
+@click.option(
+    "--status-port",
+    type=click.IntRange(min=0, max=65535),
+    default=None,
+    metavar="PORT",
+    help="Serve a live status page on 127.0.0.1:PORT while the run lasts (0: a free port);"
+    " its address is printed on stderr.",
+)
 @ATTACHMENTS_DIR_OPTION
 @download_options
 @DOWNLOAD_HOST_WAIT_OPTION
@@ -82,20 +94,24 @@ def run(**options: Any) -> None:
 
 
 def _run(options: dict[str, Any]) -> None:
-    from importer.commands.run import run_import
+    from importer.commands.run import RunOutcome, run_import
+    from importer.status_page.server import run_watched
 
-    try:
-        outcome = asyncio.run(
-            run_import(
-                [Path(name) for name in options["inputs"]],
-                run_settings(options),
-                report_path=options["report_path"],
-                dead_letter_path=options["dead_letter_path"],
-                log_json=options["log_json"],
-                show_progress=progress_wanted(options),
-                input_names=list(options["inputs"]),
-            )
+    def start(listeners: Sequence[RunListener] = ()) -> Coroutine[Any, Any, RunOutcome]:
+        return run_import(
+            [Path(name) for name in options["inputs"]],
+            run_settings(options),
+            report_path=options["report_path"],
+            dead_letter_path=options["dead_letter_path"],
+            log_json=options["log_json"],
+            show_progress=progress_wanted(options),
+            input_names=list(options["inputs"]),
+            listeners=listeners,
         )
+
+    port = options["status_port"]
+    try:
+        outcome = asyncio.run(start() if port is None else run_watched(start, port))
     except ImporterError as exc:
         fail(exc)
     except KeyboardInterrupt:
