@@ -354,12 +354,10 @@ def _feed(
 ) -> Coroutine[Any, Any, None]:
     """The pool's feed: the export planned for this run, every conversation the checkpoint
     holds as done settled without planning it again when no date range needs its time."""
-    checkpoint = run.checkpoint
+    parts, uploads = run.checkpoint.parts, run.checkpoint.uploads
 
     def done(source_id: str) -> bool:
-        return checkpoint.is_conversation_done(source_id) and not checkpoint.has_pending_uploads(
-            source_id
-        )
+        return parts.is_conversation_done(source_id) and not uploads.has_pending_uploads(source_id)
 
     conversations = planned_for_run(
         export,

@@ -13,7 +13,7 @@ def read_status(path: Path) -> dict[str, Any]:
     """Counts per state, source conversations complete, uploads after creation per state (a
     failed one is also among the errors), the last 20 errors and the run header."""
     with Checkpoint.open_existing(path) as checkpoint:
-        raw = checkpoint.counts()
+        raw = checkpoint.parts.counts()
         counts = {"done": 0, "failed": 0, "in_doubt": 0, "pending": 0}
         for state, number in raw.items():
             key = "in_doubt" if state in ("in_doubt", "sending") else state
@@ -22,8 +22,8 @@ def read_status(path: Path) -> dict[str, Any]:
             "checkpoint": str(path),
             "header": asdict(checkpoint.header),
             "parts": counts,
-            "source_conversations_complete": checkpoint.source_conversations_complete(),
-            "uploads": checkpoint.upload_counts(),
+            "source_conversations_complete": checkpoint.parts.source_conversations_complete(),
+            "uploads": checkpoint.uploads.upload_counts(),
             "last_errors": [
                 {
                     "at": e.at_iso,
@@ -33,7 +33,7 @@ def read_status(path: Path) -> dict[str, Any]:
                     "code": e.code,
                     "message": e.message,
                 }
-                for e in checkpoint.last_errors(20)
+                for e in checkpoint.errors.last_errors(20)
             ],
         }
 

@@ -34,7 +34,7 @@ from importer.errors import UsageError
 from importer.events import EventLog
 from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
-from importer.pipeline.checkpoint import Checkpoint, PartState
+from importer.pipeline.checkpoint import Checkpoint, PartsLog, PartState
 from importer.planning.selection import parse_date_range
 from importer.planning.stream import planned_with_agents
 from importer.readers import Export, open_export
@@ -58,7 +58,7 @@ class Scope:
     seed: int | None = None  # the sample's, drawn when not given (not sampled: as given)
 
 
-def sample_ids(checkpoint: Checkpoint, size: int, seed: int) -> set[str]:
+def sample_ids(parts: PartsLog, size: int, seed: int) -> set[str]:
     """``size`` source ids among those with a created part, drawn by ``seed``: the same seed
     draws the same ids from the same checkpoint (memory: ``size`` ids)."""
 
@@ -66,7 +66,7 @@ def sample_ids(checkpoint: Checkpoint, size: int, seed: int) -> set[str]:
         digest = hashlib.blake2b(f"{seed}:{source_id}".encode(), digest_size=8).digest()
         return int.from_bytes(digest, "big")
 
-    return set(heapq.nsmallest(size, checkpoint.created_source_ids(), key=rank))
+    return set(heapq.nsmallest(size, parts.created_source_ids(), key=rank))
 
 
 def resolve_settings(
@@ -95,18 +95,18 @@ def estimate(parts: int, rate_limit: int) -> tuple[int, float]:
     return requests, requests * 60.0 / max(rate_limit, 1)
 
 
-def read_back_scope(checkpoint: Checkpoint, sample: int | None, seed: int | None) -> Scope:
+def read_back_scope(parts: PartsLog, sample: int | None, seed: int | None) -> Scope:
     """The conversations and parts to read back: all those created, or ``sample`` of them drawn
     by ``seed`` (one drawn at random when not given)."""
     if sample is None:
-        conversations, parts = checkpoint.created_totals()
-        return Scope(conversations, parts, seed=seed)
+        conversations, part_count = parts.created_totals()
+        return Scope(conversations, part_count, seed=seed)
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
-    chosen = sample_ids(checkpoint, sample, seed)
-    parts = sum(
-        sum(1 for r in checkpoint.parts_of(sid) if r.state is PartState.DONE) for sid in chosen
+    chosen = sample_ids(parts, sample, seed)
+    part_count = sum(
+        sum(1 for r in parts.parts_of(sid) if r.state is PartState.DONE) for sid in chosen
     )
-    return Scope(len(chosen), parts, chosen, seed)
+    return Scope(len(chosen), part_count, chosen, seed)
 
 
 async def verify_import(
@@ -153,7 +153,7 @@ async def _verify(
     credentials = Credentials.from_env()  # missing credentials stop here, before any request
     transform = settings.transform
     users = load_users_file(settings.users_file) if settings.users_file else {}
-    scope = read_back_scope(checkpoint, sample, seed)
+    scope = read_back_scope(checkpoint.parts, sample, seed)
     seconds = _announce(scope, settings.rate_limit)
     date_range = parse_date_range(transform.since, transform.until, load_zone(transform.source_tz))
     with open_export(

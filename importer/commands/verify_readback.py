@@ -120,10 +120,12 @@ class Verifier:
             mismatches.append(Mismatch(sid, number, None, "span", expected, shown(found)))
             return normal_time(body.get("createdAt"))
         customer_id = (
-            self.checkpoint.customer_id(plan.customer_key) if part.names_pending_customer else None
+            self.checkpoint.customers.customer_id(plan.customer_key)
+            if part.names_pending_customer
+            else None
         )
         sent = part.body(customer_id)
-        states = self.checkpoint.upload_states(sid, number)
+        states = self.checkpoint.uploads.upload_states(sid, number)
         extra: dict[int, list[tuple[str, int | None]]] = {}
         for index, (thread_index, attachment) in enumerate(part.deferred):
             if states.get(index) == "failed":
@@ -174,7 +176,7 @@ class Verifier:
 
     def _done_parts(self, source_id: str | None) -> list[PartRecord]:
         """The parts of the conversation the checkpoint records as created."""
-        rows = self.checkpoint.parts_of(source_id) if source_id is not None else []
+        rows = self.checkpoint.parts.parts_of(source_id) if source_id is not None else []
         return [r for r in rows if r.state is PartState.DONE and r.conversation_id is not None]
 
     def _invalid_now(self, planned: InvalidConversation) -> None:

@@ -24,7 +24,7 @@ from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.download_hosts import HostDownError
 from importer.helpscout.downloads import AttachmentDownloader, fetched_file
 from importer.outputs import write_private
-from importer.pipeline.checkpoint import Checkpoint
+from importer.pipeline.checkpoint import UploadsLog
 from importer.pipeline.uploads import FOUND, ThreadFiles, UploadResult, UploadState, upload_once
 from importer.readers.inputs import read_attachment_bytes
 from importer.transform.payload import AttachmentDraft
@@ -82,7 +82,7 @@ class PartFiles:
     """Fetches and uploads the files of parts (see the module's docstring)."""
 
     client: HelpScoutClient
-    checkpoint: Checkpoint
+    log: UploadsLog
     left_out: LeftOut
     emit: EventSink
     downloader: AttachmentDownloader | None = None
@@ -119,7 +119,7 @@ class PartFiles:
     ) -> None:
         """Upload the attachments of a created part still pending in the checkpoint, each to its
         thread, each once; ``fetched`` holds those fetched before the part was sent."""
-        states = self.checkpoint.upload_states(plan.source_id, part.index)
+        states = self.log.upload_states(plan.source_id, part.index)
         if UploadState.PENDING not in states.values():
             return
         files = ThreadFiles.of(part, await self.client.list_threads(conversation_id))
@@ -140,7 +140,7 @@ class PartFiles:
                     {"source_id": plan.source_id, "part": part.index, "file": attachment.file_name},
                 )
             if result.state is not UploadState.PENDING:
-                self.checkpoint.record_upload(
+                self.log.record_upload(
                     plan.source_id, part.index, index, done=result.state is UploadState.DONE
                 )
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importer.clock import WALL_CLOCK, Clock
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.outcome import OutcomeKind
-from importer.pipeline.checkpoint import Checkpoint
+from importer.pipeline.checkpoint import CustomersLog
 from importer.pipeline.parts import MAX_SENDS_PER_PART, EventSink, PartResult
 from importer.pipeline.polling import poll_until
 from importer.pipeline.reconcile import DEFAULT_MARGIN_S, format_api_time
@@ -32,7 +32,7 @@ class Customers:
     """The run's customers: turns, and creating those without email exactly once."""
 
     client: HelpScoutClient
-    checkpoint: Checkpoint
+    log: CustomersLog
     report: Report
     reconcile_wait_s: float
     emit: EventSink
@@ -61,21 +61,21 @@ class Customers:
         """The Help Scout id of the plan's customer without email: created once, found again if
         in doubt; or why it could not be had."""
         key = plan.customer_key
-        known = self.checkpoint.customer_id(key)
+        known = self.log.customer_id(key)
         if known is not None:
             return known, None
         assert plan.customer_to_create is not None
         body = plan.customer_to_create
         marker = str(body.get("background", ""))
-        if self.checkpoint.customer_intent(key) is not None:  # asked for before a stop: look
+        if self.log.customer_intent(key) is not None:  # asked for before a stop: look
             found = await self.find(key, marker, lost_at=None)
             if found is not None:
                 return found, None
         for _ in range(MAX_SENDS_PER_PART):
-            first = self.checkpoint.record_customer_intent(key)
+            first = self.log.record_customer_intent(key)
             outcome = await self.client.create_customer(body)
             if outcome.kind == OutcomeKind.CREATED and outcome.resource_id is not None:
-                self.checkpoint.put_customer(key, outcome.resource_id)
+                self.log.put_customer(key, outcome.resource_id)
                 self.report.add("customers_created")
                 self.emit(
                     "customer.created", {"customer_key": key, "customer_id": outcome.resource_id}
@@ -94,7 +94,7 @@ class Customers:
         self, key: str, marker: str, *, lost_at: float | None, first_sent_at: float | None = None
     ) -> int | None:
         """Look for a customer this importer created (by its marker), giving the index time."""
-        first = first_sent_at or self.checkpoint.customer_intent(key) or self.clock.time()
+        first = first_sent_at or self.log.customer_intent(key) or self.clock.time()
         since = format_api_time(first - DEFAULT_MARGIN_S)
         deadline = (lost_at if lost_at is not None else self.clock.time()) + self.reconcile_wait_s
 
@@ -107,7 +107,7 @@ class Customers:
         found, _ = await poll_until(lookup, deadline, clock=self.clock)
         if found is None:
             return None
-        self.checkpoint.put_customer(key, found)
+        self.log.put_customer(key, found)
         self.report.add("in_doubt_resolved")
         if lost_at is not None:  # its answer was lost in this run: created in this run
             self.report.add("customers_created")

@@ -79,7 +79,8 @@ class ImportRun:
 
     def __post_init__(self) -> None:
         self.settlement = Settlement(
-            checkpoint=self.checkpoint,
+            parts=self.checkpoint.parts,
+            errors=self.checkpoint.errors,
             report=self.report,
             dead=self.dead,
             events=self.events,
@@ -87,7 +88,7 @@ class ImportRun:
         )
         self.customers = Customers(
             client=self.client,
-            checkpoint=self.checkpoint,
+            log=self.checkpoint.customers,
             report=self.report,
             reconcile_wait_s=self.reconcile_wait_s,
             emit=self.emit,
@@ -95,7 +96,7 @@ class ImportRun:
         )
         self.parts = PartSender(
             client=self.client,
-            checkpoint=self.checkpoint,
+            log=self.checkpoint.parts,
             report=self.report,
             mailbox=self.mailbox,
             reconcile_wait_s=self.reconcile_wait_s,
@@ -105,7 +106,7 @@ class ImportRun:
         )
         self.files = PartFiles(
             client=self.client,
-            checkpoint=self.checkpoint,
+            log=self.checkpoint.uploads,
             left_out=self.settlement.file_left_out,
             emit=self.emit,
             downloader=self.downloader,
@@ -175,7 +176,7 @@ class ImportRun:
                 if failure is not None:
                     settle.failed(plan, None, failure)
                     return
-            changed = split_changed(plan, self.checkpoint.parts_of(plan.source_id))
+            changed = split_changed(plan, self.checkpoint.parts.parts_of(plan.source_id))
             if changed is not None:  # sending the rest would lose or repeat messages
                 settle.failed(plan, None, PartResult(None, None, changed, "split_changed"))
                 return
@@ -197,14 +198,16 @@ class ImportRun:
     ) -> bool | None:
         """Make sure ``part`` exists and its files are on it: True when created in this run,
         False when it existed, None when it failed (counted)."""
-        record = self.checkpoint.part(plan.source_id, part.index)
+        record = self.checkpoint.parts.part(plan.source_id, part.index)
         done = record is not None and record.state is PartState.DONE
         conversation_id = record.conversation_id if record is not None and done else None
         fetched: Fetched = {}
         try:
             if not done:
                 if part.deferred:  # noted before the POST, so a stop cannot lose them
-                    self.checkpoint.record_uploads(plan.source_id, part.index, len(part.deferred))
+                    self.checkpoint.uploads.record_uploads(
+                        plan.source_id, part.index, len(part.deferred)
+                    )
                     fetched = await self.files.fetch_urls(part)
                 body = part.body(customer_id, notes(part, fetched))
                 result = await self.parts.create(plan, part, body, record, customer_id)
@@ -255,5 +258,5 @@ class ImportRun:
             {"error": message, "traceback": "".join(traceback.format_exception(exc))},
         )
         best_effort(
-            lambda: self.checkpoint.log_error(stage="read", code="internal", message=message)
+            lambda: self.checkpoint.errors.log_error(stage="read", code="internal", message=message)
         )

@@ -20,9 +20,9 @@ from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.pipeline.checkpoint import (
     UNSETTLED,
-    Checkpoint,
     NextAction,
     PartRecord,
+    PartsLog,
     PartState,
     next_action,
 )
@@ -79,10 +79,10 @@ def split_changed(plan: ConversationPlan, rows: list[PartRecord]) -> str | None:
 
 @dataclass(kw_only=True)
 class PartSender:
-    """Creates parts through the client, recording every step in the checkpoint."""
+    """Creates parts through the client, recording every step in the checkpoint's parts log."""
 
     client: HelpScoutClient
-    checkpoint: Checkpoint
+    log: PartsLog
     report: Report
     mailbox: int
     reconcile_wait_s: float
@@ -115,7 +115,7 @@ class PartSender:
             if result is not None:
                 return result
         message = f"the answer was lost {MAX_SENDS_PER_PART} times and the part was not found"
-        self.checkpoint.record_failed(plan.source_id, part.index, code="in_doubt", message=message)
+        self.log.record_failed(plan.source_id, part.index, code="in_doubt", message=message)
         return PartResult(None, None, message, "in_doubt")
 
     async def _send_once(
@@ -123,7 +123,7 @@ class PartSender:
     ) -> PartResult | None:
         """One POST after its intent; None when its answer was lost and reconcile proved it
         absent (send again)."""
-        first_sent_at = self.checkpoint.record_intent(
+        first_sent_at = self.log.record_intent(
             plan.source_id,
             part.index,
             part.count,
@@ -135,9 +135,7 @@ class PartSender:
         try:
             outcome = await self.client.create_conversation(body)
         except RetryableApiError as exc:  # refused or throttled past every retry: not stored
-            self.checkpoint.record_failed(
-                plan.source_id, part.index, code="retries", message=str(exc)
-            )
+            self.log.record_failed(plan.source_id, part.index, code="retries", message=str(exc))
             return PartResult(None, None, f"not sent after every retry: {exc}", "retries")
         self.emit(
             "part.sent",
@@ -149,11 +147,11 @@ class PartSender:
             },
         )
         if outcome.kind == OutcomeKind.CREATED and outcome.resource_id is not None:
-            self.checkpoint.record_done(plan.source_id, part.index, outcome.resource_id)
+            self.log.record_done(plan.source_id, part.index, outcome.resource_id)
             self.report.add("created_conversations")
             return PartResult(outcome.resource_id, outcome)
         if outcome.kind == OutcomeKind.IN_DOUBT:
-            self.checkpoint.record_in_doubt(
+            self.log.record_in_doubt(
                 plan.source_id, part.index, code=outcome.code, message=outcome.describe()
             )
             found = await self.reconcile(plan, part, first_sent_at, self.clock.time(), customer_id)
@@ -161,9 +159,7 @@ class PartSender:
         if any(error.get("path") == "mailboxId" for error in outcome.errors):
             raise FatalApiError(f"mailbox {self.mailbox} refused: {outcome.describe()}")
         code = outcome.code or outcome.kind.value
-        self.checkpoint.record_failed(
-            plan.source_id, part.index, code=code, message=outcome.describe()
-        )
+        self.log.record_failed(plan.source_id, part.index, code=code, message=outcome.describe())
         return PartResult(None, outcome, outcome.describe(), code)
 
     async def reconcile(
@@ -202,17 +198,17 @@ class PartSender:
                 on_event=self.emit,
                 lost_at=lost_at,
                 clock=self.clock,
-                claimed=lambda cid: self.checkpoint.holds_conversation(cid, other_than=me),
+                claimed=lambda cid: self.log.holds_conversation(cid, other_than=me),
             )
         finally:
             self.in_doubt_now -= 1
-        if found is not None and self.checkpoint.holds_conversation(found, other_than=me):
+        if found is not None and self.log.holds_conversation(found, other_than=me):
             # another part adopted or created it while this lookup awaited: not this part's
             # (checked again here, with no await before the record, so two cannot both take it)
             self.emit("reconcile.claimed", {"source_id": plan.source_id, "conversation_id": found})
             found = None
         if found is not None:
-            self.checkpoint.record_done(plan.source_id, part.index, found)
+            self.log.record_done(plan.source_id, part.index, found)
             self.report.add("in_doubt_resolved")
             if lost_at is not None:  # its answer was lost in this run: created in this run
                 self.report.add("created_conversations")

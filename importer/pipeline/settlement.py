@@ -23,7 +23,7 @@ from importer.deadletter import DeadLetterFile
 from importer.errors import ImporterError, OutputWriteError
 from importer.findings import Finding
 from importer.helpscout.download_hosts import HostDownError
-from importer.pipeline.checkpoint import Checkpoint, PartState
+from importer.pipeline.checkpoint import ErrorLog, PartsLog, PartState
 from importer.pipeline.parts import EventSink, PartResult
 from importer.pipeline.run_events import LeftOut, Outcome, RunEvents, Settled
 from importer.report import Report
@@ -39,7 +39,9 @@ log = logging.getLogger("importer.run")
 class Settlement:
     """Counts each conversation of one run once, however it ends."""
 
-    checkpoint: Checkpoint
+    #: the checkpoint's parts (a part never sent is failed there) and its error log
+    parts: PartsLog
+    errors: ErrorLog
     report: Report
     dead: DeadLetterFile
     #: the run's listeners (the terminal's progress among them) hear of each settling
@@ -97,7 +99,7 @@ class Settlement:
 
     def _log_left_out(self, findings: list[Finding]) -> None:
         for finding in findings:
-            self.checkpoint.log_error(
+            self.errors.log_error(
                 stage=finding.stage,
                 code=finding.code,
                 message=f"{finding.location}: {finding.message}",
@@ -132,7 +134,7 @@ class Settlement:
     def invalid(self, planned: InvalidConversation) -> None:
         """The conversation cannot be imported as it is (in the checkpoint's error log too)."""
         entry = self.tally.invalid(planned)
-        self.checkpoint.log_error(
+        self.errors.log_error(
             stage=entry["stage"],
             code=entry["code"],
             message=f"{entry['location']}: {entry['message']}",
@@ -161,7 +163,7 @@ class Settlement:
         if isinstance(plan, ConversationPlan) and part is None and code == "customer":
             self._customer_failed(plan, result)
         elif part is None:  # the error log of importer status; a part's own failure is there
-            self.checkpoint.log_error(
+            self.errors.log_error(
                 stage=stage, code=code, message=result.reason, source_id=plan.source_id
             )
 
@@ -169,7 +171,7 @@ class Settlement:
         """Its customer could not be created: its first part not sent is failed in the
         checkpoint (``importer status`` counts it, a rerun sends it)."""
         if self._fail_first_unsent(plan, "customer", result.reason, "customer") is None:
-            self.checkpoint.log_error(
+            self.errors.log_error(
                 stage="send", code="customer", message=result.reason, source_id=plan.source_id
             )
 
@@ -182,7 +184,7 @@ class Settlement:
         if unsent is None or unsent[1] not in (None, PartState.PENDING, PartState.FAILED):
             return None
         part = unsent[0]
-        self.checkpoint.record_failed(
+        self.parts.record_failed(
             plan.source_id,
             part.index,
             code=code,
@@ -196,7 +198,7 @@ class Settlement:
         """The conversation's first part not done in the checkpoint, with its state (None: never
         recorded), or None when every part is done."""
         for part in plan.parts:
-            row = self.checkpoint.part(plan.source_id, part.index)
+            row = self.parts.part(plan.source_id, part.index)
             if row is None or row.state != PartState.DONE:
                 return part, row.state if row is not None else None
         return None
@@ -221,7 +223,7 @@ class Settlement:
         log.error("%s: %s", plan.source_id, reason)
         if plan.source_id in self._settled:
             best_effort(
-                lambda: self.checkpoint.log_error(
+                lambda: self.errors.log_error(
                     stage="send", code="internal", message=reason, source_id=plan.source_id
                 )
             )
@@ -245,12 +247,10 @@ class Settlement:
             return False
         part, state = unsent
         if state is PartState.SENDING:
-            self.checkpoint.record_in_doubt(
-                plan.source_id, part.index, code="internal", message=reason
-            )
+            self.parts.record_in_doubt(plan.source_id, part.index, code="internal", message=reason)
             return True
         if state in (None, PartState.PENDING, PartState.FAILED):
-            self.checkpoint.record_failed(
+            self.parts.record_failed(
                 plan.source_id,
                 part.index,
                 code="internal",

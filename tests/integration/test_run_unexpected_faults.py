@@ -30,7 +30,7 @@ from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.downloads import AttachmentDownloader
 from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.helpscout.transport import Timeouts
-from importer.pipeline.checkpoint import Checkpoint
+from importer.pipeline.checkpoint import PartsLog
 from importer.sandbox.testing import SandboxConfig, running_sandbox
 from importer.settings import DownloadLimits, RunSettings, TransformSettings
 
@@ -171,9 +171,9 @@ def inject_faults(monkeypatch: pytest.MonkeyPatch) -> set[str]:
             raise InjectedError("fetch broke")
         return await fetch(self, url)
 
-    record_done = Checkpoint.record_done
+    record_done = PartsLog.record_done
 
-    def broken_record_done(self: Checkpoint, source_id: str, *args: Any) -> None:
+    def broken_record_done(self: PartsLog, source_id: str, *args: Any) -> None:
         if source_id == FAULTY["checkpoint"] and once("checkpoint"):
             raise InjectedError("checkpoint write broke")
         record_done(self, source_id, *args)
@@ -185,7 +185,7 @@ def inject_faults(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     monkeypatch.setattr(parts, "reconcile_part", broken_reconcile)
     monkeypatch.setattr(HelpScoutClient, "upload_attachment", broken_upload)
     monkeypatch.setattr(AttachmentDownloader, "fetch", broken_fetch)
-    monkeypatch.setattr(Checkpoint, "record_done", broken_record_done)
+    monkeypatch.setattr(PartsLog, "record_done", broken_record_done)
     return fired
 
 

@@ -81,7 +81,7 @@ def cp(tmp_path: Path, clock: FakeClock):
 
 
 def intent(cp: Checkpoint, source_id: str = "s1", part: int = 1, count: int = 1) -> float:
-    return cp.record_intent(
+    return cp.parts.record_intent(
         source_id,
         part,
         count,
@@ -99,8 +99,8 @@ def test_open_writes_header_and_pragmas(tmp_path: Path, clock: FakeClock):
         assert cp.header.mailbox == 7
         assert cp.header.format == "csv"
         assert cp.header.created_at == clock.now
-        mode = cp._conn.execute("PRAGMA journal_mode").fetchone()[0]
-        sync = cp._conn.execute("PRAGMA synchronous").fetchone()[0]
+        mode = cp.store.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        sync = cp.store.conn.execute("PRAGMA synchronous").fetchone()[0]
         assert (mode, sync) == ("wal", 2)
     raw = sqlite3.connect(path)
     keys = dict(raw.execute("SELECT key, value FROM run").fetchall())
@@ -154,7 +154,7 @@ def test_intent_keeps_first_attempt_time(cp: Checkpoint, clock: FakeClock):
     first = intent(cp)
     clock.now += 50
     assert intent(cp) == first
-    part = cp.part("s1", 1)
+    part = cp.parts.part("s1", 1)
     assert part is not None
     assert (part.state, part.attempts, part.first_sent_at) == (P.SENDING, 2, first)
     assert (part.subject, part.customer_email, part.payload_digest) == ("Subj s1", "a@b.c", "d1")
@@ -163,44 +163,44 @@ def test_intent_keeps_first_attempt_time(cp: Checkpoint, clock: FakeClock):
 def test_done_part_is_never_sent_again(cp: Checkpoint):
     """An intent on a done part is refused."""
     intent(cp)
-    cp.record_done("s1", 1, 555)
+    cp.parts.record_done("s1", 1, 555)
     with pytest.raises(CheckpointError, match="already done"):
         intent(cp)
-    assert cp.part("s1", 1).conversation_id == 555
+    assert cp.parts.part("s1", 1).conversation_id == 555
 
 
 def test_a_conversation_id_held_by_one_part_is_claimed_for_every_other(cp: Checkpoint):
     """Reconciliation asks this before adopting a found conversation."""
     intent(cp, "s1")
-    cp.record_done("s1", 1, 555)
+    cp.parts.record_done("s1", 1, 555)
     intent(cp, "s2")
-    assert cp.holds_conversation(555, other_than=("s2", 1))
-    assert not cp.holds_conversation(555, other_than=("s1", 1))
-    assert not cp.holds_conversation(556, other_than=("s2", 1))
+    assert cp.parts.holds_conversation(555, other_than=("s2", 1))
+    assert not cp.parts.holds_conversation(555, other_than=("s1", 1))
+    assert not cp.parts.holds_conversation(556, other_than=("s2", 1))
 
 
 def test_split_conversation_done_only_with_all_parts(cp: Checkpoint):
     """is_conversation_done needs every part; complete count follows."""
-    cp.register_parts("s2", 2)
-    assert cp.counts()["pending"] == 2
+    cp.parts.register_parts("s2", 2)
+    assert cp.parts.counts()["pending"] == 2
     intent(cp, "s2", 1, 2)
-    cp.record_done("s2", 1, 10)
-    assert not cp.is_conversation_done("s2")
-    assert cp.conversation_state("s2") is C.IN_PROGRESS
-    assert cp.source_conversations_complete() == 0
+    cp.parts.record_done("s2", 1, 10)
+    assert not cp.parts.is_conversation_done("s2")
+    assert cp.parts.conversation_state("s2") is C.IN_PROGRESS
+    assert cp.parts.source_conversations_complete() == 0
     intent(cp, "s2", 2, 2)
-    cp.record_done("s2", 2, 11)
-    assert cp.is_conversation_done("s2")
-    assert cp.source_conversations_complete() == 1
-    assert [p.conversation_id for p in cp.parts_of("s2")] == [10, 11]
+    cp.parts.record_done("s2", 2, 11)
+    assert cp.parts.is_conversation_done("s2")
+    assert cp.parts.source_conversations_complete() == 1
+    assert [p.conversation_id for p in cp.parts.parts_of("s2")] == [10, 11]
 
 
 def test_unrecorded_second_part_keeps_conversation_open(cp: Checkpoint):
     """Part 1 of 2 done without part 2 recorded is not complete."""
     intent(cp, "s3", 1, 2)
-    cp.record_done("s3", 1, 12)
-    assert not cp.is_conversation_done("s3")
-    assert cp.source_conversations_complete() == 0
+    cp.parts.record_done("s3", 1, 12)
+    assert not cp.parts.is_conversation_done("s3")
+    assert cp.parts.source_conversations_complete() == 0
 
 
 def test_unsettled_parts_and_counts(cp: Checkpoint, clock: FakeClock):
@@ -208,36 +208,36 @@ def test_unsettled_parts_and_counts(cp: Checkpoint, clock: FakeClock):
     intent(cp, "a")
     clock.now += 1
     intent(cp, "b")
-    cp.record_in_doubt("b", 1, code="timeout", message="TimeoutError")
+    cp.parts.record_in_doubt("b", 1, code="timeout", message="TimeoutError")
     intent(cp, "c")
-    cp.record_done("c", 1, 3)
+    cp.parts.record_done("c", 1, 3)
     intent(cp, "d")
-    cp.record_failed("d", 1, code="validation", message="status: bad")
-    assert [p.source_id for p in cp.unsettled_parts()] == ["a", "b"]
-    assert cp.counts() == {"pending": 0, "sending": 1, "done": 1, "failed": 1, "in_doubt": 1}
-    assert cp.is_conversation_done("unknown") is False
+    cp.parts.record_failed("d", 1, code="validation", message="status: bad")
+    assert [p.source_id for p in cp.parts.unsettled_parts()] == ["a", "b"]
+    assert cp.parts.counts() == {"pending": 0, "sending": 1, "done": 1, "failed": 1, "in_doubt": 1}
+    assert cp.parts.is_conversation_done("unknown") is False
 
 
 def test_errors_log_newest_first(cp: Checkpoint, clock: FakeClock):
     """Failures, in-doubt answers and logged errors land in the errors log."""
     intent(cp, "x")
-    cp.record_failed("x", 1, code="validation", message="customer.email: malformed")
+    cp.parts.record_failed("x", 1, code="validation", message="customer.email: malformed")
     clock.now += 1
-    cp.log_error(stage="validate", code="threads", message="no message", source_id="y")
-    errors = cp.last_errors()
+    cp.errors.log_error(stage="validate", code="threads", message="no message", source_id="y")
+    errors = cp.errors.last_errors()
     assert [(e.source_id, e.stage, e.code) for e in errors] == [
         ("y", "validate", "threads"),
         ("x", "send", "validation"),
     ]
     assert errors[0].at_iso.endswith("Z")
-    assert len(cp.last_errors(1)) == 1
+    assert len(cp.errors.last_errors(1)) == 1
 
 
 def test_customers_map(cp: Checkpoint):
     """Customers created are remembered by source key."""
-    assert cp.customer_id("zendesk:42") is None
-    cp.put_customer("zendesk:42", 9001)
-    assert cp.customer_id("zendesk:42") == 9001
+    assert cp.customers.customer_id("zendesk:42") is None
+    cp.customers.put_customer("zendesk:42", 9001)
+    assert cp.customers.customer_id("zendesk:42") == 9001
 
 
 def test_every_write_is_durable_without_close(tmp_path: Path, clock: FakeClock):
@@ -248,9 +248,9 @@ def test_every_write_is_durable_without_close(tmp_path: Path, clock: FakeClock):
         intent(cp, "z")
         other = Checkpoint.open_existing(path, clock=clock)  # as `importer status` reads it
         try:
-            assert other.part("z", 1).state is P.SENDING
-            cp.record_done("z", 1, 77)
-            assert other.is_conversation_done("z")
+            assert other.parts.part("z", 1).state is P.SENDING
+            cp.parts.record_done("z", 1, 77)
+            assert other.parts.is_conversation_done("z")
         finally:
             other.close()
     finally:
@@ -265,20 +265,20 @@ def test_a_checkpoint_of_an_earlier_version_gains_the_span_column(tmp_path: Path
     path = tmp_path / "old.sqlite"
     cp = Checkpoint.open(path, RunHeader(URL, 1), clock=clock)
     intent(cp, "old")
-    cp.record_done("old", 1, 5)
+    cp.parts.record_done("old", 1, 5)
     cp.close()
     with sqlite3.connect(path) as conn:
         conn.execute("ALTER TABLE parts DROP COLUMN span")
         conn.execute("UPDATE run SET value = '1' WHERE key = 'schema_version'")
     again = Checkpoint.open(path, RunHeader(URL, 1), clock=clock)
     try:
-        assert again.part("old", 1).span is None
-        version = again._conn.execute("SELECT value FROM run WHERE key = 'schema_version'")
+        assert again.parts.part("old", 1).span is None
+        version = again.store.conn.execute("SELECT value FROM run WHERE key = 'schema_version'")
         assert version.fetchone()[0] == str(SCHEMA_VERSION)
-        again.record_intent(
+        again.parts.record_intent(
             "new", 1, 1, subject="s", customer_email=None, payload_digest="d", span="abc"
         )
-        assert "abc" == again.part("new", 1).span
+        assert "abc" == again.parts.part("new", 1).span
     finally:
         again.close()
 

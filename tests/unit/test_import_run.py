@@ -175,7 +175,7 @@ async def test_a_lost_answer_is_found_and_never_sent_again(checkpoint: Checkpoin
         run.report.counts["created_conversations"],  # its answer was lost, but it was created
         len(client.created) - 1,
     )
-    assert PartState.DONE == checkpoint.part("a", 1).state
+    assert PartState.DONE == checkpoint.parts.part("a", 1).state
 
 
 async def test_a_lost_request_that_was_not_stored_is_sent_again(checkpoint: Checkpoint) -> None:
@@ -214,7 +214,7 @@ async def test_a_part_whose_answers_are_always_lost_fails_after_the_last_send(
     (entry,) = run.report.errors
     assert ("x", 1, "in_doubt") == (entry["source_id"], entry["part"], entry["code"])
     assert f"lost {MAX_SENDS_PER_PART} times" in entry["message"]
-    assert PartState.FAILED == checkpoint.part("x", 1).state
+    assert PartState.FAILED == checkpoint.parts.part("x", 1).state
 
 
 async def test_a_rejected_part_fails_the_conversation_with_its_reason(
@@ -239,7 +239,7 @@ async def test_resume_reconciles_a_part_left_sending_before_sending_it(
     client = ScriptedClient()
     conversation = plan("d", "d@example.com", messages=150)
     first = conversation.parts[0].payload
-    checkpoint.record_intent(
+    checkpoint.parts.record_intent(
         "d", 1, 2, subject=first["subject"], customer_email="d@example.com", payload_digest="x"
     )
     client.created.append(dict(first, id=555))
@@ -247,8 +247,8 @@ async def test_resume_reconciles_a_part_left_sending_before_sending_it(
     await run_all(run, [conversation])
     assert Counter({"Subject d (part 2/2)": 1}) == client.sent
     assert (555, PartState.DONE) == (
-        checkpoint.part("d", 1).conversation_id,
-        checkpoint.part("d", 1).state,
+        checkpoint.parts.part("d", 1).conversation_id,
+        checkpoint.parts.part("d", 1).state,
     )
     assert 1 == run.report.counts["imported"]
     # part 1 was created by the run that crashed; only part 2 by this one
@@ -259,8 +259,8 @@ async def test_done_parts_are_skipped(checkpoint: Checkpoint) -> None:
     """Parts already done are never sent again."""
     client = ScriptedClient()
     conversation = plan("e", "e@example.com", messages=150)
-    checkpoint.record_intent("e", 1, 2, subject="x", customer_email=None, payload_digest="x")
-    checkpoint.record_done("e", 1, 777)
+    checkpoint.parts.record_intent("e", 1, 2, subject="x", customer_email=None, payload_digest="x")
+    checkpoint.parts.record_done("e", 1, 777)
     run = make_run(client, checkpoint)
     await run_all(run, [conversation])
     assert ["Subject e (part 2/2)"] == list(client.sent)
@@ -312,9 +312,9 @@ async def test_a_conversation_whose_customer_is_refused_is_failed_in_the_checkpo
     run = make_run(RefusingClient(), checkpoint)
     await run_all(run, [plan("r1", None)])
     assert 1 == run.report.counts["failed"]
-    assert PartState.FAILED == checkpoint.part("r1", 1).state
-    assert 1 == checkpoint.counts().get("failed")
-    (error,) = checkpoint.last_errors(20)
+    assert PartState.FAILED == checkpoint.parts.part("r1", 1).state
+    assert 1 == checkpoint.parts.counts().get("failed")
+    (error,) = checkpoint.errors.last_errors(20)
     assert ("r1", "customer") == (error.source_id, error.stage)
     assert "customer not created" in error.message
 
@@ -322,7 +322,7 @@ async def test_a_conversation_whose_customer_is_refused_is_failed_in_the_checkpo
     rerun = make_run(client, checkpoint)
     await run_all(rerun, [plan("r1", None)])
     assert (1, 1) == (rerun.report.counts["imported"], len(client.created))
-    assert PartState.DONE == checkpoint.part("r1", 1).state
+    assert PartState.DONE == checkpoint.parts.part("r1", 1).state
 
 
 async def test_a_customer_whose_answer_was_lost_is_found_not_created_twice(
@@ -339,7 +339,7 @@ async def test_a_customer_whose_answer_was_lost_is_found_not_created_twice(
         run.report.counts["customers_created"],  # created in this run, its answer lost
         run.report.counts["in_doubt_resolved"],
     )
-    assert 3_000_001 == checkpoint.customer_id("id:c-q1")
+    assert 3_000_001 == checkpoint.customers.customer_id("id:c-q1")
 
 
 class SlowCustomerSearch(ScriptedClient):
@@ -387,8 +387,8 @@ async def test_a_fatal_answer_stops_every_worker(checkpoint: Checkpoint) -> None
     assert isinstance(run.fatal, FatalApiError)
     assert run.stop.is_set()
     assert 2 == len(client.created) == run.report.counts["imported"]
-    assert PartState.SENDING == checkpoint.part("f2", 1).state  # reconciled before any resend
-    assert checkpoint.part("f3", 1) is None
+    assert PartState.SENDING == checkpoint.parts.part("f2", 1).state  # reconciled before any resend
+    assert checkpoint.parts.part("f3", 1) is None
 
 
 async def test_a_checkpoint_that_cannot_be_written_stops_the_run_not_one_conversation(
@@ -396,14 +396,14 @@ async def test_a_checkpoint_that_cannot_be_written_stops_the_run_not_one_convers
 ) -> None:
     """A full disk when a part is recorded done: the run's stop (exit 4), as a fatal answer's;
     nothing counted failed, the part left sending for the rerun to look up, no more sent."""
-    recorded = checkpoint.record_done
+    recorded = checkpoint.parts.record_done
 
     def record_done(source_id: str, part: int, conversation_id: int) -> None:
         if source_id == "d2":
             raise OutputWriteError(checkpoint.path, "database or disk is full")
         recorded(source_id, part, conversation_id)
 
-    monkeypatch.setattr(checkpoint, "record_done", record_done)
+    monkeypatch.setattr(checkpoint.parts, "record_done", record_done)
     client = ScriptedClient()
     run = make_run(client, checkpoint)
     await run_all(run, [plan(f"d{i}", f"d{i}@example.com") for i in range(10)], workers=1)
@@ -412,8 +412,8 @@ async def test_a_checkpoint_that_cannot_be_written_stops_the_run_not_one_convers
     assert run.stop.is_set()
     assert (2, 0) == (run.report.counts["imported"], run.report.counts["failed"])
     assert 3 == len(client.created)
-    assert PartState.SENDING == checkpoint.part("d2", 1).state  # looked up before any resend
-    assert checkpoint.part("d3", 1) is None
+    assert PartState.SENDING == checkpoint.parts.part("d2", 1).state  # looked up before any resend
+    assert checkpoint.parts.part("d3", 1) is None
 
 
 async def test_resume_uploads_attachments_left_pending_by_a_stop(checkpoint: Checkpoint) -> None:
@@ -450,17 +450,17 @@ async def test_resume_uploads_attachments_left_pending_by_a_stop(checkpoint: Che
     }  # fmt: skip
     conversation = plan_conversation(data, ctx, location="t:1")
     assert isinstance(conversation, ConversationPlan)
-    checkpoint.record_uploads("u1", 1, 1)
-    checkpoint.record_intent(
+    checkpoint.uploads.record_uploads("u1", 1, 1)
+    checkpoint.parts.record_intent(
         "u1", 1, 1, subject="With a file", customer_email=None, payload_digest="x"
     )
-    checkpoint.record_done("u1", 1, 4242)
+    checkpoint.parts.record_done("u1", 1, 4242)
     client = UploadClient()
     run = make_run(client, checkpoint)
     await run_all(run, [conversation])
     assert [(4242, 51, "r.txt")] == client.uploads
     assert (0, 1) == (run.report.counts["imported"], run.report.counts["already_imported"])
-    assert not checkpoint.has_pending_uploads("u1")
+    assert not checkpoint.uploads.has_pending_uploads("u1")
     assert not client.sent
 
 
@@ -521,7 +521,7 @@ async def test_an_upload_given_up_is_an_error_not_a_counted_attachment(
     assert (1, 1) == (counts["imported"], counts["attachments"])
     assert ["attachment"] == [e["stage"] for e in run.report.errors]
     assert "bad.txt" in run.report.errors[0]["message"]
-    assert ["u2"] == [e.source_id for e in checkpoint.last_errors(20)]
+    assert ["u2"] == [e.source_id for e in checkpoint.errors.last_errors(20)]
 
 
 def test_binding_the_created_customer_keeps_other_authors() -> None:
@@ -551,7 +551,7 @@ async def test_a_conversation_another_part_holds_is_never_adopted(checkpoint: Ch
     client = ScriptedClient({"Same subject": ["lost", "refused-lost"]})
     run = make_run(client, checkpoint)
     await run_all(run, [first, second], workers=1)
-    ids = {checkpoint.part(s, 1).conversation_id for s in ("twin-1", "twin-2")}
+    ids = {checkpoint.parts.part(s, 1).conversation_id for s in ("twin-1", "twin-2")}
     assert 2 == len(ids) == len(client.created)
     assert 2 == run.report.counts["imported"]
 
@@ -565,7 +565,7 @@ async def test_a_conversation_split_otherwise_by_a_later_run_is_failed_not_patch
     back in place, the rest is sent and the conversation completes."""
     client = ScriptedClient({"Subject p (part 2/3)": ["rejected"]})
     await run_all(make_run(client, checkpoint), [plan("p", "p@example.com", messages=250)])
-    assert PartState.FAILED == checkpoint.part("p", 2).state
+    assert PartState.FAILED == checkpoint.parts.part("p", 2).state
 
     second = make_run(client, checkpoint)
     await run_all(second, [plan("p", "p@example.com", messages=179)])
@@ -577,7 +577,7 @@ async def test_a_conversation_split_otherwise_by_a_later_run_is_failed_not_patch
     third = make_run(client, checkpoint)
     await run_all(third, [plan("p", "p@example.com", messages=250)])
     assert 1 == third.report.counts["imported"]
-    assert checkpoint.is_conversation_done("p")
+    assert checkpoint.parts.is_conversation_done("p")
     subjects = [c["subject"] for c in client.created]
     assert [f"Subject p (part {n}/3)" for n in (1, 2, 3)] == subjects
 
@@ -601,14 +601,16 @@ def test_a_part_left_sending_under_another_split_is_a_changed_split(
 ) -> None:
     """A part that may be in Help Scout counts like a done one: it was cut otherwise."""
     conversation = plan("w", "w@example.com", messages=3)
-    checkpoint.record_intent(
+    checkpoint.parts.record_intent(
         "w", 1, 1, subject="x", customer_email=None, payload_digest="d", span="other"
     )
-    assert "may be) in Help Scout" in (split_changed(conversation, checkpoint.parts_of("w")) or "")
+    assert "may be) in Help Scout" in (
+        split_changed(conversation, checkpoint.parts.parts_of("w")) or ""
+    )
     span = part_span(conversation.parts[0].payload)
-    checkpoint.record_intent("w", 1, 1, subject="x", customer_email=None, payload_digest="d",
+    checkpoint.parts.record_intent("w", 1, 1, subject="x", customer_email=None, payload_digest="d",
                              span=span)  # fmt: skip
-    assert split_changed(conversation, checkpoint.parts_of("w")) is None
+    assert split_changed(conversation, checkpoint.parts.parts_of("w")) is None
 
 
 async def test_resume_counts_later_done_uploads_before_looking_for_a_pending_one(
@@ -648,11 +650,11 @@ async def test_resume_counts_later_done_uploads_before_looking_for_a_pending_one
     }  # fmt: skip
     conversation = plan_conversation(data, ctx, location="t:1")
     assert isinstance(conversation, ConversationPlan)
-    checkpoint.record_uploads("u3", 1, 3)
-    checkpoint.record_intent("u3", 1, 1, subject="x", customer_email=None, payload_digest="x")
-    checkpoint.record_done("u3", 1, 4243)
-    checkpoint.record_upload("u3", 1, 1, done=True)
-    checkpoint.record_upload("u3", 1, 2, done=True)
+    checkpoint.uploads.record_uploads("u3", 1, 3)
+    checkpoint.parts.record_intent("u3", 1, 1, subject="x", customer_email=None, payload_digest="x")
+    checkpoint.parts.record_done("u3", 1, 4243)
+    checkpoint.uploads.record_upload("u3", 1, 1, done=True)
+    checkpoint.uploads.record_upload("u3", 1, 2, done=True)
     client = ThreadWithTwoFiles()
     await run_all(make_run(client, checkpoint), [conversation])
     assert ["image.png"] == client.uploads

@@ -29,7 +29,7 @@ def mode(path: Path) -> str:
 def test_a_checkpoint_and_its_wal_and_shm_are_private_while_open(tmp_path: Path) -> None:
     path = tmp_path / "cp.sqlite"
     with Checkpoint.open(path, RunHeader("http://127.0.0.1:1", 85, "canonical")) as checkpoint:
-        checkpoint.log_error(stage="read", code="x", message="y")
+        checkpoint.errors.log_error(stage="read", code="x", message="y")
         files = [path, tmp_path / "cp.sqlite-wal", tmp_path / "cp.sqlite-shm"]
         assert ["0o600"] * 3 == [mode(p) for p in files]
 

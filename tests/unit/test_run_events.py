@@ -50,7 +50,8 @@ async def test_settling_tells_every_listener_each_conversation_once(
     settled = [(e.source_id, e.outcome) for e in first if isinstance(e, Settled)]
     assert [("a", "imported"), ("c", "failed"), ("a", "already")] == settled
     (failed,) = [e for e in first if isinstance(e, Settled) and e.outcome == "failed"]
-    assert failed.error is not None and "subject: bad" in failed.error["message"]
+    assert failed.error is not None
+    assert "subject: bad" in failed.error["message"]
     assert {"imported": 1, "failed": 1, "already imported": 1, "throttled": 0} == progress.counts
 
 
@@ -62,7 +63,7 @@ async def test_a_crash_with_a_part_in_flight_settles_in_doubt(checkpoint: Checkp
     hub.subscribe(heard.append)
     run = make_run(ScriptedClient(), checkpoint, events=hub)
     conversation = plan("z", "z@example.com")
-    checkpoint.record_intent(
+    checkpoint.parts.record_intent(
         "z", 1, 1, subject="Subject z", customer_email="z@example.com", payload_digest="d"
     )
     run.settlement.crashed(conversation, RuntimeError("boom"))

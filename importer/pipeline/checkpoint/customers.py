@@ -3,10 +3,10 @@ recorded before each creation, so a lost answer is looked up instead of creating
 
 from __future__ import annotations
 
-from importer.pipeline.checkpoint.store import Store
+from importer.pipeline.checkpoint.store import Log
 
 
-class CustomersLog(Store):
+class CustomersLog(Log):
     """The ``customers`` and ``customer_intents`` tables."""
 
     def customer_id(self, source_key: str) -> int | None:

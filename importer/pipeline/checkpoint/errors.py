@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from importer.pipeline.checkpoint.store import Store
+from importer.pipeline.checkpoint.store import Log
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class ErrorEntry:
         return datetime.fromtimestamp(self.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class ErrorLog(Store):
+class ErrorLog(Log):
     """The ``errors`` table."""
 
     def log_error(

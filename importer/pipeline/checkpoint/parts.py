@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from importer.errors import CheckpointError
-from importer.pipeline.checkpoint.store import Store
+from importer.pipeline.checkpoint.store import Log
 
 
 class PartState(StrEnum):
@@ -112,7 +112,7 @@ _PART_COLUMNS = (
 )
 
 
-class PartsLog(Store):
+class PartsLog(Log):
     """The ``parts`` table."""
 
     def parts_of(self, source_id: str) -> list[PartRecord]:

@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from importer import __version__
@@ -205,8 +204,9 @@ def _lock_for_one_run(path: Path) -> int:
 
 
 class Store:
-    """The open file: its connection, clock, header and lock. The checkpoint's parts, customers,
-    uploads and error log are mixins over this (see :mod:`importer.pipeline.checkpoint`)."""
+    """The open file: its connection, clock, header and lock, shared by the checkpoint's logs
+    (parts, customers, uploads, errors: each a :class:`Log` over this store; see
+    :mod:`importer.pipeline.checkpoint`)."""
 
     def __init__(
         self,
@@ -216,10 +216,10 @@ class Store:
         clock: Callable[[], float],
         lock_fd: int | None = None,
     ) -> None:
-        self._conn = conn
+        self.conn = conn
         self.header = header
         self.path = path
-        self._clock = clock
+        self.clock = clock
         self._lock_fd = lock_fd
 
     @classmethod
@@ -285,33 +285,37 @@ class Store:
         header = replace(_header_of(values), options=_read_options(conn))
         return cls(conn, header, path, clock)
 
-    def _insert_error(
+    def insert_error(
         self, source_id: str | None, part: int | None, stage: str, code: str, message: str
     ) -> None:
         """One row of the error log, inside the caller's transaction."""
-        self._conn.execute(
+        self.conn.execute(
             "INSERT INTO errors (at, source_id, part, stage, code, message) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (self._clock(), source_id, part, stage, code, message),
+            (self.clock(), source_id, part, stage, code, message),
         )
 
     def close(self) -> None:
         """Close the database (every write is already committed) and let another run in."""
-        self._conn.close()
+        self.conn.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the flock
             self._lock_fd = None
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+class Log:
+    """One part of the checkpoint (its parts, customers, uploads or error log) over the
+    store it shares with the others: the same connection, clock and transactions."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._conn = store.conn
+        self._clock = store.clock
+
+    def _insert_error(
+        self, source_id: str | None, part: int | None, stage: str, code: str, message: str
     ) -> None:
-        self.close()
+        self._store.insert_error(source_id, part, stage, code, message)
 
 
 def _header_of(values: dict[str, str]) -> RunHeader:

@@ -3,10 +3,10 @@ failed, noted before the part's POST so a stop cannot lose them."""
 
 from __future__ import annotations
 
-from importer.pipeline.checkpoint.store import Store
+from importer.pipeline.checkpoint.store import Log
 
 
-class UploadsLog(Store):
+class UploadsLog(Log):
     """The ``uploads`` table."""
 
     def record_uploads(self, source_id: str, part: int, count: int) -> None:
