@@ -27,9 +27,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from importer.attachment_refs import attachment_size, read_attachment_bytes
 from importer.errors import ImporterError
 from importer.outputs import OutputFile
-from importer.readers.inputs import attachment_size, read_attachment_bytes
 from importer.readers.limits import DEFAULT_LIMITS, ReadLimits, size_text
 from importer.settings import DEFAULT_DOWNLOAD_MAX_BYTES
 from importer.transform.times import times_in_utc

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from importer.attachment_refs import read_attachment_bytes
 from importer.errors import DownloadError
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.download_hosts import HostDownError
@@ -26,7 +27,6 @@ from importer.helpscout.downloads import AttachmentDownloader, fetched_file
 from importer.outputs import write_private
 from importer.pipeline.checkpoint import UploadsLog
 from importer.pipeline.uploads import FOUND, ThreadFiles, UploadResult, UploadState, upload_once
-from importer.readers.inputs import read_attachment_bytes
 from importer.transform.payload import AttachmentDraft
 from importer.transform.plan import ConversationPlan
 from importer.transform.split import URL_NOTE_RESERVE, Part

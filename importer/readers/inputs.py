@@ -7,7 +7,8 @@ extracted). Each file of the export becomes an :class:`InputFile` that knows its
 attachment path against its own folder without leaving the export's top folder.
 
 A resolved attachment reference is a filesystem path or ``archive.zip!member``;
-:func:`read_attachment_bytes` reads either.
+:func:`~importer.attachment_refs.read_attachment_bytes` reads either (in
+:mod:`importer.attachment_refs`, so that the engine and the dead letters need no reader).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from importer.attachment_refs import ARCHIVE_SEPARATOR
+from importer.attachment_refs import attachment_size as attachment_size
+from importer.attachment_refs import read_attachment_bytes as read_attachment_bytes
 from importer.errors import InputError
 from importer.findings import Finding
 from importer.readers.limits import DEFAULT_LIMITS, ReadLimits, member_over_bound
 
-ARCHIVE_SEPARATOR = "!"
 SKIPPED_FOLDERS = frozenset({"__MACOSX"})
 
 
@@ -105,49 +108,6 @@ class InputFile:
                     f"file {relative!r} not found in {self.archive} next to {self.member}"
                 ) from None
         return f"{self.archive}{ARCHIVE_SEPARATOR}{joined}"
-
-
-def _split_reference(ref: str) -> tuple[Path, str] | None:
-    """``(archive, member)`` when ``ref`` names a zip member, else ``None``."""
-    start = 0
-    while (index := ref.find(ARCHIVE_SEPARATOR, start)) != -1:
-        candidate = Path(ref[:index])
-        if candidate.is_file() and zipfile.is_zipfile(candidate):
-            return candidate, ref[index + 1 :]
-        start = index + 1
-    return None
-
-
-def read_attachment_bytes(ref: str) -> bytes:
-    """The bytes of a resolved attachment reference (a path, or ``archive.zip!member``)."""
-    path = Path(ref)
-    if path.is_file():
-        return path.read_bytes()
-    split = _split_reference(ref)
-    if split is None:
-        raise InputError(f"attachment file not found: {ref}; was it moved after reading?")
-    archive, member = split
-    with zipfile.ZipFile(archive) as zipped:
-        try:
-            return zipped.read(member)
-        except KeyError:
-            raise InputError(f"attachment {member} not found in {archive}") from None
-
-
-def attachment_size(ref: str) -> int:
-    """The size in bytes of a resolved attachment reference."""
-    path = Path(ref)
-    if path.is_file():
-        return path.stat().st_size
-    split = _split_reference(ref)
-    if split is None:
-        raise InputError(f"attachment file not found: {ref}")
-    archive, member = split
-    with zipfile.ZipFile(archive) as zipped:
-        try:
-            return zipped.getinfo(member).file_size
-        except KeyError:
-            raise InputError(f"attachment {member} not found in {archive}") from None
 
 
 def _archive_files(

@@ -156,3 +156,20 @@ def test_checkpoint_is_composed_not_inherited() -> None:
         "errors": ErrorLog.__name__,
     }
     assert wanted.items() <= built.items()
+
+
+def test_the_engine_and_the_dead_letters_need_no_reader_input_handling() -> None:
+    """``pipeline/`` and ``deadletter.py`` read attachments through ``attachment_refs``, never
+    through ``importer.readers.inputs`` (the readers' own input handling)."""
+    engine = [*sorted((IMPORTER / "pipeline").rglob("*.py")), IMPORTER / "deadletter.py"]
+    found = []
+    for path in engine:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or "", *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(n == "importer.readers.inputs" for n in names):
+                found.append(f"{path.relative_to(IMPORTER)}:{node.lineno}")
+    assert [] == found
