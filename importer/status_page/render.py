@@ -44,11 +44,11 @@ def duration(seconds: float | None) -> str:
     return " ".join(f"{count} {unit}" for count, unit in units[:2])
 
 
-def figures_table(caption: str, rows: list[tuple[str, str, object]]) -> str:
-    """A table of (id, name, value) rows: the name a row header, the value its cell (whose
-    ``id`` a script may update)."""
+def figures_table(caption: str, rows: list[tuple[str, str, object]], *, cells: str = "num") -> str:
+    """A table of (id, name, value) rows: the name a row header, the value its cell (of class
+    ``cells``, whose ``id`` a script may update)."""
     body = "".join(
-        f'<tr><th scope="row">{e(name)}</th><td class="num" id="{e(key)}">{e(value)}</td></tr>'
+        f'<tr><th scope="row">{e(name)}</th><td class="{cells}" id="{e(key)}">{e(value)}</td></tr>'
         for key, name, value in rows
     )
     return f'<table class="figures"><caption>{e(caption)}</caption><tbody>{body}</tbody></table>'
@@ -67,7 +67,7 @@ def header_table(header: dict[str, Any]) -> str:
     ]
     if inputs:
         rows.append(("h-inputs", "Inputs", ", ".join(str(i) for i in inputs)))
-    return figures_table("Run header", rows)
+    return figures_table("Run header", rows, cells="text")
 
 
 def errors_table(errors: list[dict[str, Any]], *, caption: str, body_id: str = "errors") -> str:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import re
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -34,6 +35,8 @@ STATUS_HOST = "127.0.0.1"
 LINGER_S = 3.0
 STATIC_FILES = {"status.css": "text/css", "status.js": "text/javascript"}
 COLLECTOR_KEY = web.AppKey("collector", StatusCollector)
+#: the line ``run`` prints on stderr before it starts; scripts find the page's address with it
+ADDRESS_LINE = re.compile(r"^status page on (http://127\.0\.0\.1:\d+/)$")
 T = TypeVar("T")
 
 
@@ -106,10 +109,21 @@ async def run_watched(
     served on ``port``; the page's address is printed on stderr first."""
     collector = StatusCollector()
     server = await start_status_server(collector, port)
-    print(f"status page on {server.url}", file=sys.stderr, flush=True)
+    print(f"status page on {server.url}", file=sys.stderr, flush=True)  # see ADDRESS_LINE
     try:
         result = await start([collector])
         await asyncio.sleep(linger_s)
         return result
     finally:
         await server.stop()
+
+
+def status_address(lines: Iterable[str], *, within: int = 50) -> str | None:
+    """The page's address from the first ``within`` lines a run wrote on stderr (a warning
+    may come before it), or None when it is not among them."""
+    for number, line in enumerate(lines):
+        if (found := ADDRESS_LINE.match(line.strip())) is not None:
+            return found[1]
+        if number + 1 >= within:
+            break
+    return None

@@ -4,7 +4,6 @@ run does and it shows the end with the exit code; and the static page of ``impor
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
 from importer.sandbox.testing import SandboxConfig, running_sandbox
+from importer.status_page.server import status_address
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,9 +39,9 @@ def test_live_page_moves_with_the_run_and_shows_its_end(
         )  # fmt: skip
         try:
             assert process.stderr is not None
-            found = re.search(r"(http://127\.0\.0\.1:\d+/)", process.stderr.readline())
-            assert found is not None
-            page.get(found[1])
+            address = status_address(process.stderr)
+            assert address is not None
+            page.get(address)
             wait = WebDriverWait(page, 60, poll_frequency=0.1)
             moving = []
             wait.until(

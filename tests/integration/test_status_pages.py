@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from importer.sandbox.testing import SandboxConfig, running_sandbox
+from importer.status_page.server import status_address
 
 from .conftest import base_args, run_importer, start_importer, wait_for_exit, write_export
 
@@ -39,7 +40,7 @@ def test_status_html_writes_counts_errors_and_header_in_one_file(
     assert 3 == body["parts"]["done"]
     assert '<td class="num" id="complete">3</td>' in html
     assert "S-&lt;b&gt;broken&lt;/b&gt;" in html  # escaped, never markup
-    assert f'<td class="num" id="h-api">{body["header"]["api_url"]}</td>' in html
+    assert f'<td class="text" id="h-api">{body["header"]["api_url"]}</td>' in html
     assert "default-src 'none'" in html
     assert not re.search(r"<script|https?://(?!127\.0\.0\.1)", html)
     assert "sandbox" not in html.replace(body["header"]["api_url"], "")  # the secret is "sandbox"
@@ -81,14 +82,13 @@ def test_status_port_serves_the_runs_figures_until_its_end(
         args = base_args(export, sandbox.url, tmp_path, "--workers", "2", "--status-port", "0")
         process = start_importer(args)
         assert process.stderr is not None
-        line = process.stderr.readline()
-        url = re.search(r"status page on (http://127\.0\.0\.1:\d+/)", line)
-        assert url is not None, line
-        refused = urllib.request.Request(url[1], headers={"Host": "rebound.evil.test"})
+        url = status_address(process.stderr)
+        assert url is not None
+        refused = urllib.request.Request(url, headers={"Host": "rebound.evil.test"})
         with pytest.raises(urllib.error.HTTPError) as answer:
             urllib.request.urlopen(refused, timeout=5)
         assert 421 == answer.value.code
-        seen = _watch(url[1], time.monotonic() + 120)
+        seen = _watch(url, time.monotonic() + 120)
         code, _ = wait_for_exit(process, timeout=60)
     assert 0 == code
     assert {"phase", "done", "total", "imported", "failed", "in_doubt", "throttled",

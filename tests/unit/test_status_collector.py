@@ -16,6 +16,7 @@ from importer.pipeline.run_events import (
     Throttled,
 )
 from importer.status_page.collector import STATUS_KEYS, StatusCollector
+from importer.status_page.server import status_address
 
 CONTRACT_KEYS = {
     "phase", "done", "total", "imported", "failed", "in_doubt", "throttled", "retries",
@@ -95,3 +96,13 @@ def test_throttles_and_retries_never_go_back(fake_clock: FakeClock) -> None:
     status(Retried(5))
     status(Pulse(throttled=2, retries=4))
     assert (3, 5) == (status.snapshot()["throttled"], status.snapshot()["retries"])
+
+
+def test_status_address_found_after_a_warning() -> None:
+    """Scripts find the page's address on run's stderr, also after a warning line."""
+    lines = [
+        "importer: agents without a Help Scout user: 9\n",
+        "status page on http://127.0.0.1:4321/\n",
+    ]
+    assert "http://127.0.0.1:4321/" == status_address(iter(lines))
+    assert status_address(iter(["nothing\n"] * 60 + lines)) is None
