@@ -140,6 +140,7 @@ def test_clean_body_keeps_inline_images_and_formatting() -> None:
     cleaned = clean_body(f'<b>bold</b><img src="{png}" alt="a"><img src="{svg}" alt="b">')
     assert f'<b>bold</b><img src="{png}" alt="a">' in cleaned
     assert "svg" not in cleaned
+    assert f'<img alt="inline image" src="{png}">' == clean_body(f'<img src="{png}">')
 
 
 async def test_pages_answer_only_their_own_host(api: Api) -> None:

@@ -52,7 +52,8 @@ _REMOTE_IMAGE = re.compile(r"<img(?![^>]*\ssrc=)([^>]*)>")
 
 def clean_body(html: str) -> str:
     """The body with only what :data:`ALLOWED_TAGS` and :data:`ALLOWED_ATTRIBUTES` allow; an
-    image that is not inline is left as its alternative text (``[image: ALT]``)."""
+    image that is not inline is left as its alternative text (``[image not loaded: ALT]``),
+    an inline one without alternative text is given ``inline image``."""
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -63,10 +64,12 @@ def clean_body(html: str) -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-    return _REMOTE_IMAGE.sub(_image_placeholder, cleaned)
+    return _NO_ALT.sub('<img alt="inline image"', _REMOTE_IMAGE.sub(_image_placeholder, cleaned))
 
 
 _ALT = re.compile(r'\salt="([^"]*)"')
+#: an image left without alternative text gets one, for a screen reader
+_NO_ALT = re.compile(r"<img(?![^>]*\salt=)")
 
 
 def _image_placeholder(match: re.Match[str]) -> str:
