@@ -17,8 +17,13 @@
 5. bounds (``scripts/bench_bounds.py``, a few minutes): the read layer's worst cases (the
    largest record, CSV field and zip member the default bounds let through, a record over the
    bound, a zip bomb, deep nesting, a mail of 50,000 References); peak RSS of all processes.
+6. formats (``scripts/bench_formats.py``, hours at the full sizes): ``validate`` of every format
+   (canonical, CSV in random order, Zendesk, Freshdesk, Intercom, Front, Gorgias, Help Scout,
+   mbox) at 100,000 and 1,000,000 conversations (median of 3 at 100,000), peak RSS of all
+   processes, beside each the floor (``scripts/floor_join.py``: a plain script that only parses
+   and joins the same files); ``plan`` at 100,000 (``BENCH_QUICK=1``: 10,000, one run).
 
-    .venv/bin/python scripts/bench.py [--only validate|zendesk|run|side|resume|offline|bounds]
+    .venv/bin/python scripts/bench.py [--only validate|zendesk|run|side|resume|offline|bounds|formats]
         [--conversations N] [--zendesk-tickets N,N] [--minutes M]
 
 ``BENCH_QUICK=1``: small sizes (10,000 conversations, 5,000 and 20,000 Zendesk tickets), no run
@@ -46,6 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import bench_bounds  # noqa: E402
+import bench_formats  # noqa: E402
 import bench_offline  # noqa: E402
 import bench_side_by_side  # noqa: E402
 
@@ -606,7 +612,8 @@ def write_markdown(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--only", choices=["validate", "zendesk", "run", "side", "resume", "offline", "bounds"]
+        "--only",
+        choices=["validate", "zendesk", "run", "side", "resume", "offline", "bounds", "formats"],
     )
     parser.add_argument("--conversations", type=int, default=10_000 if QUICK else 100_000)
     parser.add_argument(
@@ -642,6 +649,10 @@ def main() -> int:
         # the read layer's worst cases (scripts/bench_bounds.py)
         wants_bounds = args.only in (None, "bounds") and not QUICK
         bounds = bench_bounds.bench_all(work) if wants_bounds else None
+        # every format beside its floor, and plan (scripts/bench_formats.py)
+        wants_formats = args.only in (None, "formats")
+        sizes, runs = ((10_000,), 1) if QUICK else ((100_000, 1_000_000), 3)
+        formats = bench_formats.bench_all(work, sizes, runs=runs) if wants_formats else None
     for figures in (validate, zendesk, run):
         if figures is not None:
             figures.update(stamp)
@@ -655,6 +666,9 @@ def main() -> int:
         bench_side_by_side.record(side or side_known)
         bench_offline.record(offline or offline_known)
         bench_bounds.record(bounds or bounds_known)
+        formats_known = formats or bench_side_by_side.known_section(bench_formats.STORE_KEY)
+        if formats_known:
+            bench_formats.record(formats_known)
     return 0
 
 
