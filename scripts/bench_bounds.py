@@ -12,7 +12,6 @@ still be read: the row says how many conversations were valid and invalid.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_offline import tree_rss_mb  # noqa: E402
+from bench_offline import wait_sampled  # noqa: E402
 
 from importer.readers.limits import (  # noqa: E402
     DEFAULT_MAX_MEMBER_BYTES,
@@ -186,14 +185,7 @@ def _validate(path: Path, extra: list[str], report: Path) -> dict[str, Any]:
     process = subprocess.Popen(
         [*command, *extra], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    peak_tree = 0.0
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        with contextlib.suppress(OSError):
-            peak_tree = max(peak_tree, tree_rss_mb(process.pid)[0])
-        time.sleep(RSS_SAMPLE_S)
+    status, usage, peak_tree = wait_sampled(process, RSS_SAMPLE_S)
     figures: dict[str, Any] = {
         "elapsed_s": round(time.monotonic() - started, 1),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench_exports  # noqa: E402
-from bench_offline import tree_rss_mb, write_csv_shuffled, write_long  # noqa: E402
+from bench_offline import wait_sampled, write_csv_shuffled, write_long  # noqa: E402
 
 FORMATS = (
     "canonical",
@@ -89,14 +89,7 @@ def measured(command: list[str], cwd: Path) -> dict[str, Any]:
     load = os.getloadavg()[0]
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE)
-    peak = 0.0
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        with contextlib.suppress(OSError):
-            peak = max(peak, tree_rss_mb(process.pid)[0])
-        time.sleep(RSS_SAMPLE_S)
+    status, usage, peak = wait_sampled(process, RSS_SAMPLE_S)
     assert process.stdout is not None
     return {
         "elapsed_s": time.monotonic() - started,
@@ -246,10 +239,12 @@ def bench_all(
     return figures
 
 
-def record(figures: dict[str, Any]) -> None:
+def record(figures: dict[str, Any]) -> int:
+    """Store ``figures`` (benchmarks.json) and their section of BENCHMARKS.md; 0."""
     from bench_side_by_side import record_section
 
     record_section(STORE_KEY, SECTION, figures, markdown(figures))
+    return 0
 
 
 def main() -> int:
@@ -270,9 +265,7 @@ def main() -> int:
             work, sizes, runs=args.runs, formats=formats, code=args.code, plan=not args.no_plan
         )
     print("\n".join(markdown(figures)))
-    if args.record:
-        record(figures)
-    return 0
+    return record(figures) if args.record else 0
 
 
 if __name__ == "__main__":

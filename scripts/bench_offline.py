@@ -199,6 +199,19 @@ def tree_rss_mb(root: int) -> tuple[float, float]:
     return total_kib / 1024, largest_kib / 1024
 
 
+def wait_sampled(process: subprocess.Popen[bytes], every: float) -> tuple[int, Any, float]:
+    """Wait for ``process``: its exit status, its resource usage with its children's (wait4)
+    and the highest summed RSS of its process tree (MB), sampled every ``every`` seconds."""
+    peak = 0.0
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            return status, usage, peak
+        with contextlib.suppress(OSError):  # no /proc (not Linux)
+            peak = max(peak, tree_rss_mb(process.pid)[0])
+        time.sleep(every)
+
+
 def _validate(path: Path, extra: list[str]) -> dict[str, float]:
     """One ``importer validate`` run: elapsed, CPU of the process tree (wait4), peak RSS summed
     over the process tree and of its largest process (``VmHWM``), both sampled.
