@@ -12,6 +12,7 @@ browser watching it sees the end and the exit code.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import re
@@ -106,13 +107,16 @@ async def run_watched(
     linger_s: float = LINGER_S,
 ) -> T:
     """``await start([collector])`` (the run, given its listeners) while its status page is
-    served on ``port``; the page's address is printed on stderr first."""
+    served on ``port``, and ``linger_s`` more; the page's address is printed on stderr first.
+    A stop signal during the linger ends it; the run's outcome is returned all the same."""
     collector = StatusCollector()
     server = await start_status_server(collector, port)
     print(f"status page on {server.url}", file=sys.stderr, flush=True)  # see ADDRESS_LINE
     try:
         result = await start([collector])
-        await asyncio.sleep(linger_s)
+        # a signal during the linger only shortens it: the run's outcome stands
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(linger_s)
         return result
     finally:
         await server.stop()
