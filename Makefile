@@ -10,7 +10,7 @@ TAP_HELPSCOUT := tap-helpscout==1.2.2
 TAP_VENV := .venv-tap
 TAP_STAMP := $(TAP_VENV)/.installed-$(subst ==,-,$(TAP_HELPSCOUT))
 
-.PHONY: install tap-env browser lint test test-fast demo demo-clean bench chaos fuzz samples clean
+.PHONY: install tap-env browser lint test test-fast demo demo-clean bench chaos fuzz samples screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,10 @@ fuzz: $(STAMP)
 
 samples: $(STAMP)
 	$(BIN)/python scripts/make_samples.py
+
+# The README's screenshots of the web pages (docs/screenshots/), in headless Chromium.
+screenshots: $(STAMP) browser
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .demo build *.egg-info

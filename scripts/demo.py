@@ -152,6 +152,13 @@ def main() -> int:
             sandbox.wait(timeout=10)
         except subprocess.TimeoutExpired:
             sandbox.kill()
+    print(
+        "\n== the rehearsal as the agents will see it: start the sandbox on the demo's state,"
+        f"\n   .venv/bin/importer sandbox --db .demo/sandbox.sqlite --port {PORT}"
+        f"\n   and open http://127.0.0.1:{PORT}/ (the samples are in mailboxes {MAILBOX} and"
+        f" {MAILBOX_OF['helpscout']})",
+        flush=True,
+    )
     return worst
 
 
