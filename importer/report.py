@@ -70,6 +70,7 @@ class Report:
         source_id: str | None,
         part: int | None,
         stage: str,
+        *,
         findings: list[Finding],
         location: str,
     ) -> dict[str, Any]:

@@ -82,7 +82,11 @@ class Tally:
         self.report.add("invalid")
         self.report.warn(planned.warnings)
         entry = self.report.conversation_error(
-            planned.source_id, None, "validate", planned.findings, planned.location
+            planned.source_id,
+            None,
+            "validate",
+            findings=planned.findings,
+            location=planned.location,
         )
         self.dead.write(planned.record, entry)
         return entry
@@ -96,7 +100,7 @@ class Tally:
         self.report.warn(planned.warnings)
         finding = Finding(stage, code, reason, planned.location, planned.source_id, part)
         entry = self.report.conversation_error(
-            planned.source_id, part, stage, [finding], planned.location
+            planned.source_id, part, stage, findings=[finding], location=planned.location
         )
         self.dead.write(planned.record, entry)
         return entry

@@ -70,7 +70,7 @@ def sample_ids(parts: PartsLog, size: int, seed: int) -> set[str]:
 
 
 def resolve_settings(
-    given: RunSettings, header_options: Mapping[str, Any] | None, explicit: set[str], header: Any
+    given: RunSettings, header_options: Mapping[str, Any] | None, explicit: set[str], *, header: Any
 ) -> RunSettings:
     """The settings ``verify`` plans with: recorded options, then what was given explicitly;
     a checkpoint without options gives at least its header's API URL, mailbox and format."""
@@ -134,8 +134,10 @@ async def verify_import(
                     "verify): give INPUT... and the options of the run (--format, --mapping, "
                     "--status-policy, ...)"
                 )
-            settings = resolve_settings(given, recorded, explicit, header)
-            report = await _verify(checkpoint, inputs, settings, sample, seed, events)
+            settings = resolve_settings(given, recorded, explicit, header=header)
+            report = await _verify(
+                checkpoint, inputs, settings, sample=sample, seed=seed, events=events
+            )
     finally:
         events.close()
     report.elapsed_s = time.monotonic() - started
@@ -146,6 +148,7 @@ async def _verify(
     checkpoint: Checkpoint,
     inputs: list[Path],
     settings: RunSettings,
+    *,
     sample: int | None,
     seed: int | None,
     events: EventLog,
@@ -176,7 +179,7 @@ async def _verify(
             ca_bundle=settings.ca_bundle,
             on_event=events.emit,
         ) as client:
-            ctx, directory = await _online_context(client, settings, export, users)
+            ctx, directory = await _online_context(client, settings, export, users=users)
             verifier = Verifier(client, checkpoint, report)
             conversations_read = planned_with_agents(
                 export, ctx, date_range, limit=transform.limit, directory=directory
@@ -212,7 +215,7 @@ def _announce(scope: Scope, rate_limit: int) -> float:
 
 
 async def _online_context(
-    client: HelpScoutClient, settings: RunSettings, export: Export, users: dict[str, int]
+    client: HelpScoutClient, settings: RunSettings, export: Export, *, users: dict[str, int]
 ) -> tuple[PlanContext, UserDirectory]:
     """Planning as ``run`` plans, with the mailbox's fields as they are now."""
     fields = fields_by_name(await client.mailbox_fields(int(settings.mailbox or 0)))

@@ -249,7 +249,7 @@ def thread_rows(
         mine = expected[e] if e is not None else None
         if mine is None:
             extra += 1
-        row = _found_row(source_id, part, found[f], mine)
+        row = _found_row(source_id, part, found[f], mine=mine)
         row["thread"] = mine.index if mine else extra
         found_out.append(row)
         if mine is not None and row["createdAt"] == mine.created_at:
@@ -286,7 +286,7 @@ def _expected_row(source_id: str, part: int, thread: ExpectedThread) -> dict[str
 
 
 def _found_row(
-    source_id: str, part: int, theirs: dict[str, Any], mine: ExpectedThread | None
+    source_id: str, part: int, theirs: dict[str, Any], *, mine: ExpectedThread | None
 ) -> dict[str, Any]:
     """The comparable row of a thread as found, in the form of the one it pairs with (``mine``;
     None: not expected); its ``thread`` index is the caller's to set."""

@@ -34,15 +34,15 @@ def compare_threads(
     merged = left.merge(right, on=KEYS, how="outer", suffixes=("", "_found"), indicator=True)
     mismatches: list[Mismatch] = []
 
-    def add(row: dict[Any, Any], name: str, expected: Any, found: Any) -> None:
+    def add(row: dict[Any, Any], name: str, expected: Any, *, found: Any) -> None:
         where = (str(row["source_id"]), int(row["part"]), int(row["thread"]))
         mismatches.append(Mismatch(*where, name, shown(expected), shown(found)))
 
     for row in merged[merged["_merge"] == "left_only"].to_dict("records"):
-        add(row, "thread", f"{row['createdAt']} {row['type']}: {row['text']}", "")
+        add(row, "thread", f"{row['createdAt']} {row['type']}: {row['text']}", found="")
     for row in merged[merged["_merge"] == "right_only"].to_dict("records"):
         what = f"{row['createdAt_found']} {row['type_found']}: {row['text_found']}"
-        add(row, "thread", "", what)
+        add(row, "thread", "", found=what)
     both = merged[merged["_merge"] == "both"]
     for name in THREAD_FIELDS:
         want, got = both[name], both[f"{name}_found"]
@@ -50,7 +50,7 @@ def compare_threads(
         if name == "attachment sizes":  # sizes only of files whose names agree
             differs &= both["attachments"] == both["attachments_found"]
         for row in both[differs].to_dict("records"):
-            add(row, name, row[name], row[f"{name}_found"])
+            add(row, name, row[name], found=row[f"{name}_found"])
     return mismatches, len(left)
 
 

@@ -88,7 +88,9 @@ class Verifier:
             for row in rows:
                 body = next(bodies)
                 self.report.parts_checked += 1
-                got = self._compare_part(plan, row, body, expected_rows, found_rows)
+                got = self._compare_part(
+                    plan, row, body, expected_rows=expected_rows, found_rows=found_rows
+                )
                 if got is not None and first_found is None:
                     first_found = got
             months.append({"source": plan.created_at.isoformat(), "found": first_found})
@@ -102,6 +104,7 @@ class Verifier:
         plan: ConversationPlan,
         row: PartRecord,
         body: dict[str, Any] | str,
+        *,
         expected_rows: list[dict[str, Any]],
         found_rows: list[dict[str, Any]],
     ) -> str | None:
@@ -132,9 +135,9 @@ class Verifier:
                 continue  # the run reported it left out
             size = _attachment_size(part, index)
             extra.setdefault(thread_index, []).append((attachment.file_name, size))
-        mismatches += compare_conversation(sid, number, sent, body)
+        mismatches += compare_conversation(sid, number, sent, found=body)
         wanted, got, order = thread_rows(
-            sid, number, expected_threads(sent, extra), found_threads(body)
+            sid, number, expected_threads(sent, extra), found=found_threads(body)
         )
         expected_rows += wanted
         found_rows += got

@@ -106,7 +106,9 @@ class HelpScoutClient(ApiSession):
         wanted = email.strip().lower()
         escaped = email.strip().replace("\\", "\\\\").replace('"', '\\"')
         params = {"query": f'(email:"{escaped}")'}
-        async for customer in self._iter_pages("/v2/customers", "customers", params, max_pages):
+        async for customer in self._iter_pages(
+            "/v2/customers", "customers", params, max_pages=max_pages
+        ):
             if wanted in _customer_emails(customer):
                 return customer
         return None

@@ -108,7 +108,7 @@ async def get_file(
                     f"{public_url(url)}: more than {limits.max_redirects} redirects",
                     code="redirects",
                 )
-            hop, headers = _redirected(url, hop, location, headers)
+            hop, headers = _redirected(url, hop, location, headers=headers)
     except AddressRefusedError as exc:
         via = f" (redirected to {public_url(str(hop))})" if redirects and hop else ""
         raise DownloadError(f"{public_url(url)}{via}: {exc}", code="address_policy") from exc
@@ -171,7 +171,7 @@ async def _helpscout_data(response: aiohttp.ClientResponse, url: str, max_bytes:
 
 
 def _redirected(
-    url: str, hop: URL, location: str, headers: dict[str, str]
+    url: str, hop: URL, location: str, *, headers: dict[str, str]
 ) -> tuple[URL, dict[str, str]]:
     """The next hop of a redirect from ``hop`` to ``location``, and the headers to send it: the
     old help desk's credentials only while the hops stay on the first one's origin (as aiohttp

@@ -34,6 +34,8 @@ from typing import Any
 
 import aiohttp
 
+from importer.helpscout.backoff import backoff_delay
+
 __all__ = [
     "Outcome",
     "OutcomeKind",
@@ -159,13 +161,16 @@ def classify(
     """
     if isinstance(result, BaseException):
         return _classify_exception(result, kind)
-    return _classify_response(result, kind, not_found_fatal, after_refresh, require_id, now)
+    return _classify_response(
+        result, kind, not_found_fatal, after_refresh=after_refresh, require_id=require_id, now=now
+    )
 
 
 def _classify_response(
     resp: RawResponse,
     kind: RequestKind,
     not_found_fatal: bool,
+    *,
     after_refresh: bool,
     require_id: bool,
     now: float | None,
@@ -371,19 +376,6 @@ def _about_link(raw: dict[str, Any]) -> str | None:
             if isinstance(link, dict) and link.get("rel") == "about" and link.get("href"):
                 return str(link["href"])
     return None
-
-
-def backoff_delay(
-    attempt: int, *, base: float = 1.0, cap: float = 60.0, jitter: float = 0.5, factor: float = 0.2
-) -> float:
-    """Seconds before retry number ``attempt`` (1-based): ``base * 2**(attempt-1)``, capped,
-    then spread by ``±factor`` using ``jitter`` in [0, 1). Pure: the caller draws ``jitter``."""
-    if attempt < 1:
-        return 0.0
-    exponent = min(attempt - 1, 62)  # no overflow for absurd attempt numbers
-    delay = min(cap, base * (2.0**exponent))
-    spread = 1.0 + factor * (2.0 * min(max(jitter, 0.0), 1.0) - 1.0)
-    return min(cap, max(0.0, delay * spread))
 
 
 def fatal_message(method: str, path: str, outcome: Outcome) -> str:

@@ -173,8 +173,8 @@ class ApiSession:
         path: str,
         key: str,
         params: dict[str, str] | None = None,
-        max_pages: int = MAX_PAGES,
         *,
+        max_pages: int = MAX_PAGES,
         not_found_fatal: bool = False,
     ) -> AsyncIterator[dict[str, Any]]:
         page = 1
@@ -220,14 +220,14 @@ class ApiSession:
                 method,
                 path,
                 kind,
-                token,
+                token=token,
                 params=params,
                 json_body=json_body,
                 not_found_fatal=not_found_fatal,
                 after_refresh=refreshed,
                 require_id=require_id,
             )
-            if self._final(method, path, outcome, attempt):
+            if self._final(method, path, outcome, attempt=attempt):
                 return outcome
             elapsed = self._clock.time() - started
             refreshed = refreshed or outcome.code == "unauthorized"
@@ -240,7 +240,7 @@ class ApiSession:
                 generation=generation,
             )
 
-    def _final(self, method: str, path: str, outcome: Outcome, attempt: int) -> bool:
+    def _final(self, method: str, path: str, outcome: Outcome, *, attempt: int) -> bool:
         """Record the outcome; True when it is the request's last (raises when fatal)."""
         self._emit(
             "request.outcome",
@@ -322,8 +322,8 @@ class ApiSession:
         method: str,
         path: str,
         kind: RequestKind,
-        token: str | None,
         *,
+        token: str | None,
         params: dict[str, str] | None = None,
         json_body: Any = None,
         form: dict[str, str] | None = None,
@@ -357,7 +357,7 @@ class ApiSession:
     async def _fetch_token(self) -> tuple[str, float]:
         """A token from the token endpoint (:mod:`importer.helpscout.token_request`)."""
         return await request_token(
-            lambda form: self._send("POST", TOKEN_PATH, RequestKind.TOKEN, None, form=form),
+            lambda form: self._send("POST", TOKEN_PATH, RequestKind.TOKEN, token=None, form=form),
             self._credentials,
             token_url=f"{self.api_url}{TOKEN_PATH}",
             max_attempts=self.max_attempts,

@@ -17,7 +17,7 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from importer.attachment_refs import read_attachment_bytes
 from importer.errors import DownloadError
@@ -35,7 +35,16 @@ from importer.wire import json_bytes
 #: what a URL attachment became before its part was sent (by deferred index): a file on
 #: disk, or why not
 Fetched = dict[int, Path | DownloadError]
-LeftOut = Callable[[ConversationPlan, Part, AttachmentDraft, str], None]
+
+
+class LeftOut(Protocol):
+    """A file of a part could not be had (``why``): the conversation goes without it."""
+
+    def __call__(
+        self, plan: ConversationPlan, part: Part, attachment: AttachmentDraft, *, why: str
+    ) -> None: ...
+
+
 EventSink = Callable[[str, dict[str, Any]], None]
 
 
@@ -115,7 +124,7 @@ class PartFiles:
         return fetched
 
     async def upload_pending(
-        self, plan: ConversationPlan, part: Part, conversation_id: int, fetched: Fetched
+        self, plan: ConversationPlan, part: Part, conversation_id: int, *, fetched: Fetched
     ) -> None:
         """Upload the attachments of a created part still pending in the checkpoint, each to its
         thread, each once; ``fetched`` holds those fetched before the part was sent."""
@@ -130,10 +139,14 @@ class PartFiles:
             if states.get(index) != UploadState.PENDING:
                 continue
             result = await self._upload_one(
-                conversation_id, files, thread_index, attachment, fetched.get(index)
+                conversation_id,
+                files,
+                thread_index,
+                attachment=attachment,
+                fetched=fetched.get(index),
             )
             if result.state is not UploadState.DONE:
-                self.left_out(plan, part, attachment, result.reason)
+                self.left_out(plan, part, attachment, why=result.reason)
             if result.found:
                 self.emit(
                     "upload.found",
@@ -149,6 +162,7 @@ class PartFiles:
         conversation_id: int,
         files: ThreadFiles,
         thread_index: int,
+        *,
         attachment: AttachmentDraft,
         fetched: Path | DownloadError | None,
     ) -> UploadResult:
@@ -174,10 +188,10 @@ class PartFiles:
             self.client.upload_attachment,
             self.client.list_threads,
             files,
-            conversation_id,
-            thread_index,
-            attachment,
-            base64.b64encode(data).decode("ascii"),
+            conversation_id=conversation_id,
+            thread_index=thread_index,
+            attachment=attachment,
+            data_b64=base64.b64encode(data).decode("ascii"),
         )
 
     async def _bytes(self, attachment: AttachmentDraft, spooled: Path | None) -> bytes:

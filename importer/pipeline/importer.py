@@ -210,14 +210,16 @@ class ImportRun:
                     )
                     fetched = await self.files.fetch_urls(part)
                 body = part.body(customer_id, notes(part, fetched))
-                result = await self.parts.create(plan, part, body, record, customer_id)
+                result = await self.parts.create(
+                    plan, part, body, record=record, customer_id=customer_id
+                )
                 if result.conversation_id is None:
                     self.settlement.failed(plan, part.index, result)
                     return None
                 conversation_id = result.conversation_id
                 self.customers.known(plan.customer_keys([part]))
             if part.deferred and conversation_id is not None:
-                await self.files.upload_pending(plan, part, conversation_id, fetched)
+                await self.files.upload_pending(plan, part, conversation_id, fetched=fetched)
         finally:
             remove_spooled(fetched)
         return not done
@@ -233,10 +235,10 @@ class ImportRun:
         self.settlement.invalid(planned)
 
     def settle_failed(
-        self, plan: Planned, part: int | None, result: PartResult, stage: str = "send"
+        self, plan: Planned, part: int | None, result: PartResult, *, stage: str = "send"
     ) -> None:
         """A part could not be created, or the conversation could not be planned."""
-        self.settlement.failed(plan, part, result, stage)
+        self.settlement.failed(plan, part, result, stage=stage)
 
     def settle_host_down(self, plan: ConversationPlan, exc: HostDownError) -> None:
         """The host of ``plan``'s files was given up: the conversation is failed."""

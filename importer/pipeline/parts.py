@@ -97,6 +97,7 @@ class PartSender:
         plan: ConversationPlan,
         part: Part,
         body: dict[str, Any],
+        *,
         record: PartRecord | None,
         customer_id: int | None = None,
     ) -> PartResult:
@@ -107,11 +108,13 @@ class PartSender:
             return PartResult(record.conversation_id)
         if action is NextAction.RECONCILE:
             assert record is not None
-            found = await self.reconcile(plan, part, record.first_sent_at, None, customer_id)
+            found = await self.reconcile(
+                plan, part, record.first_sent_at, lost_at=None, customer_id=customer_id
+            )
             if found is not None:
                 return PartResult(found)
         for _ in range(MAX_SENDS_PER_PART):
-            result = await self._send_once(plan, part, body, customer_id)
+            result = await self._send_once(plan, part, body, customer_id=customer_id)
             if result is not None:
                 return result
         message = f"the answer was lost {MAX_SENDS_PER_PART} times and the part was not found"
@@ -119,7 +122,7 @@ class PartSender:
         return PartResult(None, None, message, "in_doubt")
 
     async def _send_once(
-        self, plan: ConversationPlan, part: Part, body: dict[str, Any], customer_id: int | None
+        self, plan: ConversationPlan, part: Part, body: dict[str, Any], *, customer_id: int | None
     ) -> PartResult | None:
         """One POST after its intent; None when its answer was lost and reconcile proved it
         absent (send again)."""
@@ -154,7 +157,9 @@ class PartSender:
             self.log.record_in_doubt(
                 plan.source_id, part.index, code=outcome.code, message=outcome.describe()
             )
-            found = await self.reconcile(plan, part, first_sent_at, self.clock.time(), customer_id)
+            found = await self.reconcile(
+                plan, part, first_sent_at, lost_at=self.clock.time(), customer_id=customer_id
+            )
             return PartResult(found) if found is not None else None
         if any(error.get("path") == "mailboxId" for error in outcome.errors):
             raise FatalApiError(f"mailbox {self.mailbox} refused: {outcome.describe()}")
@@ -167,6 +172,7 @@ class PartSender:
         plan: ConversationPlan,
         part: Part,
         first_sent_at: float | None,
+        *,
         lost_at: float | None = None,
         customer_id: int | None = None,
     ) -> int | None:

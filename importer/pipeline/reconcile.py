@@ -143,6 +143,7 @@ async def _verified(
     client: SearchClient,
     candidates: list[int],
     part: PartRef,
+    *,
     claimed: Callable[[int], bool] | None,
 ) -> int | None:
     """The oldest candidate no other part holds whose threads are the part's."""
@@ -178,7 +179,7 @@ async def _find(
             found.append(conv["id"])
     if source_id_field is not None:  # an exact key; several means a duplicate exists already
         return min(found) if found else None
-    return await _verified(client, found, part, claimed)
+    return await _verified(client, found, part, claimed=claimed)
 
 
 async def reconcile_part(

@@ -64,14 +64,16 @@ class Settlement:
         """The host of ``plan``'s files did not answer within ``--download-host-wait``: failed,
         not imported without them (a rerun tries again). Its first part not sent is failed in
         the checkpoint (``importer status`` counts it); a part in doubt stays in doubt."""
-        index = self._fail_first_unsent(plan, "download_host", str(exc), "attachment")
-        self.failed(plan, index, PartResult(None, None, str(exc), "download_host"), "attachment")
+        index = self._fail_first_unsent(plan, "download_host", str(exc), stage="attachment")
+        self.failed(
+            plan, index, PartResult(None, None, str(exc), "download_host"), stage="attachment"
+        )
         self._settled.discard(plan.source_id)  # settled outside a worker's hands
 
     # --- what is left out of an imported conversation -----------------------------------------
 
     def file_left_out(
-        self, plan: ConversationPlan, part: Part, attachment: AttachmentDraft, why: str
+        self, plan: ConversationPlan, part: Part, attachment: AttachmentDraft, *, why: str
     ) -> None:
         """A file of ``part`` could not be had (``why``): the conversation goes without it."""
         finding = Finding(
@@ -147,8 +149,8 @@ class Settlement:
         plan: Planned,
         part: int | None,
         result: PartResult,
-        stage: str = "send",
         *,
+        stage: str = "send",
         outcome: Outcome = "failed",
     ) -> None:
         """A part could not be created (or, ``stage`` "transform", the conversation could not
@@ -158,7 +160,7 @@ class Settlement:
             self._settled.add(plan.source_id)
         code = result.code or stage
         self.emit("conversation.failed", {"source_id": plan.source_id, "part": part, "code": code})
-        entry = self.tally.failed(plan, part, stage, code, result.reason)
+        entry = self.tally.failed(plan, part, stage, code=code, reason=result.reason)
         self.tick(plan.source_id, outcome, entry)
         if isinstance(plan, ConversationPlan) and part is None and code == "customer":
             self._customer_failed(plan, result)
@@ -170,13 +172,13 @@ class Settlement:
     def _customer_failed(self, plan: ConversationPlan, result: PartResult) -> None:
         """Its customer could not be created: its first part not sent is failed in the
         checkpoint (``importer status`` counts it, a rerun sends it)."""
-        if self._fail_first_unsent(plan, "customer", result.reason, "customer") is None:
+        if self._fail_first_unsent(plan, "customer", result.reason, stage="customer") is None:
             self.errors.log_error(
                 stage="send", code="customer", message=result.reason, source_id=plan.source_id
             )
 
     def _fail_first_unsent(
-        self, plan: ConversationPlan, code: str, message: str, stage: str
+        self, plan: ConversationPlan, code: str, message: str, *, stage: str
     ) -> int | None:
         """Record the conversation's first part not done as failed, when it was never sent
         (a part in doubt stays in doubt); its index, or None when there is no such part."""

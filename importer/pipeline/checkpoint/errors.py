@@ -40,7 +40,7 @@ class ErrorLog(Log):
         """Append to the errors log (invalid records, left-out attachments...)."""
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
-            self._insert_error(source_id, part, stage, code, message)
+            self._insert_error(source_id, part, stage, code=code, message=message)
 
     def last_errors(self, n: int = 20) -> list[ErrorEntry]:
         """The ``n`` most recent errors, newest first."""

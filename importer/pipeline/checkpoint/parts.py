@@ -323,7 +323,7 @@ class PartsLog(Log):
                 ),
             )
             if state is not PartState.DONE and code is not None:
-                self._insert_error(source_id, part, stage, code, message or "")
+                self._insert_error(source_id, part, stage, code=code, message=message or "")
 
 
 def _part(row: tuple[Any, ...]) -> PartRecord:

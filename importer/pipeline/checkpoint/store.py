@@ -213,6 +213,7 @@ class Store:
         conn: GuardedConnection,
         header: RunHeader,
         path: Path,
+        *,
         clock: Callable[[], float],
         lock_fd: int | None = None,
     ) -> None:
@@ -259,7 +260,7 @@ class Store:
                 "--checkpoint (or move this file away to start over)",
                 location=str(path),
             ) from None
-        return cls(conn, stored, path, clock, lock_fd)
+        return cls(conn, stored, path, clock=clock, lock_fd=lock_fd)
 
     @classmethod
     def open_existing(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Self:
@@ -283,10 +284,10 @@ class Store:
                 "this file holds no run header: not a checkpoint", location=str(path)
             )
         header = replace(_header_of(values), options=_read_options(conn))
-        return cls(conn, header, path, clock)
+        return cls(conn, header, path, clock=clock)
 
     def insert_error(
-        self, source_id: str | None, part: int | None, stage: str, code: str, message: str
+        self, source_id: str | None, part: int | None, stage: str, *, code: str, message: str
     ) -> None:
         """One row of the error log, inside the caller's transaction."""
         self.conn.execute(
@@ -313,9 +314,9 @@ class Log:
         self._clock = store.clock
 
     def _insert_error(
-        self, source_id: str | None, part: int | None, stage: str, code: str, message: str
+        self, source_id: str | None, part: int | None, stage: str, *, code: str, message: str
     ) -> None:
-        self._store.insert_error(source_id, part, stage, code, message)
+        self._store.insert_error(source_id, part, stage, code=code, message=message)
 
 
 def _header_of(values: dict[str, str]) -> RunHeader:
