@@ -144,6 +144,7 @@ def convert(**options: Any) -> None:
 @address_options
 @input_options
 @output_options
+@JOBS_OPTION
 def plan(**options: Any) -> None:
     """Check INPUT and the target read-only, and say what the run will cost and take.
 
@@ -154,6 +155,7 @@ def plan(**options: Any) -> None:
     (each blocker is named; the report is still written).
     """
     from importer.commands.plan import plan_import, render_plan, write_plan
+    from importer.planning.pool import default_jobs
 
     setup_logging(options["quiet"], options["verbose"])
     check_outputs(options)
@@ -165,6 +167,7 @@ def plan(**options: Any) -> None:
                 dead_letter_path=options["dead_letter_path"],
                 log_json=options["log_json"],
                 input_names=list(options["inputs"]),
+                jobs=options["jobs"] or default_jobs(),
             )
         )
         if options["report_path"] is not None:

@@ -3,6 +3,10 @@
 First the ``--users`` file (CSV ``source,user_id`` or a TOML ``[users]`` table, ``source`` being
 an agent's email or source id), then the users endpoint by email (primary and alternate
 addresses). Agents that match nowhere are reported and their messages go to ``--default-user``.
+
+``run`` looks each agent up as it meets them (:class:`UserDirectory`); ``plan`` lists the users
+once before planning (:func:`listed_users`) and plans with :class:`ListedAgents`, which sends no
+request: its worker processes plan with a copy.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import csv
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from importer.errors import UsageError
 from importer.mappings import read_toml
@@ -19,6 +23,64 @@ from importer.mappings import read_toml
 log = logging.getLogger("importer.agents")
 
 UserLookup = Callable[[str], Awaitable[dict[str, Any] | None]]
+
+
+class UserLister(Protocol):
+    """What lists every user of the account (the Help Scout client)."""
+
+    async def _paged(self, path: str, key: str) -> list[dict[str, Any]]: ...
+
+
+async def listed_users(client: UserLister) -> dict[str, int]:
+    """Every user of the account by email, primary and alternate addresses (lowercased), as the
+    users endpoint lists them (``GET /v2/users``, every page): a user found by email here is the
+    one ``GET /v2/users?email=`` finds."""
+    users: dict[str, int] = {}
+    for user in await client._paged("/v2/users", "users"):
+        user_id = user.get("id")
+        if not isinstance(user_id, int) or isinstance(user_id, bool):
+            continue
+        for email in [user.get("email"), *(user.get("alternateEmails") or [])]:
+            if isinstance(email, str) and email.strip():
+                users.setdefault(email.strip().lower(), user_id)
+    return users
+
+
+class ListedAgents:
+    """Agents resolved from what was gathered before planning: the ``--users`` file
+    (``known``, by email or source id), then the users listed (``listed``, by email; ``None``:
+    the API could not be asked). Sends no request; remembers the agents it could not match,
+    all of them (``unmatched``) and since :meth:`take_met` was last asked."""
+
+    def __init__(self, known: dict[str, int], listed: dict[str, int] | None) -> None:
+        self._known = known
+        self._listed = listed
+        self.unmatched: set[str] = set()
+        self._met: set[str] = set()
+
+    def resolve(self, email: str | None, source_id: str | None) -> int | None:
+        """The user id of an agent, or None (noted unmatched), as :class:`UserDirectory`
+        resolves it once every email was looked up: the email (in the file, else listed),
+        then the source id (in the file)."""
+        email_key = email.strip().lower() if email else None
+        if email_key and email_key in self._known:
+            return self._known[email_key]
+        if email_key and self._listed is not None and email_key in self._listed:
+            return self._listed[email_key]
+        if source_id and source_id.strip().lower() in self._known:
+            return self._known[source_id.strip().lower()]
+        if email or source_id:
+            self._note((email or source_id or "").strip().lower())
+        return None
+
+    def _note(self, agent: str) -> None:
+        self.unmatched.add(agent)
+        self._met.add(agent)
+
+    def take_met(self) -> frozenset[str]:
+        """The agents not matched since the last call."""
+        met, self._met = frozenset(self._met), set()
+        return met
 
 
 def load_users_file(path: Path) -> dict[str, int]:

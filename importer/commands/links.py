@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from importer.errors import DownloadError
@@ -27,8 +28,8 @@ from importer.helpscout.downloads import (
     fetched_file,
     source_auth_from_env,
 )
+from importer.planning.summary import LinkRef
 from importer.settings import DownloadLimits
-from importer.transform.plan import ConversationPlan
 
 SAMPLE_SIZE = 5
 #: keep every SPREAD-th link until the sample is full, so it is not all from one ticket
@@ -51,27 +52,24 @@ class LinkSample:
         self.conversations_by_host: Counter[str] = Counter()
         self.unreachable: dict[str, tuple[str, str]] = {}
 
-    def add(self, planned: ConversationPlan) -> None:
+    def add(self, links: Sequence[LinkRef]) -> None:
+        """Count one conversation's URL attachments (:func:`~importer.planning.summary.links_of`)
+        and keep some of them to try."""
         hosts: set[str] = set()
-        for part in planned.parts:
-            for _, attachment in part.deferred:
-                url = attachment.source.url
-                if not url or attachment.source.data_base64 or attachment.source.path:
-                    continue
-                self.total += 1
-                if (
-                    self.attachments_dir is not None
-                    and fetched_file(self.attachments_dir, url).is_file()
-                ):
-                    self.kept_in_dir += 1
-                    continue
-                host = host_of(url)
-                first_of_host = host not in self.conversations_by_host and host not in hosts
-                hosts.add(host)
-                spread = len(self.sample) < SAMPLE_SIZE and (self.total - 1) % SPREAD == 0
-                if spread or (first_of_host and len(self.conversations_by_host) < MAX_HOSTS):
-                    where = attachment.location or planned.location
-                    self.sample.append((url, attachment.file_name, where))
+        for url, file_name, where in links:
+            self.total += 1
+            if (
+                self.attachments_dir is not None
+                and fetched_file(self.attachments_dir, url).is_file()
+            ):
+                self.kept_in_dir += 1
+                continue
+            host = host_of(url)
+            first_of_host = host not in self.conversations_by_host and host not in hosts
+            hosts.add(host)
+            spread = len(self.sample) < SAMPLE_SIZE and (self.total - 1) % SPREAD == 0
+            if spread or (first_of_host and len(self.conversations_by_host) < MAX_HOSTS):
+                self.sample.append((url, file_name, where))
         self.conversations_by_host.update(hosts)
 
     async def check(self, limits: DownloadLimits) -> list[Finding]:

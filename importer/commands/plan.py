@@ -2,7 +2,10 @@
 
 Every conversation is planned exactly as ``run`` would plan it (same stages, same splitting,
 agents matched through the same users endpoint), but nothing is written: the only requests are
-the token, the mailbox list, the mailbox's fields and one users lookup per agent email.
+the token, the mailbox list, the mailbox's fields and the users, listed once before planning
+(:func:`~importer.commands.agents.listed_users`). With ``--jobs`` above 1 the conversations are
+planned in worker processes (as ``validate`` plans them), which send no request: they resolve
+agents from that list and send back what counting needs (``RequestFigures``).
 
 What blocks the run (no credentials, credentials refused, an unknown mailbox, an unusable
 ``--source-id-field``, the API unreachable) is a *blocker*: the report is still written, with
@@ -15,12 +18,13 @@ the pacer's headroom).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from importer.commands.agents import UserDirectory, load_users_file
+from importer.commands.agents import ListedAgents, listed_users, load_users_file
 from importer.commands.links import LinkSample
 from importer.commands.preflight import preflight
 from importer.deadletter import DeadLetterFile
@@ -31,15 +35,18 @@ from importer.helpscout.auth import Credentials
 from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.pacing import Pacer
 from importer.outputs import staging_writes
-from importer.planning.records import Planned, counted_reading, plan_context
+from importer.planning.pool import planned_by_workers
+from importer.planning.records import counted_reading, plan_context
 from importer.planning.selection import parse_date_range
-from importer.planning.stream import planned_with_agents
+from importer.planning.stream import planned_conversations
+from importer.planning.summary import PlanSummary, RequestFigures
 from importer.readers import Export, open_export
+from importer.readers.batches import BATCH_SIZE
 from importer.report import Report, write_json_atomic
 from importer.settings import RunSettings
 from importer.tally import Tally
 from importer.transform.fields import MailboxField
-from importer.transform.plan import ConversationPlan
+from importer.transform.plan import ConversationPlan, InvalidConversation
 from importer.transform.times import load_zone
 
 __all__ = ["PLAN_KEYS", "PlanReport", "plan_import", "render_plan", "write_plan"]
@@ -163,22 +170,32 @@ class PlanReport:
         return body
 
 
-def _count(report: PlanReport, tally: Tally, planned: Planned, *, customers: set[str]) -> None:
-    """Count one planned conversation (as ``validate`` does) and the requests it will take."""
-    if not isinstance(planned, ConversationPlan):
+def _count(
+    report: PlanReport,
+    tally: Tally,
+    planned: ConversationPlan | PlanSummary | InvalidConversation,
+    *,
+    customers: set[str],
+) -> RequestFigures | None:
+    """Count one planned conversation (as ``validate`` does) and the requests it will take;
+    what it requests, when valid."""
+    if isinstance(planned, InvalidConversation):
         tally.invalid(planned)
-        return
+        return None
     tally.valid(planned)
-    report.parts += len(planned.parts)
-    report.writes += len(planned.parts)
-    for part in planned.parts:
-        if part.deferred:
+    figures = planned.requests if isinstance(planned, PlanSummary) else RequestFigures.of(planned)
+    assert figures is not None, "planned with requests=True"
+    report.parts += len(figures.deferred)
+    report.writes += len(figures.deferred)
+    for uploads in figures.deferred:
+        if uploads:
             report.reads += 1  # the part's threads are listed to find the upload targets
-            report.writes += len(part.deferred)
-    if planned.customer_to_create is not None and planned.customer_key not in customers:
-        customers.add(planned.customer_key)
+            report.writes += uploads
+    if figures.customer_key is not None and figures.customer_key not in customers:
+        customers.add(figures.customer_key)
         report.customers_to_create += 1
         report.writes += 1
+    return figures
 
 
 async def _connect(
@@ -216,8 +233,11 @@ async def plan_import(
     dead_letter_path: Path | None = None,
     log_json: Path | None = None,
     input_names: list[str] | None = None,
+    jobs: int = 1,
+    batch_size: int = BATCH_SIZE,
 ) -> PlanReport:
-    """Plan the run of ``inputs`` into ``settings.mailbox`` without writing anything."""
+    """Plan the run of ``inputs`` into ``settings.mailbox`` without writing anything; ``jobs``
+    above 1 plans in that many worker processes (the same report)."""
     started = time.monotonic()
     transform = settings.transform
     users = load_users_file(settings.users_file) if settings.users_file else {}
@@ -248,6 +268,7 @@ async def plan_import(
                         client=client,
                         mailbox_fields=mailbox_fields,
                         users=users,
+                        jobs=(jobs, batch_size),
                     )
                 pace = client.pacer.rate if client is not None else None
                 server = client.pacer.server_limit if client is not None else None
@@ -271,12 +292,13 @@ async def _plan_all(
     client: HelpScoutClient | None,
     mailbox_fields: dict[str, MailboxField] | None,
     users: dict[str, int],
+    jobs: tuple[int, int],
 ) -> None:
+    """Plan and count every conversation; ``jobs``: worker processes and their batch size."""
     transform = settings.transform
-    date_range = parse_date_range(transform.since, transform.until, load_zone(transform.source_tz))
-    directory = UserDirectory(users, client.find_user_by_email if client is not None else None)
+    directory = ListedAgents(users, await listed_users(client) if client is not None else None)
     ctx = plan_context(
-        settings.transform,
+        transform,
         export,
         offline=client is None,
         mailbox=settings.mailbox,
@@ -287,15 +309,26 @@ async def _plan_all(
     tally = Tally(report.notes, dead)
     customers: set[str] = set()
     links = LinkSample(settings.attachments_dir)
-    limit = settings.transform.limit
     leftover: list[Finding] = []
-    planned_all = planned_with_agents(
-        export, ctx, date_range, limit=limit, directory=directory, leftover=leftover
-    )
-    async for planned in planned_all:
-        _count(report, tally, planned, customers=customers)
-        if isinstance(planned, ConversationPlan):
-            links.add(planned)
+    planned_all: Iterator[ConversationPlan | PlanSummary | InvalidConversation]
+    workers, batch_size = jobs
+    if workers > 1:
+        planned_all = planned_by_workers(
+            export,
+            ctx,
+            transform,
+            jobs=workers,
+            leftover=leftover,
+            batch_size=batch_size,
+            requests=True,
+            agents=directory,
+        )
+    else:
+        planned_all = planned_conversations(export, ctx, transform, leftover=leftover)
+    for planned in planned_all:
+        figures = _count(report, tally, planned, customers=customers)
+        if figures is not None:
+            links.add(figures.links)
     report.unmatched_agents = sorted(directory.unmatched)
     report.notes.warn(leftover)
     report.notes.warn(await links.check(settings.downloads))

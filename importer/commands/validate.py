@@ -15,9 +15,10 @@ from importer.deadletter import DeadLetterFile
 from importer.events import EventLog
 from importer.findings import Finding
 from importer.outputs import OutputFile, staging_writes
-from importer.planning.pool import PlanSummary, planned_by_workers
+from importer.planning.pool import planned_by_workers
 from importer.planning.records import canonical_output, counted_reading, plan_context
 from importer.planning.stream import planned_conversations
+from importer.planning.summary import PlanSummary
 from importer.progress import Progress
 from importer.readers import Export, open_export
 from importer.readers.batches import BATCH_SIZE

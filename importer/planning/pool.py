@@ -23,20 +23,21 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from dataclasses import dataclass
+from datetime import tzinfo
 from functools import partial
 from multiprocessing.synchronize import Event as EventType
-from typing import Any
+from typing import Any, Protocol
 
 from importer.commands.stopping import ignore_stops_in_worker, stops_setting
 from importer.errors import ImporterError
 from importer.findings import Finding
 from importer.planning.records import canonical_output, count_outcome, count_record, plan_record
 from importer.planning.selection import DateRange, Selection, parse_date_range
+from importer.planning.summary import PlanSummary
 from importer.readers import Export
 from importer.readers.base import current_read_counts
 from importer.readers.batches import BATCH_SIZE, ReadRecords, RecordBatch
@@ -64,44 +65,16 @@ PARENT_CHECK_S = 1.0
 STOP_CHECK_S = 0.1
 
 
-@dataclass
-class PlanSummary:
-    """A valid conversation planned in a worker: its figures, not its requests."""
-
-    source_id: str
-    location: str
-    created_at: datetime
-    threads: int
-    attachments: int
-    part_count: int
-    warnings: list[Finding]
-    left_out: list[Finding]
-    converted: str | None = None  # its canonical JSONL line (``convert``)
-    reread: Callable[[], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
-
-    @classmethod
-    def of(cls, plan: ConversationPlan, converted: str | None) -> PlanSummary:
-        return cls(
-            plan.source_id,
-            plan.location,
-            plan.created_at,
-            plan.threads,
-            plan.attachments,
-            plan.part_count,
-            plan.warnings,
-            plan.left_out,
-            converted,
-        )
-
-    @property
-    def record(self) -> dict[str, Any]:
-        """The record as read: read again from its batch (only a repeated id needs it)."""
-        if self.reread is None:
-            raise LookupError(f"{self.location}: the record of this summary cannot be read again")
-        return self.reread()
-
-
 Outcome = PlanSummary | InvalidConversation
+
+
+class AgentsMet(Protocol):
+    """The agents directory of ``plan``: the agents it could not match, all of them
+    (``unmatched``) and since it was last asked (:meth:`take_met`)."""
+
+    unmatched: set[str]
+
+    def take_met(self) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True)
@@ -111,6 +84,10 @@ class PlanningJob:
     ctx: PlanContext
     source_name: str
     convert_zone: tzinfo | None = None  # set: each valid conversation's canonical line too
+    requests: bool = False  # each valid conversation's requests too (``plan``)
+    #: the agents directory ``ctx`` resolves with (``plan``): the agents each conversation met
+    #: unmatched go back with it
+    agents: AgentsMet | None = None
 
 
 class PlanningStoppedError(ImporterError):
@@ -136,13 +113,17 @@ def plan_batch(batch: RecordBatch, job: PlanningJob | None = None) -> list[Outco
 
 def outcome_of(planned: ConversationPlan | InvalidConversation, job: PlanningJob) -> Outcome:
     """What the main process is sent of one planned conversation."""
+    met = job.agents.take_met() if job.agents is not None else frozenset()
     if isinstance(planned, InvalidConversation):
+        planned.agents_unmatched = met
         return planned
     converted = None
     if job.convert_zone is not None:
         body = canonical_output(planned.record, job.convert_zone, job.source_name)
         converted = json.dumps(body, ensure_ascii=False)
-    return PlanSummary.of(planned, converted)
+    summary = PlanSummary.of(planned, converted, requests=job.requests)
+    summary.agents_unmatched = met
+    return summary
 
 
 def _start_worker(job: PlanningJob, parent: int, stopped: EventType) -> None:
@@ -318,13 +299,16 @@ def planned_by_workers(
     date_range: DateRange | None = None,
     leftover: list[Finding] | None = None,
     batch_size: int = BATCH_SIZE,
+    requests: bool = False,
+    agents: AgentsMet | None = None,
 ) -> Iterator[Outcome]:
     """:func:`~importer.planning.stream.planned_conversations` with the planning done by
     ``jobs`` worker processes: the same conversations, verdicts and warnings, in the same order;
-    valid ones as :class:`PlanSummary`."""
+    valid ones as :class:`PlanSummary` (with their :class:`RequestFigures` when ``requests``;
+    ``agents``: the directory ``ctx`` resolves agents with, told what the workers met)."""
     date_range = date_range or parse_date_range(settings.since, settings.until, ctx.source_tz)
     selection = Selection(date_range, settings.limit)
-    job = PlanningJob(ctx, export.format, convert_zone)
+    job = PlanningJob(ctx, export.format, convert_zone, requests, agents)
     export_warnings_given = False
     counts = current_read_counts()
     try:
@@ -337,6 +321,8 @@ def planned_by_workers(
                         count_record(counts, batch.items[position])
                     else:
                         count_outcome(counts, outcome)
+                    if job.agents is not None:  # what a worker met, as if met here
+                        job.agents.unmatched |= outcome.agents_unmatched
                     if not export_warnings_given:
                         outcome.warnings[:0] = export.warnings
                         export_warnings_given = True

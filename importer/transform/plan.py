@@ -89,6 +89,8 @@ class InvalidConversation:
     #: failed, ``validate`` invalid
     internal: str | None = None
     trace: str | None = None  # its traceback, for ``--log-json``
+    #: agents it names that match no Help Scout user (``plan`` with worker processes)
+    agents_unmatched: frozenset[str] = frozenset()
 
 
 def _pydantic_findings(
