@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from importer.sandbox import accounts, conversations, oauth, reads
+from importer.sandbox.agents import add_agent_routes
 from importer.sandbox.config import SandboxConfig
 from importer.sandbox.hal import vnd_error
 from importer.sandbox.limits import cost_of
@@ -128,6 +129,7 @@ def build_app(config: SandboxConfig, store: Store | None = None) -> web.Applicat
     app.router.add_get("/v2/conversations", reads.list_conversations)
     app.router.add_post("/v2/conversations", conversations.create_conversation)
     app.router.add_get(conv, reads.get_conversation)
+    add_agent_routes(app, conv)  # DELETE, reply, notes, PATCH (importer undo's tests)
     app.router.add_get(f"{conv}/threads", reads.list_threads)
     app.router.add_get(conv + r"/attachments/{attachment_id:\d+}/data", reads.attachment_data)
     app.router.add_post(

@@ -28,6 +28,8 @@ PAGE_SIZE = 50
 
 FAULT_KINDS = ("error500", "drop", "reset", "slow", "throttle")
 SEARCH_CREATED_AT_MODES = ("historical", "api")
+DEFAULT_DELETED_GET = "404"
+DELETED_GET_MODES = ("404", "state")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ class SandboxConfig:
     slow_s: float = DEFAULT_SLOW_S
     search_lag: float = DEFAULT_SEARCH_LAG
     search_created_at: str = DEFAULT_SEARCH_CREATED_AT
+    #: what a GET of a deleted conversation answers: "404", or "state" (the conversation with
+    #: ``state: deleted``); the real API's behaviour is not documented
+    deleted_get: str = DEFAULT_DELETED_GET
     #: extra latency of every answer, in milliseconds
     latency_ms: tuple[int, int] | None = None
     seed: int | None = None
@@ -123,6 +128,8 @@ class SandboxConfig:
             raise SandboxError("--fault: the rates add up to more than 1")
         if self.search_created_at not in SEARCH_CREATED_AT_MODES:
             raise SandboxError("--search-created-at: use historical or api")
+        if self.deleted_get not in DELETED_GET_MODES:
+            raise SandboxError("--deleted-get: use 404 or state")
         if self.rate_limit is not None and self.rate_limit < 1:
             raise SandboxError("--rate-limit: must be at least 1 unit")
         if self.window_s <= 0 or self.token_ttl <= 0:

@@ -220,7 +220,7 @@ def conversation_json(
         "type": conv["type"],
         "folderId": conv["mailbox_id"] * 100 + 1,
         "status": conv["status"],
-        "state": "published",
+        "state": "deleted" if conv.get("deleted_at") is not None else "published",
         "subject": conv["subject"],
         "preview": (threads[0]["text"] if threads else "")[:255],
         "mailboxId": conv["mailbox_id"],

@@ -117,6 +117,13 @@ SANDBOX_OPTIONS = [
         help="What search's createdAt sees: the historical createdAt or the API moment.",
     ),
     click.option(
+        "--deleted-get",
+        type=click.Choice(c.DELETED_GET_MODES),
+        default=c.DEFAULT_DELETED_GET,
+        show_default=True,
+        help="What a GET of a deleted conversation answers: 404, or it with state: deleted.",
+    ),
+    click.option(
         "--latency-ms",
         default=None,
         metavar="MIN-MAX",
@@ -156,6 +163,7 @@ def sandbox_config(options: dict[str, Any]) -> c.SandboxConfig:
         slow_s=options["slow_s"],
         search_lag=options["search_lag"],
         search_created_at=options["search_created_at"],
+        deleted_get=options["deleted_get"],
         latency_ms=c.parse_latency(latency_ms) if latency_ms else None,
         seed=options["seed"],
     )

@@ -164,9 +164,10 @@ async def list_conversations(request: web.Request) -> web.StreamResponse:
 def _conversation_or_404(sb: Sandbox, request: web.Request) -> dict[str, Any] | web.Response:
     conversation_id = int(request.match_info["id"])
     conv = sb.store.conversation(conversation_id)
-    if conv is None:
+    gone = conv is not None and conv.get("deleted_at") is not None
+    if conv is None or (gone and sb.config.deleted_get == "404"):
         return vnd_error(404, f"Conversation {conversation_id} not found")
-    return conv
+    return conv  # deleted, with --deleted-get state: shown with ``state: deleted``
 
 
 async def get_conversation(request: web.Request) -> web.StreamResponse:

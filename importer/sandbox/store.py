@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS conversations (
     id INTEGER PRIMARY KEY AUTOINCREMENT, number INTEGER, mailbox_id INTEGER, subject TEXT,
     type TEXT, status TEXT, created_at TEXT, closed_at TEXT, imported INTEGER,
     created_via_api_at REAL, modified_at REAL, tags TEXT, fields TEXT, customer_id INTEGER,
-    user_id INTEGER, assign_to INTEGER, cc TEXT, bcc TEXT, created_by TEXT);
+    user_id INTEGER, assign_to INTEGER, cc TEXT, bcc TEXT, created_by TEXT, deleted_at REAL);
 CREATE TABLE IF NOT EXISTS threads (
     id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id INTEGER, seq INTEGER, type TEXT,
     text TEXT, created_at TEXT, user_id INTEGER, customer_id INTEGER, imported INTEGER,
@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS threads (
 CREATE TABLE IF NOT EXISTS attachments (
     id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id INTEGER, thread_id INTEGER,
     file_name TEXT, mime_type TEXT, size INTEGER, data BLOB);
+CREATE TABLE IF NOT EXISTS delete_requests (conversation_id INTEGER, at REAL, status INTEGER);
 CREATE INDEX IF NOT EXISTS threads_by_conversation ON threads (conversation_id);
 CREATE INDEX IF NOT EXISTS attachments_by_thread ON attachments (thread_id);
 """
@@ -99,6 +100,9 @@ class Store:
             self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             self._db.executescript(_SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(conversations)")}
+            if "deleted_at" not in columns:  # a --db file of an earlier sandbox
+                self._db.execute("ALTER TABLE conversations ADD COLUMN deleted_at REAL")
             for table, offset in _ID_OFFSETS.items():
                 if not self._db.execute(
                     "SELECT 1 FROM sqlite_sequence WHERE name = ?", (table,)
@@ -284,23 +288,30 @@ class Store:
             )  # fmt: skip
 
     def conversation(self, conversation_id: int) -> dict[str, Any] | None:
-        """One conversation row or None."""
+        """One conversation row or None (a deleted one too: ``deleted_at`` is set)."""
         return self._one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
 
     def conversations(self, mailbox: int | None = None) -> list[dict[str, Any]]:
-        """Conversations, oldest stored first, optionally of one mailbox (inspection helper)."""
+        """Conversations not deleted, oldest stored first, optionally of one mailbox."""
         if mailbox is None:
-            return self._all("SELECT * FROM conversations ORDER BY id")
-        return self._all("SELECT * FROM conversations WHERE mailbox_id = ? ORDER BY id", (mailbox,))
+            return self._all("SELECT * FROM conversations WHERE deleted_at IS NULL ORDER BY id")
+        return self._all(
+            "SELECT * FROM conversations WHERE deleted_at IS NULL AND mailbox_id = ? ORDER BY id",
+            (mailbox,),
+        )
 
     def count_conversations(self, mailbox: int | None = None) -> int:
         """How many conversations are stored (inspection helper)."""
         with self._lock:
             if mailbox is None:
-                row = self._db.execute("SELECT COUNT(*) FROM conversations").fetchone()
+                row = self._db.execute(
+                    "SELECT COUNT(*) FROM conversations WHERE deleted_at IS NULL"
+                ).fetchone()
             else:
                 row = self._db.execute(
-                    "SELECT COUNT(*) FROM conversations WHERE mailbox_id = ?", (mailbox,)
+                    "SELECT COUNT(*) FROM conversations WHERE deleted_at IS NULL "
+                    "AND mailbox_id = ?",
+                    (mailbox,),
                 ).fetchone()
             return int(row[0])
 
