@@ -24,6 +24,7 @@ from importer.pipeline.checkpoint import (
     PartRecord,
     PartsLog,
     PartState,
+    SentFacts,
     next_action,
 )
 from importer.pipeline.reconcile import PartRef, reconcile_part
@@ -134,6 +135,7 @@ class PartSender:
             customer_email=part.customer_email,
             payload_digest=payload_digest(body),
             span=part.span,
+            sent=SentFacts.of(body),
         )
         try:
             outcome = await self.client.create_conversation(body)
@@ -214,7 +216,7 @@ class PartSender:
             self.emit("reconcile.claimed", {"source_id": plan.source_id, "conversation_id": found})
             found = None
         if found is not None:
-            self.log.record_done(plan.source_id, part.index, found)
+            self.log.record_done(plan.source_id, part.index, found, adopted=True)
             self.report.add("in_doubt_resolved")
             if lost_at is not None:  # its answer was lost in this run: created in this run
                 self.report.add("created_conversations")

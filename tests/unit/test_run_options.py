@@ -53,7 +53,7 @@ def test_a_version_2_checkpoint_is_migrated_and_records_none_until_a_run(tmp_pat
         pass
     with sqlite3.connect(path) as conn:
         version = conn.execute("SELECT value FROM run WHERE key = 'schema_version'").fetchone()
-    assert str(SCHEMA_VERSION) == version[0] == "3"
+    assert str(SCHEMA_VERSION) == version[0] == "4"
     with Checkpoint.open_existing(path) as checkpoint:
         assert "zendesk" == checkpoint.header.options["format"]
 

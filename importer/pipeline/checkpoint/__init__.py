@@ -32,10 +32,12 @@ from importer.pipeline.checkpoint.parts import (
     PartRecord,
     PartsLog,
     PartState,
+    SentFacts,
     next_action,
     rollup,
 )
-from importer.pipeline.checkpoint.store import SCHEMA_VERSION, RunHeader, Store, normalise_api_url
+from importer.pipeline.checkpoint.schema import SCHEMA_VERSION
+from importer.pipeline.checkpoint.store import RunHeader, Store, normalise_api_url
 from importer.pipeline.checkpoint.uploads import UploadsLog
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "PartState",
     "PartsLog",
     "RunHeader",
+    "SentFacts",
     "UploadsLog",
     "next_action",
     "normalise_api_url",
@@ -76,9 +79,12 @@ class Checkpoint:
         return cls(Store.open(path, header, clock=clock))
 
     @classmethod
-    def open_existing(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Self:
-        """Open a checkpoint a run wrote, to read it (see :meth:`Store.open_existing`)."""
-        return cls(Store.open_existing(path, clock=clock))
+    def open_existing(
+        cls, path: Path, *, clock: Callable[[], float] = time.time, exclusive: bool = False
+    ) -> Self:
+        """Open a checkpoint a run wrote, to read it, or (``exclusive``) to undo what it
+        created (see :meth:`Store.open_existing`)."""
+        return cls(Store.open_existing(path, clock=clock, exclusive=exclusive))
 
     @property
     def header(self) -> RunHeader:

@@ -10,6 +10,7 @@ in SQL). Every write commits at once: durability over speed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -103,6 +104,30 @@ class PartRecord:
     updated_at: float
     #: which messages the part holds (see ``part_span``); None in checkpoints of older versions
     span: str | None = None
+
+
+@dataclass(frozen=True)
+class SentFacts:
+    """What a part's create request said, that ``undo`` compares with the conversation now."""
+
+    threads: int
+    status: str | None
+    assignee: int | None
+    created_at: str | None
+    first_thread_at: str | None
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> SentFacts:
+        """The facts of a create body."""
+        threads = body.get("threads") or []
+        assignee = body.get("assignTo")
+        return cls(
+            threads=len(threads),
+            status=body.get("status"),
+            assignee=assignee if isinstance(assignee, int) else None,
+            created_at=body.get("createdAt"),
+            first_thread_at=threads[0].get("createdAt") if threads else None,
+        )
 
 
 _PART_COLUMNS = (
@@ -203,6 +228,7 @@ class PartsLog(Log):
         customer_email: str | None,
         payload_digest: str,
         span: str | None = None,
+        sent: SentFacts | None = None,
     ) -> float:
         """Commit the intent to send (state ``sending``) before the POST; returns the time of
         the part's first send attempt (kept across re-sends, so reconciling looks far enough
@@ -246,9 +272,40 @@ class PartsLog(Log):
                     span,
                 ),
             )
+            self._record_sent(source_id, part, sent)
         return float(first)
 
+    def _record_sent(self, source_id: str, part: int, sent: SentFacts | None) -> None:
+        """What ``undo`` checks later, inside the intent's transaction: what was sent, by
+        which run (its number and ``--tag`` values)."""
+        store = self._store
+        self._conn.execute(
+            "UPDATE parts SET run_number = ?, run_tags = ?, threads = ?, sent_status = ?, "
+            "sent_assignee = ?, sent_created_at = ?, first_thread_at = ? "
+            "WHERE source_id = ? AND part = ?",
+            (
+                store.run_number,
+                json.dumps(store.run_tags),
+                sent.threads if sent else None,
+                sent.status if sent else None,
+                sent.assignee if sent else None,
+                sent.created_at if sent else None,
+                sent.first_thread_at if sent else None,
+                source_id,
+                part,
+            ),
+        )
+
     def holds_conversation(self, conversation_id: int, *, other_than: tuple[str, int]) -> bool:
+        """Whether another part of the checkpoint holds ``conversation_id``, or ``undo``
+        deleted it (reconciliation never adopts such an id)."""
+        if self._conn.execute(
+            "SELECT 1 FROM undone WHERE conversation_id = ?", (int(conversation_id),)
+        ).fetchone():
+            return True
+        return self._held(conversation_id, other_than=other_than)
+
+    def _held(self, conversation_id: int, *, other_than: tuple[str, int]) -> bool:
         """Whether a part other than ``other_than`` (source id, part) has this conversation id:
         reconciliation never adopts a conversation another part already is."""
         row = self._conn.execute(
@@ -258,9 +315,17 @@ class PartsLog(Log):
         ).fetchone()
         return row is not None
 
-    def record_done(self, source_id: str, part: int, conversation_id: int) -> None:
-        """The part exists in Help Scout as ``conversation_id`` (created or found)."""
+    def record_done(
+        self, source_id: str, part: int, conversation_id: int, *, adopted: bool = False
+    ) -> None:
+        """The part exists in Help Scout as ``conversation_id``: created, or found by
+        reconciliation (``adopted``). Its last write by the importer is now (``undo``)."""
         self._settle(source_id, part, PartState.DONE, conversation_id=int(conversation_id))
+        with self._conn:
+            self._conn.execute(
+                "UPDATE parts SET last_write_at = ?, adopted = ? WHERE source_id = ? AND part = ?",
+                (self._clock(), int(adopted), source_id, part),
+            )
 
     def record_failed(
         self,

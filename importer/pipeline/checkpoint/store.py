@@ -1,20 +1,7 @@
 """The checkpoint's file: SQLite (WAL, ``synchronous=FULL``), its schema and migrations, the
 run header, and the lock that lets one run at a time use it.
 
-Schema (``SCHEMA_VERSION`` 3; the header's ``schema_version`` moves with each migration)::
-
-    run(key TEXT PRIMARY KEY, value TEXT)      api_url, mailbox, format, created_at,
-                                               importer_version, schema_version
-    run_options(key TEXT PRIMARY KEY, value TEXT)  the latest run's inputs (absolute paths),
-                                               format and every option that shapes what is
-                                               sent, each value JSON (what ``verify`` reuses)
-    parts(source_id, part, part_count, state, conversation_id, subject, customer_email,
-          payload_digest, first_sent_at, attempts, error_code, error_message,
-          created_at, updated_at, span; PRIMARY KEY (source_id, part))
-    customers(source_key PRIMARY KEY, customer_id, created_at)
-    customer_intents(source_key PRIMARY KEY, first_sent_at)
-    uploads(source_id, part, attachment, state; PRIMARY KEY (source_id, part, attachment))
-    errors(id, at, source_id, part, stage, code, message)
+The schema and its migrations are in ``schema.py``.
 
 Times are UTC epoch seconds (REAL). Credentials are never stored.
 """
@@ -34,8 +21,7 @@ from typing import Any, Self
 from importer import __version__
 from importer.errors import CheckpointError, OutputWriteError
 from importer.outputs import create_private, writing
-
-SCHEMA_VERSION = 3
+from importer.pipeline.checkpoint.schema import SCHEMA_VERSION, migrate
 
 
 @dataclass(frozen=True)
@@ -60,94 +46,6 @@ def normalise_api_url(url: str) -> str:
         return url
     host, slash, path = rest.partition("/")
     return f"{scheme.lower()}://{host.lower()}{slash}{path}"
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS run (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS parts (
-    source_id TEXT NOT NULL,
-    part INTEGER NOT NULL CHECK (part >= 1),
-    part_count INTEGER NOT NULL CHECK (part_count >= part),
-    state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'done', 'failed', 'in_doubt')),
-    conversation_id INTEGER,
-    subject TEXT,
-    customer_email TEXT,
-    payload_digest TEXT,
-    first_sent_at REAL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    error_code TEXT,
-    error_message TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (source_id, part)
-);
-CREATE INDEX IF NOT EXISTS parts_state ON parts (state);
-CREATE INDEX IF NOT EXISTS parts_conversation ON parts (conversation_id);
-CREATE TABLE IF NOT EXISTS customers (
-    source_key TEXT PRIMARY KEY,
-    customer_id INTEGER NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS uploads (
-    source_id TEXT NOT NULL,
-    part INTEGER NOT NULL,
-    attachment INTEGER NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
-    PRIMARY KEY (source_id, part, attachment)
-);
-CREATE TABLE IF NOT EXISTS customer_intents (
-    source_key TEXT PRIMARY KEY,
-    first_sent_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS errors (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at REAL NOT NULL,
-    source_id TEXT,
-    part INTEGER,
-    stage TEXT NOT NULL,
-    code TEXT NOT NULL,
-    message TEXT NOT NULL
-);
-"""
-
-
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
-    return {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
-
-
-def _add_part_span(conn: sqlite3.Connection) -> None:
-    """Version 2: which messages a part holds (idempotent: some version-1 files have it)."""
-    if "span" not in _columns(conn, "parts"):
-        conn.execute("ALTER TABLE parts ADD COLUMN span TEXT")
-
-
-def _add_run_options(conn: sqlite3.Connection) -> None:
-    """Version 3: the latest run's inputs and the options that shape what it sends."""
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS run_options (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-    )
-
-
-#: each migration brings a checkpoint from the version before it to its own
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    2: _add_part_span,
-    3: _add_run_options,
-}
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Create the tables of version 1 where missing, then apply every migration the file has
-    not had, and record the version it is at now."""
-    conn.executescript(_SCHEMA)
-    stored = conn.execute("SELECT value FROM run WHERE key = 'schema_version'").fetchone()
-    version = int(stored[0]) if stored else 1
-    for target in sorted(MIGRATIONS):
-        if target > version:
-            MIGRATIONS[target](conn)
-    if stored is not None and version < SCHEMA_VERSION:
-        conn.execute(
-            "UPDATE run SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
-        )
 
 
 class GuardedConnection(sqlite3.Connection):
@@ -196,7 +94,8 @@ def _lock_for_one_run(path: Path) -> int:
     except BlockingIOError:
         os.close(fd)
         raise CheckpointError(
-            "another importer run is using this checkpoint; let it finish (or stop it) and "
+            "another importer run is using this checkpoint (a run or an undo); let it finish "
+            "(or stop it) and "
             "run again, or give this run its own --checkpoint for another export",
             location=str(path),
         ) from None
@@ -222,6 +121,10 @@ class Store:
         self.path = path
         self.clock = clock
         self._lock_fd = lock_fd
+        #: the number of the run that opened the file (1, 2, ...; None: opened to read or undo)
+        #: and its ``--tag`` values, recorded on each part it creates (``undo --run``, ``--tag``)
+        self.run_number: int | None = None
+        self.run_tags: list[str] = []
 
     @classmethod
     def open(cls, path: Path, header: RunHeader, *, clock: Callable[[], float] = time.time) -> Self:
@@ -244,11 +147,13 @@ class Store:
             lock_fd = _lock_for_one_run(path)  # before any write: a refused run changes nothing
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
-            _migrate(conn)
+            migrate(conn)
             stored = _read_or_write_header(conn, header, clock)
             if header.options is not None:
                 _write_options(conn, header.options)
             stored = replace(stored, options=_read_options(conn))
+            tags = [str(tag) for tag in (header.options or {}).get("tags") or []]
+            run_number = _next_run(conn, clock(), tags)
         except (sqlite3.DatabaseError, CheckpointError, OutputWriteError) as exc:
             conn.close()
             if lock_fd is not None:
@@ -260,13 +165,20 @@ class Store:
                 "--checkpoint (or move this file away to start over)",
                 location=str(path),
             ) from None
-        return cls(conn, stored, path, clock=clock, lock_fd=lock_fd)
+        store = cls(conn, stored, path, clock=clock, lock_fd=lock_fd)
+        store.run_number = run_number
+        store.run_tags = tags
+        return store
 
     @classmethod
-    def open_existing(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Self:
-        """Open a checkpoint a run wrote, with the header it holds (for ``importer status``).
+    def open_existing(
+        cls, path: Path, *, clock: Callable[[], float] = time.time, exclusive: bool = False
+    ) -> Self:
+        """Open a checkpoint a run wrote, with the header it holds (for ``importer status``);
+        ``exclusive`` (``undo``): held as a run holds it, and brought to the latest schema.
 
-        :raises CheckpointError: the file is missing, damaged or was never written by a run.
+        :raises CheckpointError: the file is missing, damaged or was never written by a run,
+            or (``exclusive``) a run or an undo is using it.
         """
         path = Path(path)
         if not path.is_file():
@@ -284,7 +196,17 @@ class Store:
                 "this file holds no run header: not a checkpoint", location=str(path)
             )
         header = replace(_header_of(values), options=_read_options(conn))
-        return cls(conn, header, path, clock=clock)
+        lock_fd = None
+        if exclusive:
+            try:
+                lock_fd = _lock_for_one_run(path)
+                migrate(conn)
+            except (sqlite3.DatabaseError, CheckpointError):
+                conn.close()
+                if lock_fd is not None:
+                    os.close(lock_fd)
+                raise
+        return cls(conn, header, path, clock=clock, lock_fd=lock_fd)
 
     def insert_error(
         self, source_id: str | None, part: int | None, stage: str, *, code: str, message: str
@@ -317,6 +239,16 @@ class Log:
         self, source_id: str | None, part: int | None, stage: str, *, code: str, message: str
     ) -> None:
         self._store.insert_error(source_id, part, stage, code=code, message=message)
+
+
+def _next_run(conn: sqlite3.Connection, now: float, tags: list[str]) -> int:
+    """Record one more run of this checkpoint, with its ``--tag`` values; its number."""
+    with conn:
+        conn.execute("BEGIN IMMEDIATE")
+        cursor = conn.execute(
+            "INSERT INTO runs (started_at, tags) VALUES (?, ?)", (now, json.dumps(tags))
+        )
+    return int(cursor.lastrowid or 0)
 
 
 def _header_of(values: dict[str, str]) -> RunHeader:

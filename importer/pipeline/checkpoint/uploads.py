@@ -27,6 +27,11 @@ class UploadsLog(Log):
                 "UPDATE uploads SET state = ? WHERE source_id = ? AND part = ? AND attachment = ?",
                 ("done" if done else "failed", source_id, part, attachment),
             )
+            if done:  # the importer's last write to the conversation (``undo`` compares it)
+                self._conn.execute(
+                    "UPDATE parts SET last_write_at = ? WHERE source_id = ? AND part = ?",
+                    (self._clock(), source_id, part),
+                )
 
     def upload_states(self, source_id: str, part: int) -> dict[int, str]:
         """Every noted attachment of a part with its state (pending, done, failed)."""
