@@ -38,6 +38,7 @@ from importer.cli_output import (
 )
 from importer.cli_run import fetch_attachments_command, run
 from importer.cli_settings import run_settings, transform_settings
+from importer.cli_undo import undo
 from importer.cli_verify import verify
 from importer.errors import ImporterError
 from importer.model import conversation_json_schema
@@ -207,6 +208,7 @@ def status(checkpoint: Path, as_json: bool, html_path: Path | None) -> None:
 cli.add_command(run)
 cli.add_command(fetch_attachments_command)
 cli.add_command(verify)
+cli.add_command(undo)
 cli.add_command(sandbox_command, "sandbox")
 
 

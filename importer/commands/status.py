@@ -1,4 +1,8 @@
-"""``importer status``: what a checkpoint holds, as JSON or as a table."""
+"""``importer status``: what a checkpoint holds, as JSON or as a table.
+
+:func:`read_status` gathers (the JSON, also what other renderings such as ``--html`` start
+from); :func:`render_status` is the table for a person.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from importer.pipeline.checkpoint import Checkpoint
 
 def read_status(path: Path) -> dict[str, Any]:
     """Counts per state, source conversations complete, uploads after creation per state (a
-    failed one is also among the errors), the last 20 errors and the run header."""
+    failed one is also among the errors), parts ``importer undo`` deleted (``undone``: deleted,
+    gone before, deleting: sent, answer not yet settled), the last 20 errors and the header."""
     with Checkpoint.open_existing(path) as checkpoint:
         raw = checkpoint.parts.counts()
         counts = {"done": 0, "failed": 0, "in_doubt": 0, "pending": 0}
@@ -24,6 +29,7 @@ def read_status(path: Path) -> dict[str, Any]:
             "parts": counts,
             "source_conversations_complete": checkpoint.parts.source_conversations_complete(),
             "uploads": checkpoint.uploads.upload_counts(),
+            "undone": checkpoint.undo.undone_counts(),
             "last_errors": [
                 {
                     "at": e.at_iso,
@@ -54,6 +60,10 @@ def render_status(body: dict[str, Any]) -> str:
     if any(uploads.values()):
         lines.append("attachments uploaded after creation")
         lines += [f"  {state:<9} {count:>9}" for state, count in uploads.items()]
+    undone = body.get("undone") or {}
+    if any(undone.values()):
+        lines.append("parts undone (importer undo)")
+        lines += [f"  {state:<9} {count:>9}" for state, count in undone.items()]
     if body["last_errors"]:
         lines.append("last errors")
         for e in body["last_errors"]:

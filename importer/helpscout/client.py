@@ -70,6 +70,23 @@ class HelpScoutClient(ApiSession):
         params = {"embed": "threads"} if embed_threads else None
         return await self._get_json(f"/v2/conversations/{int(conversation_id)}", params)
 
+    async def look_up_conversation(
+        self, conversation_id: int, *, embed_threads: bool = False
+    ) -> Outcome:
+        """``GET /v2/conversations/{id}`` as an outcome, for ``undo``: OK with the body,
+        REJECTED ``not_found`` (deleted, or never there) or ``redirect`` (a 301: merged into
+        another conversation; redirects are never followed)."""
+        params = {"embed": "threads"} if embed_threads else None
+        path = f"/v2/conversations/{int(conversation_id)}"
+        return await self._call("GET", path, RequestKind.READ, params=params)
+
+    async def delete_conversation(self, conversation_id: int) -> Outcome:
+        """``DELETE /v2/conversations/{id}`` (documented: 204): CREATED (its status 204),
+        REJECTED ``not_found`` (404: gone already), IN_DOUBT (the answer was lost: look the
+        conversation up before sending it again), FATAL (403...)."""
+        path = f"/v2/conversations/{int(conversation_id)}"
+        return await self._call("DELETE", path, RequestKind.WRITE, require_id=False)
+
     async def list_threads(self, conversation_id: int) -> list[dict[str, Any]]:
         """Every thread of a conversation (API order: newest first), following pages."""
         return await self._paged(f"/v2/conversations/{int(conversation_id)}/threads", "threads")

@@ -63,7 +63,7 @@ class OutcomeKind(StrEnum):
 class RequestKind(StrEnum):
     """What was asked: decides how 5xx, timeouts and 404 are read."""
 
-    WRITE = "write"  # POST that creates something: never resent blindly
+    WRITE = "write"  # POST that creates (or DELETE that removes) something: never resent blindly
     READ = "read"  # idempotent GET: transient failures are retryable
     TOKEN = "token"  # POST /v2/oauth2/token: idempotent, refusals are credentials errors
     DOWNLOAD = "download"  # GET of an export's attachment URL: any refusal is this file's alone

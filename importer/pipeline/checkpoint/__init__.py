@@ -7,6 +7,7 @@
         checkpoint.customers.put_customer(...)    # customers (customers.py)
         checkpoint.uploads.record_uploads(...)    # uploads after creation (uploads.py)
         checkpoint.errors.log_error(...)          # the error log (errors.py)
+        checkpoint.undo.begin_delete(...)         # what importer undo deletes (undo.py)
 
 Why composed: each collaborator of the engine is handed only the log it uses (the customers'
 turn its :class:`CustomersLog`, the uploads their :class:`UploadsLog`...), so what a module may
@@ -38,6 +39,7 @@ from importer.pipeline.checkpoint.parts import (
 )
 from importer.pipeline.checkpoint.schema import SCHEMA_VERSION
 from importer.pipeline.checkpoint.store import RunHeader, Store, normalise_api_url
+from importer.pipeline.checkpoint.undo import UndoLog, UndoTarget
 from importer.pipeline.checkpoint.uploads import UploadsLog
 
 __all__ = [
@@ -54,6 +56,8 @@ __all__ = [
     "PartsLog",
     "RunHeader",
     "SentFacts",
+    "UndoLog",
+    "UndoTarget",
     "UploadsLog",
     "next_action",
     "normalise_api_url",
@@ -63,7 +67,8 @@ __all__ = [
 
 class Checkpoint:
     """The checkpoint file of one run (one API URL and mailbox): its :attr:`parts`,
-    :attr:`customers`, :attr:`uploads` and :attr:`errors` logs over one SQLite store."""
+    :attr:`customers`, :attr:`uploads`, :attr:`errors` and :attr:`undo` logs over one SQLite
+    store."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -71,6 +76,7 @@ class Checkpoint:
         self.customers = CustomersLog(store)
         self.uploads = UploadsLog(store)
         self.errors = ErrorLog(store)
+        self.undo = UndoLog(store)
 
     @classmethod
     def open(cls, path: Path, header: RunHeader, *, clock: Callable[[], float] = time.time) -> Self:
