@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import pytest
 from importer.sandbox.agents import delete_requests
 from importer.sandbox.testing import SandboxConfig, running_sandbox
 
-from .conftest import base_args, run_importer
+from .conftest import base_args, run_importer, start_importer
 
 pytestmark = pytest.mark.integration
 
@@ -163,3 +165,42 @@ def test_undo_deletes_exactly_what_was_created_and_keeps_what_agents_touched(
         assert (4, 2) == (body["imported"], body["already_imported"])
         assert 8 == len(store.conversations(85))
         assert not deleted & set(ids_by_subject(store).values())  # new ids, none adopted
+
+
+def test_undo_survives_sigkills_and_never_deletes_twice(tmp_path: Path, export_dir: Path) -> None:
+    """SIGKILLs midway through the undo: rerun until it ends; every conversation the run
+    created got exactly one DELETE (no 404: none was sent again after it landed), none is
+    left, and the last undo exits 0."""
+    export = write_export(export_dir / "u.jsonl", 30, long=1)
+    config = SandboxConfig(mailboxes=[85], latency_ms=(15, 30))
+    with running_sandbox(config) as sandbox:
+        url, store = sandbox.url, sandbox.store
+        ran = run_importer(base_args(export, url, tmp_path))
+        assert 0 == ran.returncode, ran.stderr
+        created = set(ids_by_subject(store).values())
+        assert 31 == len(created)
+        args = ["undo", "--checkpoint", str(tmp_path / "cp.sqlite"), "--api-url", url, "--yes",
+                "--no-progress", "--rate-limit", "100000", "--workers", "3"]  # fmt: skip
+        kills = 0
+        for wanted in (3, 9, 16):
+            process = start_importer(args)
+            deadline = time.monotonic() + 60
+            while len(delete_requests(store)) < wanted and process.poll() is None:
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                kills += 1
+            process.wait(timeout=20)
+            assert process.stderr is not None
+            process.stderr.close()
+        assert kills >= 2
+        code, last, stderr = undo(url, tmp_path, "--yes")
+        assert (0, 0, 0) == (code, last["failed"], last["kept_changed"]), stderr
+        answers = delete_requests(store)
+        assert [] == [entry for entry in answers if entry[1] != 204]
+        assert sorted(created) == sorted(cid for cid, _ in answers)  # each exactly once
+        assert [] == store.conversations(85)
+        status = run_importer(["status", "--checkpoint", str(tmp_path / "cp.sqlite"), "--json"])
+        undone = json.loads(status.stdout)["undone"]
+        assert (31, 0) == (undone["deleted"] + undone["gone"], undone["deleting"])
