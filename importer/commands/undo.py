@@ -36,6 +36,7 @@ from importer.helpscout.client import HelpScoutClient
 from importer.helpscout.outcome import Outcome, OutcomeKind
 from importer.helpscout.transport import Timeouts
 from importer.pipeline.checkpoint import Checkpoint, UndoLog, UndoTarget, normalise_api_url
+from importer.pipeline.parts import EventSink
 from importer.pipeline.pool import WorkerPool
 from importer.progress import Progress
 from importer.report import write_json_atomic
@@ -92,6 +93,7 @@ class Undoer:
         mailbox: int,
         progress: Progress,
         stop: asyncio.Event,
+        emit: EventSink = lambda name, fields: None,
     ) -> None:
         self.client = client
         self.log = log
@@ -100,6 +102,7 @@ class Undoer:
         self.mailbox = mailbox
         self.progress = progress
         self.stop = stop
+        self.emit = emit
         self.fatal: ImporterError | None = None
 
     async def handle(self, target: UndoTarget) -> None:
@@ -120,6 +123,15 @@ class Undoer:
             self.report.error(target.source_id, target.part, "undo", reason)
             outcome = "failed"
         self.progress.update(outcome)
+        self.emit(
+            "undo.part",
+            {
+                "source_id": target.source_id,
+                "part": target.part,
+                "conversation_id": target.conversation_id,
+                "outcome": outcome,
+            },
+        )
 
     async def undo(self, target: UndoTarget) -> str:
         """Look ``target`` up, then delete it if it may be; what became of it."""
@@ -277,6 +289,7 @@ async def _undo_with(
                 mailbox=header.mailbox,
                 progress=progress,
                 stop=controller.stop,
+                emit=events.emit,
             )
             try:
                 await _pool(undoer, targets, controller, workers=job.workers)

@@ -204,3 +204,17 @@ def test_undo_survives_sigkills_and_never_deletes_twice(tmp_path: Path, export_d
         status = run_importer(["status", "--checkpoint", str(tmp_path / "cp.sqlite"), "--json"])
         undone = json.loads(status.stdout)["undone"]
         assert (31, 0) == (undone["deleted"] + undone["gone"], undone["deleting"])
+
+
+def test_undo_refuses_a_checkpoint_a_run_is_using(tmp_path: Path) -> None:
+    """A run holds the checkpoint: undo stops with exit 2 before any request, naming it."""
+    from importer.pipeline.checkpoint import Checkpoint, RunHeader
+
+    path = tmp_path / "cp.sqlite"
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        header = RunHeader(sandbox.url, 85, "canonical")
+        with Checkpoint.open(path, header):
+            done = run_importer(["undo", "--checkpoint", str(path), "--api-url", sandbox.url])
+        assert 2 == done.returncode
+        assert "another importer run is using this checkpoint" in done.stderr
+        assert {} == dict(sandbox.stats.by_status)  # not one request, not even the token
