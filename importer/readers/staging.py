@@ -42,6 +42,8 @@ from importer.outputs import create_private, writing
 
 STORE_FILE = "staging.sqlite"
 COMMIT_EVERY = 10_000
+#: rows sent to SQLite at once (``executemany``): a third of a put's cost was the call itself
+INSERT_BATCH = 1_000
 
 _SCHEMA = """
 CREATE TABLE staged (
@@ -121,6 +123,9 @@ class StagingStore(Closing):
             self._db = sqlite3.connect(self.path)
             self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
         self._pending = 0
+        self._seq = 0  # the last seq given
+        self._rows: list[tuple[int, str, str | None, str, str]] = []  # put, not yet sent
+        self._row_keys: set[tuple[str, str | None]] = set()  # (kind, key) of those rows
         #: ``(kind, first seq, last seq)``: :meth:`of_kind` of that kind gives only those rows
         self.window: tuple[str, int, int] | None = None
 
@@ -134,6 +139,7 @@ class StagingStore(Closing):
         store._record_kinds = set(record_kinds)
         store._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         store._pending, store.window = 0, None
+        store._seq, store._rows, store._row_keys = 0, [], set()
         return store
 
     @property
@@ -156,34 +162,49 @@ class StagingStore(Closing):
         return self._insert(kind, key, location, _encode((data, replaced)))
 
     def _insert(self, kind: str, key: str | None, location: str, text: str) -> int:
+        self._seq += 1
+        self._rows.append((self._seq, kind, key, location, text))
+        self._row_keys.add((kind, key))
+        if len(self._rows) >= INSERT_BATCH:
+            self._flush()
+        return self._seq
+
+    def _flush(self) -> None:
+        """Send the rows put since the last flush to SQLite in one call (a read that could see
+        them flushes first)."""
+        if not self._rows:
+            return
         try:
-            cursor = self._db.execute(
-                "INSERT INTO staged (kind, key, location, record) VALUES (?, ?, ?, ?)",
-                (kind, key, location, text),
-            )
-            self._pending += 1
+            self._db.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?)", self._rows)
+            self._pending += len(self._rows)
             if self._pending >= COMMIT_EVERY:
                 self._db.commit()
                 self._pending = 0
         except (OSError, sqlite3.Error):
             with writing(self._name):
                 raise
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        self._rows, self._row_keys = [], set()
+
+    def _flush_for(self, kind: str, key: str | None) -> None:
+        if (kind, key) in self._row_keys:
+            self._flush()
 
     def replace(self, seq: int, record: Any) -> None:
         """Replace the record staged as ``seq`` (its kind, key and location stay)."""
+        self._flush()
         with writing(self._name):
             self._db.execute("UPDATE staged SET record = ? WHERE seq = ?", (_encode(record), seq))
 
     def replace_record(self, seq: int, record: StagedRecord) -> None:
         """Replace the record staged as ``seq`` by a later copy read at ``record.location``
         (its kind, key and the location it was first put at stay)."""
+        self._flush()
         with writing(self._name):
             self._db.execute("UPDATE staged SET record = ? WHERE seq = ?", (_encode(record), seq))
 
     def commit(self) -> None:
         """Write what was put so far (also done every ``COMMIT_EVERY`` records)."""
+        self._flush()
         with writing(self._name):
             self._db.commit()
         self._pending = 0
@@ -191,6 +212,7 @@ class StagingStore(Closing):
     # -- reading -----------------------------------------------------------------------------
     def first(self, kind: str, key: str | None) -> Staged | None:
         """The first record put under ``kind`` and ``key``, ``None`` when there is none."""
+        self._flush_for(kind, key)
         row = self._db.execute(
             f"SELECT {_COLUMNS} FROM staged WHERE kind = ? AND key IS ? ORDER BY seq LIMIT 1",
             (kind, key),
@@ -199,6 +221,7 @@ class StagingStore(Closing):
 
     def by_key(self, kind: str, key: str | None) -> Iterator[Staged]:
         """Every record of ``kind`` put under ``key``, in the order they were put."""
+        self._flush_for(kind, key)
         rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM staged WHERE kind = ? AND key IS ? ORDER BY seq",
             (kind, key),
@@ -209,6 +232,7 @@ class StagingStore(Closing):
     def of_kind(self, kind: str) -> Iterator[Staged]:
         """Every record of ``kind``, in the order they were put (of the :attr:`window`'s kind:
         those of its rows only)."""
+        self._flush()
         query = f"SELECT {_COLUMNS} FROM staged WHERE kind = ?"
         args: tuple[str | int, ...] = (kind,)
         if self.window is not None and self.window[0] == kind:
@@ -219,6 +243,7 @@ class StagingStore(Closing):
     def runs(self, kind: str, size: int) -> Iterator[tuple[int, int, int]]:
         """The records of ``kind`` in runs of ``size`` (the last one shorter), each as
         ``(first seq, last seq, records)``: the slices planning workers build."""
+        self._flush()
         first = last = count = 0
         for (seq,) in self._db.execute(
             "SELECT seq FROM staged WHERE kind = ? ORDER BY seq", (kind,)
@@ -234,6 +259,7 @@ class StagingStore(Closing):
 
     def keys(self, kind: str) -> Iterator[str]:
         """The distinct keys of ``kind``, in the order each was first put."""
+        self._flush()
         rows = self._db.execute(
             "SELECT key FROM staged WHERE kind = ? AND key IS NOT NULL "
             "GROUP BY key ORDER BY MIN(seq)",
@@ -245,6 +271,7 @@ class StagingStore(Closing):
     def keys_without(self, kind: str, other: str) -> Iterator[tuple[str, Staged, int]]:
         """Keys of ``kind`` no record of ``other`` has (orphans): ``(key, first record, count)``,
         in the order each key was first put."""
+        self._flush()
         rows = self._db.execute(
             "SELECT s.key, MIN(s.seq), COUNT(*) FROM staged AS s "
             "WHERE s.kind = ? AND s.key IS NOT NULL AND NOT EXISTS "
@@ -258,6 +285,7 @@ class StagingStore(Closing):
 
     def count(self, kind: str, key: str | None = None) -> int:
         """How many records of ``kind`` (under ``key`` when given) are staged."""
+        self._flush()
         query = "SELECT COUNT(*) FROM staged WHERE kind = ?"
         args: tuple[str, ...] = (kind,)
         if key is not None:
@@ -278,5 +306,6 @@ class StagingStore(Closing):
     # -- lifetime ----------------------------------------------------------------------------
     def close(self) -> None:
         """Close the database (the file is removed with the reader's work folder)."""
+        self._rows = []  # not written: nothing reads them any more
         with writing(self._name):
             self._db.close()
