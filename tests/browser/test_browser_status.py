@@ -28,8 +28,8 @@ def test_live_page_moves_with_the_run_and_shows_its_end(
 ) -> None:
     """Done goes up while the run sends, the chart gets its bars and the minutes table its
     row, and the page ends on "Ended (exit 0)" with every conversation imported."""
-    export = write_export(tmp_path / "c.jsonl", 24)
-    config = SandboxConfig(mailboxes=[85], latency_ms=(120, 160))
+    export = write_export(tmp_path / "c.jsonl", 40)
+    config = SandboxConfig(mailboxes=[85], latency_ms=(150, 200))
     with running_sandbox(config) as sandbox:
         args = base_args(export, sandbox.url, tmp_path, "--workers", "2", "--status-port", "0")
         process = subprocess.Popen(
@@ -51,10 +51,10 @@ def test_live_page_moves_with_the_run_and_shows_its_end(
         finally:
             code = process.wait(timeout=60)
     assert 0 == code
-    during = [m for m in moving if not m.startswith(("0 of", "24 of"))]
+    during = [m for m in moving if not m.startswith(("0 of", "40 of"))]
     assert len(set(during)) >= 2, moving  # seen at two moments between its start and its end
-    assert "24 of 24" == _figure(page, "done")
-    assert "24" == _figure(page, "imported")
+    assert "40 of 40" == _figure(page, "done")
+    assert "40" == _figure(page, "imported")
     assert page.find_elements(By.CSS_SELECTOR, "#chart rect.bar")
     assert ["1"] == [c.text for c in page.find_elements(By.CSS_SELECTOR, "#minutes th")]
     assert "No errors." == page.find_element(By.ID, "errors").text
