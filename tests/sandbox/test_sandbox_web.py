@@ -198,3 +198,19 @@ def test_split_parts_empty_for_a_whole_conversation() -> None:
     """A subject without `` (part i/k)`` has no parts to link."""
     store = mock.Mock()
     assert [] == queries.split_parts(store, {"subject": "Hello", "mailbox_id": 1})
+
+
+async def test_a_deleted_conversation_has_no_page_nor_files(api: Api) -> None:
+    """After ``DELETE``, its page and its attachments answer 404, and the list leaves it out."""
+    thread = dict(
+        conversation()["threads"][0],
+        attachments=[{"fileName": "a.txt", "mimeType": "text/plain",
+                      "data": base64.b64encode(b"hello").decode()}],
+    )  # fmt: skip
+    cid = await api.create_id(conversation(threads=[thread]))
+    _, _, html = await page(api, f"/conversations/{cid}")
+    (link,) = re.findall(r'href="(/conversations/\d+/attachments/\d+)\?download=1"', html)
+    assert 204 == (await api.call("DELETE", f"/v2/conversations/{cid}")).status
+    assert 404 == (await page(api, f"/conversations/{cid}"))[0]
+    assert 404 == (await page(api, link))[0]
+    assert "0 conversations" in (await page(api, "/mailboxes/85"))[2]

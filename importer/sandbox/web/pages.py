@@ -68,8 +68,9 @@ def _attachment_row(request: web.Request) -> tuple[dict[str, object], bytes]:
     store = sandbox_of(request).store
     conversation_id = int(request.match_info["id"])
     attachment_id = int(request.match_info["attachment_id"])
+    conv = store.conversation(conversation_id)
     data = store.attachment_data(attachment_id, conversation_id)
-    if data is None:
+    if data is None or conv is None or conv.get("deleted_at") is not None:
         raise web.HTTPNotFound(text="No such attachment in this conversation.")
     for thread in store.threads(conversation_id):
         for row in store.attachments(thread["id"]):

@@ -145,9 +145,9 @@ def conversation_view(
     store: Store, conversation_id: int, *, oldest_first: bool
 ) -> ConversationView | None:
     """The conversation, its threads newest first (as Help Scout shows them) or oldest first,
-    or None when there is no such conversation."""
+    or None when there is no such conversation (or it was deleted)."""
     conv = store.conversation(conversation_id)
-    if conv is None:
+    if conv is None or conv.get("deleted_at") is not None:
         return None
     threads = store.threads(conversation_id)
     threads.sort(key=lambda t: (t["created_at"] or "", t["seq"]), reverse=not oldest_first)
