@@ -88,6 +88,10 @@ def test_status_port_serves_the_runs_figures_until_its_end(
         with pytest.raises(urllib.error.HTTPError) as answer:
             urllib.request.urlopen(refused, timeout=5)
         assert 421 == answer.value.code
+        with urllib.request.urlopen(url, timeout=5) as page:
+            assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+            assert not [h for h in page.headers if h.lower().startswith("access-control-")]
+            assert b'<script src="/static/status.js" defer></script>' in page.read()
         seen = _watch(url, time.monotonic() + 120)
         code, _ = wait_for_exit(process, timeout=60)
     assert 0 == code
