@@ -53,7 +53,6 @@ class StatusCollector:
         self.units_per_minute: list[float] = []
         self.errors: deque[dict[str, Any]] = deque(maxlen=ERRORS_KEPT)
         self._started: float | None = None
-        self._ended: float | None = None
         self._units_seen: float | None = None
 
     def __call__(self, event: RunEvent) -> None:
@@ -81,8 +80,6 @@ class StatusCollector:
             self.phase = event.phase
             if event.phase == "ended":
                 self.exit_code = event.exit_code
-                self._ended = self.clock.time()
-                self.in_doubt = 0
 
     def _pulse(self, pulse: Pulse) -> None:
         self.in_doubt = pulse.in_doubt
