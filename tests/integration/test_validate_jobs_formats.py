@@ -130,3 +130,27 @@ def test_every_sample_broken_converts_alike_in_workers(tmp_path: Path, export: P
     report = _alike(broken(export, tmp_path / "export"), tmp_path)
     if export.parent.name != "mail":  # a mail cut short is still a mail
         assert report["invalid"] > 0 or report["warnings"] or report["errors"]
+
+
+def test_a_worker_that_dies_building_a_slice_loses_no_conversation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker that builds and plans Zendesk ticket 1007 exits on the spot: the main process
+    builds the slices the workers did not, from the staging store, and says so."""
+    import os
+
+    from importer.planning import pool as planning_pool
+
+    main = os.getpid()
+    real_plan_record = planning_pool.plan_record
+
+    def dying(record: Any, ctx: Any) -> Any:
+        if os.getpid() != main and record.source_id == "1007":
+            os._exit(9)
+        return real_plan_record(record, ctx)
+
+    export = ROOT / "samples" / "zendesk" / "export"
+    expected = offline("convert", export, tmp_path / "one", 1)
+    monkeypatch.setattr(planning_pool, "plan_record", dying)
+    assert offline("convert", export, tmp_path / "two", 2) == expected
+    assert "planned in this process" in caplog.text
