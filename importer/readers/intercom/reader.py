@@ -152,6 +152,10 @@ def _more_parts(later: dict[str, Any], kept: dict[str, Any]) -> bool:
     return len(nested_parts(later)) > len(nested_parts(kept))
 
 
+#: people (contacts, admins, teams) kept in memory once looked up, per kind
+PEOPLE_CACHED = 4096
+
+
 class IntercomReader(StagedReader[IntercomMapping]):
     """Intercom conversations with their parts, contacts, admins and teams."""
 
@@ -196,10 +200,10 @@ class IntercomReader(StagedReader[IntercomMapping]):
         return 0
 
     def records(self, store: StagingStore, rules: IntercomMapping) -> Iterator[SourceRecord]:
-        people = People(
-            contacts=StagedLookup(store, CONTACTS, staged_data),
-            admins=StagedLookup(store, ADMINS, staged_data),
-            teams=StagedLookup(store, TEAMS, staged_data),
+        people = People(  # each person looked up once a slice, not once a message
+            contacts=StagedLookup(store, CONTACTS, staged_data, PEOPLE_CACHED),
+            admins=StagedLookup(store, ADMINS, staged_data, PEOPLE_CACHED),
+            teams=StagedLookup(store, TEAMS, staged_data, PEOPLE_CACHED),
             contacts_given=store.count(CONTACTS) > 0,
         )
         for staged in store.of_kind(CONVERSATIONS):
