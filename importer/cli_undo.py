@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,60 +25,76 @@ from importer.cli_output import (
 from importer.errors import ImporterError
 from importer.settings import DEFAULT_RATE_LIMIT, ENV_API_URL
 
+UNDO_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option(
+        "--checkpoint",
+        type=click.Path(path_type=Path, dir_okay=False),
+        required=True,
+        help="The checkpoint of the runs to undo: only what it records as created is deleted.",
+    ),
+    click.option("--yes", is_flag=True, help="Delete. Without it: a dry run (GET requests only)."),
+    click.option(
+        "--include-changed",
+        is_flag=True,
+        help="Delete conversations changed in Help Scout since their import too (kept by default).",
+    ),
+    click.option("--since", help="Only conversations created at or after DATE."),
+    click.option("--until", help="Only conversations created up to DATE (a date: that whole day)."),
+    click.option(
+        "--source-id", "source_ids", multiple=True, help="Only this conversation (repeatable)."
+    ),
+    click.option(
+        "--source-id-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Only the conversations of this file, one source id a line.",
+    ),
+    click.option("--run", "run_number", help="Only what run N created (latest: the latest run)."),
+    click.option("--tag", help="Only what the runs given --tag TAG created."),
+    click.option(
+        "--api-url",
+        envvar=ENV_API_URL,
+        help=f"API base URL (env {ENV_API_URL}); default: the one the checkpoint records.",
+    ),
+    click.option(
+        "--rate-limit",
+        type=click.IntRange(min=2),
+        default=DEFAULT_RATE_LIMIT,
+        show_default=True,
+        help="Units per minute (a DELETE costs 2, a GET 1); the API's headers may lower it.",
+    ),
+    click.option(
+        "--workers",
+        type=click.IntRange(min=1, max=64),
+        default=8,
+        show_default=True,
+        help="Concurrent requests.",
+    ),
+    click.option(
+        "--report",
+        "report_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Write the report JSON here.",
+    ),
+    click.option(
+        "--log-json", type=click.Path(path_type=Path, dir_okay=False), help="One JSON event a line."
+    ),
+    click.option(
+        "--no-progress", is_flag=True, help="No progress bar; periodic log lines instead."
+    ),
+    click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors on stderr."),
+    click.option("--verbose", "-v", is_flag=True, help="More detail on stderr."),
+]
+
+
+def undo_options(function: Any) -> Any:
+    """Apply :data:`UNDO_OPTIONS` (in the order ``--help`` lists them)."""
+    for option in reversed(UNDO_OPTIONS):
+        function = option(function)
+    return function
+
 
 @click.command("undo")
-@click.option(
-    "--checkpoint",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
-    help="The checkpoint of the runs to undo: only what it records as created is deleted.",
-)
-@click.option("--yes", is_flag=True, help="Delete. Without it: a dry run (GET requests only).")
-@click.option(
-    "--include-changed",
-    is_flag=True,
-    help="Delete conversations changed in Help Scout since their import too (kept by default).",
-)
-@click.option("--since", help="Only conversations created at or after DATE.")
-@click.option("--until", help="Only conversations created up to DATE (a date: that whole day).")
-@click.option(
-    "--source-id", "source_ids", multiple=True, help="Only this conversation (repeatable)."
-)
-@click.option(
-    "--source-id-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Only the conversations of this file, one source id a line.",
-)
-@click.option("--run", "run_number", help="Only what run N created (latest: the latest run).")
-@click.option("--tag", help="Only what the runs given --tag TAG created.")
-@click.option(
-    "--api-url",
-    envvar=ENV_API_URL,
-    help=f"API base URL (env {ENV_API_URL}); default: the one the checkpoint records.",
-)
-@click.option(
-    "--rate-limit",
-    type=click.IntRange(min=2),
-    default=DEFAULT_RATE_LIMIT,
-    show_default=True,
-    help="Units per minute (a DELETE costs 2, a GET 1); the API's headers may lower it.",
-)
-@click.option(
-    "--workers", type=click.IntRange(min=1, max=64), default=8, show_default=True,
-    help="Concurrent requests.",
-)  # fmt: skip
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the report JSON here.",
-)
-@click.option(
-    "--log-json", type=click.Path(path_type=Path, dir_okay=False), help="One JSON event a line."
-)
-@click.option("--no-progress", is_flag=True, help="No progress bar; periodic log lines instead.")
-@click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors on stderr.")
-@click.option("--verbose", "-v", is_flag=True, help="More detail on stderr.")
+@undo_options
 def undo(**options: Any) -> None:
     """Delete exactly the conversations --checkpoint records as created, every part of each.
 

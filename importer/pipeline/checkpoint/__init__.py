@@ -1,4 +1,4 @@
-"""The resumable state of a run: an intent log in SQLite, composed of four logs over one store.
+"""The resumable state of a run: an intent log in SQLite, composed of five logs over one store.
 
 ::
 
@@ -33,13 +33,12 @@ from importer.pipeline.checkpoint.parts import (
     PartRecord,
     PartsLog,
     PartState,
-    SentFacts,
     next_action,
     rollup,
 )
 from importer.pipeline.checkpoint.schema import SCHEMA_VERSION
 from importer.pipeline.checkpoint.store import RunHeader, Store, normalise_api_url
-from importer.pipeline.checkpoint.undo import UndoLog, UndoTarget
+from importer.pipeline.checkpoint.undo import SentFacts, UndoLog, UndoTarget
 from importer.pipeline.checkpoint.uploads import UploadsLog
 
 __all__ = [

@@ -18,6 +18,7 @@ from typing import Any
 
 from importer.errors import CheckpointError
 from importer.pipeline.checkpoint.store import Log
+from importer.pipeline.checkpoint.undo import SentFacts
 
 
 class PartState(StrEnum):
@@ -104,30 +105,6 @@ class PartRecord:
     updated_at: float
     #: which messages the part holds (see ``part_span``); None in checkpoints of older versions
     span: str | None = None
-
-
-@dataclass(frozen=True)
-class SentFacts:
-    """What a part's create request said, that ``undo`` compares with the conversation now."""
-
-    threads: int
-    status: str | None
-    assignee: int | None
-    created_at: str | None
-    first_thread_at: str | None
-
-    @classmethod
-    def of(cls, body: dict[str, Any]) -> SentFacts:
-        """The facts of a create body."""
-        threads = body.get("threads") or []
-        assignee = body.get("assignTo")
-        return cls(
-            threads=len(threads),
-            status=body.get("status"),
-            assignee=assignee if isinstance(assignee, int) else None,
-            created_at=body.get("createdAt"),
-            first_thread_at=threads[0].get("createdAt") if threads else None,
-        )
 
 
 _PART_COLUMNS = (
@@ -320,12 +297,9 @@ class PartsLog(Log):
     ) -> None:
         """The part exists in Help Scout as ``conversation_id``: created, or found by
         reconciliation (``adopted``). Its last write by the importer is now (``undo``)."""
-        self._settle(source_id, part, PartState.DONE, conversation_id=int(conversation_id))
-        with self._conn:
-            self._conn.execute(
-                "UPDATE parts SET last_write_at = ?, adopted = ? WHERE source_id = ? AND part = ?",
-                (self._clock(), int(adopted), source_id, part),
-            )
+        self._settle(
+            source_id, part, PartState.DONE, conversation_id=int(conversation_id), adopted=adopted
+        )
 
     def record_failed(
         self,
@@ -363,6 +337,7 @@ class PartsLog(Log):
         message: str | None = None,
         part_count: int = 1,
         stage: str = "send",
+        adopted: bool = False,
     ) -> None:
         now = self._clock()
         with self._conn:
@@ -387,6 +362,12 @@ class PartsLog(Log):
                     now,
                 ),
             )
+            if state is PartState.DONE:  # the importer's last write to it, for ``undo``
+                self._conn.execute(
+                    "UPDATE parts SET last_write_at = ?, adopted = ? "
+                    "WHERE source_id = ? AND part = ?",
+                    (now, int(adopted), source_id, part),
+                )
             if state is not PartState.DONE and code is not None:
                 self._insert_error(source_id, part, stage, code=code, message=message or "")
 

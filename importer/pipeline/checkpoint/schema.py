@@ -145,13 +145,21 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
 def migrate(conn: sqlite3.Connection) -> None:
     """Create the tables of version 1 where missing, then apply every migration the file has
     not had, and record the version it is at now."""
-    conn.executescript(_SCHEMA)
-    stored = conn.execute("SELECT value FROM run WHERE key = 'schema_version'").fetchone()
+    stored = None
+    if _columns(conn, "run"):
+        stored = conn.execute("SELECT value FROM run WHERE key = 'schema_version'").fetchone()
     version = int(stored[0]) if stored else 1
-    for target in sorted(MIGRATIONS):
-        if target > version:
-            MIGRATIONS[target](conn)
-    if stored is not None and version < SCHEMA_VERSION:
-        conn.execute(
-            "UPDATE run SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
-        )
+    if stored is not None and version >= SCHEMA_VERSION:
+        return  # nothing to do: no write
+    with conn:  # one transaction: a file is migrated whole or not at all, in few pages
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        for target in sorted(MIGRATIONS):
+            if target > version:
+                MIGRATIONS[target](conn)
+        if stored is not None:
+            conn.execute(
+                "UPDATE run SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )

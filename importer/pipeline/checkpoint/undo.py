@@ -17,6 +17,31 @@ from typing import Any
 
 from importer.pipeline.checkpoint.store import Log
 
+
+@dataclass(frozen=True)
+class SentFacts:
+    """What a part's create request said, that ``undo`` compares with the conversation now."""
+
+    threads: int
+    status: str | None
+    assignee: int | None
+    created_at: str | None
+    first_thread_at: str | None
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> SentFacts:
+        """The facts of a create body."""
+        threads = body.get("threads") or []
+        assignee = body.get("assignTo")
+        return cls(
+            threads=len(threads),
+            status=body.get("status"),
+            assignee=assignee if isinstance(assignee, int) else None,
+            created_at=body.get("createdAt"),
+            first_thread_at=threads[0].get("createdAt") if threads else None,
+        )
+
+
 #: what became of a conversation undo asked to delete
 UNDO_STATES = ("deleting", "deleted", "gone")
 
