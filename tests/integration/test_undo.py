@@ -218,3 +218,25 @@ def test_undo_refuses_a_checkpoint_a_run_is_using(tmp_path: Path) -> None:
         assert 2 == done.returncode
         assert "another importer run is using this checkpoint" in done.stderr
         assert {} == dict(sandbox.stats.by_status)  # not one request, not even the token
+
+
+def test_undo_selects_by_run_tag_and_source_id(tmp_path: Path, export_dir: Path) -> None:
+    """Two runs (the second a delta with its own --tag): --run latest and --tag select each
+    run's conversations as recorded; --source-id one; --include-changed deletes a changed one."""
+    export = write_export(export_dir / "u.jsonl", 3)
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        url, store = sandbox.url, sandbox.store
+        first = run_importer(base_args(export, url, tmp_path, "--tag", "wave1"))
+        assert 0 == first.returncode, first.stderr
+        write_export(export, 5)  # two more conversations: a delta run
+        second = run_importer(base_args(export, url, tmp_path, "--tag", "wave2"))
+        assert 0 == second.returncode, second.stderr
+        _, latest, _ = undo(url, tmp_path, "--run", "latest")
+        _, tagged, _ = undo(url, tmp_path, "--tag", "wave1")
+        _, one, _ = undo(url, tmp_path, "--source-id", "U1", "--run", "1")
+        assert (2, 3, 1) == (latest["would_delete"], tagged["would_delete"], one["would_delete"])
+        changed = ids_by_subject(store)["Undo 3"]
+        assert 201 == api(url, "POST", f"/v2/conversations/{changed}/notes", {"text": "n"})[0]
+        code, done, _ = undo(url, tmp_path, "--yes", "--run", "2", "--include-changed")
+        assert (0, 2, 0) == (code, done["deleted"], done["kept_changed"])
+        assert {"Undo 0", "Undo 1", "Undo 2"} == set(ids_by_subject(store))
