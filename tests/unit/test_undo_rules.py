@@ -5,6 +5,8 @@ settled by a GET (never sent again once it landed)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -114,6 +116,31 @@ def test_selection_by_source_id_dates_run_and_tag(tmp_path: Path) -> None:
         read_source_ids([], tmp_path / "missing.txt")
 
 
+@contextmanager
+def one_part(tmp_path: Path) -> Iterator[tuple[Checkpoint, UndoTarget]]:
+    """A checkpoint holding one created part (conversation 2000001), and that part."""
+    with Checkpoint.open(tmp_path / "cp.sqlite", RunHeader("http://127.0.0.1:1", 85)) as cp:
+        cp.parts.record_intent(
+            "S1", 1, 1, subject="Hello", customer_email="c@example.com", payload_digest="d",
+            sent=SentFacts(3, "closed", None, "2022-01-01T00:00:00Z", "2022-01-01T00:00:00Z"),
+        )  # fmt: skip
+        cp.parts.record_done("S1", 1, 2000001)
+        (part,) = cp.undo.targets()
+        yield cp, part
+
+
+def undoer_of(cp: Checkpoint, client: Any, report: UndoReport) -> Undoer:
+    return Undoer(
+        client=client,
+        log=cp.undo,
+        report=report,
+        job=UndoJob(selection=Selection(), yes=True),
+        mailbox=85,
+        progress=Progress("undo", enabled=False),
+        stop=asyncio.Event(),
+    )
+
+
 class LosingClient:
     """The first DELETE's answer is lost (it landed); GETs then answer 404."""
 
@@ -133,26 +160,34 @@ class LosingClient:
 
 
 def test_a_lost_delete_answer_is_settled_by_a_get_never_sent_again(tmp_path: Path) -> None:
-    with Checkpoint.open(tmp_path / "cp.sqlite", RunHeader("http://127.0.0.1:1", 85)) as cp:
-        cp.parts.record_intent(
-            "S1", 1, 1, subject="Hello", customer_email="c@example.com", payload_digest="d",
-            sent=SentFacts(3, "closed", None, "2022-01-01T00:00:00Z", "2022-01-01T00:00:00Z"),
-        )  # fmt: skip
-        cp.parts.record_done("S1", 1, 2000001)
-        (part,) = cp.undo.targets()
+    with one_part(tmp_path) as (cp, part):
         client = LosingClient()
         report = UndoReport(dry_run=False, checkpoint="cp")
-        undoer = Undoer(
-            client=client,  # type: ignore[arg-type]
-            log=cp.undo,
-            report=report,
-            job=UndoJob(selection=Selection(), yes=True),
-            mailbox=85,
-            progress=Progress("undo", enabled=False),
-            stop=asyncio.Event(),
-        )
+        undoer = undoer_of(cp, client, report)
         assert "deleted" == asyncio.run(undoer.undo(part))
         assert (1, 1) == (client.deletes, report.counts["deleted"])
         assert [] == cp.undo.targets()  # out of the parts log: a rerun imports it afresh
         assert {"deleting": 0, "deleted": 1, "gone": 0} == cp.undo.undone_counts()
         assert cp.parts.holds_conversation(2000001, other_than=("S2", 1))  # never adopted
+
+
+class UnlandedClient(LosingClient):
+    """The first DELETE is lost before it landed (the GET still finds the conversation); the
+    second lands and is answered."""
+
+    async def delete_conversation(self, cid: int) -> Outcome:
+        self.deletes += 1
+        if self.deletes == 1:
+            return Outcome(OutcomeKind.IN_DOUBT, None, "reset")
+        self.deleted.add(cid)
+        return Outcome(OutcomeKind.CREATED, 204, "created")
+
+
+def test_a_lost_delete_that_did_not_land_is_sent_again_after_the_get(tmp_path: Path) -> None:
+    """Lost, and the GET finds the conversation still there: sent once more, deleted once."""
+    with one_part(tmp_path) as (cp, part):
+        client = UnlandedClient()
+        report = UndoReport(dry_run=False, checkpoint="cp")
+        undoer = undoer_of(cp, client, report)
+        assert "deleted" == asyncio.run(undoer.undo(part))
+        assert (2, 1, 0) == (client.deletes, report.counts["deleted"], report.counts["failed"])
