@@ -28,6 +28,7 @@ from importer.errors import (
     FatalApiError,
     ImporterError,
     OutputWriteError,
+    SetUpInterruptedError,
     StoppedError,
 )
 from importer.events import EventLog
@@ -233,6 +234,15 @@ async def undo_import(
                 timeouts=timeouts,
                 show_progress=show_progress,
             )
+    except (asyncio.CancelledError, StoppedError):
+        if not controller.interrupted or controller.phase != "setup":
+            raise
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        raise SetUpInterruptedError(
+            "interrupted before anything was deleted: rerun the same command"
+        ) from None
     finally:
         controller.hand_over()
         events.close()

@@ -168,9 +168,9 @@ def test_undo_deletes_exactly_what_was_created_and_keeps_what_agents_touched(
 
 
 def test_undo_survives_sigkills_and_never_deletes_twice(tmp_path: Path, export_dir: Path) -> None:
-    """SIGKILLs midway through the undo: rerun until it ends; every conversation the run
-    created got exactly one DELETE (no 404: none was sent again after it landed), none is
-    left, and the last undo exits 0."""
+    """A SIGTERM (exit 130), then SIGKILLs midway through the undo: rerun until it ends; every
+    conversation the run created got exactly one DELETE (no 404: none was sent again after it
+    landed), none is left, and the last undo exits 0."""
     export = write_export(export_dir / "u.jsonl", 30, long=1)
     config = SandboxConfig(mailboxes=[85], latency_ms=(15, 30))
     with running_sandbox(config) as sandbox:
@@ -189,9 +189,11 @@ def test_undo_survives_sigkills_and_never_deletes_twice(tmp_path: Path, export_d
                 assert time.monotonic() < deadline
                 time.sleep(0.005)
             if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
+                process.send_signal(signal.SIGTERM if wanted == 3 else signal.SIGKILL)
                 kills += 1
-            process.wait(timeout=20)
+            code = process.wait(timeout=20)
+            if wanted == 3:
+                assert 130 == code  # a SIGTERM: the requests in flight settle, exit 130
             assert process.stderr is not None
             process.stderr.close()
         assert kills >= 2
