@@ -92,7 +92,7 @@ class Tally:
         return entry
 
     def failed(
-        self, planned: Planned, part: int | None, stage: str, code: str, reason: str
+        self, planned: Planned, part: int | None, stage: str, *, code: str, reason: str
     ) -> dict[str, Any]:
         """Could not be imported in this run (a rerun tries again)."""
         self.report.add("source_conversations")

@@ -121,7 +121,7 @@ class Undoer:
         except Exception as exc:
             reason = str(exc) if isinstance(exc, ImporterError) else f"unexpected {exc!r}"
             self.report.add("failed")
-            self.report.error(target.source_id, target.part, "undo", reason)
+            self.report.error(target.source_id, target.part, code="undo", message=reason)
             outcome = "failed"
         self.progress.update(outcome)
         self.emit(
@@ -150,7 +150,7 @@ class Undoer:
             if mismatch:
                 return self._kept(target, mismatch, code="adopted_mismatch")
         if found.kind == "failed":
-            self.report.error(target.source_id, target.part, "lookup", found.why)
+            self.report.error(target.source_id, target.part, code="lookup", message=found.why)
             return self._count("failed")
         if found.kind == "gone":
             if self.job.yes:
@@ -176,7 +176,9 @@ class Undoer:
                 return self._count("already_gone")
             if answer.kind is not OutcomeKind.IN_DOUBT:
                 self.log.abandon_delete(target)
-                self.report.error(target.source_id, target.part, "delete", answer.describe())
+                self.report.error(
+                    target.source_id, target.part, code="delete", message=answer.describe()
+                )
                 return self._count("failed")
             look = await self.client.look_up_conversation(cid)  # lost: was it deleted?
             if _gone(look):
@@ -185,11 +187,11 @@ class Undoer:
             if look.kind is not OutcomeKind.OK:
                 break  # cannot tell: left deleting, the next undo looks it up first
         message = "the DELETE's answer was lost and the conversation could not be found gone"
-        self.report.error(target.source_id, target.part, "in_doubt", message)
+        self.report.error(target.source_id, target.part, code="in_doubt", message=message)
         return self._count("failed")
 
     def _kept(self, target: UndoTarget, why: str, *, code: str) -> str:
-        self.report.error(target.source_id, target.part, code, f"kept: {why}")
+        self.report.error(target.source_id, target.part, code=code, message=f"kept: {why}")
         return self._count("kept_changed")
 
     def _count(self, key: str) -> str:

@@ -36,7 +36,7 @@ class UndoReport:
         """One part counted under ``key`` (one of :data:`COUNTS`)."""
         self.counts[key] += 1
 
-    def error(self, source_id: str, part: int, code: str, message: str) -> None:
+    def error(self, source_id: str, part: int, *, code: str, message: str) -> None:
         """One entry of ``errors`` (a part kept changed, or failed)."""
         self.errors.append(
             {

@@ -234,7 +234,7 @@ def pair_threads(
 
 
 def thread_rows(
-    source_id: str, part: int, expected: list[ExpectedThread], found: list[dict[str, Any]]
+    source_id: str, part: int, expected: list[ExpectedThread], *, found: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Mismatch]]:
     """The expected and found rows of one part's threads (a found thread takes the index of the
     expected one it pairs with; one not expected gets an index after the last), and the order
@@ -322,7 +322,7 @@ def _pairs(mapping: dict[str, str]) -> str:
 
 
 def compare_conversation(
-    source_id: str, part: int, body: dict[str, Any], found: dict[str, Any]
+    source_id: str, part: int, body: dict[str, Any], *, found: dict[str, Any]
 ) -> list[Mismatch]:
     """Subject, type, customer, status, ``createdAt``, ``closedAt``, tags and custom fields of
     one part (a field the API leaves out is not checked)."""

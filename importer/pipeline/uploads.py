@@ -124,6 +124,7 @@ async def upload_once(
     upload: Upload,
     list_threads: ListThreads,
     files: ThreadFiles,
+    *,
     conversation_id: int,
     thread_index: int,
     attachment: AttachmentDraft,

@@ -70,7 +70,7 @@ def _touch(store: Store, conversation_id: int, now: float, **columns: Any) -> No
         )
 
 
-def _add_thread(store: Store, conv: dict[str, Any], thread: dict[str, Any], now: float) -> int:
+def _add_thread(store: Store, conv: dict[str, Any], thread: dict[str, Any], *, now: float) -> int:
     """A thread written now (not imported), after the others; the conversation is modified."""
     with store._lock:
         (seq,) = store._db.execute(
@@ -114,7 +114,7 @@ async def _thread(request: web.Request, kind: str) -> web.StreamResponse:
     thread["user_id"] = body.get("user") or OWNER_USER_ID
     if kind == "reply":
         thread["customer_id"] = conv["customer_id"]
-    thread_id = _add_thread(sb.store, conv, thread, now)
+    thread_id = _add_thread(sb.store, conv, thread, now=now)
     if kind == "reply" and body.get("status") in STATUSES:
         _touch(sb.store, conv["id"], now, status=body["status"])
     return web.Response(status=201, headers={"Resource-ID": str(thread_id)})

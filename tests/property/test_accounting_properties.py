@@ -70,9 +70,9 @@ def test_run_accounting_adds_up(items: list[str]) -> None:
             elif item == "invalid":
                 tally.invalid(invalid)
             elif item == "failed":
-                tally.failed(fake_plan(1), 1, "send", "validation", "refused")
+                tally.failed(fake_plan(1), 1, "send", code="validation", reason="refused")
             else:
-                tally.failed(invalid, None, "transform", "internal", "broke")
+                tally.failed(invalid, None, "transform", code="internal", reason="broke")
     assert report.balanced()
     assert len(items) == report.counts["source_conversations"]
     not_imported = sum(1 for i in items if i in ("invalid", "failed", "failed-transform"))

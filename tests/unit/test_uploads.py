@@ -70,7 +70,13 @@ def part(inline: dict[int, list[str]] | None = None) -> Part:
 
 async def send(fake: FakeThreads, files: ThreadFiles, name: str, thread_index: int = 0) -> Any:
     return await upload_once(
-        fake.upload, fake.list_threads, files, CONVERSATION, thread_index, draft(name), "aGk="
+        fake.upload,
+        fake.list_threads,
+        files,
+        conversation_id=CONVERSATION,
+        thread_index=thread_index,
+        attachment=draft(name),
+        data_b64="aGk=",
     )
 
 

@@ -78,9 +78,9 @@ def _found() -> dict[str, Any]:
 
 
 def _mismatches(found: dict[str, Any]) -> list[tuple[Any, ...]]:
-    out = compare_conversation("S1", 1, SENT, found)
+    out = compare_conversation("S1", 1, SENT, found=found)
     threads = found["_embedded"]["threads"][::-1]
-    wanted, got, order = thread_rows("S1", 1, expected_threads(SENT), threads)
+    wanted, got, order = thread_rows("S1", 1, expected_threads(SENT), found=threads)
     more, _ = compare_threads(wanted, got)
     return [(m.part, m.thread, m.field, m.expected, m.found) for m in [*out, *order, *more]]
 
@@ -192,5 +192,5 @@ def test_summaries_per_month_and_per_field() -> None:
     found = _found()
     found.update(status="active")
     found["tags"].pop()
-    mismatches = compare_conversation("S1", 1, SENT, found)
+    mismatches = compare_conversation("S1", 1, SENT, found=found)
     assert {"status", "tags"} == {entry["field"] for entry in per_field(mismatches)}
