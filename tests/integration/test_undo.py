@@ -242,3 +242,24 @@ def test_undo_selects_by_run_tag_and_source_id(tmp_path: Path, export_dir: Path)
         code, done, _ = undo(url, tmp_path, "--yes", "--run", "2", "--include-changed")
         assert (0, 2, 0) == (code, done["deleted"], done["kept_changed"])
         assert {"Undo 0", "Undo 1", "Undo 2"} == set(ids_by_subject(store))
+
+
+def test_parts_recorded_before_version_4_are_judged_by_user_updated_at_alone(
+    tmp_path: Path, export_dir: Path
+) -> None:
+    """Parts without the recorded facts (an older checkpoint): a note says so, and an agent's
+    reply (more threads, userUpdatedAt within the allowance) no longer keeps them."""
+    import sqlite3
+
+    export = write_export(export_dir / "u.jsonl", 2)
+    with running_sandbox(SandboxConfig(mailboxes=[85])) as sandbox:
+        url = sandbox.url
+        ran = run_importer(base_args(export, url, tmp_path))
+        assert 0 == ran.returncode, ran.stderr
+        replied = ids_by_subject(sandbox.store)["Undo 1"]
+        assert 201 == api(url, "POST", f"/v2/conversations/{replied}/reply", {"text": "ok"})[0]
+        with sqlite3.connect(tmp_path / "cp.sqlite") as raw:
+            raw.execute("UPDATE parts SET threads = NULL, sent_status = NULL, last_write_at = NULL")
+        code, dry, _ = undo(url, tmp_path)
+    assert (0, 2, 0) == (code, dry["would_delete"], dry["kept_changed"])
+    assert ["older_checkpoint"] == [entry["code"] for entry in dry["errors"]]
