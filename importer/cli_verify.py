@@ -135,7 +135,7 @@ def _verify(options: dict[str, Any]) -> VerifyReport:
                 options["checkpoint"],
                 [Path(name) for name in options["inputs"]],
                 given,
-                _given_on_command_line(),
+                explicit=_given_on_command_line(),
                 sample=options["sample"],
                 seed=options["seed"],
                 log_json=options["log_json"],

@@ -50,6 +50,7 @@ class DeadLetterFile:
         path: Path | None,
         source_name: str | None = None,
         source_tz: tzinfo | None = None,
+        *,
         limits: ReadLimits = DEFAULT_LIMITS,
         max_inline_bytes: int = MAX_INLINE_BYTES,
     ) -> None:

@@ -168,7 +168,7 @@ async def fetch_attachments(
             async with AttachmentDownloader(
                 limits, stop=stop, headers_for=headers_for
             ) as downloader:
-                fetcher = _Fetcher(folder, downloader, report, progress)
+                fetcher = _Fetcher(folder, downloader, report, progress=progress)
                 queue: asyncio.Queue[UrlAttachment | None] = asyncio.Queue(maxsize=workers * 4)
                 tasks = [asyncio.create_task(fetcher.work(queue)) for _ in range(workers)]
                 controller.start_pool(tasks)
@@ -238,6 +238,7 @@ class _Fetcher:
         folder: Path,
         downloader: AttachmentDownloader,
         report: FetchReport,
+        *,
         progress: Progress,
     ) -> None:
         self.folder = folder

@@ -253,7 +253,7 @@ async def plan_import(
                 dead_letter_path,
                 export.format,
                 load_zone(transform.source_tz),
-                transform.read_limits,
+                limits=transform.read_limits,
             ) as dead,
         ):
             report.format = export.format

@@ -42,7 +42,7 @@ from importer.pipeline.checkpoint import Checkpoint, RunHeader
 from importer.pipeline.feed import Feed
 from importer.pipeline.importer import ImportRun
 from importer.pipeline.pool import WorkerPool
-from importer.pipeline.pulse import gauges, heartbeat
+from importer.pipeline.pulse import gauges, heartbeat, pulse
 from importer.pipeline.run_events import (
     ClientRetries,
     PhaseChanged,
@@ -264,7 +264,10 @@ async def _import(
     with (
         Checkpoint.open(*at) as checkpoint,
         DeadLetterFile(
-            job.dead_letter_path, export.format, ready.ctx.source_tz, settings.transform.read_limits
+            job.dead_letter_path,
+            export.format,
+            ready.ctx.source_tz,
+            limits=settings.transform.read_limits,
         ) as dead,
         Progress("run", enabled=job.show_progress, total=ready.total) as progress,
         tempfile.TemporaryDirectory(prefix="importer-files-") as spool,
@@ -342,6 +345,7 @@ async def _pool(run: ImportRun, job: RunJob, *, export: Export, ready: Ready) ->
             task.cancel()
         await asyncio.gather(watching, ticking, return_exceptions=True)
         await pool.finish()
+        run.events.publish(pulse(run))  # the last figures: units spent since the last beat
 
 
 def _feed(

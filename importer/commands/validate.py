@@ -55,7 +55,7 @@ def run_offline(
         zone = load_zone(settings.source_tz)
         with ExitStack() as stack:
             dead = stack.enter_context(
-                DeadLetterFile(dead_letter_path, export.format, zone, settings.read_limits)
+                DeadLetterFile(dead_letter_path, export.format, zone, limits=settings.read_limits)
             )
             progress = stack.enter_context(Progress(command, enabled=show_progress))
             out = OutputFile(output, flush_each=False) if output else None

@@ -33,7 +33,13 @@ class HelpScoutClient(ApiSession):
         )
 
     async def upload_attachment(
-        self, conversation_id: int, thread_id: int, file_name: str, mime_type: str, data_b64: str
+        self,
+        conversation_id: int,
+        thread_id: int,
+        file_name: str,
+        *,
+        mime_type: str,
+        data_b64: str,
     ) -> Outcome:
         """Attach a file to a thread; a 404 (conversation or thread gone) is REJECTED."""
         path = f"/v2/conversations/{int(conversation_id)}/threads/{int(thread_id)}/attachments"

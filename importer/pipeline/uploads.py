@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from importer.errors import RetryableApiError
 from importer.helpscout.outcome import Outcome, OutcomeKind
@@ -104,7 +104,14 @@ class ThreadFiles:
         self.present[key] = max(self.present.get(key, 0), self.accounted[key])
 
 
-Upload = Callable[[int, int, str, str, str], Awaitable[Outcome]]
+class Upload(Protocol):
+    """``HelpScoutClient.upload_attachment``'s shape."""
+
+    def __call__(
+        self, conversation_id: int, thread_id: int, file_name: str, *, mime_type: str, data_b64: str
+    ) -> Awaitable[Outcome]: ...
+
+
 ListThreads = Callable[[int], Awaitable[list[dict[str, Any]]]]
 
 
@@ -139,7 +146,9 @@ async def upload_once(
         return UploadResult(UploadState.FAILED, "its thread was not found after creation")
     for _ in range(MAX_UPLOAD_SENDS):
         try:
-            outcome = await upload(conversation_id, thread_id, name, attachment.mime_type, data_b64)
+            outcome = await upload(
+                conversation_id, thread_id, name, mime_type=attachment.mime_type, data_b64=data_b64
+            )
         except RetryableApiError as exc:
             return UploadResult(UploadState.PENDING, f"upload failed: {exc}; rerun to try again")
         if outcome.ok:

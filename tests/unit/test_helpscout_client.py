@@ -268,7 +268,9 @@ async def test_404_on_create_is_fatal_but_on_upload_rejected(api, fake_time, eve
     async with client_for(url, fake_time, events) as client:
         with pytest.raises(FatalApiError, match="--mailbox"):
             await client.create_conversation({"subject": "s"})
-        outcome = await client.upload_attachment(5, 6, "a.txt", "text/plain", "aGk=")
+        outcome = await client.upload_attachment(
+            5, 6, "a.txt", mime_type="text/plain", data_b64="aGk="
+        )
     assert (outcome.kind, outcome.code) == (OutcomeKind.REJECTED, "not_found")
 
 

@@ -428,9 +428,15 @@ async def test_resume_uploads_attachments_left_pending_by_a_stop(checkpoint: Che
             return [{"id": 50 + i, "createdAt": f"2024-01-01T10:0{i}:00Z"} for i in range(2)]
 
         async def upload_attachment(
-            self, conv: int, thread: int, name: str, mime: str, data: str
+            self,
+            conversation_id: int,
+            thread_id: int,
+            file_name: str,
+            *,
+            mime_type: str,
+            data_b64: str,
         ) -> Outcome:
-            self.uploads.append((conv, thread, name))
+            self.uploads.append((conversation_id, thread_id, file_name))
             return Outcome(OutcomeKind.CREATED, 201, "created", resource_id=9)
 
     ctx = PlanContext(
@@ -491,9 +497,15 @@ async def test_an_upload_given_up_is_an_error_not_a_counted_attachment(
             return [{"id": 50 + i, "createdAt": f"2024-01-01T10:0{i}:00Z"} for i in range(2)]
 
         async def upload_attachment(
-            self, conv: int, thread: int, name: str, mime: str, data: str
+            self,
+            conversation_id: int,
+            thread_id: int,
+            file_name: str,
+            *,
+            mime_type: str,
+            data_b64: str,
         ) -> Outcome:
-            if name == "bad.txt":
+            if file_name == "bad.txt":
                 return Outcome(OutcomeKind.REJECTED, 400, "validation", errors=[])
             return Outcome(OutcomeKind.CREATED, 201, "created", resource_id=9)
 
@@ -630,9 +642,15 @@ async def test_resume_counts_later_done_uploads_before_looking_for_a_pending_one
                      "_embedded": {"attachments": files}}]  # fmt: skip
 
         async def upload_attachment(
-            self, conv: int, thread: int, name: str, mime: str, data: str
+            self,
+            conversation_id: int,
+            thread_id: int,
+            file_name: str,
+            *,
+            mime_type: str,
+            data_b64: str,
         ) -> Outcome:
-            self.uploads.append(name)
+            self.uploads.append(file_name)
             return Outcome(OutcomeKind.CREATED, 201, "created", resource_id=9)
 
     ctx = PlanContext(

@@ -43,11 +43,13 @@ class FakeThreads:
         assert CONVERSATION == conversation_id
         return self.listing()
 
-    async def upload(self, conv: int, thread: int, name: str, mime: str, data: str) -> Outcome:
+    async def upload(
+        self, conversation_id: int, thread_id: int, file_name: str, *, mime_type: str, data_b64: str
+    ) -> Outcome:
         step = self.script.pop(0) if self.script else "stored"
-        self.uploads.append((thread, name))
+        self.uploads.append((thread_id, file_name))
         if step in ("stored", "lost"):
-            self.files[thread].append(name)
+            self.files[thread_id].append(file_name)
         if step == "stored":
             return Outcome(OutcomeKind.CREATED, 201, "created")
         if step in ("lost", "refused-lost"):
