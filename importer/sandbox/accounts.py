@@ -33,7 +33,7 @@ async def list_mailboxes(request: web.Request) -> web.StreamResponse:
     sb = sandbox_of(request)
     origin = origin_of(request)
     items = [mailbox_json(origin, m) for m in sb.store.mailboxes()]
-    return hal(page_of(request, "mailboxes", items, _page(request)))
+    return hal(page_of(request, "mailboxes", items, page=_page(request)))
 
 
 async def mailbox_fields(request: web.Request) -> web.StreamResponse:
@@ -43,7 +43,7 @@ async def mailbox_fields(request: web.Request) -> web.StreamResponse:
     if sb.store.mailbox(mailbox_id) is None:
         return vnd_error(404, f"Mailbox {mailbox_id} not found")
     items = [field_json(f) for f in sb.store.fields(mailbox_id)]
-    return hal(page_of(request, "fields", items, _page(request)))
+    return hal(page_of(request, "fields", items, page=_page(request)))
 
 
 async def mailbox_folders(request: web.Request) -> web.StreamResponse:
@@ -58,12 +58,12 @@ async def mailbox_folders(request: web.Request) -> web.StreamResponse:
         "totalCount": len(rows), "activeCount": sum(r["status"] == "active" for r in rows),
         "updatedAt": iso(max((r["modified_at"] for r in rows), default=sb.now())),
     }  # fmt: skip
-    return hal(page_of(request, "folders", [folder], _page(request)))
+    return hal(page_of(request, "folders", [folder], page=_page(request)))
 
 
 async def nothing_listed(request: web.Request) -> web.StreamResponse:
     """``GET /v2/teams``, ``/v2/workflows``: an empty page (``_embedded`` left out)."""
-    return hal(page_of(request, request.path.rsplit("/", 1)[-1], [], _page(request)))
+    return hal(page_of(request, request.path.rsplit("/", 1)[-1], [], page=_page(request)))
 
 
 async def team_members(request: web.Request) -> web.StreamResponse:
@@ -85,7 +85,9 @@ async def list_users(request: web.Request) -> web.StreamResponse:
         wanted = wanted.strip().lower()
         users = [u for u in users if wanted in _emails_of(u)]
     origin = origin_of(request)
-    return hal(page_of(request, "users", [user_json(origin, u) for u in users], _page(request)))
+    return hal(
+        page_of(request, "users", [user_json(origin, u) for u in users], page=_page(request))
+    )
 
 
 def _emails_of(user: dict[str, Any]) -> list[str]:
@@ -138,7 +140,7 @@ async def list_customers(request: web.Request) -> web.StreamResponse:
         }  # fmt: skip
         if all(p(doc) for p in predicates):
             items.append(customer_json(origin, row))
-    return hal(page_of(request, "customers", items, _page(request)))
+    return hal(page_of(request, "customers", items, page=_page(request)))
 
 
 async def get_customer(request: web.Request) -> web.StreamResponse:
@@ -172,7 +174,7 @@ async def create_customer(request: web.Request) -> web.StreamResponse:
     if body.get("phone"):
         phones.append({"type": "work", "value": body["phone"]})
     profile = {k: v for k, v in body.items() if k not in ("emails", "phones", "phone")}
-    customer_id = sb.store.create_customer(profile, emails, phones, sb.now())
+    customer_id = sb.store.create_customer(profile, emails, phones, now=sb.now())
     return web.Response(
         status=201,
         headers={

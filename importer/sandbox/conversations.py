@@ -38,25 +38,27 @@ def _check_references(sb: Sandbox, body: dict[str, Any]) -> list[FieldError]:
     store = sb.store
     for key in ("assignTo", "user"):
         if body.get(key) is not None and store.user(body[key]) is None:
-            rules.add(key, "user not found", body[key], "InvalidIdentifier")
+            rules.add(key, "user not found", body[key], anchor="InvalidIdentifier")
     specs = {f["id"]: f for f in store.fields(body["mailboxId"])}
     for i, entry in enumerate(body.get("fields") or []):
         spec = specs.get(entry["id"])
         if spec is None:
             rules.add(f"fields[{i}].id", "no such field in this mailbox", entry["id"],
-                      "InvalidIdentifier")  # fmt: skip
+                      anchor="InvalidIdentifier")  # fmt: skip
         else:
-            check_field_value(rules, spec, entry["value"], f"fields[{i}].value")
+            check_field_value(rules, spec, entry["value"], path=f"fields[{i}].value")
     refs = [("customer", body["customer"])]
     for i, thread in enumerate(body["threads"]):
         user = thread.get("user") if thread["type"] in ("reply", "note") else None
         if user is not None and store.user(user) is None:
-            rules.add(f"threads[{i}].user", "user not found", user, "InvalidIdentifier")
+            rules.add(f"threads[{i}].user", "user not found", user, anchor="InvalidIdentifier")
         if thread.get("customer") is not None and thread["type"] in THREADS_WITH_CUSTOMER:
             refs.append((f"threads[{i}].customer", thread["customer"]))
     for path, customer in refs:
         if customer.get("id") is not None and store.customer(customer["id"]) is None:
-            rules.add(f"{path}.id", "customer not found", customer["id"], "InvalidIdentifier")
+            rules.add(
+                f"{path}.id", "customer not found", customer["id"], anchor="InvalidIdentifier"
+            )
     return rules.errors
 
 
@@ -70,7 +72,7 @@ def resolve_customer(sb: Sandbox, customer: dict[str, Any]) -> int:
     profile = {k: v for k, v in customer.items() if k not in ("id", "email", "phone")}
     phones = [{"type": "work", "value": customer["phone"]}] if customer.get("phone") else []
     return sb.store.create_customer(
-        profile, [{"type": "work", "value": customer["email"]}], phones, sb.now()
+        profile, [{"type": "work", "value": customer["email"]}], phones, now=sb.now()
     )
 
 
@@ -189,7 +191,12 @@ async def upload_attachment(request: web.Request) -> web.StreamResponse:
         return vnd_error(400, "Bad request", errors)
     data = decode_base64(body["data"]) or b""
     attachment_id = sb.store.add_attachment(
-        conversation_id, thread_id, body["fileName"], body["mimeType"], data, sb.now()
+        conversation_id,
+        thread_id,
+        body["fileName"],
+        mime_type=body["mimeType"],
+        data=data,
+        now=sb.now(),
     )
     origin = origin_of(request)
     return web.Response(

@@ -72,8 +72,8 @@ def page_of(
     request: web.Request,
     name: str,
     items: list[dict[str, Any]],
-    page: int,
     *,
+    page: int,
     total: int | None = None,
 ) -> dict[str, Any]:
     """One page of a list: ``_embedded.<name>`` (left out when empty), ``page``, ``_links``.
@@ -137,7 +137,7 @@ def person(store: Store, kind: str, person_id: int | None) -> dict[str, Any] | N
 
 
 def thread_json(
-    store: Store, origin: str, conv: dict[str, Any], thread: dict[str, Any]
+    store: Store, origin: str, conv: dict[str, Any], *, thread: dict[str, Any]
 ) -> dict[str, Any]:
     """A thread as ``GET .../threads`` lists it; ``reply`` becomes ``message``."""
     by_customer = thread["type"] in CUSTOMER_THREADS
@@ -196,7 +196,7 @@ def customer_waiting_since(
 
 
 def conversation_json(
-    store: Store, origin: str, conv: dict[str, Any], embed_threads: bool, now: float
+    store: Store, origin: str, conv: dict[str, Any], *, embed_threads: bool, now: float
 ) -> dict[str, Any]:
     """A conversation as ``GET /v2/conversations/{id}`` returns it (§6)."""
     threads = threads_newest_first(store, conv)
@@ -247,7 +247,9 @@ def conversation_json(
         },
     }
     if embed_threads:
-        body["_embedded"] = {"threads": [thread_json(store, origin, conv, t) for t in threads]}
+        body["_embedded"] = {
+            "threads": [thread_json(store, origin, conv, thread=t) for t in threads]
+        }
     return body
 
 

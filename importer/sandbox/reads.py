@@ -123,7 +123,7 @@ def _filters(request: web.Request) -> tuple[list[Predicate], list[FieldError]]:
         try:
             preds.append(compile_query(q["query"]))
         except QueryError as exc:
-            rules.add("query", str(exc), q["query"], "InvalidQuery")
+            rules.add("query", str(exc), q["query"], anchor="InvalidQuery")
     return preds, rules.errors
 
 
@@ -157,8 +157,11 @@ async def list_conversations(request: web.Request) -> web.StreamResponse:
     embed = "threads" in request.query.get("embed", "").split(",")
     now = sb.now()
     chosen = docs[page_slice(page)]
-    items = [conversation_json(sb.store, origin, rows[d["id"]], embed, now) for d in chosen]
-    return hal(page_of(request, "conversations", items, page, total=len(docs)))
+    items = [
+        conversation_json(sb.store, origin, rows[d["id"]], embed_threads=embed, now=now)
+        for d in chosen
+    ]
+    return hal(page_of(request, "conversations", items, page=page, total=len(docs)))
 
 
 def _conversation_or_404(sb: Sandbox, request: web.Request) -> dict[str, Any] | web.Response:
@@ -177,7 +180,9 @@ async def get_conversation(request: web.Request) -> web.StreamResponse:
     if isinstance(conv, web.Response):
         return conv
     embed = "threads" in request.query.get("embed", "").split(",")
-    return hal(conversation_json(sb.store, origin_of(request), conv, embed, sb.now()))
+    return hal(
+        conversation_json(sb.store, origin_of(request), conv, embed_threads=embed, now=sb.now())
+    )
 
 
 async def list_threads(request: web.Request) -> web.StreamResponse:
@@ -191,8 +196,10 @@ async def list_threads(request: web.Request) -> web.StreamResponse:
     except ValueError:
         return vnd_error(400, "Bad request", [FieldError("page", "must be 1 or more")])
     origin = origin_of(request)
-    items = [thread_json(sb.store, origin, conv, t) for t in threads_newest_first(sb.store, conv)]
-    return hal(page_of(request, "threads", items, page))
+    items = [
+        thread_json(sb.store, origin, conv, thread=t) for t in threads_newest_first(sb.store, conv)
+    ]
+    return hal(page_of(request, "threads", items, page=page))
 
 
 async def attachment_data(request: web.Request) -> web.StreamResponse:

@@ -208,6 +208,7 @@ class Store:
         profile: dict[str, Any],
         emails: list[dict[str, Any]],
         phones: list[dict[str, Any]],
+        *,
         now: float,
     ) -> int:
         """Store a new customer and return its id."""
@@ -345,9 +346,15 @@ class Store:
         return None if row is None else bytes(row[0])
 
     def add_attachment(
-        self, conversation_id: int, thread_id: int, file_name: str, mime_type: str, data: bytes,
+        self,
+        conversation_id: int,
+        thread_id: int,
+        file_name: str,
+        *,
+        mime_type: str,
+        data: bytes,
         now: float,
-    ) -> int:  # fmt: skip
+    ) -> int:
         """Store an uploaded attachment; the conversation counts as modified."""
         with self._lock:
             cur = self._db.execute(

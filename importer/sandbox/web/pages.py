@@ -37,7 +37,7 @@ async def conversations(request: web.Request) -> web.StreamResponse:
     if mailbox is None:
         raise web.HTTPNotFound(text="No such mailbox: go back to the list of mailboxes.")
     listing = queries.conversation_page(
-        store, mailbox["id"], request.query.get("q", ""), _number(request, "page")
+        store, mailbox["id"], request.query.get("q", ""), page=_number(request, "page")
     )
     return _html(render.conversations_page(mailbox, listing))
 

@@ -105,7 +105,7 @@ def _matches(conv: dict[str, Any], customer: dict[str, Any] | None, needle: str)
     return any(needle in str(e.get("value", "")).lower() for e in emails)
 
 
-def conversation_page(store: Store, mailbox_id: int, query: str, page: int) -> ConversationPage:
+def conversation_page(store: Store, mailbox_id: int, query: str, *, page: int) -> ConversationPage:
     """Page ``page`` (from 1) of the mailbox's conversations whose subject or customer email
     holds ``query`` (any case; all when empty), newest created first."""
     customers = {c["id"]: c for c in store.customers()}
