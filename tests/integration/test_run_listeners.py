@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from importer.commands.run import run_import
-from importer.pipeline.run_events import PhaseChanged, RunEvent, RunStarted, Settled
+from importer.pipeline.run_events import PhaseChanged, Pulse, RunEvent, RunStarted, Settled
 from importer.sandbox.testing import SandboxConfig, running_sandbox
 from importer.settings import RunSettings, TransformSettings
 
@@ -37,9 +37,11 @@ def test_a_listener_hears_every_settling_and_the_end(
             checkpoint=tmp_path / "cp.sqlite",
             rate_limit=100_000,
         )
+        requests = []
         for _ in range(2):
             outcome = asyncio.run(run_import([export], settings, listeners=[heard.append]))
             assert 0 == outcome.exit_code
+            requests.append(outcome.report.counts["requests"])
     starts = [e for e in heard if isinstance(e, RunStarted)]
     assert [7, 7] == [e.total for e in starts]
     settled = Counter((e.source_id, e.outcome) for e in heard if isinstance(e, Settled))
@@ -51,3 +53,13 @@ def test_a_listener_hears_every_settling_and_the_end(
     assert [0, 0] == [e.exit_code for e in ends]
     assert isinstance(heard[-1], PhaseChanged)
     assert "ended" == heard[-1].phase
+    # the last pulse of each run comes after its last request (a run shorter than a heartbeat's
+    # second has one too): the status page's units per minute hold the run's every unit
+    last_pulses = [
+        heard[i - 1]
+        for i, e in enumerate(heard)
+        if isinstance(e, PhaseChanged) and e.phase == "ended"
+    ]
+    assert all(isinstance(p, Pulse) for p in last_pulses)
+    assert requests == [p.requests for p in last_pulses if isinstance(p, Pulse)]
+    assert 7 <= requests[0]
