@@ -261,13 +261,11 @@ async def _import(
 ) -> ImportRun:
     """The import itself, from the checkpoint's opening to the pool's end."""
     settings, stop = job.settings, job.controller.stop
+    read_limits = settings.transform.read_limits
     with (
         Checkpoint.open(*at) as checkpoint,
         DeadLetterFile(
-            job.dead_letter_path,
-            export.format,
-            ready.ctx.source_tz,
-            limits=settings.transform.read_limits,
+            job.dead_letter_path, export.format, ready.ctx.source_tz, limits=read_limits
         ) as dead,
         Progress("run", enabled=job.show_progress, total=ready.total) as progress,
         tempfile.TemporaryDirectory(prefix="importer-files-") as spool,
