@@ -121,25 +121,25 @@ class _Findings:
         self.warnings: list[Finding] = []
         self.left_out: list[Finding] = []
 
-    def _make(self, stage: str, code: str, message: str, location: str | None) -> Finding:
+    def _make(self, stage: str, code: str, message: str, *, location: str | None) -> Finding:
         exact = self.field_locations.get(_CODE_FIELDS.get(code, code))
         return Finding(stage, code, message, exact or location or self.location, self.source_id)
 
     def error(self, code: str, message: str, location: str | None = None) -> None:
-        self.errors.append(self._make("validate", code, message, location))
+        self.errors.append(self._make("validate", code, message, location=location))
 
     def warn(
-        self, code: str, message: str, location: str | None = None, stage: str = "normalise"
+        self, code: str, message: str, location: str | None = None, *, stage: str = "normalise"
     ) -> None:
-        self.warnings.append(self._make(stage, code, message, location))
+        self.warnings.append(self._make(stage, code, message, location=location))
 
     def leave_out(
-        self, code: str, message: str, location: str | None = None, stage: str = "map"
+        self, code: str, message: str, location: str | None = None, *, stage: str = "map"
     ) -> None:
-        self.left_out.append(self._make(stage, code, message, location))
+        self.left_out.append(self._make(stage, code, message, location=location))
 
 
-def _trim(value: str | None, limit: int, code: str, label: str, found: _Findings) -> str | None:
+def _trim(value: str | None, limit: int, code: str, *, label: str, found: _Findings) -> str | None:
     if value is None:
         return None
     text = " ".join(value.split())
@@ -161,17 +161,29 @@ def _customer(conv: Conversation, found: _Findings) -> NormalCustomer:
     return NormalCustomer(
         source_id=source.id,
         email=email,
-        first_name=_trim(source.first_name, NAME_LIMIT, "customer.firstName", "first name", found),
-        last_name=_trim(source.last_name, NAME_LIMIT, "customer.lastName", "last name", found),
+        first_name=_trim(
+            source.first_name, NAME_LIMIT, "customer.firstName", label="first name", found=found
+        ),
+        last_name=_trim(
+            source.last_name, NAME_LIMIT, "customer.lastName", label="last name", found=found
+        ),
         phone=source.phone.strip() if source.phone else None,
         organization=_trim(
-            source.organization, CUSTOMER_TEXT_LIMIT, "customer.organization", "organization", found
+            source.organization,
+            CUSTOMER_TEXT_LIMIT,
+            "customer.organization",
+            label="organization",
+            found=found,
         ),
         job_title=_trim(
-            source.job_title, CUSTOMER_TEXT_LIMIT, "customer.jobTitle", "job title", found
+            source.job_title,
+            CUSTOMER_TEXT_LIMIT,
+            "customer.jobTitle",
+            label="job title",
+            found=found,
         ),
         location=_trim(
-            source.location, CUSTOMER_TEXT_LIMIT, "customer.location", "location", found
+            source.location, CUSTOMER_TEXT_LIMIT, "customer.location", label="location", found=found
         ),
     )
 

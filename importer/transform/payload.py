@@ -98,11 +98,13 @@ class DraftFindings:
         self.warnings: list[Finding] = []
         self.left_out: list[Finding] = []
 
-    def warn(self, stage: str, code: str, message: str, location: str | None = None) -> None:
+    def warn(self, stage: str, code: str, message: str, *, location: str | None = None) -> None:
         """Something changed to fit Help Scout: a warning."""
         self.warnings.append(Finding(stage, code, message, location, self.source_id))
 
-    def leave_out(self, stage: str, code: str, message: str, location: str | None = None) -> None:
+    def leave_out(
+        self, stage: str, code: str, message: str, *, location: str | None = None
+    ) -> None:
         """Something of an imported conversation that is not sent: an error entry."""
         self.left_out.append(Finding(stage, code, message, location, self.source_id))
 

@@ -97,6 +97,7 @@ def _pydantic_findings(
     exc: ValidationError,
     source_id: str | None,
     location: str,
+    *,
     message_locations: Sequence[str],
     field_locations: Mapping[str, str],
 ) -> list[Finding]:
@@ -145,7 +146,13 @@ def plan_conversation(
     try:
         conversation = Conversation.model_validate(data)
     except ValidationError as exc:
-        findings = _pydantic_findings(exc, source_id, location, message_locations, field_locations)
+        findings = _pydantic_findings(
+            exc,
+            source_id,
+            location,
+            message_locations=message_locations,
+            field_locations=field_locations,
+        )
         return InvalidConversation(source_id, location, findings, data)
     return _plan_valid(
         conversation,

@@ -162,7 +162,7 @@ def _thread_sizes(draft: Draft) -> list[int]:
     ]
 
 
-def cut_points(sizes: list[int], base: int, max_bytes: int, max_threads: int) -> list[int]:
+def cut_points(sizes: list[int], base: int, max_bytes: int, *, max_threads: int) -> list[int]:
     """Start index of each part: greedy, so the number of parts is the fewest possible."""
     starts = [0]
     used, count = base, 0
@@ -175,7 +175,7 @@ def cut_points(sizes: list[int], base: int, max_bytes: int, max_threads: int) ->
     return starts
 
 
-def _oversized(draft: Draft, sizes: list[int], base: int, max_bytes: int) -> list[Finding]:
+def _oversized(draft: Draft, sizes: list[int], base: int, *, max_bytes: int) -> list[Finding]:
     findings = []
     for index, size in enumerate(sizes):
         if base + size > max_bytes:
@@ -206,6 +206,7 @@ def _place_attachments(
     part: Part,
     threads: list[Any],
     max_bytes: int,
+    *,
     read: ReadAttachment,
     policy: str,
     left_out: list[Finding],
@@ -269,10 +270,10 @@ def split_draft(
     """Cut ``draft`` into parts; returns them with the attachments left out on the way."""
     base = _base_size(draft)
     sizes = _thread_sizes(draft)
-    too_big = _oversized(draft, sizes, base, max_bytes)
+    too_big = _oversized(draft, sizes, base, max_bytes=max_bytes)
     if too_big:
         raise InvalidConversationError(too_big)
-    starts = cut_points(sizes, base, max_bytes, max_threads)
+    starts = cut_points(sizes, base, max_bytes, max_threads=max_threads)
     bounds = list(zip(starts, [*starts[1:], len(draft.threads)], strict=True))
     count = len(bounds)
     parts: list[Part] = []
@@ -293,7 +294,13 @@ def split_draft(
                 payload["closedAt"] = payload["createdAt"]
         part = Part(index=number, count=count, payload=payload)
         _place_attachments(
-            part, threads, max_bytes, read_attachment, attachment_policy, left_out, draft.source_id
+            part,
+            threads,
+            max_bytes,
+            read=read_attachment,
+            policy=attachment_policy,
+            left_out=left_out,
+            source_id=draft.source_id,
         )
         parts.append(part)
     return parts, left_out

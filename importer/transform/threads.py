@@ -44,7 +44,7 @@ def thread_drafts(
         customer_type=_CUSTOMER_THREAD_TYPES.get(conv.type, "customer"),
     )
     return [
-        _thread(message, created_at, shared, ctx, found)
+        _thread(message, created_at, shared, ctx=ctx, found=found)
         for message, created_at in zip(conv.messages, thread_times, strict=True)
     ]
 
@@ -53,6 +53,7 @@ def _thread(
     message: NormalMessage,
     created_at: str,
     shared: _ConversationThreads,
+    *,
     ctx: PayloadContext,
     found: DraftFindings,
 ) -> ThreadDraft:
@@ -72,7 +73,7 @@ def _thread(
                 "map",
                 "message.private",
                 "private customer message imported as a note",
-                message.location,
+                location=message.location,
             )
         if message.private:
             body["type"] = "note"
@@ -115,7 +116,7 @@ def _attachment_drafts(
                 "attachment",
                 "attachment.skipped",
                 f"{attachment.file_name}: left out (--attachments skip)",
-                message.location,
+                location=message.location,
             )
         return []
     if ctx.attachment_policy == "link":
@@ -124,7 +125,7 @@ def _attachment_drafts(
                 "attachment",
                 "attachment.listed",
                 f"{attachment.file_name}: listed as a link in the message",
-                message.location,
+                location=message.location,
             )
         return []
     return [

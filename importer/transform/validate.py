@@ -88,7 +88,7 @@ class _CustomerChecks:
         self.pending = pending
         self._by_object: dict[int, CustomerProblems] = {}
 
-    def check(self, customer: Any, path: str, report: Report, field: str = "") -> None:
+    def check(self, customer: Any, path: str, report: Report, *, field: str = "") -> None:
         """Report the problems of ``customer``, found at ``path`` + ``field``."""
         problems = self._by_object.get(id(customer))
         if problems is None:  # the payload holds every object it names while it is checked
@@ -99,7 +99,7 @@ class _CustomerChecks:
             report(f"{path}{field}{below}", message)
 
 
-def _check_time(payload: dict[str, Any], key: str, report: Report, under: str = "") -> bool:
+def _check_time(payload: dict[str, Any], key: str, report: Report, *, under: str = "") -> bool:
     """Report ``key`` of ``payload`` (found under the path ``under``) unless it is missing or
     in Help Scout's date format; whether it is there in that format."""
     if key not in payload:
@@ -122,7 +122,7 @@ def _check_attachments(attachments: Any, path: str, report: Report) -> None:
                 report(f"{path}[{index}].{key}", "may not be empty")
 
 
-def _check_thread(thread: Any, path: str, report: Report, customers: _CustomerChecks) -> None:
+def _check_thread(thread: Any, path: str, report: Report, *, customers: _CustomerChecks) -> None:
     if not isinstance(thread, dict):
         report(path, "a thread must be an object")
         return
@@ -133,10 +133,10 @@ def _check_thread(thread: Any, path: str, report: Report, customers: _CustomerCh
     if not isinstance(text, str) or not text or text.isspace():
         report(f"{path}.text", "may not be empty")
     if kind in THREADS_NEEDING_CUSTOMER:
-        customers.check(thread.get("customer"), path, report, ".customer")
+        customers.check(thread.get("customer"), path, report, field=".customer")
     if "user" in thread and not _is_id(thread["user"]):
         report(f"{path}.user", f"invalid identifier {thread['user']!r}")
-    _check_time(thread, "createdAt", report, path)
+    _check_time(thread, "createdAt", report, under=path)
     if thread.get("imported") is not True:
         report(f"{path}.imported", "imported threads must say imported: true")
     if "attachments" in thread:
@@ -197,7 +197,7 @@ def check_payload(
         if len(threads) > MAX_THREADS_PER_CONVERSATION:
             report("threads", f"{len(threads)} threads; at most {MAX_THREADS_PER_CONVERSATION}")
         for index, thread in enumerate(threads):
-            _check_thread(thread, f"threads[{index}]", report, customers)
+            _check_thread(thread, f"threads[{index}]", report, customers=customers)
     tags = payload.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         report("tags", "tags must be a list of names")
