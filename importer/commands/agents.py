@@ -60,15 +60,15 @@ class ListedAgents:
 
     def resolve(self, email: str | None, source_id: str | None) -> int | None:
         """The user id of an agent, or None (noted unmatched), as :class:`UserDirectory`
-        resolves it once every email was looked up: the email (in the file, else listed),
-        then the source id (in the file)."""
+        resolves it: the ``--users`` file by email, then by source id, then the listed users by
+        email (the contract's order: only agents the file does not match are matched by email)."""
         email_key = email.strip().lower() if email else None
         if email_key and email_key in self._known:
             return self._known[email_key]
-        if email_key and self._listed is not None and email_key in self._listed:
-            return self._listed[email_key]
         if source_id and source_id.strip().lower() in self._known:
             return self._known[source_id.strip().lower()]
+        if email_key and self._listed is not None and email_key in self._listed:
+            return self._listed[email_key]
         if email or source_id:
             self._note((email or source_id or "").strip().lower())
         return None
@@ -115,22 +115,31 @@ class UserDirectory:
     """Resolves agents synchronously from what is known; remembers misses to look them up."""
 
     def __init__(self, known: dict[str, int], lookup: UserLookup | None = None) -> None:
-        self._known: dict[str, int | None] = dict(known)
+        self._known = dict(known)  # the --users file, by email or source id
+        self._looked_up: dict[str, int | None] = {}  # the users endpoint's answers, by email
         self._lookup = lookup
         self._misses: set[str] = set()
         self.unmatched: set[str] = set()
 
     def resolve(self, email: str | None, source_id: str | None) -> int | None:
-        """The user id of an agent, or None (and a note to look the email up)."""
-        for key in (email, source_id):
-            if key and key.strip().lower() in self._known:
-                found = self._known[key.strip().lower()]
-                if found is not None:
-                    return found
-        if email and self._lookup is not None and email.strip().lower() not in self._known:
-            self._misses.add(email.strip().lower())
-        elif email or source_id:
-            self.unmatched.add((email or source_id or "").strip().lower())
+        """The user id of an agent, or None (and a note to look the email up): the ``--users``
+        file by email, then by source id, then the users endpoint by email, whatever was looked
+        up before (an email looked up for one agent never overrides the file's entry for
+        another agent's source id)."""
+        email_key = email.strip().lower() if email else None
+        source_key = source_id.strip().lower() if source_id else None
+        for key in (email_key, source_key):
+            if key and key in self._known:
+                return self._known[key]
+        if email_key and email_key in self._looked_up:
+            found = self._looked_up[email_key]
+            if found is not None:
+                return found
+        elif email_key and self._lookup is not None:
+            self._misses.add(email_key)
+            return None
+        if email_key or source_key:
+            self.unmatched.add(email_key or source_key or "")
         return None
 
     @property
@@ -145,7 +154,7 @@ class UserDirectory:
         for email in misses:
             user = await self._lookup(email)
             user_id = user.get("id") if isinstance(user, dict) else None
-            self._known[email] = int(user_id) if isinstance(user_id, int) else None
+            self._looked_up[email] = int(user_id) if isinstance(user_id, int) else None
             if user_id is None:
                 self.unmatched.add(email)
                 log.info(

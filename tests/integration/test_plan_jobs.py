@@ -86,10 +86,13 @@ def test_listed_agents_resolve_as_the_directory_that_looks_each_up() -> None:
     listed = ListedAgents(known, users)
     agents = [("A@x.io", None), (None, "s-7"), ("b@x.io", "s-7"), ("ALT@x.io", None)]
     agents += [("c@x.io", None), (None, "s-9"), ("b@x.io", None)]
-    for email, source_id in agents:
-        looked.resolve(email, source_id)
+    first = [looked.resolve(email, source_id) for email, source_id in agents]
     asyncio.run(looked.fill_misses())  # then every email is known: as plan planned again
-    assert [looked.resolve(e, s) for e, s in agents] == [listed.resolve(e, s) for e, s in agents]
+    again = [looked.resolve(e, s) for e, s in agents]
+    assert again == [listed.resolve(e, s) for e, s in agents]
+    # the file's source id wins over an email the endpoint knows, before and after the look-up
+    assert 2 == first[2] == again[2]
+    assert [1, 2, 2, 3, None, None, 3] == again
     assert looked.unmatched == listed.unmatched == {"c@x.io", "s-9"}
     assert listed.take_met() == {"c@x.io", "s-9"}
     assert listed.take_met() == frozenset()
