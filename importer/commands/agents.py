@@ -28,7 +28,7 @@ UserLookup = Callable[[str], Awaitable[dict[str, Any] | None]]
 class UserLister(Protocol):
     """What lists every user of the account (the Help Scout client)."""
 
-    async def _paged(self, path: str, key: str) -> list[dict[str, Any]]: ...
+    async def list_users(self) -> list[dict[str, Any]]: ...
 
 
 async def listed_users(client: UserLister) -> dict[str, int]:
@@ -36,7 +36,7 @@ async def listed_users(client: UserLister) -> dict[str, int]:
     users endpoint lists them (``GET /v2/users``, every page): a user found by email here is the
     one ``GET /v2/users?email=`` finds."""
     users: dict[str, int] = {}
-    for user in await client._paged("/v2/users", "users"):
+    for user in await client.list_users():
         user_id = user.get("id")
         if not isinstance(user_id, int) or isinstance(user_id, bool):
             continue

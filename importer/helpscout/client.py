@@ -101,6 +101,10 @@ class HelpScoutClient(ApiSession):
         """Every mailbox the token's user can see."""
         return await self._paged("/v2/mailboxes", "mailboxes")
 
+    async def list_users(self) -> list[dict[str, Any]]:
+        """Every user of the account (``GET /v2/users``, every page)."""
+        return await self._paged("/v2/users", "users")
+
     async def mailbox_fields(self, mailbox: int) -> list[dict[str, Any]]:
         """The custom fields of a mailbox; an unknown mailbox raises :class:`FatalApiError`."""
         return await self._paged(
