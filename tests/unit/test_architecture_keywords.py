@@ -19,8 +19,31 @@ MAX_POSITIONAL = 3
 #: protocol, ``__exit__``, an ast visitor, a click callback); none needs it today
 ALLOWED: dict[str, str] = {}
 
-#: folders still being converted: they are next, and the lead empties this tuple then
-PENDING = ("importer/readers/",)
+#: still being converted, each taken out as it is done, and the tuple empty at the end: a folder
+#: ending in ``/`` (every file under it), or ``"<folder>/*.py"`` (only the files directly in it)
+PENDING: tuple[str, ...] = (
+    "importer/readers/*.py",
+    "importer/readers/canonical/",
+    "importer/readers/csv/",
+    "importer/readers/freshdesk/",
+    "importer/readers/front/",
+    "importer/readers/gorgias/",
+    "importer/readers/helpscout/",
+    "importer/readers/intercom/",
+    "importer/readers/mail/",
+    "importer/readers/zendesk/",
+)
+
+
+def pending(key: str) -> bool:
+    """Whether ``key`` (``"path::qualified name"``) is in a file :data:`PENDING` still excepts."""
+    path = key.partition("::")[0]
+    return any(
+        path.rpartition("/")[0] == entry.removesuffix("/*.py")
+        if entry.endswith("/*.py")
+        else path.startswith(entry)
+        for entry in PENDING
+    )
 
 
 def offenders(source: str, path: str) -> list[tuple[str, str]]:
@@ -63,11 +86,7 @@ def _all_offenders() -> list[tuple[str, str]]:
 
 def test_no_def_in_importer_takes_more_than_three_positional_parameters() -> None:
     """Every def outside ALLOWED and the PENDING folders keeps to three positional parameters."""
-    bad = [
-        message
-        for key, message in _all_offenders()
-        if key not in ALLOWED and not key.startswith(PENDING)
-    ]
+    bad = [message for key, message in _all_offenders() if key not in ALLOWED and not pending(key)]
     assert not bad, "parameters past the third must be keyword-only:\n" + "\n".join(bad)
 
 
