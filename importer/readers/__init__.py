@@ -132,7 +132,9 @@ class Export:
             yield ReadRecords(list(self.unread))
         yielded = False
         try:
-            for batch in self.reader.record_batches(self.files_by_role, self.mapping, folder, size):
+            for batch in self.reader.record_batches(
+                self.files_by_role, self.mapping, folder, size=size
+            ):
                 yielded = True
                 yield batch
         except FormatError as exc:  # nothing to read: the export's warnings still reach the report

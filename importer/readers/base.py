@@ -176,6 +176,7 @@ class Reader(ABC):
         files: Mapping[str, Sequence[RoleFile]],
         mapping: dict[str, Any],
         workdir: Path,
+        *,
         size: int,
     ) -> Iterator[RecordBatch]:
         """:meth:`read` in batches of about ``size`` for worker processes (``--jobs``): by

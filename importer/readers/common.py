@@ -4,8 +4,8 @@ A reader of JSON records that joins them across files subclasses :class:`StagedR
 only its own logic (see the usage note of :mod:`importer.readers.base`):
 
 - ``mapping_rules(mapping)``: its checked mapping (also its ``check_mapping``);
-- ``stage(store, role, item, data)``: put one parsed record in the staging store; return how many
-  of the item's records name no parent (they are passed over with one ``unjoined_warning``);
+- ``stage(store, role, item, *, data)``: put one parsed record in the staging store; return how
+  many of the item's records name no parent (they are passed over with one ``unjoined_warning``);
 - ``records(store, rules)``: its conversations, built from the store once every file is read.
 
 The template does the rest: each file read once (:class:`~importer.readers.base.RoutedItems`),
@@ -194,11 +194,7 @@ def duplicate_notes(
     ``{key}`` and the place of the copy, ``{where}``."""
     return [
         Finding(
-            "read",
-            "duplicate",
-            message.format(key=key, where=duplicate.location),
-            location,
-            key,
+            "read", "duplicate", message.format(key=key, where=duplicate.location), location, key
         )
         for duplicate in store.by_key(DUPLICATES, key)
     ]
@@ -302,7 +298,9 @@ class StagedReader(Reader, Generic[RulesT]):
         """The checked mapping; a wrong one raises :class:`~importer.errors.MappingError`."""
 
     @abstractmethod
-    def stage(self, store: StagingStore, role: str, item: JsonRecord, data: dict[str, Any]) -> int:
+    def stage(
+        self, store: StagingStore, role: str, item: JsonRecord, *, data: dict[str, Any]
+    ) -> int:
         """Put one parsed record (``item.data``) in ``store``; how many records of it name no
         parent (they are not read)."""
 
@@ -332,6 +330,7 @@ class StagedReader(Reader, Generic[RulesT]):
         files: Mapping[str, Sequence[RoleFile]],
         mapping: dict[str, Any],
         workdir: Path,
+        *,
         size: int,
     ) -> Iterator[RecordBatch]:
         """Staged here, built in the planning workers (:mod:`importer.readers.staged_batches`)."""
@@ -348,7 +347,7 @@ class StagedReader(Reader, Generic[RulesT]):
                 if finding is not None:
                     warnings.append(finding)
                 continue
-            missing = self.stage(store, role, item, item.data)
+            missing = self.stage(store, role, item, data=item.data)
             if missing:
                 unjoined += missing
                 first_unjoined = first_unjoined or item.location

@@ -182,6 +182,7 @@ class CanonicalReader(Reader):
         files: Mapping[str, Sequence[RoleFile]],
         mapping: dict[str, Any],
         workdir: Path,
+        *,
         size: int,
     ) -> Iterator[RecordBatch]:
         return canonical_batches(files_in_order(files, self.roles), size)

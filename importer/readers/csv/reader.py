@@ -62,6 +62,7 @@ class CsvReader(Reader):
         files: Mapping[str, Sequence[RoleFile]],
         mapping: dict[str, Any],
         workdir: Path,
+        *,
         size: int,
     ) -> Iterator[RecordBatch]:
         return generic_csv_batches(self._by_role(files), csv_columns(mapping), workdir, size)

@@ -134,7 +134,9 @@ class FreshdeskReader(StagedReader[FreshdeskMapping]):
     def mapping_rules(self, mapping: dict[str, Any]) -> FreshdeskMapping:
         return freshdesk_mapping(mapping)
 
-    def stage(self, store: StagingStore, role: str, item: JsonRecord, data: dict[str, Any]) -> int:
+    def stage(
+        self, store: StagingStore, role: str, item: JsonRecord, *, data: dict[str, Any]
+    ) -> int:
         if role == TICKETS:
             key = id_text(data.get("id")) or id_text(data.get("display_id"))
             stage_once(store, TICKETS, key, item, data, _more_complete)

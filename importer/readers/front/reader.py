@@ -140,7 +140,9 @@ class FrontReader(StagedReader[FrontMapping]):
     def mapping_rules(self, mapping: dict[str, Any]) -> FrontMapping:
         return front_mapping(mapping)
 
-    def stage(self, store: StagingStore, role: str, item: JsonRecord, data: dict[str, Any]) -> int:
+    def stage(
+        self, store: StagingStore, role: str, item: JsonRecord, *, data: dict[str, Any]
+    ) -> int:
         if role in (MESSAGES, COMMENTS):
             key = conversation_of(data, item.request_path)
             if key is None:

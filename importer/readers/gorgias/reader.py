@@ -163,7 +163,9 @@ class GorgiasReader(StagedReader[GorgiasMapping]):
             f"{source_id or '(unknown)'} may miss a message"
         )
 
-    def stage(self, store: StagingStore, role: str, item: JsonRecord, data: dict[str, Any]) -> int:
+    def stage(
+        self, store: StagingStore, role: str, item: JsonRecord, *, data: dict[str, Any]
+    ) -> int:
         if role == MESSAGES:
             key = ticket_of(data, item.request_path)
             if key is None:

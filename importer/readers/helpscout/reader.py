@@ -123,7 +123,9 @@ class HelpScoutReader(StagedReader[HelpScoutMapping]):
     def mapping_rules(self, mapping: dict[str, Any]) -> HelpScoutMapping:
         return helpscout_mapping(mapping)
 
-    def stage(self, store: StagingStore, role: str, item: JsonRecord, data: dict[str, Any]) -> int:
+    def stage(
+        self, store: StagingStore, role: str, item: JsonRecord, *, data: dict[str, Any]
+    ) -> int:
         if role == THREADS:  # a thread of the tap, joined to its conversation once all is read
             key = id_text(data.get(CONVERSATION_ID))
             if key is None:

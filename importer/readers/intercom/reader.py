@@ -185,7 +185,9 @@ class IntercomReader(StagedReader[IntercomMapping]):
     def mapping_rules(self, mapping: dict[str, Any]) -> IntercomMapping:
         return intercom_mapping(mapping)
 
-    def stage(self, store: StagingStore, role: str, item: JsonRecord, data: dict[str, Any]) -> int:
+    def stage(
+        self, store: StagingStore, role: str, item: JsonRecord, *, data: dict[str, Any]
+    ) -> int:
         if role == PARTS:
             key = part_conversation_id(data)
             if key is None:

@@ -104,7 +104,9 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
     def unparsed_hint(self, role: str, item: JsonRecord) -> str | None:
         return item.id_hint if role == TICKETS else None  # another role's id is not the ticket's
 
-    def stage(self, store: StagingStore, role: str, item: JsonRecord, data: dict[str, Any]) -> int:
+    def stage(
+        self, store: StagingStore, role: str, item: JsonRecord, *, data: dict[str, Any]
+    ) -> int:
         if role == TICKETS:
             stage_once(store, TICKETS, id_text(data.get("id")), item, data, _more_comments)
         elif role == COMMENTS:
