@@ -31,7 +31,6 @@ PENDING: tuple[str, ...] = (
     "importer/readers/helpscout/",
     "importer/readers/intercom/",
     "importer/readers/mail/",
-    "importer/readers/zendesk/",
 )
 
 

@@ -28,10 +28,10 @@ def _read(platform: str) -> list[SourceRecord]:
 def _raising_for(
     build: Callable[..., SourceRecord], source_id: str, id_of: Callable[..., Any]
 ) -> Callable[..., SourceRecord]:
-    def failing(*args: Any) -> SourceRecord:
+    def failing(*args: Any, **kwargs: Any) -> SourceRecord:
         if str(id_of(*args)) == source_id:
             raise KeyError("'surprise'")
-        return build(*args)
+        return build(*args, **kwargs)
 
     return failing
 

@@ -49,7 +49,13 @@ def _build(
     field_index = {summary["id"]: summary for summary in map(field_summary, fields or [])}
     located = [LocatedComment(f"comments.json:{n}", c) for n, c in enumerate(comments or [], 1)]
     return build_conversation(
-        ticket, "tickets.json:1", located, by_id.get, field_index, metrics, mapping
+        ticket,
+        "tickets.json:1",
+        located,
+        users=by_id.get,
+        fields=field_index,
+        metrics=metrics,
+        mapping=mapping,
     )
 
 

@@ -232,6 +232,7 @@ def _closed_at(
     ticket: dict[str, Any],
     status: str | None,
     metrics: dict[str, Any] | None,
+    *,
     messages: Sequence[dict[str, Any]],
 ) -> Any:
     if status_class(status) != "closed":
@@ -248,6 +249,7 @@ def _add_description(
     conversion: Conversion,
     ticket: dict[str, Any],
     located: Sequence[LocatedComment],
+    *,
     people: TicketPeople,
     mapping: ZendeskMapping,
 ) -> None:
@@ -272,7 +274,11 @@ def _add_description(
 
 
 def _add_comment(
-    conversion: Conversion, comment: LocatedComment, people: TicketPeople, mapping: ZendeskMapping
+    conversion: Conversion,
+    comment: LocatedComment,
+    people: TicketPeople,
+    *,
+    mapping: ZendeskMapping,
 ) -> None:
     """One comment as a message, its attachments with it (those left out noted)."""
     message = _message(comment.data, people, mapping)
@@ -301,6 +307,7 @@ def build_conversation(
     ticket: dict[str, Any],
     location: str,
     comments: Sequence[LocatedComment],
+    *,
     users: UserLookup,
     fields: Mapping[str, dict[str, Any]],
     metrics: dict[str, Any] | None,
@@ -316,9 +323,9 @@ def build_conversation(
     ]
     located = _in_order([*embedded, *comments])
     people = TicketPeople(ticket, users, mapping)
-    _add_description(conversion, ticket, located, people, mapping)
+    _add_description(conversion, ticket, located, people=people, mapping=mapping)
     for comment in located:
-        _add_comment(conversion, comment, people, mapping)
+        _add_comment(conversion, comment, people, mapping=mapping)
     conversion.warnings.extend(_unknown_author_warnings(conversion, people))
     status = mapping.status(scalar_text(ticket.get("status")))
     assignee = people.user(people.assignee_id) or {}
@@ -330,7 +337,7 @@ def build_conversation(
         "type": mapping.type_of(scalar_text(via.get("channel"))),
         "status": status,
         "created_at": ticket.get("created_at"),
-        "closed_at": _closed_at(ticket, status, metrics, conversion.messages),
+        "closed_at": _closed_at(ticket, status, metrics, messages=conversion.messages),
         "customer": ticket_customer(ticket, people),
         "assignee_id": people.assignee_id,
         "assignee_email": assignee.get("email"),

@@ -143,7 +143,7 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
             store, USERS, lambda record: record, USERS_CACHED
         )
         for staged in store.of_kind(TICKETS):
-            build = partial(self._ticket, store, staged, rules, users, fields)
+            build = partial(self._ticket, store, staged, rules, users=users, fields=fields)
             yield read_safely(build, staged.staged_record.location, staged.key)
         yield from orphan_records(store, COMMENTS, TICKETS, "comment", "ticket")
 
@@ -152,6 +152,7 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
         store: StagingStore,
         staged: Staged,
         rules: ZendeskMapping,
+        *,
         users: StagedLookup[dict[str, Any]],
         fields: Mapping[str, dict[str, Any]],
     ) -> SourceRecord:
@@ -163,10 +164,10 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
             ticket.data,
             ticket.location,
             [LocatedComment(c.location, c.data) for c in comments],
-            users,
-            fields,
-            metrics.record if metrics is not None else None,
-            rules,
+            users=users,
+            fields=fields,
+            metrics=metrics.record if metrics is not None else None,
+            mapping=rules,
         )
         replaced = ticket.replaced + sum(c.replaced for c in comments)
         record.warnings[:0] = staged_notes(store, key, replaced, ticket.location, DUPLICATE)
