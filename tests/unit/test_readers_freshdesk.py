@@ -118,9 +118,9 @@ def _read(
         ticket,
         "tickets.json:1",
         items,
-        _people() if people is None else people,
-        fields or TicketFields(),
-        mapping,
+        people=_people() if people is None else people,
+        fields=fields or TicketFields(),
+        mapping=mapping,
     )
     if record.data is not None:
         Conversation.model_validate(record.data)

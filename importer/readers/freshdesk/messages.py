@@ -35,7 +35,7 @@ class TicketFindings:
             Finding("read", code, message, location or self.location, self.source_id)
         )
 
-    def leave_out(self, stage: str, code: str, message: str, location: str | None) -> None:
+    def leave_out(self, stage: str, code: str, message: str, *, location: str | None) -> None:
         self.left_out.append(
             Finding(stage, code, message, location or self.location, self.source_id)
         )
@@ -72,7 +72,7 @@ def message_of(
         if attachment is not None:
             files.append(attachment)
         elif problem is not None:
-            found.leave_out("attachment", "url", problem, location)
+            found.leave_out("attachment", "url", problem, location=location)
     message: dict[str, Any] = {
         "source_id": source_id,
         "created_at": created_at,
@@ -90,7 +90,7 @@ def message_of(
         body_html, images, problems = inline_images(body_html, known, mapping)
         files.extend(images)
         for problem in problems:
-            found.leave_out("attachment", "inline", problem, location)
+            found.leave_out("attachment", "inline", problem, location=location)
         message["body_html"] = body_html
     if isinstance(text, str) and (body_html is None or not body_html.strip()):
         message["body_text"] = text
@@ -104,6 +104,7 @@ def description_message(
     ticket: dict[str, Any],
     requester: Person,
     people: People,
+    *,
     mapping: FreshdeskMapping,
     found: TicketFindings,
 ) -> dict[str, Any] | None:
@@ -173,6 +174,7 @@ def conversation_message(
     item: FreshdeskConversation,
     requester: Person,
     people: People,
+    *,
     mapping: FreshdeskMapping,
     found: TicketFindings,
 ) -> dict[str, Any] | None:

@@ -178,7 +178,7 @@ class FreshdeskReader(StagedReader[FreshdeskMapping]):
             fields.add(staged.record)
         people = _StagedPeople(store)
         for staged in store.of_kind(TICKETS):
-            build = partial(_ticket, store, staged, people, fields, rules)
+            build = partial(_ticket, store, staged, people, fields=fields, rules=rules)
             yield read_safely(build, staged.staged_record.location, staged.key)
         yield from orphan_records(store, CONVERSATIONS, TICKETS, "conversation", "ticket")
 
@@ -187,6 +187,7 @@ def _ticket(
     store: StagingStore,
     staged: Staged,
     people: _StagedPeople,
+    *,
     fields: TicketFields,
     rules: FreshdeskMapping,
 ) -> SourceRecord:
@@ -197,9 +198,9 @@ def _ticket(
         ticket.data,
         ticket.location,
         [FreshdeskConversation(c.data, c.location) for c in conversations],
-        people,
-        fields,
-        rules,
+        people=people,
+        fields=fields,
+        mapping=rules,
     )
     replaced = ticket.replaced + sum(c.replaced for c in conversations)
     record.warnings[:0] = staged_notes(store, staged.key, replaced, ticket.location, DUPLICATE)

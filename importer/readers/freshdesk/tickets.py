@@ -169,7 +169,7 @@ def _messages(
     conversations once (embedded or from ``conversations``), in id order."""
     messages: list[dict[str, Any]] = []
     message_locations: list[str] = []
-    description = description_message(ticket, requester, people, mapping, found)
+    description = description_message(ticket, requester, people, mapping=mapping, found=found)
     if description is not None:
         messages.append(description)
         message_locations.append(found.location)
@@ -179,7 +179,7 @@ def _messages(
     for item in in_id_order([*embedded, *conversations]):
         if not isinstance(item.record, dict):
             continue
-        message = conversation_message(item, requester, people, mapping, found)
+        message = conversation_message(item, requester, people, mapping=mapping, found=found)
         if message is not None:
             messages.append(message)
             message_locations.append(item.location)
@@ -190,6 +190,7 @@ def ticket_record(
     ticket: dict[str, Any],
     location: str,
     conversations: Iterable[FreshdeskConversation],
+    *,
     people: People,
     fields: TicketFields,
     mapping: FreshdeskMapping,
