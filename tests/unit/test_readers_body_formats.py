@@ -237,7 +237,11 @@ def test_front_text_and_comments_are_text_and_body_format_picks_the_field() -> N
         "posted_at": 1700000200.0,
     }
     auto = front_record(
-        conversation, "c:1", front_mapping(load_mapping("front")), messages, [(comment, "k:1")]
+        conversation,
+        "c:1",
+        front_mapping(load_mapping("front")),
+        messages=messages,
+        comments=[(comment, "k:1")],
     )
     assert auto.data is not None
     assert [
@@ -251,7 +255,7 @@ def test_front_text_and_comments_are_text_and_body_format_picks_the_field() -> N
         conversation,
         "c:1",
         front_mapping({**load_mapping("front"), "body_format": "text"}),
-        messages,
+        messages=messages,
     )
     assert as_text.data is not None
     assert [TYPED, "Hi <there>"] == [m["body_text"] for m in as_text.data["messages"]]

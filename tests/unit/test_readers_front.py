@@ -130,7 +130,9 @@ def test_messages_and_comments_in_time_order_comments_private() -> None:
         (_message("msg_2", 1700000200.0, False, "<p>Refunded</p>"), "m.jsonl:1"),
         (_message("msg_1", 1700000050.0, True, "Where is it?"), "m.jsonl:2"),
     ]
-    record = conversation_record(_conversation(), "c.json:1", MAPPING, messages, [(comment, "k:1")])
+    record = conversation_record(
+        _conversation(), "c.json:1", MAPPING, messages=messages, comments=[(comment, "k:1")]
+    )
     data = _data(record)
     assert [
         ("msg_1", "customer", False, "body_text"),
@@ -161,11 +163,15 @@ def test_drafts_are_left_out_and_comments_can_be_dropped() -> None:
     draft = _message("msg_3", 1700000300.0, False, "draft", is_draft=True, draft_mode="shared")
     messages = [(_message("msg_1", 1700000050.0, True, "Hi"), "m:1"), (draft, "m:2")]
     comment = {"id": "com_1", "author": "tea_1", "body": "note", "posted_at": 1700000100}
-    record = conversation_record(_conversation(), "c:1", MAPPING, messages, [(comment, "k:1")])
+    record = conversation_record(
+        _conversation(), "c:1", MAPPING, messages=messages, comments=[(comment, "k:1")]
+    )
     assert ["msg_1", "com_1"] == [m["source_id"] for m in _data(record)["messages"]]
     assert ["message.dropped"] == [w.code for w in record.warnings]
     dropping = front_mapping({**load_mapping("front"), "comments": "drop"})
-    record = conversation_record(_conversation(), "c:1", dropping, messages, [(comment, "k:1")])
+    record = conversation_record(
+        _conversation(), "c:1", dropping, messages=messages, comments=[(comment, "k:1")]
+    )
     assert ["msg_1"] == [m["source_id"] for m in _data(record)["messages"]]
     assert "comment ×1, draft ×1" in record.warnings[0].message
 
@@ -184,14 +190,16 @@ def test_first_message_type_gives_the_conversation_type(
     message_type: str | None, kind: str
 ) -> None:
     message = _message("msg_1", 1700000000, True, "Hi", type=message_type)
-    record = conversation_record(_conversation(), "c:1", MAPPING, [(message, "m:1")])
+    record = conversation_record(_conversation(), "c:1", MAPPING, messages=[(message, "m:1")])
     assert kind == _data(record)["type"]
 
 
 def test_deleted_conversations_are_closed_and_tagged() -> None:
     message = _message("msg_1", 1700000000, True, "Hi")
     data = _data(
-        conversation_record(_conversation(status="deleted"), "c:1", MAPPING, [(message, "m:1")])
+        conversation_record(
+            _conversation(status="deleted"), "c:1", MAPPING, messages=[(message, "m:1")]
+        )
     )
     assert ("closed", ["vip", "deleted"]) == (data["status"], data["tags"])
 
@@ -206,7 +214,7 @@ def test_customer_from_contacts_and_phone_handles() -> None:
     }
     message = _message("msg_1", 1700000000, True, "Hi")
     record = conversation_record(
-        _conversation(), "c:1", MAPPING, [(message, "m:1")], contacts=contacts
+        _conversation(), "c:1", MAPPING, messages=[(message, "m:1")], contacts=contacts
     )
     assert {
         "id": "crd_9",
@@ -216,7 +224,9 @@ def test_customer_from_contacts_and_phone_handles() -> None:
         "last_name": "King Lovelace",
     } == _data(record)["customer"]
     sms = {"handle": "+1 555 0100", "role": "from"}
-    record = conversation_record(_conversation(recipient=sms), "c:1", MAPPING, [(message, "m:1")])
+    record = conversation_record(
+        _conversation(recipient=sms), "c:1", MAPPING, messages=[(message, "m:1")]
+    )
     assert {"id": "+1 555 0100", "phone": "+1 555 0100"} == _data(record)["customer"]
 
 
@@ -226,7 +236,11 @@ def test_authorless_outbound_messages_take_the_from_recipient_and_teammates_fill
     by_id = _message("msg_3", 1700000200, False, "Reply", author="tea_7")
     teammates = {"tea_7": {"id": "tea_7", "email": "t@x.example", "username": "tee"}}
     record = conversation_record(
-        _conversation(), "c:1", MAPPING, [(rule, "m:1"), (by_id, "m:2")], teammates=teammates
+        _conversation(),
+        "c:1",
+        MAPPING,
+        messages=[(rule, "m:1"), (by_id, "m:2")],
+        teammates=teammates,
     )
     assert [("support@x.example", "Support"), ("t@x.example", "tee")] == [
         (m.get("author_email"), m.get("author_name")) for m in _data(record)["messages"]
@@ -243,9 +257,9 @@ def test_attachments_become_url_attachments() -> None:
         }
     ]
     message = _message("msg_1", 1700000000, True, "", attachments=files)
-    [read] = _data(conversation_record(_conversation(), "c:1", MAPPING, [(message, "m:1")]))[
-        "messages"
-    ]
+    [read] = _data(
+        conversation_record(_conversation(), "c:1", MAPPING, messages=[(message, "m:1")])
+    )["messages"]
     assert [
         {
             "file_name": "a.pdf",

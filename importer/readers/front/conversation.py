@@ -112,6 +112,7 @@ class _Conversion(Conversion):
         conversation: Mapping[str, Any],
         location: str,
         mapping: FrontMapping,
+        *,
         teammates: Lookup,
         contacts: Lookup,
     ) -> None:
@@ -143,6 +144,7 @@ class _Conversion(Conversion):
         item: Mapping[str, Any],
         where: str,
         role: str,
+        *,
         private: bool,
         body: tuple[Any, str],
     ) -> None:
@@ -199,13 +201,13 @@ class _Conversion(Conversion):
         if not inbound and self.outbound_to is None:
             self.outbound_to = _recipient(message, "to")
         role = "customer" if inbound else "agent"
-        self._add(message, where, role, False, self._message_body(message))
+        self._add(message, where, role, private=False, body=self._message_body(message))
 
     def add_comment(self, comment: Mapping[str, Any], where: str) -> None:
         if self.mapping.comments == "drop":
             self.dropped["comment"] += 1
             return
-        self._add(comment, where, "agent", True, (comment.get("body"), "text"))
+        self._add(comment, where, "agent", private=True, body=(comment.get("body"), "text"))
 
     def _message_body(self, message: Mapping[str, Any]) -> tuple[Any, str]:
         """A message's body and what it is known to be: ``body`` (HTML, or text when it holds
@@ -292,6 +294,7 @@ def conversation_record(
     conversation: Mapping[str, Any],
     location: str,
     mapping: FrontMapping,
+    *,
     messages: Sequence[Located] = (),
     comments: Sequence[Located] = (),
     teammates: Lookup = NOBODY,
@@ -299,7 +302,9 @@ def conversation_record(
 ) -> SourceRecord:
     """The :class:`SourceRecord` of one Front conversation: ``messages`` and ``comments`` read
     from their own stream join the ones nested in the object (each id once)."""
-    conversion = _Conversion(conversation, location, mapping, teammates, contacts)
+    conversion = _Conversion(
+        conversation, location, mapping, teammates=teammates, contacts=contacts
+    )
     source_id = conversion.source_id
     if source_id is None:
         error = Finding(

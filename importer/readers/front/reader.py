@@ -158,12 +158,12 @@ class FrontReader(StagedReader[FrontMapping]):
 
     def records(self, store: StagingStore, rules: FrontMapping) -> Iterator[SourceRecord]:
         for staged in store.of_kind(CONVERSATIONS):
-            build = partial(self._conversation, store, staged, rules, None)
+            build = partial(self._conversation, store, staged, rules, bare=None)
             yield read_safely(build, staged.staged_record.location, staged.key)
         for key, first, _ in store.keys_without(MESSAGES, CONVERSATIONS):
             only_id = StagedRecord({"id": key}, 0, first.location)
             bare = Staged(first.seq, CONVERSATIONS, key, first.location, only_id)
-            build = partial(self._conversation, store, bare, rules, first.location)
+            build = partial(self._conversation, store, bare, rules, bare=first.location)
             yield read_safely(build, first.location, key)
         for key, first, count in store.keys_without(COMMENTS, CONVERSATIONS):
             if store.count(MESSAGES, key):
@@ -181,7 +181,7 @@ class FrontReader(StagedReader[FrontMapping]):
 
     @staticmethod
     def _conversation(
-        store: StagingStore, staged: Staged, rules: FrontMapping, bare: str | None
+        store: StagingStore, staged: Staged, rules: FrontMapping, *, bare: str | None
     ) -> SourceRecord:
         conversation = staged.staged_record
         location = conversation.location
@@ -191,10 +191,10 @@ class FrontReader(StagedReader[FrontMapping]):
             conversation.data,
             location,
             rules,
-            [(m.data, m.location) for m in messages],
-            [(c.data, c.location) for c in comments],
-            StagedLookup(store, TEAMMATES, staged_data),
-            StagedLookup(store, CONTACTS, staged_data),
+            messages=[(m.data, m.location) for m in messages],
+            comments=[(c.data, c.location) for c in comments],
+            teammates=StagedLookup(store, TEAMMATES, staged_data),
+            contacts=StagedLookup(store, CONTACTS, staged_data),
         )
         replaced = conversation.replaced + sum(m.replaced for m in messages + comments)
         notes: list[Finding] = []
