@@ -186,7 +186,7 @@ class GorgiasReader(StagedReader[GorgiasMapping]):
         ticket = staged.staged_record
         messages = [message.staged_record for message in store.by_key(MESSAGES, staged.key)]
         record = ticket_record(
-            ticket.data, ticket.location, rules, [(m.data, m.location) for m in messages]
+            ticket.data, ticket.location, rules, separate=[(m.data, m.location) for m in messages]
         )
         replaced = ticket.replaced + sum(m.replaced for m in messages)
         record.warnings[:0] = staged_notes(store, staged.key, replaced, ticket.location, DUPLICATE)

@@ -225,6 +225,7 @@ def ticket_record(
     ticket: Mapping[str, Any],
     location: str,
     mapping: GorgiasMapping,
+    *,
     separate: Sequence[Located] = (),
 ) -> SourceRecord:
     """The :class:`SourceRecord` of one Gorgias ticket; ``separate`` are ``(message, "file:line")``
