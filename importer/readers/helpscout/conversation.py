@@ -281,7 +281,7 @@ def _complete_customer_authors(messages: list[dict[str, Any]], customer: Mapping
 
 
 def _fewer_threads(
-    conversation: Mapping[str, Any], found: int, location: str, source_id: str
+    conversation: Mapping[str, Any], found: int, location: str, *, source_id: str
 ) -> list[Finding]:
     """The warning of a conversation whose export holds fewer threads than Help Scout counts."""
     counted = conversation.get("threads")
@@ -299,6 +299,7 @@ def conversation_record(
     conversation: Mapping[str, Any],
     location: str,
     mapping: HelpScoutMapping,
+    *,
     thread_places: Sequence[str] = (),
 ) -> SourceRecord:
     """The :class:`SourceRecord` of one Help Scout conversation object; ``thread_places``:
@@ -321,7 +322,7 @@ def conversation_record(
     places = [*thread_places, *[location] * (len(threads) - len(thread_places))]
     for thread, where in placed_oldest_first(list(zip(threads, places, strict=False))):
         conversion.add_thread(thread, where)
-    conversion.warnings += _fewer_threads(conversation, len(threads), location, source_id)
+    conversion.warnings += _fewer_threads(conversation, len(threads), location, source_id=source_id)
     status = text_value(conversation.get("status"))
     if status is not None:
         status = mapping.status_by_status.get(status.lower(), status)

@@ -163,7 +163,9 @@ class HelpScoutReader(StagedReader[HelpScoutMapping]):
             )
         replaced = conversation.replaced
         if is_tap_conversation(conversation.data) and staged.key is not None:
-            record, replaced = _tap_conversation(store, staged.key, conversation, location, rules)
+            record, replaced = _tap_conversation(
+                store, staged.key, conversation, location=location, rules=rules
+            )
         else:
             record = conversation_record(conversation.data, location, rules)
         record.warnings[:0] = notes + encoding_notes(replaced, location, staged.key)
@@ -174,6 +176,7 @@ def _tap_conversation(
     store: StagingStore,
     key: str,
     conversation: StagedRecord,
+    *,
     location: str,
     rules: HelpScoutMapping,
 ) -> tuple[SourceRecord, int]:
@@ -187,7 +190,9 @@ def _tap_conversation(
         return SourceRecord(location, None, key, error=error), replaced
     threads = once_each((thread.data, thread.location) for thread in staged)
     shaped = api_conversation(conversation.data, [t for t, _ in threads], rules.source_api_url)
-    return conversation_record(shaped, location, rules, [where for _, where in threads]), replaced
+    return conversation_record(
+        shaped, location, rules, thread_places=[where for _, where in threads]
+    ), replaced
 
 
 READER = HelpScoutReader()
