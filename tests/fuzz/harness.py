@@ -18,12 +18,15 @@ that record (its "deps"), once per record and process, on first need.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import resource
 import shutil
 import tempfile
 import traceback
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from importer.cli import cli
+from importer.commands import validate as validate_command
 from tests.fuzz.model import Seed, load_seed
 from tests.fuzz.mutations import Mutated, apply, drop_units, poison_units, wrap
 
@@ -51,6 +55,9 @@ class Case:
     wrap: str = "none"
     format_given: bool = True
     command: str = "convert"
+    #: ``--jobs`` of the mutated export's run (2: the readers' building in the planning workers,
+    #: from slices of the staging store); the seed's baseline is always read with one
+    jobs: int = 1
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,17 +88,18 @@ class Outcome:
 
 def run_cli(root: Path, case: Case, command: str | None = None) -> Outcome:
     """Run ``convert`` or ``validate`` over the folder ``root`` in this process."""
+    jobs = case.jobs if command is None else 1  # a baseline (named command) with one
     command = command or case.command
     work = Path(tempfile.mkdtemp(prefix="out-", dir=root.parent.parent))
     report, out = work / "report.json", work / "out.jsonl"
-    args = [command, str(root), "--report", str(report), "--jobs", "1", "--quiet"]
+    args = [command, str(root), "--report", str(report), "--jobs", str(jobs), "--quiet"]
     args += ["--max-record-bytes", str(MAX_RECORD_BYTES), "--no-progress"]
     if case.format_given:
         args += ["--format", case.reader]
     if command == "convert":
         args += ["-o", str(out)]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _small_batches(jobs):
         warnings.simplefilter("ignore")
         result = CliRunner().invoke(cli, args)
     growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) * 1024
@@ -115,6 +123,26 @@ def run_cli(root: Path, case: Case, command: str | None = None) -> Outcome:
             converted.setdefault(str(record.get("source_id")), []).append(json.dumps(record))
     shutil.rmtree(work, ignore_errors=True)
     return Outcome(result.exit_code, exc, tb, result.stderr, data, converted, growth)
+
+
+#: with ``--jobs 2``, batches (and the staged readers' slices) of this many conversations, so that
+#: a sample's few dozen are built and planned in the workers, not in one batch in this process
+JOBS_BATCH_SIZE = 3
+
+
+@contextlib.contextmanager
+def _small_batches(jobs: int) -> Iterator[None]:
+    """For a case run with workers, ``run_offline`` (which the CLI imports when called) cuts
+    the export into small batches; with one job nothing changes."""
+    if jobs < 2:
+        yield
+        return
+    real = validate_command.run_offline
+    validate_command.run_offline = functools.partial(real, batch_size=JOBS_BATCH_SIZE)
+    try:
+        yield
+    finally:
+        validate_command.run_offline = real
 
 
 def write_tree(root: Path, tree: dict[str, bytes]) -> None:

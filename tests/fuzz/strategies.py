@@ -34,4 +34,5 @@ def cases(reader: str) -> st.SearchStrategy[Case]:
         wrap=st.sampled_from(["none", "none", "none", *WRAPS[1:]]),
         format_given=st.sampled_from([True, True, True, False]),
         command=st.sampled_from(["convert", "convert", "convert", "validate"]),
+        jobs=st.sampled_from([1, 1, 1, 2]),
     )

@@ -217,3 +217,25 @@ def test_a_failure_file_round_trips(tmp_path: Path) -> None:
     path = save_failure(case, Problem("crash", "x", "crash:X"), "test", folder=tmp_path)
     assert f"{case_name(case)}.json" == path.name
     assert case == load_failure(path)[0]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_case_with_two_jobs_is_built_and_planned_in_the_workers(
+    monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """A case drawn with ``jobs=2`` reads its export through the planning workers (slices of the
+    staging store), in small batches, so the fuzzer checks that path too; one job never does."""
+    from importer.planning import pool
+
+    submitted: list[int] = []
+    real = pool.PlanningPool._submit
+
+    def counted(self: pool.PlanningPool, batch: Any) -> Any:
+        submitted.append(1)
+        return real(self, batch)
+
+    monkeypatch.setattr(pool.PlanningPool, "_submit", counted)
+    swap = [{"op": "swap", "file": 0, "unit": 3, "a": 7, "b": 0}]
+    case = Case("zendesk", "samples/zendesk", swap, jobs=jobs)
+    assert [] == runner().run(case)
+    assert (jobs == 2) == (len(submitted) > 3)
