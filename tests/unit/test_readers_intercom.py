@@ -41,8 +41,8 @@ def _read(
         conversation,
         "export.json:1",
         mapping,
-        people or People({}, {}, {}),
-        parts or [],
+        people=people or People({}, {}, {}),
+        separate_parts=parts or [],
     )
     if record.data is not None:
         Conversation.model_validate(record.data)

@@ -83,6 +83,7 @@ class _Conversion(Conversion):
         conversation: Mapping[str, Any],
         location: str,
         mapping: IntercomMapping,
+        *,
         people: People,
     ) -> None:
         self.conversation = conversation
@@ -305,6 +306,7 @@ def conversation_record(
     conversation: Mapping[str, Any],
     location: str,
     mapping: IntercomMapping,
+    *,
     people: People = NO_PEOPLE,
     separate_parts: Iterable[tuple[Mapping[str, Any], str]] = (),
 ) -> SourceRecord:
@@ -313,7 +315,7 @@ def conversation_record(
     ``separate_parts`` are ``(part, "file:line")`` pairs of the conversation's parts read from
     their own stream; parts also nested in the object (same id) are read once.
     """
-    conversion = _Conversion(conversation, location, mapping, people)
+    conversion = _Conversion(conversation, location, mapping, people=people)
     source_id = conversion.source_id
     if source_id is None:
         error = Finding(

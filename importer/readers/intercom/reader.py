@@ -209,13 +209,13 @@ class IntercomReader(StagedReader[IntercomMapping]):
             contacts_given=store.count(CONTACTS) > 0,
         )
         for staged in store.of_kind(CONVERSATIONS):
-            build = partial(self._conversation, store, staged, rules, people)
+            build = partial(self._conversation, store, staged, rules, people=people)
             yield read_safely(build, staged.staged_record.location, staged.key)
         yield from orphan_records(store, PARTS, CONVERSATIONS, "part", "conversation")
 
     @staticmethod
     def _conversation(
-        store: StagingStore, staged: Staged, rules: IntercomMapping, people: People
+        store: StagingStore, staged: Staged, rules: IntercomMapping, *, people: People
     ) -> SourceRecord:
         conversation = staged.staged_record
         parts = [part.staged_record for part in store.by_key(PARTS, staged.key)]
@@ -223,8 +223,8 @@ class IntercomReader(StagedReader[IntercomMapping]):
             conversation.data,
             conversation.location,
             rules,
-            people,
-            [(part.data, part.location) for part in parts],
+            people=people,
+            separate_parts=[(part.data, part.location) for part in parts],
         )
         replaced = conversation.replaced + sum(part.replaced for part in parts)
         record.warnings[:0] = staged_notes(
