@@ -25,7 +25,6 @@ PENDING: tuple[str, ...] = (
     "importer/readers/*.py",
     "importer/readers/canonical/",
     "importer/readers/csv/",
-    "importer/readers/mail/",
 )
 
 

@@ -45,7 +45,7 @@ class MailError(ValueError):
 _ONCE_HEADERS = ("message-id", "date", "subject", "x-gmail-labels", "x-gm-thrid")
 
 
-def mail_head(message: Message, raw: RawMail, number: int, rules: MailMapping) -> dict[str, Any]:
+def mail_head(message: Message, raw: RawMail, number: int, *, rules: MailMapping) -> dict[str, Any]:
     """The staged head of one mail (JSON values only)."""
     headers = Headers(message)
     notes: list[str] = []
@@ -67,7 +67,7 @@ def mail_head(message: Message, raw: RawMail, number: int, rules: MailMapping) -
     moment, time_note = _mail_time(headers, raw, rules)
     if time_note:
         notes.append(time_note)
-    out, why = _left_out(message, headers, senders, labels, rules)
+    out, why = _left_out(message, headers, senders, labels=labels, rules=rules)
     thread = headers.text("x-gm-thrid") if rules.gmail_thread_ids else None
     return {
         "n": number,
@@ -125,6 +125,7 @@ def _left_out(
     message: Message,
     headers: Headers,
     senders: list[tuple[str, str]],
+    *,
     labels: list[str],
     rules: MailMapping,
 ) -> tuple[str | None, str | None]:
@@ -202,7 +203,7 @@ def mail_body(message: Message) -> dict[str, Any]:
     else:
         body["body_text"] = ""
     attachments: list[dict[str, Any]] = []
-    _collect(message, chosen, attachments, notes)
+    _collect(message, chosen, attachments, notes=notes)
     body["attachments"] = attachments
     body["notes"] = notes
     return body
@@ -243,7 +244,7 @@ def _text_of(part: Message, notes: list[str]) -> str:
 
 
 def _collect(
-    part: Message, chosen: Message | None, found: list[dict[str, Any]], notes: list[str]
+    part: Message, chosen: Message | None, found: list[dict[str, Any]], *, notes: list[str]
 ) -> None:
     """Every attachment under ``part``: leaves that are not the body and not a text
     alternative of it, and attached mails (``message/rfc822``) as ``.eml`` files."""
@@ -254,7 +255,7 @@ def _collect(
     if part.is_multipart():
         for inner in part.get_payload():
             if isinstance(inner, Message):
-                _collect(inner, chosen, found, notes)
+                _collect(inner, chosen, found, notes=notes)
         return
     if part is chosen or part.get_content_maintype() == "message":
         return
@@ -271,7 +272,7 @@ def _collect(
         return  # the other alternative of the body (text/plain beside text/html)
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
-    _attach(found, notes, data, content_type, name, bool(content_id))
+    _attach(found, notes, data, content_type=content_type, name=name, inline=bool(content_id))
 
 
 def _attach_mail(part: Message, found: list[dict[str, Any]], notes: list[str]) -> None:
@@ -283,13 +284,21 @@ def _attach_mail(part: Message, found: list[dict[str, Any]], notes: list[str]) -
     subject = Headers(inner).text("subject") or "" if isinstance(inner, Message) else ""
     name = f"{subject.strip()[:60] or 'attached mail'}.eml".replace("/", "-")
     given = part.get_filename()
-    _attach(found, notes, data, "message/rfc822", decoded_word(given) if given else name, False)
+    _attach(
+        found,
+        notes,
+        data,
+        content_type="message/rfc822",
+        name=decoded_word(given) if given else name,
+        inline=False,
+    )
 
 
 def _attach(
     found: list[dict[str, Any]],
     notes: list[str],
     data: bytes,
+    *,
     content_type: str,
     name: str | None,
     inline: bool,

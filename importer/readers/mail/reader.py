@@ -111,7 +111,7 @@ class MailReader(Reader):
         team = _Team(rules)
         with StagingStore(workdir) as store:
             threads = Threads(store)
-            mails = self._stage(files, rules, team, threads, store)
+            mails = self._stage(files, rules, team, threads=threads, store=store)
             if not mails:
                 names = ", ".join(f.name for f in files_in_order(files, self.roles)[:3])
                 raise FormatError(f"no mail found in {names}: give the export's mbox or .eml files")
@@ -141,7 +141,7 @@ class MailReader(Reader):
                 held = record
             for heads in threads.conversations():
                 location = heads[0]["loc"]
-                build = partial(_conversation, heads, store, rules, team, pending)
+                build = partial(_conversation, heads, store, rules, team=team, pending=pending)
                 record = read_safely(build, location, heads[0]["id"])
                 if record.data is None and record.error is None:
                     continue  # nothing kept: its warnings wait in ``pending``
@@ -164,6 +164,7 @@ class MailReader(Reader):
         files: Mapping[str, Sequence[RoleFile]],
         rules: MailMapping,
         team: _Team,
+        *,
         threads: Threads,
         store: StagingStore,
     ) -> int:
@@ -173,14 +174,14 @@ class MailReader(Reader):
             for raw in iter_raw_mails(input_file):
                 number += 1
                 if raw.problem is not None:  # over the bound, or no mail: never parsed
-                    _put_unread(store, raw, raw.problem, raw.code)
+                    _put_unread(store, raw, raw.problem, code=raw.code)
                     continue
                 try:
                     message = parse(raw)
-                    head = mail_head(message, raw, number, rules)
+                    head = mail_head(message, raw, number, rules=rules)
                     body = mail_body(message)
                 except Exception as exc:  # one mail's trouble is its own
-                    _put_unread(store, raw, str(exc), PARSE)
+                    _put_unread(store, raw, str(exc), code=PARSE)
                     continue
                 if head["sent"] and head["from"] and head["sole_sender"]:
                     team.learned.add(head["from"][0])
@@ -189,7 +190,7 @@ class MailReader(Reader):
         return number
 
 
-def _put_unread(store: StagingStore, raw: RawMail, reason: str, code: str) -> None:
+def _put_unread(store: StagingStore, raw: RawMail, reason: str, *, code: str) -> None:
     """Stage a mail that is not read: why, its first text and its Message-ID if it has one."""
     text = raw.data[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
     store.put(UNREAD, None, raw.location, [reason, text, raw_message_id(raw.data), code])
@@ -209,7 +210,7 @@ def _unread_record(location: str, staged: list[Any]) -> SourceRecord:
     return SourceRecord(location, None, mail_id, error=error, raw_text=text)
 
 
-def _left_out(head: dict[str, Any], code: str, why: str, source_id: str | None) -> Finding:
+def _left_out(head: dict[str, Any], code: str, why: str, *, source_id: str | None) -> Finding:
     message = f"the mail {_mail_id(head)} is left out: {why}"
     return Finding("read", f"mail.{code}", message, head["loc"], source_id)
 
@@ -280,6 +281,7 @@ def _conversation(
     heads: list[dict[str, Any]],
     store: StagingStore,
     rules: MailMapping,
+    *,
     team: _Team,
     pending: list[Finding],
 ) -> SourceRecord:
@@ -287,7 +289,7 @@ def _conversation(
     mail was left out, their warnings then added to ``pending``."""
     kept, skipped = _kept_and_skipped(heads, rules, team)
     source_id = _source_id(kept[0][0]) if kept else None
-    notes = [_left_out(head, code, why, source_id) for head, code, why in skipped]
+    notes = [_left_out(head, code, why, source_id=source_id) for head, code, why in skipped]
     if not kept:
         pending.extend(notes)
         return SourceRecord(heads[0]["loc"], None, None)
