@@ -43,7 +43,7 @@ class CsvGroups(RecordBatch):
 
 
 def generic_csv_batches(
-    files: Sequence[tuple[InputFile, str]], columns: CsvColumns, folder: Path, size: int
+    files: Sequence[tuple[InputFile, str]], columns: CsvColumns, folder: Path, *, size: int
 ) -> Iterator[CsvGroups]:
     """:func:`~importer.readers.csv.stage.read_generic_csv` in batches of ``size``
     conversations, built where planned."""

@@ -102,7 +102,7 @@ class ConversationBuilder:
             cells = cells_of(self.headers[file], head.fields)
         location = f"{self.files[file].name}:{line}"
         record = SourceRecord(location, None, cid)
-        data = self._conversation_data(cells, file, line, record)
+        data = self._conversation_data(cells, file, line, record=record)
         messages: list[dict[str, Any]] = []
         bad_rows: list[Finding] = []
         raw_rows: list[str] = []
@@ -136,7 +136,7 @@ class ConversationBuilder:
         return f"{self.files[file].name}:{line}:{position}"
 
     def _conversation_data(
-        self, cells: dict[str, str], file: int, line: int, record: SourceRecord
+        self, cells: dict[str, str], file: int, line: int, *, record: SourceRecord
     ) -> dict[str, Any]:
         value = {f: cells[c] for f, c, _ in self.conversation_fields if c in cells}
         layout = self.layout[file]
@@ -223,7 +223,7 @@ class ConversationBuilder:
         if "attachments" in value:
             location = self._at(row.file, row.line, self.columns.message["attachments"])
             message["attachments"] = self._attachments(
-                value["attachments"], row.file, location, record
+                value["attachments"], row.file, location, record=record
             )
         if layout.has_body_column and "body_html" not in message and "body_text" not in message:
             # empty body cells: an empty body, as in canonical input (left out, or "(attachment)")
@@ -231,7 +231,7 @@ class ConversationBuilder:
         return message
 
     def _attachments(
-        self, cell: str, file: int, location: str, record: SourceRecord
+        self, cell: str, file: int, location: str, *, record: SourceRecord
     ) -> list[dict[str, Any]]:
         attachments: list[dict[str, Any]] = []
         for relative in self._split(cell):

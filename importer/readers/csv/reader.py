@@ -65,7 +65,7 @@ class CsvReader(Reader):
         *,
         size: int,
     ) -> Iterator[RecordBatch]:
-        return generic_csv_batches(self._by_role(files), csv_columns(mapping), workdir, size)
+        return generic_csv_batches(self._by_role(files), csv_columns(mapping), workdir, size=size)
 
     def _by_role(self, files: Mapping[str, Sequence[RoleFile]]) -> list[tuple[InputFile, str]]:
         return [(rf.file, rf.role) for role in self.roles for rf in files.get(role, ())]

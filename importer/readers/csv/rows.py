@@ -175,7 +175,9 @@ class CsvRows:
                 counted = CP1252_COUNT.count
                 nuls, self.nuls = self.nuls, 0
                 if row is None:
-                    yield self._broken(start, replaced, nuls, problem or UNCLOSED_QUOTE, held[0])
+                    yield self._broken(
+                        start, replaced, nuls, problem=problem or UNCLOSED_QUOTE, raw=held[0]
+                    )
                 elif not is_blank_row(row):
                     if self.width is None:
                         self.width = len(row)
@@ -194,7 +196,7 @@ class CsvRows:
             return None, UNCLOSED_QUOTE
         return row, problem
 
-    def _broken(self, start: int, replaced: int, nuls: int, problem: str, raw: bytes) -> CsvRow:
+    def _broken(self, start: int, replaced: int, nuls: int, *, problem: str, raw: bytes) -> CsvRow:
         """The invalid record of the line ``raw`` (its first), kept as text when it is within
         the bound; its cells read leniently up to the trouble."""
         if len(raw) > self.bound:
@@ -214,7 +216,7 @@ class CsvRows:
         self.line = start
         CP1252_COUNT.count = counted  # the lines read again count their own bytes
         self.nuls = 0
-        return self._broken(start, 0, 0, UNCLOSED_QUOTE, held[0])
+        return self._broken(start, 0, 0, problem=UNCLOSED_QUOTE, raw=held[0])
 
     def _large(self, start: int) -> Iterator[CsvRow]:
         """The record at line ``start`` that is larger than ``large`` bytes, parsed by
@@ -247,14 +249,14 @@ class CsvRows:
             pending.clear()
             self.line = start
             CP1252_COUNT.count = counted
-            yield self._broken(start, 0, 0, UNCLOSED_QUOTE, first)
+            yield self._broken(start, 0, 0, problem=UNCLOSED_QUOTE, raw=first)
             return
         self.line = start + used - 1
         if size > self.bound:  # its text is not kept; the cells before the bound name it
             problem = over_record_bound("the CSV row", size, self.limits)
             yield CsvRow(start, None, replaced, nuls, problem, None, fields)
         elif broken:
-            yield self._broken(start, replaced, nuls, UNCLOSED_QUOTE, first)
+            yield self._broken(start, replaced, nuls, problem=UNCLOSED_QUOTE, raw=first)
         else:
             if self.width is None:
                 self.width = len(fields)

@@ -99,10 +99,10 @@ class CsvStage(ConversationBuilder):
                     + ", ".join(repr(name) for name in self.headers[index][:8])
                     + "); name the columns with --mapping (see mappings/csv.toml)"
                 )
-            self._stage_rows(index, rows, id_column, kind == "conversations")
+            self._stage_rows(index, rows, id_column, conversations=kind == "conversations")
 
     def _stage_rows(
-        self, index: int, rows: Iterator[CsvRow], id_column: str, conversations: bool
+        self, index: int, rows: Iterator[CsvRow], id_column: str, *, conversations: bool
     ) -> None:
         input_file = self.files[index]
         header = self.headers[index]
@@ -157,7 +157,9 @@ class CsvStage(ConversationBuilder):
                 row = decoded_row(head.payload)
                 location = self._location(row)
                 if isinstance(row, BrokenRow):
-                    yield _invalid(location, head.key, row.error, row.error_at, row.raw)
+                    yield _invalid(
+                        location, head.key, row.error, error_at=row.error_at, raw=row.raw
+                    )
                 elif head.first_parent != head.seq:
                     yield self._repeated(head, row)
                 else:
@@ -181,7 +183,7 @@ class CsvStage(ConversationBuilder):
         first_at = self._location(decoded_row(payload))
         error = f"conversation id {head.key!r} appears again (first at {first_at})"
         cells = cells_of(self.headers[row.file], row.fields)
-        return _invalid(location, head.key, error, location, cells.get(RAW_TEXT_KEY))
+        return _invalid(location, head.key, error, error_at=location, raw=cells.get(RAW_TEXT_KEY))
 
     def _orphan(self, head: GroupedRow, group: Sequence[GroupedRow]) -> SourceRecord:
         conversation_files = ", ".join(
@@ -194,11 +196,11 @@ class CsvStage(ConversationBuilder):
             "add its row there or correct the id"
         )
         location = self._location(decoded_row(head.payload))
-        return _invalid(location, head.key, error, location)
+        return _invalid(location, head.key, error, error_at=location)
 
 
 def _invalid(
-    location: str, cid: str | None, error: str, error_at: str | None, raw: str | None = None
+    location: str, cid: str | None, error: str, *, error_at: str | None, raw: str | None = None
 ) -> SourceRecord:
     finding = Finding("read", "parse", error, error_at or location, cid)
     return SourceRecord(location, None, cid, error=finding, raw_text=raw)
