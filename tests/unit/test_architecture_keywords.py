@@ -23,7 +23,6 @@ ALLOWED: dict[str, str] = {}
 #: ending in ``/`` (every file under it), or ``"<folder>/*.py"`` (only the files directly in it)
 PENDING: tuple[str, ...] = (
     "importer/readers/*.py",
-    "importer/readers/canonical/",
 )
 
 

@@ -35,7 +35,7 @@ def _source_id(data: dict[str, Any]) -> str | None:
 
 
 def _resolve_attachments(
-    data: dict[str, Any], input_file: InputFile, location: str, source_id: str | None
+    data: dict[str, Any], input_file: InputFile, location: str, *, source_id: str | None
 ) -> list[Finding]:
     """Rewrite relative attachment paths in place; the findings of those left out."""
     left_out: list[Finding] = []
@@ -95,7 +95,7 @@ def source_record(record: JsonRecord, input_file: InputFile) -> SourceRecord:
                 source_id=source_id,
             )
         )
-    left_out = _resolve_attachments(data, input_file, record.location, source_id)
+    left_out = _resolve_attachments(data, input_file, record.location, source_id=source_id)
     messages = data.get("messages")
     count = len(messages) if isinstance(messages, list) else 0
     return SourceRecord(
