@@ -161,7 +161,7 @@ async def fetch_attachments(
     try:
         make_private_dirs(folder)  # 0700 where created; a folder given keeps its mode
         with (
-            open_export(inputs, format_name, mapping_file, read_limits) as export,
+            open_export(inputs, format_name, mapping_file, limits=read_limits) as export,
             Progress("fetch", enabled=show_progress) as progress,
         ):
             report.format = export.format

@@ -247,7 +247,7 @@ async def plan_import(
     try:
         with (
             open_export(
-                inputs, transform.format, transform.mapping_file, transform.read_limits
+                inputs, transform.format, transform.mapping_file, limits=transform.read_limits
             ) as export,
             DeadLetterFile(
                 dead_letter_path,

@@ -190,7 +190,7 @@ async def _run_export(
     settings = job.settings
     transform = settings.transform
     with open_export(
-        inputs, transform.format, transform.mapping_file, transform.read_limits
+        inputs, transform.format, transform.mapping_file, limits=transform.read_limits
     ) as export:
         report = Report(
             "run",

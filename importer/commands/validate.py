@@ -48,7 +48,7 @@ def run_offline(
     is read, the ``read_counts`` event says what the reading met."""
     started = time.monotonic()
     with open_export(
-        inputs, settings.format, settings.mapping_file, settings.read_limits
+        inputs, settings.format, settings.mapping_file, limits=settings.read_limits
     ) as export:
         report = Report(command, export.format, input_names or [str(path) for path in inputs])
         ctx = plan_context(settings, export, offline=True)

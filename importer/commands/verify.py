@@ -160,7 +160,7 @@ async def _verify(
     seconds = _announce(scope, settings.rate_limit)
     date_range = parse_date_range(transform.since, transform.until, load_zone(transform.source_tz))
     with open_export(
-        inputs, transform.format, transform.mapping_file, transform.read_limits
+        inputs, transform.format, transform.mapping_file, limits=transform.read_limits
     ) as export:
         report = VerifyReport(
             checkpoint=str(checkpoint.path),

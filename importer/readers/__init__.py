@@ -75,6 +75,7 @@ class Export:
         reader: Reader,
         mapping: dict[str, Any],
         inputs: Sequence[Path],
+        *,
         files_by_role: Mapping[str, Sequence[RoleFile]],
         warnings: Sequence[Finding] = (),
         unread: Sequence[SourceRecord] = (),
@@ -209,6 +210,7 @@ def open_export(
     inputs: Sequence[Path],
     format_name: str | None = None,
     mapping_file: Path | None = None,
+    *,
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Export:
     """Open the export made of ``inputs``: list its files (each read within ``limits``),
@@ -243,4 +245,6 @@ def open_export(
     for finding in (unreadable := unreadable_files(detected, chosen)):
         log.warning("%s", finding.message)
     unread = [_unread_file(finding) for finding in [*skipped, *unreadable]]
-    return Export(reader, mapping, inputs, files_by_role, warnings, unread)
+    return Export(
+        reader, mapping, inputs, files_by_role=files_by_role, warnings=warnings, unread=unread
+    )

@@ -94,6 +94,7 @@ def finished_record(
     location: str,
     data: dict[str, Any],
     source_id: str | None,
+    *,
     warnings: list[Finding],
     left_out: list[Finding],
     message_locations: list[str],
@@ -127,7 +128,7 @@ class Conversion:
         self.left_out: list[Finding] = []
         self.dropped: Counter[str] = Counter()
 
-    def finding(self, stage: str, code: str, message: str, where: str | None = None) -> Finding:
+    def finding(self, stage: str, code: str, message: str, *, where: str | None = None) -> Finding:
         """A finding of this conversation (at its location unless ``where`` is given)."""
         return Finding(stage, code, message, where or self.location, self.source_id)
 
@@ -145,9 +146,9 @@ class Conversion:
             self.location,
             data,
             self.source_id,
-            self.warnings,
-            self.left_out,
-            self.message_locations,
+            warnings=self.warnings,
+            left_out=self.left_out,
+            message_locations=self.message_locations,
         )
 
 
@@ -158,6 +159,7 @@ def stage_once(
     store: StagingStore,
     kind: str,
     key: str | None,
+    *,
     item: JsonRecord,
     data: dict[str, Any],
     later_wins: Callable[[dict[str, Any], dict[str, Any]], bool],
@@ -175,9 +177,9 @@ def stage_once(
     kept = earlier.staged_record
     if later_wins(data, kept.data):
         store.replace_record(earlier.seq, staged)
-        store.put(DUPLICATES, key, kept.location, item.location)
+        store.put(DUPLICATES, key, kept.location, record=item.location)
     else:
-        store.put(DUPLICATES, key, item.location, None)
+        store.put(DUPLICATES, key, item.location, record=None)
 
 
 def encoding_notes(replaced: int, location: str, key: str | None) -> list[Finding]:
@@ -188,7 +190,7 @@ def encoding_notes(replaced: int, location: str, key: str | None) -> list[Findin
 
 
 def duplicate_notes(
-    store: StagingStore, key: str | None, location: str, message: str
+    store: StagingStore, key: str | None, location: str, *, message: str
 ) -> list[Finding]:
     """One warning per copy of ``key`` passed over (:func:`stage_once`); ``message`` names
     ``{key}`` and the place of the copy, ``{where}``."""
@@ -201,16 +203,15 @@ def duplicate_notes(
 
 
 def staged_notes(
-    store: StagingStore, key: str | None, replaced: int, location: str, duplicate: str
+    store: StagingStore, key: str | None, replaced: int, *, location: str, duplicate: str
 ) -> list[Finding]:
     """The encoding warning, then the duplicate warnings, of one staged conversation."""
-    return encoding_notes(replaced, location, key) + duplicate_notes(
-        store, key, location, duplicate
-    )
+    duplicates = duplicate_notes(store, key, location, message=duplicate)
+    return encoding_notes(replaced, location, key) + duplicates
 
 
 def orphan_records(
-    store: StagingStore, kind: str, parent_kind: str, child: str, parent: str
+    store: StagingStore, kind: str, parent_kind: str, *, child: str, parent: str
 ) -> Iterator[SourceRecord]:
     """One invalid record per parent key that records of ``kind`` name but no record of
     ``parent_kind`` has: ``child`` and ``parent`` are their words (``comment``, ``ticket``)."""
@@ -232,6 +233,7 @@ class StagedLookup(Generic[T]):
         store: StagingStore,
         kind: str,
         convert: Callable[[Any], T | None],
+        *,
         cached: int = 0,
     ) -> None:
         self.store = store
@@ -261,6 +263,7 @@ def with_warnings_first(
     records: Iterable[SourceRecord],
     pending: list[Finding],
     reader: Reader,
+    *,
     files: Mapping[str, Sequence[RoleFile]],
 ) -> Iterator[SourceRecord]:
     """``records``, the first one carrying ``pending`` before its own warnings; none at all:
@@ -323,7 +326,7 @@ class StagedReader(Reader, Generic[RulesT]):
             store.commit()
             pending = routed.take_warnings() + warnings
             records = self._all_records(store, rules)
-            yield from with_warnings_first(records, pending, self, files)
+            yield from with_warnings_first(records, pending, self, files=files)
 
     def record_batches(
         self,
@@ -334,7 +337,7 @@ class StagedReader(Reader, Generic[RulesT]):
         size: int,
     ) -> Iterator[RecordBatch]:
         """Staged here, built in the planning workers (:mod:`importer.readers.staged_batches`)."""
-        return staged_batches(self, files, mapping, workdir, size)
+        return staged_batches(self, files, mapping, workdir=workdir, size=size)
 
     def stage_all(self, routed: RoutedItems, store: StagingStore) -> list[Finding]:
         """Stage every record ``routed`` gives; the read's warnings of what was not staged."""
@@ -369,7 +372,7 @@ class StagedReader(Reader, Generic[RulesT]):
         report while staging, in a reader that overrides this)."""
         hint = self.unparsed_hint(role, item)
         unparsed = UnparsedRecord(role, item.error or "", item.raw_text, hint)
-        store.put(UNPARSED, hint, item.location, unparsed)  # a JSON list
+        store.put(UNPARSED, hint, item.location, record=unparsed)  # a JSON list
         return None
 
     def unparsed_hint(self, role: str, item: JsonRecord) -> str | None:

@@ -95,6 +95,7 @@ def _scanned_records(
     scanner: JsonItemScanner,
     chunks: Iterable[bytes],
     where: _Where,
+    *,
     path: str | None = None,
 ) -> Iterator[JsonRecord]:
     """The records of the items ``scanner`` splits ``chunks`` into; a page keyed by request path
@@ -127,7 +128,7 @@ def _item_records(item: ScannedItem, where: _Where, path: str | None) -> Iterato
         yield JsonRecord(location, None, stream, error=message, request_path=path)
     elif item.path is not None:
         page = JsonItemScanner(item.line, limits.max_record_bytes)
-        yield from _scanned_records(page, [item.raw], where, item.path)
+        yield from _scanned_records(page, [item.raw], where, path=item.path)
     else:
         yield from parse_record(
             item.raw,
@@ -148,7 +149,7 @@ def _chunks(stream: BinaryIO, first: bytes) -> Iterator[bytes]:
 
 
 def _document_records(
-    stream: BinaryIO, first: bytes, first_number: int, where: _Where
+    stream: BinaryIO, first: bytes, first_number: int, *, where: _Where
 ) -> Iterator[JsonRecord]:
     scanner = JsonItemScanner(first_number, where.limits.max_record_bytes)
     yield from _scanned_records(scanner, _chunks(stream, first), where)
@@ -173,14 +174,14 @@ def iter_json_records(input_file: InputFile) -> Iterator[JsonRecord]:
         columns = _raw_csv_columns(first)
         if columns is not None:
             yield from airbyte_csv_records(
-                stream, where.name, columns, number, hint=where.hint, limits=limits
+                stream, where.name, columns, header_line=number, hint=where.hint, limits=limits
             )
         elif looks_like_ndjson(first, limits):
             yield from ndjson_records(
                 stream, where.name, first, first_number=number, limits=limits, hint=where.hint
             )
         else:
-            yield from _document_records(stream, first, number, where)
+            yield from _document_records(stream, first, number, where=where)
 
 
 def json_line_runs(
@@ -198,11 +199,16 @@ def json_line_runs(
         columns = _raw_csv_columns(first)
         if columns is not None:
             yield from airbyte_csv_records(
-                stream, where.name, columns, first_number, hint=where.hint, limits=limits
+                stream,
+                where.name,
+                columns,
+                header_line=first_number,
+                hint=where.hint,
+                limits=limits,
             )
             return
         if not looks_like_ndjson(first, limits):
-            yield from _document_records(stream, first, first_number, where)
+            yield from _document_records(stream, first, first_number, where=where)
             return
         run: list[tuple[int, bytes | int]] = []
         run_bytes = 0

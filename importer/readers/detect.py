@@ -256,7 +256,7 @@ def assign_roles(
         if unused and d.location is not None:
             key = d.stream or d.file.name
             warnings.setdefault(
-                key, unused_records_warning(name, d.stream, d.file.name, d.location)
+                key, unused_records_warning(name, d.stream, d.file.name, location=d.location)
             )
     return by_role, list(warnings.values())
 

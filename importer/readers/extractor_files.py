@@ -153,7 +153,7 @@ class _Rows:
 
 
 def _row_records(
-    row: bytes, number: int, name: str, columns: list[str], hint: str | None, limits: ReadLimits
+    row: bytes, number: int, name: str, *, columns: list[str], hint: str | None, limits: ReadLimits
 ) -> Iterator[JsonRecord]:
     """The records of one raw row: its ``_airbyte_data`` parsed as a JSON record."""
     text, replaced = decode_bytes(row)
@@ -174,8 +174,8 @@ def airbyte_csv_records(
     stream: BinaryIO,
     name: str,
     columns: list[str],
-    header_line: int,
     *,
+    header_line: int,
     hint: str | None,
     limits: ReadLimits,
 ) -> Iterator[JsonRecord]:
@@ -189,4 +189,4 @@ def airbyte_csv_records(
             message = over_record_bound(f"the row at line {number}", row, limits)
             yield JsonRecord(f"{name}:{number}", None, hint, error=message)
         elif row.strip():
-            yield from _row_records(row, number, name, columns, hint, limits)
+            yield from _row_records(row, number, name, columns=columns, hint=hint, limits=limits)

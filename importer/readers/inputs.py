@@ -128,7 +128,7 @@ def _archive_files(
         if _skipped(member.split("/")):
             continue
         name = f"{archive}{ARCHIVE_SEPARATOR}{member}"
-        why = member_over_bound(name, info.file_size, info.compress_size, limits)
+        why = member_over_bound(name, info.file_size, info.compress_size, limits=limits)
         if why is not None:
             skipped.append(Finding("read", "member_over_bound", why, name))
             continue

@@ -55,7 +55,7 @@ def size_text(size: int) -> str:
     return f"{size} bytes"  # pragma: no cover (unreachable)
 
 
-def over_record_bound(what: str, size: int, limits: ReadLimits, at_least: bool = False) -> str:
+def over_record_bound(what: str, size: int, limits: ReadLimits, *, at_least: bool = False) -> str:
     """The message of a record over ``--max-record-bytes``: what it is, its size, the bound and
     what to do. ``at_least``: reading stopped at the bound, so ``size`` is a lower bound."""
     more = "more than " if at_least else ""
@@ -67,7 +67,7 @@ def over_record_bound(what: str, size: int, limits: ReadLimits, at_least: bool =
 
 
 def member_over_bound(
-    member: str, inflated: int, compressed: int, limits: ReadLimits
+    member: str, inflated: int, compressed: int, *, limits: ReadLimits
 ) -> str | None:
     """Why the archive member ``member`` is not read (its declared sizes break a bound), or
     ``None`` when it is within every bound."""

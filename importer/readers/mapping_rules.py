@@ -92,7 +92,7 @@ class KeyChecks:
             )
 
     def choice(
-        self, mapping: dict[str, Any], key: str, choices: tuple[str, ...], default: str
+        self, mapping: dict[str, Any], key: str, choices: tuple[str, ...], *, default: str
     ) -> str:
         """The word of ``key`` (lower-cased), one of ``choices``."""
         value = mapping.get(key, default)

@@ -40,7 +40,7 @@ _TRAILING_COMMA = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|,(\s*[\]}])')
 
 
 def _refused(
-    location: str, stream: str | None, message: str, raw: bytes, path: str | None
+    location: str, stream: str | None, message: str, *, raw: bytes, path: str | None
 ) -> JsonRecord:
     """A record refused before parsing (over a bound), with what can be kept of its text."""
     head = raw[: MAX_RAW_TEXT + 1].decode("utf-8", "replace")
@@ -73,11 +73,11 @@ def parse_record(
         stream, path = None, stream
     if len(raw) > limits.max_record_bytes:
         message = over_record_bound(f"the record at line {line}", len(raw), limits)
-        yield _refused(location, stream, message, raw, path)
+        yield _refused(location, stream, message, raw=raw, path=path)
         return
     if json_depth_over(raw, limits.max_json_depth) is not None:
         message = nesting_message(f"the record at line {line}", limits)
-        yield _refused(location, stream, message, raw, path)
+        yield _refused(location, stream, message, raw=raw, path=path)
         return
     text, replaced = decode_bytes(raw)
     # _parsed inlined: every record passes here, and this costs it no generator nor _At (no
@@ -85,10 +85,10 @@ def parse_record(
     try:
         value = json.loads(text)
     except (RecursionError, json.JSONDecodeError) as exc:
-        yield from _failed(exc, text, location, line, _At(stream, path, limits, replaced))
+        yield from _failed(exc, text, location, line=line, at=_At(stream, path, limits, replaced))
         return
     if type(value) is dict and AIRBYTE_DATA in value and _raw_row(value):
-        yield from _row_data(value, location, line, _At(stream, path, limits, replaced))
+        yield from _row_data(value, location, line, at=_At(stream, path, limits, replaced))
         return
     yield from records_of(value, location, stream, replaced=replaced, path=path)
 
@@ -113,54 +113,58 @@ def parse_text(
 ) -> Iterator[JsonRecord]:
     """:func:`parse_record` of a record's text already decoded (and within the size bound): an
     Airbyte raw row's ``_airbyte_data`` held as a JSON string."""
-    yield from _text_records(text, f"{name}:{line}", line, _At(stream, None, limits, replaced))
+    yield from _text_records(text, f"{name}:{line}", line, at=_At(stream, None, limits, replaced))
 
 
-def _text_records(text: str, location: str, line: int, at: _At) -> Iterator[JsonRecord]:
+def _text_records(text: str, location: str, line: int, *, at: _At) -> Iterator[JsonRecord]:
     """The records of a JSON text nested inside a record, its depth checked first."""
     if json_depth_over(text, at.limits.max_json_depth) is not None:
         message = nesting_message(f"the record at line {line}", at.limits)
-        yield _refused(location, at.stream, message, text.encode("utf-8", "replace"), at.path)
+        yield _refused(
+            location, at.stream, message, raw=text.encode("utf-8", "replace"), path=at.path
+        )
         return
-    yield from _parsed(text, location, line, at)
+    yield from _parsed(text, location, line, at=at)
 
 
-def _parsed(text: str, location: str, line: int, at: _At) -> Iterator[JsonRecord]:
+def _parsed(text: str, location: str, line: int, *, at: _At) -> Iterator[JsonRecord]:
     """The records of a record's ``text``, or the one invalid record saying why it is not JSON."""
     try:
         value = json.loads(text)
     except (RecursionError, json.JSONDecodeError) as exc:
-        yield from _failed(exc, text, location, line, at)
+        yield from _failed(exc, text, location, line=line, at=at)
         return
     if type(value) is dict and AIRBYTE_DATA in value and _raw_row(value):
-        yield from _row_data(value, location, line, at)
+        yield from _row_data(value, location, line, at=at)
         return
     yield from records_of(value, location, at.stream, replaced=at.replaced, path=at.path)
 
 
 def _failed(
-    exc: RecursionError | json.JSONDecodeError, text: str, location: str, line: int, at: _At
+    exc: RecursionError | json.JSONDecodeError, text: str, location: str, *, line: int, at: _At
 ) -> Iterator[JsonRecord]:
     """The records of a text ``json`` refused: none but the invalid one, unless the only fault
     is commas before a ``]`` or ``}`` (no data in them, nothing to report)."""
     if isinstance(exc, RecursionError):  # within the depth bound, but past what this stack takes
         message = nesting_message(f"the record at line {line}", at.limits)
-        yield _refused(location, at.stream, message, text.encode("utf-8", "replace"), at.path)
+        yield _refused(
+            location, at.stream, message, raw=text.encode("utf-8", "replace"), path=at.path
+        )
         return
     value = _without_trailing_commas(text)
     if value is None:
-        yield _not_json(text, exc, location, line, at)
+        yield _not_json(text, exc, location, line=line, at=at)
     elif type(value) is dict and AIRBYTE_DATA in value and _raw_row(value):
-        yield from _row_data(value, location, line, at)
+        yield from _row_data(value, location, line, at=at)
     else:
         yield from records_of(value, location, at.stream, replaced=at.replaced, path=at.path)
 
 
-def _row_data(value: dict[str, Any], location: str, line: int, at: _At) -> Iterator[JsonRecord]:
+def _row_data(value: dict[str, Any], location: str, line: int, *, at: _At) -> Iterator[JsonRecord]:
     """The records of an Airbyte raw row's ``_airbyte_data``: an object, or its JSON text."""
     data = value[AIRBYTE_DATA]
     if isinstance(data, str):
-        yield from _text_records(data, location, line, at)
+        yield from _text_records(data, location, line, at=at)
     else:
         yield from records_of(data, location, at.stream, replaced=at.replaced, path=at.path)
 
@@ -174,7 +178,7 @@ def _raw_row(value: dict[str, Any]) -> bool:
 
 
 def _not_json(
-    text: str, exc: json.JSONDecodeError, location: str, line: int, at: _At
+    text: str, exc: json.JSONDecodeError, location: str, *, line: int, at: _At
 ) -> JsonRecord:
     """The invalid record of a text that is not valid JSON, with its id (a guess) and text."""
     hint = _ID_HINT.search(text)

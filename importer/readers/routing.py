@@ -81,7 +81,7 @@ class RoutedItems:
         key: str = item.stream or input_file.name
         if key not in self._passed:
             self._passed[key] = unused_records_warning(
-                self.reader.info.name, item.stream, input_file.name, item.location
+                self.reader.info.name, item.stream, input_file.name, location=item.location
             )
 
     def take_warnings(self) -> list[Finding]:
@@ -92,7 +92,7 @@ class RoutedItems:
 
 
 def unused_records_warning(
-    format_name: str, stream: str | None, file_name: str, location: str
+    format_name: str, stream: str | None, file_name: str, *, location: str
 ) -> Finding:
     """The one warning of a stream (or a file) whose records a reader does not use."""
     what = f"records of stream {stream!r}" if stream else f"records of {file_name}"

@@ -144,6 +144,7 @@ class ScanState:
         line: int,
         raw: bytes | int,
         stream: str | None = None,
+        *,
         path: str | None = None,
         page_line: int = 0,
     ) -> ScannedItem:

@@ -111,6 +111,7 @@ def staged_batches(
     reader: StagedReader[Any],
     files: Mapping[str, Sequence[RoleFile]],
     mapping: dict[str, Any],
+    *,
     workdir: Path,
     size: int,
 ) -> Iterator[RecordBatch]:

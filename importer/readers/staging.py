@@ -151,17 +151,17 @@ class StagingStore(Closing):
     # A kind holds staged records or plain values, never both. A staged record is the JSON list
     # ``[data, replaced]`` (at the row's location), ``[data, replaced, location]`` once replaced:
     # as fast as the untyped lists before it (columns of their own cost 15% more a put).
-    def put(self, kind: str, key: str | None, location: str, record: Any) -> int:
+    def put(self, kind: str, key: str | None, location: str, *, record: Any) -> int:
         """Stage ``record`` (any JSON value) under ``kind`` and ``key``; return its ``seq``."""
-        return self._insert(kind, key, location, _encode(record))
+        return self._insert(kind, key, location, text=_encode(record))
 
     def put_record(self, kind: str, key: str | None, record: StagedRecord) -> int:
         """Stage a parsed record under ``kind`` and ``key``, at its location; its ``seq``."""
         data, replaced, location = record
         self._record_kinds.add(kind)
-        return self._insert(kind, key, location, _encode((data, replaced)))
+        return self._insert(kind, key, location, text=_encode((data, replaced)))
 
-    def _insert(self, kind: str, key: str | None, location: str, text: str) -> int:
+    def _insert(self, kind: str, key: str | None, location: str, *, text: str) -> int:
         self._seq += 1
         self._rows.append((self._seq, kind, key, location, text))
         self._row_keys.add((kind, key))

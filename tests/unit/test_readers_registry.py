@@ -61,7 +61,7 @@ class _Desk(Reader):
             for role, item in routed:
                 assert item.data is not None
                 key = item.data.get("ticket_id", item.data.get("id"))
-                store.put(role, str(key), item.location, item.data)
+                store.put(role, str(key), item.location, record=item.data)
             pending = routed.take_warnings()
             for ticket in store.of_kind("tickets"):
                 messages = [m.record for m in store.by_key("messages", ticket.key)]

@@ -11,11 +11,11 @@ from importer.readers.staging import StagingStore
 
 def test_records_by_key_in_the_order_they_were_put(tmp_path: Path) -> None:
     with StagingStore(tmp_path) as store:
-        store.put("comments", "2", "c.json:1", {"id": 20})
-        store.put("tickets", "1", "t.json:1", {"id": 1})
-        store.put("comments", "1", "c.json:2", {"id": 10})
-        store.put("tickets", "2", "t.json:2", {"id": 2})
-        store.put("comments", "1", "c.json:3", {"id": 11})
+        store.put("comments", "2", "c.json:1", record={"id": 20})
+        store.put("tickets", "1", "t.json:1", record={"id": 1})
+        store.put("comments", "1", "c.json:2", record={"id": 10})
+        store.put("tickets", "2", "t.json:2", record={"id": 2})
+        store.put("comments", "1", "c.json:3", record={"id": 11})
         tickets = list(store.of_kind("tickets"))
         assert [(t.key, t.location, t.record) for t in tickets] == [
             ("1", "t.json:1", {"id": 1}),
@@ -30,8 +30,8 @@ def test_records_by_key_in_the_order_they_were_put(tmp_path: Path) -> None:
 def test_first_replace_and_count(tmp_path: Path) -> None:
     with StagingStore(tmp_path) as store:
         assert store.first("users", "7") is None
-        seq = store.put("users", "7", "u.json:4", {"name": "A"})
-        store.put("users", "7", "u.json:9", {"name": "B"})
+        seq = store.put("users", "7", "u.json:4", record={"name": "A"})
+        store.put("users", "7", "u.json:9", record={"name": "B"})
         store.replace(seq, {"name": "A", "email": "a@example.com"})
         first = store.first("users", "7")
         assert first is not None
@@ -47,19 +47,19 @@ def test_first_replace_and_count(tmp_path: Path) -> None:
 
 def test_keys_without_gives_orphans_with_their_first_record_and_count(tmp_path: Path) -> None:
     with StagingStore(tmp_path) as store:
-        store.put("comments", "9", "c.json:1", {})
-        store.put("tickets", "1", "t.json:1", {})
-        store.put("comments", "1", "c.json:2", {})
-        store.put("comments", "8", "c.json:3", {})
-        store.put("comments", "9", "c.json:4", {})
+        store.put("comments", "9", "c.json:1", record={})
+        store.put("tickets", "1", "t.json:1", record={})
+        store.put("comments", "1", "c.json:2", record={})
+        store.put("comments", "8", "c.json:3", record={})
+        store.put("comments", "9", "c.json:4", record={})
         orphans = [(k, f.location, n) for k, f, n in store.keys_without("comments", "tickets")]
         assert orphans == [("9", "c.json:1", 2), ("8", "c.json:3", 1)]
 
 
 def test_records_without_a_key_and_any_json_value(tmp_path: Path) -> None:
     with StagingStore(tmp_path) as store:
-        store.put("unparsed", None, "t.json:3", {"error": "not valid JSON", "raw": "{"})
-        store.put("fields", "f1", "f.json:1", ["a", 1, None])
+        store.put("unparsed", None, "t.json:3", record={"error": "not valid JSON", "raw": "{"})
+        store.put("fields", "f1", "f.json:1", record=["a", 1, None])
         assert [s.record for s in store.by_key("unparsed", None)] == [
             {"error": "not valid JSON", "raw": "{"}
         ]
@@ -72,7 +72,7 @@ def test_records_without_a_key_and_any_json_value(tmp_path: Path) -> None:
 def test_many_records_stream_from_disk(tmp_path: Path) -> None:
     with StagingStore(tmp_path) as store:
         for number in range(30_000):  # more than one commit batch
-            store.put("comments", str(number % 1000), f"c.json:{number + 1}", {"n": number})
+            store.put("comments", str(number % 1000), f"c.json:{number + 1}", record={"n": number})
         store.commit()
         assert 30 == len(list(store.by_key("comments", "999")))
         assert [s.record["n"] for s in store.by_key("comments", "5")][:3] == [5, 1005, 2005]

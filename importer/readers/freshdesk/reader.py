@@ -70,8 +70,8 @@ class _StagedPeople:
     def __init__(self, store: StagingStore) -> None:
         self.has_contacts = store.count(CONTACTS) > 0
         self.has_agents = store.count(AGENTS) > 0
-        self._agents = StagedLookup(store, AGENTS, _person, PEOPLE_CACHE_SIZE)
-        self._contacts = StagedLookup(store, CONTACTS, _person, PEOPLE_CACHE_SIZE)
+        self._agents = StagedLookup(store, AGENTS, _person, cached=PEOPLE_CACHE_SIZE)
+        self._contacts = StagedLookup(store, CONTACTS, _person, cached=PEOPLE_CACHE_SIZE)
 
     def agent(self, user_id: str) -> Person | None:
         return self._agents.get(user_id) if self.has_agents else None
@@ -139,7 +139,7 @@ class FreshdeskReader(StagedReader[FreshdeskMapping]):
     ) -> int:
         if role == TICKETS:
             key = id_text(data.get("id")) or id_text(data.get("display_id"))
-            stage_once(store, TICKETS, key, item, data, _more_complete)
+            stage_once(store, TICKETS, key, item=item, data=data, later_wins=_more_complete)
         elif role == CONVERSATIONS:
             key = conversation_ticket_id(item)
             if key is None:
@@ -147,11 +147,11 @@ class FreshdeskReader(StagedReader[FreshdeskMapping]):
             staged = StagedRecord(data, item.replaced_bytes, item.location)
             store.put_record(CONVERSATIONS, key, staged)
         elif role == TICKET_FIELDS:
-            store.put(TICKET_FIELDS, None, item.location, data)
+            store.put(TICKET_FIELDS, None, item.location, record=data)
         elif role in (CONTACTS, AGENTS):
             person = agent_person(data) if role == AGENTS else contact_person(data)
             if person.id is not None:
-                store.put(role, person.id, item.location, _person_row(person))
+                store.put(role, person.id, item.location, record=_person_row(person))
         return 0
 
     def stage_unparsed(self, store: StagingStore, role: str, item: JsonRecord) -> Finding | None:
@@ -168,7 +168,7 @@ class FreshdeskReader(StagedReader[FreshdeskMapping]):
             )
         ticket_id = id_in_text(_TICKET_ID_HINT, item.raw_text)
         if ticket_id is not None:  # a ``ticket_id`` makes it a conversation
-            store.put(BROKEN_CONVERSATIONS, ticket_id, item.location, item.error)
+            store.put(BROKEN_CONVERSATIONS, ticket_id, item.location, record=item.error)
             return None
         return super().stage_unparsed(store, TICKETS, item)  # an invalid conversation
 
@@ -180,7 +180,9 @@ class FreshdeskReader(StagedReader[FreshdeskMapping]):
         for staged in store.of_kind(TICKETS):
             build = partial(_ticket, store, staged, people, fields=fields, rules=rules)
             yield read_safely(build, staged.staged_record.location, staged.key)
-        yield from orphan_records(store, CONVERSATIONS, TICKETS, "conversation", "ticket")
+        yield from orphan_records(
+            store, CONVERSATIONS, TICKETS, child="conversation", parent="ticket"
+        )
 
 
 def _ticket(
@@ -203,7 +205,9 @@ def _ticket(
         mapping=rules,
     )
     replaced = ticket.replaced + sum(c.replaced for c in conversations)
-    record.warnings[:0] = staged_notes(store, staged.key, replaced, ticket.location, DUPLICATE)
+    record.warnings[:0] = staged_notes(
+        store, staged.key, replaced, location=ticket.location, duplicate=DUPLICATE
+    )
     record.left_out[:0] = _broken_conversations(store, staged)
     return record
 

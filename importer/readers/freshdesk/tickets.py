@@ -186,6 +186,18 @@ def _messages(
     return messages, message_locations
 
 
+def _without_id(ticket: dict[str, Any], location: str) -> SourceRecord:
+    """The invalid record of a ticket that has no id."""
+    problem = Finding(
+        "read",
+        "source_id",
+        "the ticket has no id, so neither it nor its conversations can be imported; "
+        "export tickets with their id",
+        location,
+    )
+    return SourceRecord(location, None, None, error=problem, raw_text=json.dumps(ticket))
+
+
 def ticket_record(
     ticket: dict[str, Any],
     location: str,
@@ -203,14 +215,7 @@ def ticket_record(
     """
     source_id = id_text(ticket.get("id")) or id_text(ticket.get("display_id"))
     if source_id is None:
-        problem = Finding(
-            "read",
-            "source_id",
-            "the ticket has no id, so neither it nor its conversations can be imported; "
-            "export tickets with their id",
-            location,
-        )
-        return SourceRecord(location, None, None, error=problem, raw_text=json.dumps(ticket))
+        return _without_id(ticket, location)
     found = TicketFindings(source_id, location)
     requester = _requester(ticket, people, found)
     status = _status(ticket, fields, mapping)
@@ -242,5 +247,10 @@ def ticket_record(
         "messages": messages,
     }
     return finished_record(
-        location, data, source_id, found.warnings, found.left_out, message_locations
+        location,
+        data,
+        source_id,
+        warnings=found.warnings,
+        left_out=found.left_out,
+        message_locations=message_locations,
     )

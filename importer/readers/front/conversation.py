@@ -159,7 +159,7 @@ class _Conversion(Conversion):
             if isinstance(a, Mapping)
         ]
         attachments, problems = part_attachments(raw, label)
-        self.left_out += [self.finding("attachment", c, m, where) for c, m in problems]
+        self.left_out += [self.finding("attachment", c, m, where=where) for c, m in problems]
         if not text.strip() and not attachments:
             self.dropped["without a body"] += 1
             return

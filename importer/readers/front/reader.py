@@ -151,7 +151,7 @@ class FrontReader(StagedReader[FrontMapping]):
             return 0
         key = id_text(data.get("id"))
         if role == CONVERSATIONS:
-            stage_once(store, CONVERSATIONS, key, item, data, _more_nested)
+            stage_once(store, CONVERSATIONS, key, item=item, data=data, later_wins=_more_nested)
         elif key is not None:
             store.put_record(role, key, StagedRecord(data, item.replaced_bytes, item.location))
         return 0
@@ -209,7 +209,7 @@ class FrontReader(StagedReader[FrontMapping]):
                     staged.key,
                 )
             )
-        notes += staged_notes(store, staged.key, replaced, location, DUPLICATE)
+        notes += staged_notes(store, staged.key, replaced, location=location, duplicate=DUPLICATE)
         record.warnings[:0] = notes
         return record
 

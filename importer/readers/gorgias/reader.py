@@ -172,14 +172,16 @@ class GorgiasReader(StagedReader[GorgiasMapping]):
                 return 1
             store.put_record(MESSAGES, key, StagedRecord(data, item.replaced_bytes, item.location))
             return 0
-        stage_once(store, TICKETS, id_text(data.get("id")), item, data, _more_messages)
+        stage_once(
+            store, TICKETS, id_text(data.get("id")), item=item, data=data, later_wins=_more_messages
+        )
         return 0
 
     def records(self, store: StagingStore, rules: GorgiasMapping) -> Iterator[SourceRecord]:
         for staged in store.of_kind(TICKETS):
             build = partial(self._ticket, store, staged, rules)
             yield read_safely(build, staged.staged_record.location, staged.key)
-        yield from orphan_records(store, MESSAGES, TICKETS, "message", "ticket")
+        yield from orphan_records(store, MESSAGES, TICKETS, child="message", parent="ticket")
 
     @staticmethod
     def _ticket(store: StagingStore, staged: Staged, rules: GorgiasMapping) -> SourceRecord:
@@ -189,7 +191,9 @@ class GorgiasReader(StagedReader[GorgiasMapping]):
             ticket.data, ticket.location, rules, separate=[(m.data, m.location) for m in messages]
         )
         replaced = ticket.replaced + sum(m.replaced for m in messages)
-        record.warnings[:0] = staged_notes(store, staged.key, replaced, ticket.location, DUPLICATE)
+        record.warnings[:0] = staged_notes(
+            store, staged.key, replaced, location=ticket.location, duplicate=DUPLICATE
+        )
         return record
 
 

@@ -131,7 +131,7 @@ class _Conversion(Conversion):
         ident = id_text(message.get("id"))
         label = f"message {ident}" if ident else "a message"
         attachments, problems = part_attachments(message.get("attachments"), label)
-        self.left_out += [self.finding("attachment", c, m, where) for c, m in problems]
+        self.left_out += [self.finding("attachment", c, m, where=where) for c, m in problems]
         html = text_value(message.get("body_html"))
         text = message.get("body_text") if isinstance(message.get("body_text"), str) else ""
         if not html and not str(text).strip() and not attachments:
@@ -188,7 +188,7 @@ class _Conversion(Conversion):
                     f"the export holds {delivered} of the {count} messages Gorgias counts for "
                     "this ticket (a list page holds none): export GET /api/tickets/{id} or "
                     "its messages for the rest",
-                    None,
+                    where=None,
                 )
             )
 

@@ -110,12 +110,14 @@ def helpscout_mapping(mapping: dict[str, Any]) -> HelpScoutMapping:
     CHECKS.known(mapping, KNOWN_KEYS)
     names = CHECKS.field_names(mapping)
     return HelpScoutMapping(
-        default_type=CHECKS.choice(mapping, "default_type", CONVERSATION_TYPES, "email"),
-        unknown_author_role=CHECKS.choice(mapping, "unknown_author_role", AUTHOR_ROLES, "agent"),
-        custom_field_value=CHECKS.choice(
-            mapping, "custom_field_value", CUSTOM_FIELD_VALUES, "text"
+        default_type=CHECKS.choice(mapping, "default_type", CONVERSATION_TYPES, default="email"),
+        unknown_author_role=CHECKS.choice(
+            mapping, "unknown_author_role", AUTHOR_ROLES, default="agent"
         ),
-        drafts=CHECKS.choice(mapping, "drafts", DRAFT_CHOICES, "leave_out"),
+        custom_field_value=CHECKS.choice(
+            mapping, "custom_field_value", CUSTOM_FIELD_VALUES, default="text"
+        ),
+        drafts=CHECKS.choice(mapping, "drafts", DRAFT_CHOICES, default="leave_out"),
         kind_by_thread_type=CHECKS.lists(mapping, "thread_types", THREAD_KINDS),
         role_by_person_type=CHECKS.lists(mapping, "author_roles", AUTHOR_ROLES),
         type_by_conversation_type=CHECKS.value_map(

@@ -132,14 +132,19 @@ class HelpScoutReader(StagedReader[HelpScoutMapping]):
                 return 1
             store.put_record(THREADS, key, StagedRecord(data, item.replaced_bytes, item.location))
             return 0
-        stage_once(store, CONVERSATIONS, id_text(data.get("id")), item, data, _later_wins)
+        conversation_id = id_text(data.get("id"))
+        stage_once(
+            store, CONVERSATIONS, conversation_id, item=item, data=data, later_wins=_later_wins
+        )
         return 0
 
     def records(self, store: StagingStore, rules: HelpScoutMapping) -> Iterator[SourceRecord]:
         for staged in store.of_kind(CONVERSATIONS):
             build = partial(self._conversation, store, staged, rules)
             yield read_safely(build, staged.location, staged.key)
-        yield from orphan_records(store, THREADS, CONVERSATIONS, "thread", "conversation")
+        yield from orphan_records(
+            store, THREADS, CONVERSATIONS, child="thread", parent="conversation"
+        )
 
     def _conversation(
         self, store: StagingStore, staged: Staged, rules: HelpScoutMapping

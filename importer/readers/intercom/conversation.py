@@ -95,7 +95,7 @@ class _Conversion(Conversion):
     # -- messages ---------------------------------------------------------------------------
 
     def _leave_out(self, problems: list[Problem], where: str) -> None:
-        self.left_out += [self.finding("attachment", c, m, where) for c, m in problems]
+        self.left_out += [self.finding("attachment", c, m, where=where) for c, m in problems]
 
     def _author_details(self, author: Mapping[str, Any], role: str) -> dict[str, Any]:
         author_id = id_text(author.get("id"))
@@ -225,7 +225,7 @@ class _Conversion(Conversion):
                     "customer",
                     f"contact {contact_id} is not in the contacts file (deleted in Intercom?); "
                     "the customer's email and name come from the conversation's authors",
-                    None,
+                    where=None,
                 )
             )
         authors = list(self.customer_authors)
@@ -272,7 +272,7 @@ class _Conversion(Conversion):
                 f"the export holds {delivered} of the {expected} parts Intercom counts for this "
                 "conversation (its API returns at most 500; a list page or an ETL dump may hold "
                 "fewer): export the conversation again with GET /conversations/{id} for the rest",
-                None,
+                where=None,
             )
         )
 

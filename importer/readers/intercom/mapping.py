@@ -100,11 +100,13 @@ def intercom_mapping(mapping: dict[str, Any]) -> IntercomMapping:
         )
     names = CHECKS.field_names(mapping)
     return IntercomMapping(
-        default_type=CHECKS.choice(mapping, "default_type", CONVERSATION_TYPES, "chat"),
-        body_format=CHECKS.choice(mapping, "body_format", BODY_FORMATS, "auto"),
-        unknown_author_role=CHECKS.choice(mapping, "unknown_author_role", AUTHOR_ROLES, "agent"),
+        default_type=CHECKS.choice(mapping, "default_type", CONVERSATION_TYPES, default="chat"),
+        body_format=CHECKS.choice(mapping, "body_format", BODY_FORMATS, default="auto"),
+        unknown_author_role=CHECKS.choice(
+            mapping, "unknown_author_role", AUTHOR_ROLES, default="agent"
+        ),
         other_parts_with_body=CHECKS.choice(
-            mapping, "other_parts_with_body", OTHER_PART_CHOICES, "note"
+            mapping, "other_parts_with_body", OTHER_PART_CHOICES, default="note"
         ),
         public_part_types=frozenset(
             w.lower() for w in CHECKS.words(parts.get("public", []), "[part_types] public")

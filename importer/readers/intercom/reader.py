@@ -196,22 +196,22 @@ class IntercomReader(StagedReader[IntercomMapping]):
             return 0
         key = id_text(data.get("id"))
         if role == CONVERSATIONS:
-            stage_once(store, CONVERSATIONS, key, item, data, _more_parts)
+            stage_once(store, CONVERSATIONS, key, item=item, data=data, later_wins=_more_parts)
         elif key is not None:  # a person without an id cannot be looked up
             store.put_record(role, key, StagedRecord(data, item.replaced_bytes, item.location))
         return 0
 
     def records(self, store: StagingStore, rules: IntercomMapping) -> Iterator[SourceRecord]:
         people = People(  # each person looked up once a slice, not once a message
-            contacts=StagedLookup(store, CONTACTS, staged_data, PEOPLE_CACHED),
-            admins=StagedLookup(store, ADMINS, staged_data, PEOPLE_CACHED),
-            teams=StagedLookup(store, TEAMS, staged_data, PEOPLE_CACHED),
+            contacts=StagedLookup(store, CONTACTS, staged_data, cached=PEOPLE_CACHED),
+            admins=StagedLookup(store, ADMINS, staged_data, cached=PEOPLE_CACHED),
+            teams=StagedLookup(store, TEAMS, staged_data, cached=PEOPLE_CACHED),
             contacts_given=store.count(CONTACTS) > 0,
         )
         for staged in store.of_kind(CONVERSATIONS):
             build = partial(self._conversation, store, staged, rules, people=people)
             yield read_safely(build, staged.staged_record.location, staged.key)
-        yield from orphan_records(store, PARTS, CONVERSATIONS, "part", "conversation")
+        yield from orphan_records(store, PARTS, CONVERSATIONS, child="part", parent="conversation")
 
     @staticmethod
     def _conversation(
@@ -228,7 +228,7 @@ class IntercomReader(StagedReader[IntercomMapping]):
         )
         replaced = conversation.replaced + sum(part.replaced for part in parts)
         record.warnings[:0] = staged_notes(
-            store, staged.key, replaced, conversation.location, DUPLICATE
+            store, staged.key, replaced, location=conversation.location, duplicate=DUPLICATE
         )
         return record
 

@@ -185,7 +185,7 @@ class MailReader(Reader):
                     continue
                 if head["sent"] and head["from"] and head["sole_sender"]:
                     team.learned.add(head["from"][0])
-                store.put(BODY, str(number), raw.location, body)
+                store.put(BODY, str(number), raw.location, record=body)
                 threads.add(head, raw.location)
         return number
 
@@ -193,7 +193,7 @@ class MailReader(Reader):
 def _put_unread(store: StagingStore, raw: RawMail, reason: str, *, code: str) -> None:
     """Stage a mail that is not read: why, its first text and its Message-ID if it has one."""
     text = raw.data[:RAW_TEXT_LIMIT].decode("utf-8", "replace")
-    store.put(UNREAD, None, raw.location, [reason, text, raw_message_id(raw.data), code])
+    store.put(UNREAD, None, raw.location, record=[reason, text, raw_message_id(raw.data), code])
 
 
 def _unread_record(location: str, staged: list[Any]) -> SourceRecord:

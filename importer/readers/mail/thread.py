@@ -99,17 +99,17 @@ class Threads:
         if roots:
             target, *others = sorted(roots)
             for other in others:
-                self.store.put(PARENT, str(other), location, target)
-                self.store.put(CHILD, str(target), location, other)
+                self.store.put(PARENT, str(other), location, record=target)
+                self.store.put(CHILD, str(target), location, record=other)
                 self._parents.keep(str(other), target)
         else:
             self._threads += 1
             target = self._threads
-            self.store.put(THREAD, str(target), location, None)
+            self.store.put(THREAD, str(target), location, record=None)
         for node in unknown:
-            self.store.put(NODE, node, location, target)
+            self.store.put(NODE, node, location, record=target)
             self._nodes.keep(node, target)
-        self.store.put(MEMBER, str(target), location, head)
+        self.store.put(MEMBER, str(target), location, record=head)
 
     def _node(self, node: str) -> int | None:
         if node in self._nodes:
@@ -170,9 +170,9 @@ class Threads:
             customer = customer_of(heads)
             key = f"{normalised_subject(heads[0]['subject'])}\n{customer[0] if customer else ''}"
             first, last = heads[0]["epoch"], heads[-1]["epoch"]
-            self.store.put(SUMMARY, key, heads[0]["loc"], [thread, first, last])
+            self.store.put(SUMMARY, key, heads[0]["loc"], record=[thread, first, last])
             if is_reply(heads[0]):
-                self.store.put(ORPHAN, str(thread), heads[0]["loc"], [key, first])
+                self.store.put(ORPHAN, str(thread), heads[0]["loc"], record=[key, first])
         self.store.commit()
         for staged in self.store.of_kind(ORPHAN):
             thread = int(str(staged.key))
@@ -187,8 +187,8 @@ class Threads:
                 if best is None or (other_first, other) > best:
                     best = (other_first, other)
             if best is not None:
-                self.store.put(MERGE, str(thread), staged.location, best[1])
-                self.store.put(MERGED, str(best[1]), staged.location, thread)
+                self.store.put(MERGE, str(thread), staged.location, record=best[1])
+                self.store.put(MERGED, str(best[1]), staged.location, record=thread)
         self.store.commit()
 
     def conversations(self) -> Iterator[list[dict[str, Any]]]:

@@ -108,7 +108,8 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
         self, store: StagingStore, role: str, item: JsonRecord, *, data: dict[str, Any]
     ) -> int:
         if role == TICKETS:
-            stage_once(store, TICKETS, id_text(data.get("id")), item, data, _more_comments)
+            ticket_id = id_text(data.get("id"))
+            stage_once(store, TICKETS, ticket_id, item=item, data=data, later_wins=_more_comments)
         elif role == COMMENTS:
             without_ticket = 0
             replaced = item.replaced_bytes  # counted once, on the record's first comment
@@ -124,13 +125,13 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
             return without_ticket
         elif role == USERS:
             if (user_id := id_text(data.get("id"))) is not None:
-                store.put(USERS, user_id, item.location, user_summary(data))
+                store.put(USERS, user_id, item.location, record=user_summary(data))
         elif role == TICKET_FIELDS:
             summary = field_summary(data)
-            store.put(TICKET_FIELDS, summary["id"], item.location, summary)
+            store.put(TICKET_FIELDS, summary["id"], item.location, record=summary)
         elif role == TICKET_METRICS:
             metrics = {key: data.get(key) for key in METRIC_TIMES}
-            store.put(TICKET_METRICS, id_text(data.get("ticket_id")), item.location, metrics)
+            store.put(TICKET_METRICS, id_text(data.get("ticket_id")), item.location, record=metrics)
         return 0
 
     def records(self, store: StagingStore, rules: ZendeskMapping) -> Iterator[SourceRecord]:
@@ -140,12 +141,12 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
             if staged.key is not None
         }
         users: StagedLookup[dict[str, Any]] = StagedLookup(
-            store, USERS, lambda record: record, USERS_CACHED
+            store, USERS, lambda record: record, cached=USERS_CACHED
         )
         for staged in store.of_kind(TICKETS):
             build = partial(self._ticket, store, staged, rules, users=users, fields=fields)
             yield read_safely(build, staged.staged_record.location, staged.key)
-        yield from orphan_records(store, COMMENTS, TICKETS, "comment", "ticket")
+        yield from orphan_records(store, COMMENTS, TICKETS, child="comment", parent="ticket")
 
     @staticmethod
     def _ticket(
@@ -170,7 +171,9 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
             mapping=rules,
         )
         replaced = ticket.replaced + sum(c.replaced for c in comments)
-        record.warnings[:0] = staged_notes(store, key, replaced, ticket.location, DUPLICATE)
+        record.warnings[:0] = staged_notes(
+            store, key, replaced, location=ticket.location, duplicate=DUPLICATE
+        )
         return record
 
 

@@ -105,10 +105,12 @@ class NoDeskReader(Reader):
         with StagingStore(workdir) as store:
             for role, item in routed:
                 if item.data is None:  # cannot be parsed: staged, then one invalid record
-                    store.put(UNPARSED, item.id_hint, item.location, [item.error, item.raw_text])
+                    store.put(
+                        UNPARSED, item.id_hint, item.location, record=[item.error, item.raw_text]
+                    )
                 else:
                     key = _id(item.data.get("nodesk_ticket"))
-                    store.put(role, key, item.location, item.data)
+                    store.put(role, key, item.location, record=item.data)
             store.commit()
             pending = routed.take_warnings()  # streams passed over: go with the first record
             count = 0
