@@ -120,9 +120,7 @@ async def sandbox_middleware(request: web.Request, handler: Handler) -> web.Stre
 def build_app(config: SandboxConfig, store: Store | None = None) -> web.Application:
     """The sandbox as an ``aiohttp.web.Application``; its state is ``app[SANDBOX_KEY]``."""
     client_max = max(config.max_body_bytes, config.max_attachment_bytes) + 1024 * 1024
-    app = web.Application(
-        middlewares=[pages_guard, sandbox_middleware], client_max_size=client_max
-    )
+    app = web.Application(middlewares=[pages_guard, sandbox_middleware], client_max_size=client_max)
     app[SANDBOX_KEY] = Sandbox(config, store)
     conv = r"/v2/conversations/{id:\d+}"
     app.router.add_post(TOKEN_PATH, oauth.token)
