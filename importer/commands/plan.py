@@ -18,8 +18,8 @@ the pacer's headroom).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import AsyncExitStack
+from collections.abc import Generator
+from contextlib import AsyncExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -310,7 +310,7 @@ async def _plan_all(
     customers: set[str] = set()
     links = LinkSample(settings.attachments_dir)
     leftover: list[Finding] = []
-    planned_all: Iterator[ConversationPlan | PlanSummary | InvalidConversation]
+    planned_all: Generator[ConversationPlan | PlanSummary | InvalidConversation, None, None]
     workers, batch_size = jobs
     if workers > 1:
         planned_all = planned_by_workers(
@@ -325,10 +325,11 @@ async def _plan_all(
         )
     else:
         planned_all = planned_conversations(export, ctx, transform, leftover=leftover)
-    for planned in planned_all:
-        figures = _count(report, tally, planned, customers=customers)
-        if figures is not None:
-            links.add(figures.links)
+    with closing(planned_all):  # closed in this thread however the loop ends
+        for planned in planned_all:
+            figures = _count(report, tally, planned, customers=customers)
+            if figures is not None:
+                links.add(figures.links)
     report.unmatched_agents = sorted(directory.unmatched)
     report.notes.warn(leftover)
     report.notes.warn(await links.check(settings.downloads))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import ExitStack
 from datetime import tzinfo
 from pathlib import Path
@@ -68,6 +68,8 @@ def run_offline(
             stack.enter_context(staging_writes())  # a full disk while reading: exit 4
             leftover: list[Finding] = []
             convert_zone = zone if out is not None else None
+            # closed here, in this thread, however the loop ends (a full disk: exit 4), not by
+            # the collector on whichever thread it runs (the workers' pool cannot be joined there)
             planned_all = _planned(
                 export,
                 ctx,
@@ -77,6 +79,7 @@ def run_offline(
                 leftover=leftover,
                 batch_size=batch_size,
             )
+            stack.callback(planned_all.close)
             for planned in planned_all:
                 _count(planned, tally=tally, progress=progress, events=events)
                 if out is not None and not isinstance(planned, InvalidConversation):
@@ -97,7 +100,7 @@ def _planned(
     convert_zone: tzinfo | None,
     leftover: list[Finding],
     batch_size: int = BATCH_SIZE,
-) -> Iterator[ConversationPlan | PlanSummary | InvalidConversation]:
+) -> Generator[ConversationPlan | PlanSummary | InvalidConversation, None, None]:
     """The export planned in this process, or by ``jobs`` worker processes above 1 (valid ones
     then as summaries, with their canonical line when ``convert_zone`` is set)."""
     if jobs <= 1:

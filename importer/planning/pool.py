@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -301,7 +301,7 @@ def planned_by_workers(
     batch_size: int = BATCH_SIZE,
     requests: bool = False,
     agents: AgentsMet | None = None,
-) -> Iterator[Outcome]:
+) -> Generator[Outcome, None, None]:
     """:func:`~importer.planning.stream.planned_conversations` with the planning done by
     ``jobs`` worker processes: the same conversations, verdicts and warnings, in the same order;
     valid ones as :class:`PlanSummary` (with their :class:`RequestFigures` when ``requests``;

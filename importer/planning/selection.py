@@ -86,7 +86,8 @@ class SeenSourceIds:
         self._folder = tempfile.TemporaryDirectory(prefix="importer-seen-")
         self._path = Path(self._folder.name) / "seen.sqlite"
         create_private(self._path)
-        self._conn = sqlite3.connect(str(self._path), isolation_level=None)
+        # one thread uses it; the finalizer that closes it may run on any (the collector's)
+        self._conn = sqlite3.connect(str(self._path), isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=OFF")
         self._conn.execute("PRAGMA synchronous=OFF")
         self._conn.execute(

@@ -11,7 +11,7 @@ command agrees on what is valid, on the limits and on the accounting.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from contextlib import aclosing, contextmanager
 from typing import Protocol
 
@@ -41,7 +41,7 @@ def planned_conversations(
     *,
     date_range: DateRange | None = None,
     leftover: list[Finding] | None = None,
-) -> Iterator[Planned]:
+) -> Generator[Planned, None, None]:
     """Every conversation of the export in order, planned, within the date range and limit.
     Warnings about the export that no conversation taken carried are added to ``leftover``."""
     date_range = date_range or parse_date_range(settings.since, settings.until, ctx.source_tz)
