@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+import orjson
+
 from importer.readers.envelopes import JsonRecord, records_of
 from importer.readers.limits import (
     DEFAULT_LIMITS,
@@ -35,6 +37,11 @@ MAX_RAW_TEXT = 1_000_000
 #: the column of an Airbyte raw row that holds the record (an object, or its JSON text)
 AIRBYTE_DATA = "_airbyte_data"
 
+#: every digit turned into ``0`` and every other byte into a space: an integer orjson might read
+#: as a float (19 digits or more: past 64 bits) is then one ``in`` away (2.6 µs a comment of
+#: Zendesk's, where a regular expression took 20)
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_NUMBER = b"0" * 19
 _ID_HINT = re.compile(r'"(?:source_id|id)"\s*:\s*"?([^",}\s]+)')
 _TRAILING_COMMA = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|,(\s*[\]}])')
 
@@ -79,18 +86,40 @@ def parse_record(
         message = nesting_message(f"the record at line {line}", limits)
         yield _refused(location, stream, message, raw=raw, path=path)
         return
-    text, replaced = decode_bytes(raw)
-    # _parsed inlined: every record passes here, and this costs it no generator nor _At (no
-    # benchmark recorded; one more dict look-up a record, for the raw rows, measured at 40 ns)
-    try:
-        value = json.loads(text)
-    except (RecursionError, json.JSONDecodeError) as exc:
-        yield from _failed(exc, text, location, line=line, at=_At(stream, path, limits, replaced))
-        return
+    value = _fast_parsed(raw)
+    if value is _NOT_FAST:
+        text, replaced = decode_bytes(raw)
+        # _parsed inlined: every record passes here, and this costs it no generator nor _At (no
+        # benchmark recorded; one more dict look-up a record, for the raw rows: 40 ns)
+        try:
+            value = json.loads(text)
+        except (RecursionError, json.JSONDecodeError) as exc:
+            at = _At(stream, path, limits, replaced)
+            yield from _failed(exc, text, location, line=line, at=at)
+            return
+    else:
+        replaced = 0
     if type(value) is dict and AIRBYTE_DATA in value and _raw_row(value):
         yield from _row_data(value, location, line, at=_At(stream, path, limits, replaced))
         return
     yield from records_of(value, location, stream, replaced=replaced, path=path)
+
+
+_NOT_FAST = object()
+
+
+def _fast_parsed(raw: bytes) -> Any:
+    """``raw`` parsed by orjson (twice as fast as ``json``), or ``_NOT_FAST`` where orjson could
+    read it otherwise than ``json`` or not at all: a number of 19 digits or more (orjson reads an
+    integer past 64 bits as a float, ``json`` exactly), or anything orjson refuses (text that is
+    not UTF-8, ``NaN``, ``1e400``, a lone surrogate escape, broken JSON): ``json`` then reads it
+    as before, with its own error message. Where both read a text, they read the same value."""
+    if _LONG_NUMBER in raw.translate(_DIGITS_AS_ZERO):
+        return _NOT_FAST
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _NOT_FAST
 
 
 class _At(NamedTuple):

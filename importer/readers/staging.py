@@ -16,8 +16,10 @@ on), then walks one kind in source order and fetches the records of another by k
             ...                                            # comments of tickets not in the export
 
 A parsed record is a :class:`StagedRecord` (its data, bytes read as cp1252, the place of the
-copy read); anything else a reader keeps (a user's summary, a duplicate's place) a JSON value.
-They are kept as JSON text in one SQLite table indexed by (kind, key, seq) and (kind, seq).
+copy read), kept in :mod:`marshal`'s encoding (exact for every value JSON parses to, NaN and
+integers past 64 bits included, and four times cheaper to write than JSON text); anything else a
+reader keeps (a user's summary, a duplicate's place) is a JSON value kept as JSON text. Both are
+in one SQLite table indexed by (kind, key, seq) and (kind, seq).
 ``seq`` is the order of ``put``, so "source order" is the order the reader read the files in;
 ``location`` is where a record was first put. Memory stays bounded by SQLite's page cache
 whatever the size of the export; the file is created 0600 in the reader's work folder and goes
@@ -31,6 +33,7 @@ A reader that only ever needs every record of each conversation together, once, 
 from __future__ import annotations
 
 import json
+import marshal
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,13 +51,31 @@ INSERT_BATCH = 1_000
 _SCHEMA = """
 CREATE TABLE staged (
     seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT, location TEXT NOT NULL,
-    record TEXT NOT NULL);
+    record BLOB NOT NULL);
 CREATE INDEX staged_by_key ON staged (kind, key, seq);
 CREATE INDEX staged_in_order ON staged (kind, seq);
 """
 _COLUMNS = "seq, kind, key, location, record"
 #: one encoder for every record (``json.dumps`` with options builds a new one each call)
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
+def _encode_record(data: Any, replaced: int, location: str | None = None) -> bytes | str:
+    """A staged record's row: :mod:`marshal` bytes of ``(data, replaced[, location])`` (4 times
+    cheaper to write than JSON, half again cheaper to read: measured on Zendesk comments), or
+    JSON text for a value marshal refuses (nested past its stack, a type of no JSON value)."""
+    value = (data, replaced) if location is None else (data, replaced, location)
+    try:
+        return marshal.dumps(value)
+    except ValueError:
+        return _encode(value)
+
+
+def _decode(stored: bytes | str) -> Any:
+    """A row's record as it was put: marshal bytes or JSON text."""
+    if type(stored) is bytes:
+        return marshal.loads(stored)
+    return json.loads(stored)
 
 
 def written_as(path: Path) -> str:
@@ -124,7 +145,7 @@ class StagingStore(Closing):
             self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
         self._pending = 0
         self._seq = 0  # the last seq given
-        self._rows: list[tuple[int, str, str | None, str, str]] = []  # put, not yet sent
+        self._rows: list[tuple[int, str, str | None, str, bytes | str]] = []  # put, not yet sent
         self._row_keys: set[tuple[str, str | None]] = set()  # (kind, key) of those rows
         #: ``(kind, first seq, last seq)``: :meth:`of_kind` of that kind gives only those rows
         self.window: tuple[str, int, int] | None = None
@@ -148,8 +169,8 @@ class StagingStore(Closing):
         return frozenset(self._record_kinds)
 
     # -- writing (``writing`` only once a write failed: around every put it costs 2 µs) ------
-    # A kind holds staged records or plain values, never both. A staged record is the JSON list
-    # ``[data, replaced]`` (at the row's location), ``[data, replaced, location]`` once replaced:
+    # A kind holds staged records or plain values, never both. A staged record is the sequence
+    # ``(data, replaced)`` (at the row's location), ``(data, replaced, location)`` once replaced:
     # as fast as the untyped lists before it (columns of their own cost 15% more a put).
     def put(self, kind: str, key: str | None, location: str, *, record: Any) -> int:
         """Stage ``record`` (any JSON value) under ``kind`` and ``key``; return its ``seq``."""
@@ -159,9 +180,9 @@ class StagingStore(Closing):
         """Stage a parsed record under ``kind`` and ``key``, at its location; its ``seq``."""
         data, replaced, location = record
         self._record_kinds.add(kind)
-        return self._insert(kind, key, location, text=_encode((data, replaced)))
+        return self._insert(kind, key, location, text=_encode_record(data, replaced))
 
-    def _insert(self, kind: str, key: str | None, location: str, *, text: str) -> int:
+    def _insert(self, kind: str, key: str | None, location: str, *, text: bytes | str) -> int:
         self._seq += 1
         self._rows.append((self._seq, kind, key, location, text))
         self._row_keys.add((kind, key))
@@ -200,7 +221,8 @@ class StagingStore(Closing):
         (its kind, key and the location it was first put at stay)."""
         self._flush()
         with writing(self._name):
-            self._db.execute("UPDATE staged SET record = ? WHERE seq = ?", (_encode(record), seq))
+            row = _encode_record(record.data, record.replaced, record.location)
+            self._db.execute("UPDATE staged SET record = ? WHERE seq = ?", (row, seq))
 
     def commit(self) -> None:
         """Write what was put so far (also done every ``COMMIT_EVERY`` records)."""
@@ -293,12 +315,12 @@ class StagingStore(Closing):
         total: int = self._db.execute(query, args).fetchone()[0]
         return total
 
-    def _staged(self, row: tuple[int, str, str | None, str, str]) -> Staged:
+    def _staged(self, row: tuple[int, str, str | None, str, bytes | str]) -> Staged:
         seq, kind, key, location, text = row
-        record = json.loads(text)
+        record = _decode(text)
         if kind in self._record_kinds:
             if len(record) == 2:  # read where it was put
-                record.append(location)
+                record = (*record, location)
             # tuple.__new__: the named tuple without a Python call (a row per comment read)
             record = tuple.__new__(StagedRecord, record)
         return Staged(seq, kind, key, location, record)

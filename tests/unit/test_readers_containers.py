@@ -217,3 +217,32 @@ def test_trailing_commas_hold_no_data_and_cost_nothing(tmp_path: Path) -> None:
     )
     assert [r.data for r in _read(tmp_path, page)] == [{"id": 5}, {"id": 6}]
     assert all(r.error is None for r in _read(tmp_path, page))
+
+
+def test_records_read_exactly_where_orjson_would_differ_from_json(tmp_path: Path) -> None:
+    """Records are parsed by orjson where it reads what ``json`` reads, else by ``json``: an id
+    of 25 digits stays an integer (orjson alone reads it as a float), ``NaN``, ``1e400`` and a
+    lone surrogate escape are read as before, a cp1252 byte is counted, broken JSON reported."""
+    lines = [
+        '{"id": 1234567890123456789012345, "n": -98765432109876543210}',
+        '{"id": 2, "score": NaN, "big": 1e400}',
+        '{"id": 3, "text": "\\ud800 alone"}',
+        '{"id": 4, "name": "caf\xe9"}',
+        '{"id": 5, "ok": [1, 2.5, true, null, "\\u00e9"]}',
+        '{"id": 6, "broken": [1, 2}',
+    ]
+    path = tmp_path / "dump.jsonl"
+    path.write_bytes("\n".join(lines).encode("cp1252") + b"\n")
+    records = list(iter_json_records(InputFile(name="dump.jsonl", top=tmp_path, path=path)))
+    data = [record.data for record in records]
+    assert data[0] == {"id": 1234567890123456789012345, "n": -98765432109876543210}
+    assert type(data[0]["id"]) is int
+    assert data[1]["score"] != data[1]["score"]
+    assert data[1]["big"] == float("inf")
+    assert data[2] == {"id": 3, "text": "\ud800 alone"}
+    assert (data[3], records[3].replaced_bytes) == ({"id": 4, "name": "café"}, 1)
+    assert data[4] == {"id": 5, "ok": [1, 2.5, True, None, "é"]}
+    assert data[5] is None
+    assert records[5].error
+    assert "not valid JSON" in records[5].error
+    assert [record.location for record in records] == [f"dump.jsonl:{n}" for n in range(1, 7)]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import random
+from collections import OrderedDict
 from pathlib import Path
 
 from importer.readers.grouped_rows import GroupedRows
-from importer.readers.staging import StagingStore
+from importer.readers.staging import StagedRecord, StagingStore
 
 
 def test_records_by_key_in_the_order_they_were_put(tmp_path: Path) -> None:
@@ -142,3 +144,35 @@ def test_grouped_rows_many_rows_in_random_order(tmp_path: Path) -> None:
     for key, n in rows:
         expected.setdefault(key, []).append(n)
     assert groups == list(expected.values())
+
+
+def test_staged_records_come_back_exactly_whatever_json_parsed(tmp_path: Path) -> None:
+    """Staged records are kept in marshal's encoding: values JSON text would change (NaN, an
+    integer past 64 bits, infinity) come back as parsed, in a read-only reopening too, and a
+    value marshal refuses (a dict of a subclass, as a reader may build) is kept as JSON text."""
+    nested: list[object] = []
+    deepest = nested
+    for _ in range(900):  # as deep as a record gets (json and orjson refuse past ~1,000)
+        deepest.append([])
+        deepest = deepest[0]  # type: ignore[assignment]
+    odd = {"id": 123456789012345678901234567890, "score": math.nan, "top": math.inf, "l": [1]}
+    with StagingStore(tmp_path) as store:
+        store.put_record("tickets", "1", StagedRecord(odd, 2, "t.json:1"))
+        seq = store.put_record("tickets", "2", StagedRecord({"id": 2}, 0, "t.json:2"))
+        store.put_record("tickets", "3", StagedRecord({"deep": nested}, 0, "t.json:3"))
+        built = OrderedDict(id=4, parts=[{"a": 1}])
+        store.put_record("tickets", "4", StagedRecord(built, 0, "t.json:4"))
+        store.replace_record(seq, StagedRecord({"id": 2, "later": True}, 1, "t.json:9"))
+        store.commit()
+        reading = StagingStore.reading(store.path, store.record_kinds)
+        for source in (store, reading):
+            first, second, third, fourth = (row.staged_record for row in source.of_kind("tickets"))
+            assert first.data["id"] == 123456789012345678901234567890
+            assert math.isnan(first.data["score"])
+            assert first.data["top"] == math.inf
+            assert (first.replaced, first.location, first.data["l"]) == (2, "t.json:1", [1])
+            assert second == StagedRecord({"id": 2, "later": True}, 1, "t.json:9")
+            assert third.data == {"deep": nested}
+            assert third.location == "t.json:3"
+            assert fourth == StagedRecord({"id": 4, "parts": [{"a": 1}]}, 0, "t.json:4")
+        reading.close()
