@@ -99,6 +99,11 @@ class Reader(ABC):
     #: whether :meth:`owns` decides alone: asked before every other reader's signs, a record
     #: bearing them is this platform's whatever keys it shares with others
     decisive_signs: bool = False
+    #: keys of which a record must have one for :meth:`owns` to say yes: a record with none of
+    #: them is never asked (the signs of every reader are asked of every record read, and most
+    #: records of another platform share none of these keys); ``None``: ask of every record.
+    #: A test checks each built-in reader's set against its ``owns`` on generated records.
+    sign_keys: frozenset[str] | None = None
     #: whether a file given alone with ``--format`` is read though none of its first records is
     #: recognised (each of them then reported); a reader that knows a file only by its CSV
     #: header says no
@@ -187,8 +192,8 @@ class Reader(ABC):
 
 # -- the registry -----------------------------------------------------------------------------
 
-#: ``(format name, its reader's owns)`` of the readers that declare signs
-SignsList = list[tuple[str, Callable[[Mapping[str, Any], str | None], bool]]]
+#: ``(format name, its reader's owns, its sign_keys)`` of the readers that declare signs
+SignsList = list[tuple[str, Callable[[Mapping[str, Any], str | None], bool], frozenset[str] | None]]
 #: the entry point group readers register under: ``<format name> = "<module>:READER"``
 ENTRY_POINT_GROUP = "importer.readers"
 
@@ -241,8 +246,12 @@ class ReaderRegistry:
         readers = self._load()
         if self._signs_of is not readers:
             declared = [reader for reader in readers.values() if reader.has_signs]
-            decisive: SignsList = [(r.info.name, r.owns) for r in declared if r.decisive_signs]
-            others: SignsList = [(r.info.name, r.owns) for r in declared if not r.decisive_signs]
+            decisive: SignsList = [
+                (r.info.name, r.owns, r.sign_keys) for r in declared if r.decisive_signs
+            ]
+            others: SignsList = [
+                (r.info.name, r.owns, r.sign_keys) for r in declared if not r.decisive_signs
+            ]
             self._signs_of, self._signs = readers, (decisive, others)
         return self._signs
 

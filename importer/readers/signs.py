@@ -14,7 +14,8 @@ its package's ``signs.py``): only what that platform alone writes (``source-form
 asked first, and a record bearing them is that platform's alone, whatever keys it shares with
 others (a Front teammate may say ``type: user`` like an Intercom contact, a Front conversation
 has Intercom's ``waiting_since``, a Gorgias message Freshdesk's ``body_text``). This module
-knows no platform: it asks the registered readers.
+knows no platform: it asks the registered readers, each only of a record with one of its
+``sign_keys`` (every record read is asked: most share none of another platform's keys).
 """
 
 from __future__ import annotations
@@ -44,10 +45,11 @@ def other_platform(record: Mapping[str, Any], own: str | None) -> str | None:
     """The platform other than ``own`` whose record ``record`` plainly is, else ``None`` (with
     ``own`` ``None``: the platform whose record it plainly is)."""
     decisive, others = READERS.signs()
-    for name, owns in decisive:
-        if owns(record, None):
+    keys = record.keys()
+    for name, owns, needs in decisive:
+        if (needs is None or not needs.isdisjoint(keys)) and owns(record, None):
             return None if name == own else name
-    for name, owns in others:
-        if name != own and owns(record, None):
+    for name, owns, needs in others:
+        if name != own and (needs is None or not needs.isdisjoint(keys)) and owns(record, None):
             return name
     return None

@@ -45,7 +45,7 @@ from importer.readers.freshdesk.records import (
     contact_person,
     record_role,
 )
-from importer.readers.freshdesk.signs import is_freshdesk
+from importer.readers.freshdesk.signs import FRESHDESK_SIGN_KEYS, is_freshdesk
 from importer.readers.freshdesk.tickets import ticket_record
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagedRecord, StagingStore
@@ -118,6 +118,7 @@ class FreshdeskReader(StagedReader[FreshdeskMapping]):
         "Freshdesk",
     )
     roles = ROLES
+    sign_keys = FRESHDESK_SIGN_KEYS
     unjoined_warning = (
         "ticket_id",
         "{count} conversation(s) exported on their own name no ticket_id (first at {first}); "

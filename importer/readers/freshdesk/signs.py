@@ -45,6 +45,10 @@ FRESHDESK_KEYS = frozenset(
 )
 
 
+#: a record with none of these keys is never Freshdesk's (what :func:`is_freshdesk` looks at)
+FRESHDESK_SIGN_KEYS = FRESHDESK_KEYS | {"status", "source", "custom_fields", "contact"}
+
+
 def is_freshdesk(record: Mapping[str, Any]) -> bool:
     """A Freshdesk record: an integer ``status`` or ``source`` code, ``cf_`` custom fields, an
     agent's ``contact`` object, keys only Freshdesk writes."""

@@ -35,7 +35,7 @@ from importer.readers.common import (
 from importer.readers.containers import JsonRecord, id_after
 from importer.readers.front.conversation import conversation_record, link_id, results
 from importer.readers.front.mapping import FrontMapping, front_mapping
-from importer.readers.front.signs import FRONT_ID, is_front
+from importer.readers.front.signs import FRONT_ID, FRONT_SIGN_KEYS, is_front
 from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagedRecord, StagingStore
@@ -124,6 +124,7 @@ class FrontReader(StagedReader[FrontMapping]):
         "Front",
     )
     roles = (CONVERSATIONS, MESSAGES, COMMENTS, TEAMMATES, CONTACTS)
+    sign_keys = FRONT_SIGN_KEYS
     unjoined_warning = (
         "conversation_id",
         "{count} Front message(s) or comment(s) name no conversation (no "

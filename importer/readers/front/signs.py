@@ -27,9 +27,14 @@ FRONT_KEYS = frozenset(
 )
 
 
+#: a record with none of these keys is never Front's (what :func:`is_front` looks at)
+FRONT_SIGN_KEYS = FRONT_KEYS | {"id", "_links"}
+
+
 def is_front(record: Mapping[str, Any]) -> bool:
     """A Front record: a Front resource id, keys only Front writes, or links to frontapp.com."""
-    if FRONT_ID.match(str(record.get("id") or "")):
+    own_id = record.get("id")
+    if type(own_id) is str and FRONT_ID.match(own_id):  # only text spells a prefixed id
         return True
     if not FRONT_KEYS.isdisjoint(record.keys()):
         return True

@@ -44,7 +44,7 @@ from importer.readers.common import (
 from importer.readers.containers import JsonRecord
 from importer.readers.helpscout.conversation import conversation_record, embedded
 from importer.readers.helpscout.mapping import HelpScoutMapping, helpscout_mapping
-from importer.readers.helpscout.signs import is_helpscout, is_tap_thread
+from importer.readers.helpscout.signs import HELPSCOUT_SIGN_KEYS, is_helpscout, is_tap_thread
 from importer.readers.helpscout.tap import (
     CONVERSATION_ID,
     THREADS_STREAM,
@@ -113,6 +113,7 @@ class HelpScoutReader(StagedReader[HelpScoutMapping]):
         "Help Scout",
     )
     roles = (CONVERSATIONS, THREADS)
+    sign_keys = HELPSCOUT_SIGN_KEYS
 
     def owns(self, record: Mapping[str, Any], stream: str | None) -> bool:
         return is_helpscout(record)

@@ -115,6 +115,16 @@ def is_tap_other(record: Mapping[str, Any]) -> bool:
     return any(wanted <= keys and keys <= schema for schema, wanted in TAP_OTHER_STREAMS)
 
 
+#: a record with none of these keys is never Help Scout's (what :func:`is_helpscout` looks at:
+#: a tap's other stream has every key of one of its ``wanted`` sets)
+HELPSCOUT_SIGN_KEYS = (
+    HELPSCOUT_KEYS
+    | TAP_KEYS
+    | {"_embedded", "createdBy", "created_by", "conversation_id", "photo_url", "photo_type"}
+    | frozenset().union(*(wanted for _, wanted in TAP_OTHER_STREAMS))
+)
+
+
 def is_helpscout(record: Mapping[str, Any]) -> bool:
     """A Help Scout record: HAL's ``_embedded`` object, keys only Help Scout writes (either
     spelling), a ``createdBy``/``created_by`` person object of type ``customer`` or ``user``

@@ -35,7 +35,7 @@ from importer.readers.containers import JsonRecord
 from importer.readers.intercom.conversation import conversation_record
 from importer.readers.intercom.fields import People, nested_parts
 from importer.readers.intercom.mapping import IntercomMapping, intercom_mapping
-from importer.readers.intercom.signs import is_intercom
+from importer.readers.intercom.signs import INTERCOM_SIGN_KEYS, is_intercom
 from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import Staged, StagedRecord, StagingStore
@@ -168,6 +168,7 @@ class IntercomReader(StagedReader[IntercomMapping]):
         "Intercom",
     )
     roles = (CONVERSATIONS, PARTS, CONTACTS, ADMINS, TEAMS)
+    sign_keys = INTERCOM_SIGN_KEYS
     unjoined_warning = (
         "conversation_id",
         "{count} conversation part(s) exported on their own name no conversation_id (first at "

@@ -51,6 +51,10 @@ INTERCOM_KEYS = frozenset(
 )
 
 
+#: a record with none of these keys is never Intercom's (what :func:`is_intercom` looks at)
+INTERCOM_SIGN_KEYS = INTERCOM_KEYS | {"type", "source"}
+
+
 def is_intercom(record: Mapping[str, Any]) -> bool:
     """An Intercom record: one of its ``type`` words, keys only Intercom writes, or a ``source``
     object saying how the conversation was ``delivered_as``."""

@@ -51,7 +51,7 @@ from importer.readers.zendesk.roles import (
     USERS,
     zendesk_role,
 )
-from importer.readers.zendesk.signs import is_zendesk
+from importer.readers.zendesk.signs import ZENDESK_SIGN_KEYS, is_zendesk
 
 METRIC_TIMES = ("solved_at",)
 USERS_CACHED = 4096  # agents answer many tickets: their look-ups stay in memory
@@ -84,6 +84,7 @@ class ZendeskReader(StagedReader[ZendeskMapping]):
         "Zendesk",
     )
     roles = ROLES
+    sign_keys = ZENDESK_SIGN_KEYS
     unjoined_warning = (
         "ticket_id",
         "{count} comment(s) name no ticket (first at {first}): they are not read; export "

@@ -31,6 +31,10 @@ ZENDESK_KEYS = frozenset(
 ZENDESK_USER_ROLES = frozenset({"end-user", "agent", "admin"})
 
 
+#: a record with none of these keys is never Zendesk's (what :func:`is_zendesk` looks at)
+ZENDESK_SIGN_KEYS = ZENDESK_KEYS | {"via", "role"}
+
+
 def is_zendesk(record: Mapping[str, Any]) -> bool:
     """A Zendesk record: a ``via`` object with its ``channel``, a Zendesk user ``role``, keys
     only Zendesk writes."""
