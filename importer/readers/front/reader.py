@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from importer.findings import Finding
 from importer.readers.common import (
@@ -110,6 +110,18 @@ def _more_nested(later: dict[str, Any], kept: dict[str, Any]) -> bool:
     return _nested_count(later) > _nested_count(kept)
 
 
+#: teammates and contacts kept in memory once looked up, per kind (a slice's conversations name
+#: the same people again and again: each lookup was a query and a decode)
+PEOPLE_CACHED = 4096
+
+
+class _People(NamedTuple):
+    """The slice's lookups of teammates and contacts, shared by its conversations."""
+
+    teammates: StagedLookup[Mapping[str, Any]]
+    contacts: StagedLookup[Mapping[str, Any]]
+
+
 class FrontReader(StagedReader[FrontMapping]):
     """Front conversations with their messages, comments, teammates and contacts."""
 
@@ -158,13 +170,19 @@ class FrontReader(StagedReader[FrontMapping]):
         return 0
 
     def records(self, store: StagingStore, rules: FrontMapping) -> Iterator[SourceRecord]:
+        people = _People(  # each teammate and contact looked up once a slice, not once a message
+            teammates=StagedLookup(store, TEAMMATES, staged_data, cached=PEOPLE_CACHED),
+            contacts=StagedLookup(store, CONTACTS, staged_data, cached=PEOPLE_CACHED),
+        )
         for staged in store.of_kind(CONVERSATIONS):
-            build = partial(self._conversation, store, staged, rules, bare=None)
+            build = partial(self._conversation, store, staged, rules, people=people, bare=None)
             yield read_safely(build, staged.staged_record.location, staged.key)
         for key, first, _ in store.keys_without(MESSAGES, CONVERSATIONS):
             only_id = StagedRecord({"id": key}, 0, first.location)
             bare = Staged(first.seq, CONVERSATIONS, key, first.location, only_id)
-            build = partial(self._conversation, store, bare, rules, bare=first.location)
+            build = partial(
+                self._conversation, store, bare, rules, people=people, bare=first.location
+            )
             yield read_safely(build, first.location, key)
         for key, first, count in store.keys_without(COMMENTS, CONVERSATIONS):
             if store.count(MESSAGES, key):
@@ -182,7 +200,12 @@ class FrontReader(StagedReader[FrontMapping]):
 
     @staticmethod
     def _conversation(
-        store: StagingStore, staged: Staged, rules: FrontMapping, *, bare: str | None
+        store: StagingStore,
+        staged: Staged,
+        rules: FrontMapping,
+        *,
+        people: _People,
+        bare: str | None,
     ) -> SourceRecord:
         conversation = staged.staged_record
         location = conversation.location
@@ -194,8 +217,8 @@ class FrontReader(StagedReader[FrontMapping]):
             rules,
             messages=[(m.data, m.location) for m in messages],
             comments=[(c.data, c.location) for c in comments],
-            teammates=StagedLookup(store, TEAMMATES, staged_data),
-            contacts=StagedLookup(store, CONTACTS, staged_data),
+            teammates=people.teammates,
+            contacts=people.contacts,
         )
         replaced = conversation.replaced + sum(m.replaced for m in messages + comments)
         notes: list[Finding] = []
