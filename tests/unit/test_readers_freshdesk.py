@@ -829,3 +829,16 @@ def test_one_airbyte_file_of_every_stream_is_recognised(tmp_path: Path) -> None:
 def test_a_wrong_format_is_refused_naming_freshdesk() -> None:
     with pytest.raises(FormatError, match="freshdesk"):
         open_export([SAMPLE], format_name="intercom")
+
+
+def test_records_of_the_same_keys_are_told_apart_by_their_values() -> None:
+    """The scores of a record's keys are kept once worked out; its values still decide: the
+    same keys make a ticket with a status code and nothing without one, each time asked."""
+    for _ in range(3):
+        assert record_role({"id": 1, "subject": "s", "status": 2}) == "tickets"
+        assert record_role({"id": 1, "subject": "s", "status": "open"}) is None
+        assert record_role({"id": 7, "name": "A", "email": "a@x.io"}, "contacts") == "contacts"
+        assert record_role({"id": 7, "name": "A", "email": "a@x.io"}) is None
+        field = {"id": 3, "name": "status", "type": "default_status"}
+        assert record_role(field) == "ticket_fields"
+        assert record_role({**field, "type": "whatever"}) is None

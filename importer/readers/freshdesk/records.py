@@ -8,6 +8,7 @@ that fits two roles equally.
 
 from __future__ import annotations
 
+from collections.abc import KeysView
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -233,20 +234,43 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+#: the scores a record's keys alone give (before its values are looked at), by its keys in
+#: order: an export's records of one kind have the same keys, so each set is scored once
+_KEY_SCORES: dict[tuple[str, ...], tuple[int, int, int, int, int]] = {}
+_KEY_SCORES_KEPT = 4096
+
+
+def _key_scores(keys: KeysView[str]) -> tuple[int, int, int, int, int]:
+    """Tickets, conversations, agents, contacts and ticket fields: the telling keys of each."""
+    known = tuple(keys)
+    scores = _KEY_SCORES.get(known)
+    if scores is None:
+        tickets = len(_TICKET_KEYS & keys)
+        conversations = len(_CONVERSATION_KEYS & keys)
+        if "ticket_id" in keys and ({"body", "body_text"} & keys):
+            conversations += 2
+        if "ticket_id" in keys or "body" in keys:
+            tickets = 0  # a ticket has no ticket id; its text is ``description``
+        contacts = 2 * len(_CONTACT_KEYS & keys) + (1 if _PERSON_KEYS & keys else 0)
+        agents, fields = len(_AGENT_KEYS & keys), len(_FIELD_KEYS & keys)
+        scores = (tickets, conversations, agents, contacts, fields)
+        if len(_KEY_SCORES) >= _KEY_SCORES_KEPT:
+            _KEY_SCORES.clear()
+        _KEY_SCORES[known] = scores
+    return scores
+
+
 def _scores(record: dict[str, Any], stream: str) -> dict[str, int]:
     """How many of each role's telling keys (and values) the record has."""
     keys = record.keys()
+    tickets, conversations, agents, contacts, fields = _key_scores(keys)
     scores = {
-        "tickets": len(_TICKET_KEYS & keys),
-        "conversations": len(_CONVERSATION_KEYS & keys),
-        "agents": len(_AGENT_KEYS & keys),
-        "contacts": 2 * len(_CONTACT_KEYS & keys) + (1 if _PERSON_KEYS & keys else 0),
-        "ticket_fields": len(_FIELD_KEYS & keys),
+        "tickets": tickets,
+        "conversations": conversations,
+        "agents": agents,
+        "contacts": contacts,
+        "ticket_fields": fields,
     }
-    if "ticket_id" in keys and ({"body", "body_text"} & keys):
-        scores["conversations"] += 2
-    if "ticket_id" in keys or "body" in keys:
-        scores["tickets"] = 0  # a ticket has no ticket id; its text is ``description``
     if _is_number(record.get("status")) and "subject" in keys:
         scores["tickets"] += 2
     custom = record.get("custom_fields")
@@ -274,7 +298,9 @@ def record_role(record: Any, stream: str | None = None) -> str | None:
     """
     if not isinstance(record, dict):
         return None
-    if str(record.get("type") or "").lower() in _FOREIGN_TYPES or _FOREIGN_KEYS & record.keys():
+    if str(record.get("type") or "").lower() in _FOREIGN_TYPES:
+        return None
+    if not _FOREIGN_KEYS.isdisjoint(record.keys()):
         return None
     if other_platform(record, "freshdesk") is not None:
         return None

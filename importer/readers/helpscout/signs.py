@@ -115,13 +115,16 @@ def is_tap_other(record: Mapping[str, Any]) -> bool:
     return any(wanted <= keys and keys <= schema for schema, wanted in TAP_OTHER_STREAMS)
 
 
+#: keys records of many platforms have: not the one key a tap's other stream is asked for
+_SHARED_KEYS = frozenset({"email", "user_id", "mailbox_id", "id", "name", "type"})
 #: a record with none of these keys is never Help Scout's (what :func:`is_helpscout` looks at:
-#: a tap's other stream has every key of one of its ``wanted`` sets)
+#: a record of a tap's other stream has every key of one of its ``wanted`` sets, so one key of
+#: each, the rarest, is enough)
 HELPSCOUT_SIGN_KEYS = (
     HELPSCOUT_KEYS
     | TAP_KEYS
     | {"_embedded", "createdBy", "created_by", "conversation_id", "photo_url", "photo_type"}
-    | frozenset().union(*(wanted for _, wanted in TAP_OTHER_STREAMS))
+    | {min(wanted, key=lambda key: (key in _SHARED_KEYS, key)) for _, wanted in TAP_OTHER_STREAMS}
 )
 
 
