@@ -20,7 +20,9 @@ bounds without another argument.
 from __future__ import annotations
 
 import re
+from array import array
 from dataclasses import dataclass
+from itertools import accumulate
 
 MIB = 1 << 20
 DEFAULT_MAX_RECORD_BYTES = 64 * MIB
@@ -89,26 +91,28 @@ def member_over_bound(
 
 
 # Strings skipped whole; brackets counted. Bytes: every character that matters is ASCII.
-_NESTING_EVENT = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"|[\[\]{}]', re.DOTALL)
+_JSON_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)
+_BRACKETS = b"[]{}"
+#: an opening bracket read as +1 and a closing one as -1 (signed bytes), the rest deleted
+_BRACKET_STEPS = bytes.maketrans(_BRACKETS, b"\x01\xff\x01\xff")
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in _BRACKETS)
 
 
 def json_depth_over(raw: bytes | str, limit: int) -> int | None:
-    """The depth a JSON text reaches once it passes ``limit``, or ``None`` when it nests at
-    most ``limit`` deep. Cheap for nearly every record: a text with at most ``limit`` opening
-    brackets cannot nest deeper, and is not scanned."""
+    """The depth a JSON text reaches once it passes ``limit`` (``limit + 1``), or ``None`` when
+    it nests at most ``limit`` deep. Cheap for nearly every record: a text with at most
+    ``limit`` opening brackets cannot nest deeper, and is not scanned. A text with more (a Help
+    Scout conversation with its threads) has its strings cut out and its brackets summed in C
+    (``accumulate``): a bracket-by-bracket scan in Python cost a Help Scout export more than
+    half its reading time."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
     if data.count(b"[") + data.count(b"{") <= limit:
         return None
-    depth = 0
-    for event in _NESTING_EVENT.finditer(data):
-        char = event.group()
-        if char in (b"[", b"{"):
-            depth += 1
-            if depth > limit:
-                return depth
-        elif char in (b"]", b"}"):
-            depth -= 1
-    return None
+    steps = _JSON_STRING.sub(b"", data).translate(_BRACKET_STEPS, _NOT_BRACKETS)
+    if steps.count(1) <= limit:  # the strings held the brackets
+        return None
+    deepest = max(accumulate(array("b", steps)), default=0)
+    return limit + 1 if deepest > limit else None
 
 
 def nesting_message(what: str, limits: ReadLimits) -> str:

@@ -1,0 +1,56 @@
+"""The depth bound's check reads every text as a bracket-by-bracket scan would.
+
+``json_depth_over`` cuts a text's strings out and sums its brackets in C; the scan it replaced
+walked strings and brackets one by one in Python. Both must agree on every text, well formed or
+not (unterminated strings, escaped quotes, closing brackets first, brackets inside strings).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from importer.readers.limits import json_depth_over
+
+_EVENT = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"|[\[\]{}]', re.DOTALL)
+
+
+def _scanned(data: bytes, limit: int) -> int | None:
+    """The bracket-by-bracket scan (the check before it was made fast): the reference."""
+    depth = 0
+    for event in _EVENT.finditer(data):
+        char = event.group()
+        if char in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return depth
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return None
+
+
+TEXTS = st.lists(
+    st.sampled_from([b"[", b"]", b"{", b"}", b'"', b"\\", b"a", b",", b":", b'"[["', b'"\\""']),
+    max_size=60,
+).map(b"".join)
+
+
+@settings(max_examples=2_000, deadline=None)
+@given(text=TEXTS, limit=st.integers(0, 8))
+def test_the_bound_agrees_with_a_bracket_by_bracket_scan(text: bytes, limit: int) -> None:
+    assert json_depth_over(text, limit) == _scanned(text, limit)
+    assert json_depth_over(text.decode("latin-1"), limit) == _scanned(text, limit)
+
+
+def test_deep_records_and_brackets_in_strings() -> None:
+    deep = b"[" * 600 + b"]" * 600
+    assert json_depth_over(deep, 512) == 513
+    assert json_depth_over(deep, 600) is None
+    quoted = json.dumps({"text": "[" * 900, "list": [[1]]}).encode()
+    assert json_depth_over(quoted, 512) is None  # the brackets are text
+    thread = {"threads": [{"id": n, "to": ["a@x.io"], "body": "[{"} for n in range(400)]}
+    assert json_depth_over(json.dumps(thread), 512) is None  # many brackets, 4 deep
+    assert json_depth_over(json.dumps(thread), 3) == 4
