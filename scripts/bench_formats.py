@@ -11,7 +11,9 @@ plain single-process script that only parses and joins the same files, one run. 
 plan`` of the canonical export of the first size against the sandbox.
 
     .venv/bin/python scripts/bench_formats.py [--sizes 100000,1000000] [--runs 3]
-        [--formats zendesk,csv] [--work DIR (exports kept and reused)] [--code DIR] [--record]
+        [--formats zendesk,csv] [--large-formats canonical,zendesk (at the sizes after the
+        first; default every format)] [--work DIR (exports kept and reused)] [--code DIR]
+        [--record]
 
 ``--code DIR``: measure the importer of another checkout (its ``importer`` package, this
 virtual environment): before/after figures of one change on the same exports.
@@ -218,6 +220,7 @@ def bench_all(
     formats: tuple[str, ...] = FORMATS,
     code: Path = ROOT,
     plan: bool = True,
+    large: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     import platform
 
@@ -230,6 +233,8 @@ def bench_all(
     }
     for index, size in enumerate(sizes):
         for fmt in formats:
+            if index > 0 and large is not None and fmt not in large:
+                continue  # the sizes after the first: only the formats asked for
             export = write_export(fmt, work / f"{fmt}-{size}", size)
             row = bench_format(fmt, export, runs=runs if index == 0 else 1, code=code, work=work)
             figures["rows"].append(row)
@@ -255,14 +260,24 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--code", type=Path, default=ROOT)
     parser.add_argument("--no-plan", action="store_true")
+    parser.add_argument(
+        "--large-formats", default=None, help="formats measured at the sizes after the first"
+    )
     parser.add_argument("--record", action="store_true", help="write BENCHMARKS.md too")
     args = parser.parse_args()
     sizes = tuple(int(n) for n in args.sizes.split(","))
     formats = tuple(args.formats.split(","))
     with contextlib.ExitStack() as stack:
         work = args.work or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        large = tuple(args.large_formats.split(",")) if args.large_formats else None
         figures = bench_all(
-            work, sizes, runs=args.runs, formats=formats, code=args.code, plan=not args.no_plan
+            work,
+            sizes,
+            runs=args.runs,
+            formats=formats,
+            code=args.code,
+            plan=not args.no_plan,
+            large=large,
         )
     print("\n".join(markdown(figures)))
     return record(figures) if args.record else 0
