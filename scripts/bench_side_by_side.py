@@ -328,9 +328,9 @@ def bench_resume(work: Path, parts: int = RESUME_PARTS, runs: int = RESUME_RUNS)
         checkpoint = work / "resume.sqlite"
         started = time.monotonic()
         with Checkpoint.open(checkpoint, RunHeader(sandbox.url, MAILBOX, "canonical")) as cp:
-            cp._conn.execute("PRAGMA synchronous=OFF")  # set-up only: no fsync per row
+            cp.store.conn.execute("PRAGMA synchronous=OFF")  # set-up only: no fsync per row
             for index in range(parts):
-                cp.record_done(f"R{index}", 1, 2_000_000 + index)
+                cp.parts.record_done(f"R{index}", 1, 2_000_000 + index)
         build_s = time.monotonic() - started
         for index in range(runs):
             name = f"resume-{index}"
