@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from importer.errors import OutputWriteError
 from importer.findings import Finding
-from importer.outputs import write_private, writing
+from importer.outputs import open_private, writing
+from importer.spooled import SpooledEntries
 
 COUNTER_KEYS = (
     "source_conversations",
@@ -44,8 +47,9 @@ class Report:
     inputs: list[str]
     mailbox: int | None = None
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTER_KEYS, 0))
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    #: past the first ten thousand on disk: an export may warn about every conversation
+    errors: SpooledEntries = field(default_factory=SpooledEntries)
+    warnings: SpooledEntries = field(default_factory=SpooledEntries)
     elapsed_s: float = 0.0
 
     @property
@@ -125,24 +129,53 @@ class Report:
 STDOUT_NAME = "-"  # ``--report -``: the report goes to standard output
 
 
+def json_text(body: dict[str, Any]) -> Iterator[str]:
+    """``body`` as ``json.dumps(body, indent=2, ensure_ascii=False)`` writes it, and a newline,
+    in pieces: a :class:`SpooledEntries` value (a report's errors or warnings) one entry at a
+    time, so that writing a report never holds all its entries as text."""
+    if not body:
+        yield "{}\n"
+        return
+    yield "{"
+    for index, (key, value) in enumerate(body.items()):
+        yield ("," if index else "") + "\n  " + json.dumps(key, ensure_ascii=False) + ": "
+        if isinstance(value, SpooledEntries):
+            if not value:
+                yield "[]"
+                continue
+            yield "["
+            for number, entry in enumerate(value):
+                text = json.dumps(entry, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+                yield ("," if number else "") + "\n    " + text
+            yield "\n  ]"
+        else:
+            yield json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    yield "\n}\n"
+
+
 def write_json_atomic(body: dict[str, Any], path: Path) -> None:
     """Write ``body`` as indented JSON, atomically (a reader never sees half a file); ``-`` is
     standard output, and a pipe or device (``/dev/stdout``) is written in place, never replaced.
     The file is created 0600 (through its temporary file); a write that fails (disk full, file
     size limit) raises :class:`~importer.errors.OutputWriteError` naming ``path``, leaving the
-    file as it was and no temporary file behind."""
-    text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+    file as it was and no temporary file behind. Written in pieces (:func:`json_text`)."""
     if str(path) == STDOUT_NAME:
-        sys.stdout.write(text)
+        sys.stdout.writelines(json_text(body))
         sys.stdout.flush()
         return
     if path.exists() and not path.is_file():
         with writing(path), path.open("w", encoding="utf-8") as stream:
-            stream.write(text)
+            stream.writelines(json_text(body))
         return
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)  # one left by a failed write: created anew, 0600
-    write_private(tmp, text.encode("utf-8"), name=path)
+    try:
+        with writing(path), open_private(tmp, "wb") as out:
+            for piece in json_text(body):
+                out.write(piece.encode("utf-8"))
+    except OutputWriteError:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(path)
 
 

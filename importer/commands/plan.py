@@ -44,6 +44,7 @@ from importer.readers import Export, open_export
 from importer.readers.batches import BATCH_SIZE
 from importer.report import Report, write_json_atomic
 from importer.settings import RunSettings
+from importer.spooled import SpooledEntries
 from importer.tally import Tally
 from importer.transform.fields import MailboxField
 from importer.transform.plan import ConversationPlan, InvalidConversation
@@ -111,12 +112,12 @@ class PlanReport:
         return self.notes.counts["attachments"]
 
     @property
-    def errors(self) -> list[dict[str, Any]]:
+    def errors(self) -> SpooledEntries:
         """One entry per invalid conversation and per message or file that would be left out."""
         return self.notes.errors
 
     @property
-    def warnings(self) -> list[dict[str, Any]]:
+    def warnings(self) -> SpooledEntries:
         """What would be changed to fit."""
         return self.notes.warnings
 
