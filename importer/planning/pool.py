@@ -21,7 +21,6 @@ import logging
 import multiprocessing
 import os
 import threading
-import time
 from collections import deque
 from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -32,7 +31,7 @@ from functools import partial
 from multiprocessing.synchronize import Event as EventType
 from typing import Any, Protocol
 
-from importer.commands.stopping import ignore_stops_in_worker, stops_setting
+from importer.commands.stopping import stops_setting
 from importer.errors import ImporterError
 from importer.findings import Finding
 from importer.planning.records import canonical_output, count_outcome, count_record, plan_record
@@ -41,8 +40,10 @@ from importer.planning.summary import PlanSummary
 from importer.readers import Export
 from importer.readers.base import current_read_counts
 from importer.readers.batches import BATCH_SIZE, ReadRecords, RecordBatch
+from importer.readers.parallel_staging import staging_workers
 from importer.settings import TransformSettings
 from importer.transform.plan import ConversationPlan, InvalidConversation, PlanContext
+from importer.worker_process import become_worker
 
 log = logging.getLogger("importer.plan")
 
@@ -59,8 +60,6 @@ AHEAD_BYTES = 48 << 20
 HEAVY_BATCH_BYTES = 16 << 20
 #: Workers by default at most: each holds about 60 MB, and one main process keeps four busy.
 DEFAULT_JOBS_MAX = 4
-#: How often a worker checks that the process that started it is still there.
-PARENT_CHECK_S = 1.0
 #: How often the main process, waiting for a worker, checks whether it was asked to stop.
 STOP_CHECK_S = 0.1
 
@@ -129,15 +128,7 @@ def outcome_of(planned: ConversationPlan | InvalidConversation, job: PlanningJob
 def _start_worker(job: PlanningJob, parent: int, stopped: EventType) -> None:
     global _job, _stopped
     _job, _stopped = job, stopped
-    ignore_stops_in_worker()  # the main process decides when to stop, and ends a worker
-    watch = threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True)
-    watch.start()
-
-
-def _exit_when_orphaned(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(PARENT_CHECK_S)
-    os._exit(1)  # the main process was killed: nobody will read what this worker plans
+    become_worker(parent)  # the main process decides when to stop, and ends a worker
 
 
 def can_fork() -> bool:
@@ -312,7 +303,7 @@ def planned_by_workers(
     export_warnings_given = False
     counts = current_read_counts()
     try:
-        with planning_pool(job, jobs) as pool:
+        with planning_pool(job, jobs) as pool, staging_workers(pool.jobs, pool.stop):
             for batch, outcomes in pool.planned(export.record_batches(batch_size)):
                 for position, outcome in enumerate(outcomes):
                     if selection.full:

@@ -32,13 +32,17 @@ from importer.findings import Finding
 from importer.readers.base import Reader, RoleFile, RoutedItems, no_conversations
 from importer.readers.batches import RecordBatch
 from importer.readers.containers import JsonRecord
+from importer.readers.parallel_staging import (
+    StagingNotes,
+    current_staging_workers,
+    stage_in_workers,
+)
 from importer.readers.source import SourceRecord
 from importer.readers.staged_batches import staged_batches
-from importer.readers.staging import Staged, StagedRecord, StagingStore
+from importer.readers.staging import DUPLICATES, LaterWins, Staged, StagedRecord, StagingStore
 from importer.readers.text import encoding_message
 
 UNPARSED = "unparsed"
-DUPLICATES = "duplicates"
 
 #: an id written as a float that is a whole number (``7253.0``)
 _WHOLE_NUMBER_AS_FLOAT = re.compile(r"-?\d+\.0+")
@@ -162,24 +166,12 @@ def stage_once(
     *,
     item: JsonRecord,
     data: dict[str, Any],
-    later_wins: Callable[[dict[str, Any], dict[str, Any]], bool],
+    later_wins: LaterWins,
 ) -> None:
-    """Stage a main record (a :class:`StagedRecord`) under ``key``. One seen again (a list page
-    and the full object, an incremental export) keeps its first place and takes the later copy
-    when ``later_wins(later, kept)``; the copy not read is noted under :data:`DUPLICATES` (its
-    location; as record the location of the copy read instead, when the later one won, else
-    ``None``)."""
+    """Stage a main record under ``key`` once (:meth:`StagingStore.put_once`); ``later_wins``
+    is a module-level function: a staging worker sends it with the record."""
     staged = StagedRecord(data, item.replaced_bytes, item.location)
-    earlier = store.first(kind, key) if key is not None else None
-    if earlier is None:
-        store.put_record(kind, key, staged)
-        return
-    kept = earlier.staged_record
-    if later_wins(data, kept.data):
-        store.replace_record(earlier.seq, staged)
-        store.put(DUPLICATES, key, kept.location, record=item.location)
-    else:
-        store.put(DUPLICATES, key, item.location, record=None)
+    store.put_once(kind, key, staged, later_wins=later_wins)
 
 
 def encoding_notes(replaced: int, location: str, key: str | None) -> list[Finding]:
@@ -340,25 +332,33 @@ class StagedReader(Reader, Generic[RulesT]):
         return staged_batches(self, files, mapping, workdir=workdir, size=size)
 
     def stage_all(self, routed: RoutedItems, store: StagingStore) -> list[Finding]:
-        """Stage every record ``routed`` gives; the read's warnings of what was not staged."""
-        warnings: list[Finding] = []
-        unjoined = 0
-        first_unjoined: str | None = None
-        for role, item in routed:
-            if item.data is None:
-                finding = self.stage_unparsed(store, role, item)
-                if finding is not None:
-                    warnings.append(finding)
-                continue
-            missing = self.stage(store, role, item, data=item.data)
-            if missing:
-                unjoined += missing
-                first_unjoined = first_unjoined or item.location
-        if first_unjoined is not None:
-            code, message = self.unjoined_warning
-            text = message.format(count=unjoined, first=first_unjoined)
-            warnings.append(Finding("read", code, text, first_unjoined))
-        return warnings
+        """Stage every record ``routed`` gives; the read's warnings of what was not staged.
+        Within :func:`~importer.readers.parallel_staging.staging_workers` of more than one job
+        (``--jobs``), the lines of NDJSON files are parsed, given their role and encoded in
+        worker processes, and only written here, in the same order."""
+        notes = StagingNotes()
+        workers = current_staging_workers()
+        if workers is not None and workers.jobs > 1:
+            stage_in_workers(self, routed, store, notes=notes, workers=workers)
+        else:
+            for role, item in routed:
+                self.stage_item(store, role, item, notes=notes)
+        return notes.findings(self.unjoined_warning)
+
+    def stage_item(
+        self, store: StagingStore, role: str, item: JsonRecord, *, notes: StagingNotes
+    ) -> None:
+        """Stage one record of ``role`` (one that could not be parsed: :meth:`stage_unparsed`),
+        noting in ``notes`` what was not staged."""
+        if item.data is None:
+            finding = self.stage_unparsed(store, role, item)
+            if finding is not None:
+                notes.warnings.append(finding)
+            return
+        missing = self.stage(store, role, item, data=item.data)
+        if missing:
+            notes.unjoined += missing
+            notes.first_unjoined = notes.first_unjoined or item.location
 
     def _all_records(self, store: StagingStore, rules: RulesT) -> Iterator[SourceRecord]:
         for staged in store.of_kind(UNPARSED):

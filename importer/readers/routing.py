@@ -7,7 +7,7 @@ for every platform; :func:`no_conversations` is what a reader yields when the ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING
 
 from importer.errors import FormatError
@@ -16,6 +16,9 @@ from importer.readers.containers import JsonRecord, iter_json_records
 from importer.readers.inputs import InputFile
 from importer.readers.read_counts import PASSED_OVER, STAGED, UNPARSED, current_read_counts
 from importer.readers.source import SourceRecord
+
+#: records read, by (stream or role listed, outcome): the read counts' tally
+Tally = MutableMapping[tuple[str, str], int]
 
 if TYPE_CHECKING:  # base imports this module: the Reader interface is only named here
     from importer.readers.base import Reader, RoleFile
@@ -50,38 +53,62 @@ class RoutedItems:
         self._taken: set[str] = set()
 
     def __iter__(self) -> Iterator[tuple[str, JsonRecord]]:
+        tally = self.start_counting()
+        for listed, input_file in self.listed_files():
+            for item in iter_json_records(input_file):
+                role = self.route(item, listed, input_file.name, tally=tally)
+                if role is not None:
+                    yield role, item
+
+    def start_counting(self) -> Tally | None:
+        """The read counts' tally this read counts into (``None``: not counting)."""
+        counts = current_read_counts()
+        if counts is None:
+            return None
+        counts.by_records = True
+        return counts.tally
+
+    def listed_files(self) -> Iterator[tuple[str, InputFile]]:
+        """Each input file once, in reading order, with the first role it is listed under."""
         first_role: dict[str, str] = {}
         for listed, role_files in self.files.items():
             for role_file in role_files:
                 first_role.setdefault(role_file.file.name, listed)
-        counts = current_read_counts()
-        tally = None
-        if counts is not None:
-            counts.by_records = True
-            tally = counts.tally
         for input_file in files_in_order(self.files, self.reader.roles):
-            listed = first_role[input_file.name]
-            for item in iter_json_records(input_file):
-                if item.data is None:
-                    if tally is not None:
-                        tally[item.stream or listed, UNPARSED] += 1
-                    yield listed, item
-                    continue
-                role = self.reader.role_of(item.data, item.stream)
-                if role is None:
-                    if tally is not None:
-                        tally[item.stream or listed, PASSED_OVER] += 1
-                    self._pass_over(input_file, item)
-                else:
-                    if tally is not None:
-                        tally[item.stream or listed, STAGED] += 1
-                    yield role, item
+            yield first_role[input_file.name], input_file
 
-    def _pass_over(self, input_file: InputFile, item: JsonRecord) -> None:
-        key: str = item.stream or input_file.name
+    def route(
+        self, item: JsonRecord, listed: str, file_name: str, *, tally: Tally | None
+    ) -> str | None:
+        """The role of one record read from ``file_name`` (listed under ``listed``): ``listed``
+        for a record that could not be parsed, ``None`` for one passed over; counted."""
+        if item.data is None:
+            if tally is not None:
+                tally[item.stream or listed, UNPARSED] += 1
+            return listed
+        role = self.reader.role_of(item.data, item.stream)
+        if role is None:
+            if tally is not None:
+                tally[item.stream or listed, PASSED_OVER] += 1
+            self._pass_over(file_name, item)
+        elif tally is not None:
+            tally[item.stream or listed, STAGED] += 1
+        return role
+
+    def passed_over(self) -> dict[str, Finding]:
+        """The warning of each stream (or file) passed over so far, by stream (or file)."""
+        return dict(self._passed)
+
+    def add_passed_over(self, passed: Mapping[str, Finding]) -> None:
+        """Streams passed over elsewhere (a staging worker), after those passed here."""
+        for key, finding in passed.items():
+            self._passed.setdefault(key, finding)
+
+    def _pass_over(self, file_name: str, item: JsonRecord) -> None:
+        key: str = item.stream or file_name
         if key not in self._passed:
             self._passed[key] = unused_records_warning(
-                self.reader.info.name, item.stream, input_file.name, location=item.location
+                self.reader.info.name, item.stream, file_name, location=item.location
             )
 
     def take_warnings(self) -> list[Finding]:

@@ -35,15 +35,17 @@ from __future__ import annotations
 import json
 import marshal
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple, Self, TypeAlias
 
 from importer.outputs import create_private, writing
 
 STORE_FILE = "staging.sqlite"
+#: the kind of the copies of a main record passed over (:meth:`StagingStore.put_once`)
+DUPLICATES = "duplicates"
 COMMIT_EVERY = 10_000
 #: rows sent to SQLite at once (``executemany``): a third of a put's cost was the call itself
 INSERT_BATCH = 1_000
@@ -81,6 +83,10 @@ def _decode(stored: bytes | str) -> Any:
 def written_as(path: Path) -> str:
     """How a write that fails names a staging file: the file, and what it is."""
     return f"{path}, one of the export's staging files"
+
+
+#: whether a record seen again replaces the one kept: ``later_wins(later data, kept data)``
+LaterWins: TypeAlias = Callable[[Any, Any], bool]
 
 
 class StagedRecord(NamedTuple):
@@ -181,6 +187,43 @@ class StagingStore(Closing):
         data, replaced, location = record
         self._record_kinds.add(kind)
         return self._insert(kind, key, location, text=_encode_record(data, replaced))
+
+    def put_once(
+        self, kind: str, key: str | None, record: StagedRecord, *, later_wins: LaterWins
+    ) -> None:
+        """Stage a main record under ``key`` once. One seen again (a list page and the full
+        object, an incremental export) keeps its first place and takes the later copy when
+        ``later_wins(later, kept)``; the copy not read is noted under :data:`DUPLICATES` (its
+        location; as record the location of the copy read instead, when the later one won, else
+        ``None``)."""
+        self._record_kinds.add(kind)
+        text = _encode_record(record.data, record.replaced)
+        self.put_encoded_once(kind, key, record.location, text=text, later_wins=later_wins)
+
+    def put_encoded_once(
+        self, kind: str, key: str | None, location: str, *, text: bytes | str, later_wins: LaterWins
+    ) -> None:
+        """:meth:`put_once` of a record encoded already (by a staging worker): decoded only when
+        its key was staged before."""
+        earlier = self.first(kind, key) if key is not None else None
+        if earlier is None:
+            self._insert(kind, key, location, text=text)
+            return
+        data, replaced = _decode(text)[:2]
+        kept = earlier.staged_record
+        if later_wins(data, kept.data):
+            self.replace_record(earlier.seq, StagedRecord(data, replaced, location))
+            self.put(DUPLICATES, key, kept.location, record=location)
+        else:
+            self.put(DUPLICATES, key, location, record=None)
+
+    def put_encoded(self, kind: str, key: str | None, location: str, *, text: bytes | str) -> int:
+        """Stage a row encoded already (by a staging worker); its ``seq``."""
+        return self._insert(kind, key, location, text=text)
+
+    def add_record_kinds(self, kinds: frozenset[str]) -> None:
+        """Kinds a staging worker put with :meth:`put_record` for this store."""
+        self._record_kinds |= kinds
 
     def _insert(self, kind: str, key: str | None, location: str, *, text: bytes | str) -> int:
         self._seq += 1

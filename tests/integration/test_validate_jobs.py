@@ -18,6 +18,7 @@ import pytest
 from importer.commands.validate import run_offline
 from importer.planning import pool as planning_pool
 from importer.settings import TransformSettings
+from importer.worker_process import PARENT_CHECK_S
 
 from .conftest import ROOT, run_importer, start_importer, wait_for_exit
 
@@ -208,7 +209,7 @@ def _stopped_at(export: Path, how: str, delay: float) -> None:
     code, stderr = wait_for_exit(process, timeout=10)
     assert code == (-signal.SIGKILL if how == "sigkill" else 130), stderr
     assert "Traceback" not in stderr
-    deadline = time.monotonic() + 3 * planning_pool.PARENT_CHECK_S + 5
+    deadline = time.monotonic() + 3 * PARENT_CHECK_S + 5
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in workers if _alive(pid)], "a worker outlived the main process"

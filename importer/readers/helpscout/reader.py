@@ -34,7 +34,6 @@ from typing import Any
 
 from importer.findings import Finding
 from importer.readers.common import (
-    DUPLICATES,
     StagedReader,
     encoding_notes,
     id_text,
@@ -55,7 +54,7 @@ from importer.readers.helpscout.tap import (
 )
 from importer.readers.signs import other_platform
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
-from importer.readers.staging import Staged, StagedRecord, StagingStore
+from importer.readers.staging import DUPLICATES, Staged, StagedRecord, StagingStore
 
 CONVERSATIONS = "conversations"
 THREADS = THREADS_STREAM

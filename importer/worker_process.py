@@ -1,0 +1,31 @@
+"""What every worker process the importer forks does first: it ignores SIGINT (the main process
+decides when to stop, and ends a worker with SIGTERM) and exits on its own once the process
+that started it is gone (nobody would read what it does).
+
+The planning workers (:mod:`importer.planning.pool`) and the staging workers
+(:mod:`importer.readers.parallel_staging`) both start this way.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from importer.commands.stopping import ignore_stops_in_worker
+
+#: How often a worker checks that the process that started it is still there.
+PARENT_CHECK_S = 1.0
+
+
+def become_worker(parent: int) -> None:
+    """Make this (forked) process a worker of ``parent``: stops ignored, orphans exit."""
+    ignore_stops_in_worker()
+    watch = threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True)
+    watch.start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)  # the main process was killed: nobody will read what this worker does
