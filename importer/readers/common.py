@@ -285,6 +285,8 @@ class StagedReader(Reader, Generic[RulesT]):
     #: role -> a pattern whose group 1 is the parent id in the text of a record that cannot be
     #: parsed (the key it is staged and reported under); other roles: the record's id hint
     parent_id_patterns: ClassVar[Mapping[str, re.Pattern[str]]] = {}
+    #: whether ``stage`` may run in a staging worker (it only puts; see ``parallel_staging``)
+    stages_in_workers: ClassVar[bool] = True
     #: what an unparsed record of another role than the main one may cost its conversation
     unparsed_loss: ClassVar[str] = "a conversation may miss a message or a name"
 
@@ -332,13 +334,11 @@ class StagedReader(Reader, Generic[RulesT]):
         return staged_batches(self, files, mapping, workdir=workdir, size=size)
 
     def stage_all(self, routed: RoutedItems, store: StagingStore) -> list[Finding]:
-        """Stage every record ``routed`` gives; the read's warnings of what was not staged.
-        Within :func:`~importer.readers.parallel_staging.staging_workers` of more than one job
-        (``--jobs``), the lines of NDJSON files are parsed, given their role and encoded in
-        worker processes, and only written here, in the same order."""
+        """Stage every record ``routed`` gives (over worker processes within ``staging_workers``
+        of more than one job); the read's warnings of what was not staged."""
         notes = StagingNotes()
         workers = current_staging_workers()
-        if workers is not None and workers.jobs > 1:
+        if workers is not None and workers.jobs > 1 and self.stages_in_workers:
             stage_in_workers(self, routed, store, notes=notes, workers=workers)
         else:
             for role, item in routed:
