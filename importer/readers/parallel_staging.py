@@ -112,7 +112,7 @@ class RecordingStore(StagingStore):
     read (a reader whose ``stage`` reads the store is staged in the main process)."""
 
     def __init__(self) -> None:  # no file: nothing is written
-        self._record_kinds = set()
+        self._record_kinds, self._kinds = set(), set()
         self.rows: list[Row] = []
 
     def _insert(self, kind: str, key: str | None, location: str, *, text: bytes | str) -> int:

@@ -50,6 +50,7 @@ class StagedSlice(RecordBatch):
     mapping: dict[str, Any]
     path: Path
     record_kinds: frozenset[str]
+    kinds: frozenset[str] | None
     first: int
     last: int
     count: int
@@ -77,7 +78,7 @@ class StagedSlice(RecordBatch):
         key = (os.getpid(), self.path)
         opened = _opened.get(key)
         if opened is None:
-            store = StagingStore.reading(self.path, self.record_kinds)
+            store = StagingStore.reading(self.path, self.record_kinds, self.kinds)
             opened = _opened[key] = (store, self.reader.mapping_rules(self.mapping))
         return opened
 
@@ -129,8 +130,17 @@ def staged_batches(
         try:
             for first, last, count in store.runs(reader.roles[0], size):
                 given = [] if pending.given else pending.take()
-                kinds = store.record_kinds
-                yield StagedSlice(reader, mapping, store.path, kinds, first, last, count, given)
+                yield StagedSlice(
+                    reader,
+                    mapping,
+                    store.path,
+                    store.record_kinds,
+                    store.kinds,
+                    first,
+                    last,
+                    count,
+                    given,
+                )
             store.window = (reader.roles[0], 1, 0)  # no main record: only the others
             yield from batched(pending.on_first(reader.records(store, rules)), size)
         finally:

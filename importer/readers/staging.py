@@ -145,6 +145,7 @@ class StagingStore(Closing):
         self.path = folder / file_name
         self._name = written_as(self.path)
         self._record_kinds: set[str] = set()  # the kinds put with put_record
+        self._kinds: set[str] | None = set()  # the kinds put at all (None: not known)
         with writing(self._name):
             create_private(self.path)  # before SQLite opens it: its journal gets its mode
             self._db = sqlite3.connect(self.path)
@@ -157,17 +158,26 @@ class StagingStore(Closing):
         self.window: tuple[str, int, int] | None = None
 
     @classmethod
-    def reading(cls, path: Path, record_kinds: frozenset[str]) -> StagingStore:
+    def reading(
+        cls, path: Path, record_kinds: frozenset[str], kinds: frozenset[str] | None = None
+    ) -> StagingStore:
         """The store staged (and committed) at ``path`` by another instance, opened read-only:
         how a planning worker builds conversations from it. ``record_kinds`` are the kinds that
-        instance put with :meth:`put_record` (:attr:`record_kinds`)."""
+        instance put with :meth:`put_record` (:attr:`record_kinds`), ``kinds`` those it put at
+        all (:attr:`kinds`: a look-up of another kind then costs no query)."""
         store = cls.__new__(cls)
         store.path, store._name = path, written_as(path)
         store._record_kinds = set(record_kinds)
+        store._kinds = None if kinds is None else set(kinds)
         store._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         store._pending, store.window = 0, None
         store._seq, store._rows, store._row_keys = 0, [], set()
         return store
+
+    @property
+    def kinds(self) -> frozenset[str] | None:
+        """The kinds put so far (``None``: a store opened without knowing them)."""
+        return None if self._kinds is None else frozenset(self._kinds)
 
     @property
     def record_kinds(self) -> frozenset[str]:
@@ -227,6 +237,8 @@ class StagingStore(Closing):
 
     def _insert(self, kind: str, key: str | None, location: str, *, text: bytes | str) -> int:
         self._seq += 1
+        if self._kinds is not None:
+            self._kinds.add(kind)
         self._rows.append((self._seq, kind, key, location, text))
         self._row_keys.add((kind, key))
         if len(self._rows) >= INSERT_BATCH:
@@ -277,6 +289,8 @@ class StagingStore(Closing):
     # -- reading -----------------------------------------------------------------------------
     def first(self, kind: str, key: str | None) -> Staged | None:
         """The first record put under ``kind`` and ``key``, ``None`` when there is none."""
+        if self._kinds is not None and kind not in self._kinds:
+            return None  # a kind the export has none of (metrics, duplicates): no query
         self._flush_for(kind, key)
         row = self._db.execute(
             f"SELECT {_COLUMNS} FROM staged WHERE kind = ? AND key IS ? ORDER BY seq LIMIT 1",
@@ -286,6 +300,8 @@ class StagingStore(Closing):
 
     def by_key(self, kind: str, key: str | None) -> Iterator[Staged]:
         """Every record of ``kind`` put under ``key``, in the order they were put."""
+        if self._kinds is not None and kind not in self._kinds:
+            return
         self._flush_for(kind, key)
         rows = self._db.execute(
             f"SELECT {_COLUMNS} FROM staged WHERE kind = ? AND key IS ? ORDER BY seq",

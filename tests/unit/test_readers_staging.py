@@ -176,3 +176,24 @@ def test_staged_records_come_back_exactly_whatever_json_parsed(tmp_path: Path) -
             assert third.location == "t.json:3"
             assert fourth == StagedRecord({"id": 4, "parts": [{"a": 1}]}, 0, "t.json:4")
         reading.close()
+
+
+def test_a_kind_never_put_is_looked_up_without_a_query(tmp_path: Path) -> None:
+    """The store knows the kinds put; one opened read-only is told them. A look-up of any other
+    kind answers at once: a reading store told fewer kinds than the file holds shows it."""
+    with StagingStore(tmp_path) as store:
+        store.put("tickets", "1", "t.json:1", record={"id": 1})
+        assert store.kinds == frozenset({"tickets"})
+        assert store.first("metrics", "1") is None
+        assert list(store.by_key("duplicates", "1")) == []
+        store.put("metrics", "1", "m.json:1", record={"solved_at": "x"})
+        assert store.first("metrics", "1") is not None  # put since: known at once
+        store.commit()
+        told = StagingStore.reading(store.path, store.record_kinds, frozenset({"tickets"}))
+        unknown = StagingStore.reading(store.path, store.record_kinds)
+        assert told.first("metrics", "1") is None
+        assert list(told.by_key("metrics", "1")) == []
+        assert unknown.first("metrics", "1") is not None
+        assert [s.key for s in told.by_key("tickets", "1")] == ["1"]
+        told.close()
+        unknown.close()
