@@ -14,40 +14,37 @@ A main record staged "once" (:meth:`~importer.readers.staging.StagingStore.put_o
 its encoded row and its reader's ``later_wins``: only the main process, which holds the store,
 knows whether its key was staged before; the row is decoded only then.
 
-Nothing is lost to a worker: a run a worker could not stage (it died, or its reader's ``stage``
-reads the store) is staged here, and so is every run after it. A stop (Ctrl-C) is taken between
-runs and while waiting for one, within a tenth of a second.
+The pool, its order, its stop and what it does when a worker fails are
+:class:`~importer.readers.ordered_work.OrderedWork`'s: a run no worker could stage (it died, or
+its reader's ``stage`` reads the store) is staged here, as one process stages it.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
-from collections import defaultdict, deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from importer.findings import Finding
 from importer.readers.containers import JsonLines, JsonRecord, json_line_runs
+from importer.readers.ordered_work import (
+    OrderedWork,
+    StagingWorkers,
+    current_staging_workers,
+    staging_workers,
+)
 from importer.readers.routing import RoutedItems, Tally
 from importer.readers.staging import LaterWins, StagingStore
-from importer.worker_process import become_worker
 
 if TYPE_CHECKING:
     from importer.readers.common import StagedReader
 
+__all__ = ["current_staging_workers", "stage_in_workers", "staging_workers"]
+
 #: lines of an NDJSON file a worker stages at once, and their bytes at most
 RUN_LINES = 1_000
 RUN_BYTES = 4 << 20
-#: runs sent ahead per worker: enough that none waits, few enough that memory stays flat
-RUNS_AHEAD = 2
-#: how often the main process, waiting for a worker, checks whether it was asked to stop
-STOP_CHECK_S = 0.1
 
 #: a row as a worker encoded it: kind, key, location, the encoded record, and the reader's
 #: ``later_wins`` for a main record staged once (else ``None``)
@@ -77,33 +74,6 @@ class StagingNotes:
             text = message.format(count=self.unjoined, first=self.first_unjoined)
             findings.append(Finding("read", code, text, self.first_unjoined))
         return findings
-
-
-@dataclass(frozen=True)
-class StagingWorkers:
-    """How many processes may stage, and the event a stop sets (checked between runs)."""
-
-    jobs: int
-    stop: threading.Event
-
-
-_workers: ContextVar[StagingWorkers | None] = ContextVar("staging_workers", default=None)
-
-
-@contextmanager
-def staging_workers(jobs: int, stop: threading.Event) -> Iterator[None]:
-    """Within: staged readers stage over ``jobs`` worker processes (1: in this process), and
-    stop (KeyboardInterrupt) at their next check once ``stop`` is set."""
-    token = _workers.set(StagingWorkers(jobs, stop))
-    try:
-        yield
-    finally:
-        _workers.reset(token)
-
-
-def current_staging_workers() -> StagingWorkers | None:
-    """The :func:`staging_workers` staging runs within, ``None`` outside any."""
-    return _workers.get()
 
 
 class RecordingStore(StagingStore):
@@ -184,13 +154,10 @@ class _Staging:
     routed: RoutedItems
     notes: StagingNotes
     tally: Tally | None
-    stop: threading.Event
-    broken: bool = False
 
 
-def can_fork() -> bool:
-    """Whether workers can be forked (not on Windows)."""
-    return "fork" in multiprocessing.get_all_start_methods()
+def _stage_piece(reader: StagedReader[Any], piece: tuple[JsonLines, str]) -> StagedRun:
+    return stage_run(reader, *piece)
 
 
 def stage_in_workers(
@@ -203,67 +170,37 @@ def stage_in_workers(
 ) -> None:
     """Stage every record ``routed`` reads, the NDJSON runs in ``workers.jobs`` processes (module
     doc); what was not staged goes to ``notes``."""
-    staging = _Staging(reader, store, routed, notes, routed.start_counting(), workers.stop)
-    if not can_fork():
-        staging.broken = True
-    context = multiprocessing.get_context("fork" if can_fork() else None)
-    pool: ProcessPoolExecutor | None = None
-    window: deque[tuple[JsonLines, str, Future[StagedRun] | None]] = deque()
-    try:
+    staging = _Staging(reader, store, routed, notes, routed.start_counting())
+    with OrderedWork(partial(_stage_piece, reader), workers) as work:
         for listed, input_file in routed.listed_files():
             for piece in json_line_runs(input_file, RUN_LINES, RUN_BYTES):
-                _check_stop(staging)
                 if isinstance(piece, JsonRecord):  # not NDJSON: parsed here, staged in order
-                    while window:
-                        _settle(*window.popleft(), staging=staging)
+                    for done in work.drain():
+                        _settle(*done, staging=staging, work=work)
+                    work.check_stop()
                     _stage_here(piece, listed, input_file.name, staging=staging)
                     continue
-                if pool is None and not staging.broken:
-                    pool = ProcessPoolExecutor(
-                        workers.jobs,
-                        mp_context=context,
-                        initializer=become_worker,
-                        initargs=(os.getpid(),),
-                    )
-                window.append((piece, listed, _submit(pool, piece, listed, staging=staging)))
-                while len(window) > workers.jobs * RUNS_AHEAD:
-                    _settle(*window.popleft(), staging=staging)
-        while window:
-            _settle(*window.popleft(), staging=staging)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _submit(
-    pool: ProcessPoolExecutor | None, lines: JsonLines, listed: str, *, staging: _Staging
-) -> Future[StagedRun] | None:
-    if pool is None or staging.broken:
-        return None
-    try:
-        return pool.submit(stage_run, staging.reader, lines, listed)
-    except Exception:  # the pool broke (a worker died): stage here from now on
-        staging.broken = True
-        return None
+                for done in work.put((piece, listed)):
+                    _settle(*done, staging=staging, work=work)
+        for done in work.drain():
+            _settle(*done, staging=staging, work=work)
 
 
 def _settle(
-    lines: JsonLines, listed: str, future: Future[StagedRun] | None, *, staging: _Staging
+    piece: tuple[JsonLines, str],
+    run: StagedRun | None,
+    *,
+    staging: _Staging,
+    work: OrderedWork[tuple[JsonLines, str], StagedRun],
 ) -> None:
-    """Write the run a worker staged, or stage it here when no worker could."""
-    while future is not None:
-        _check_stop(staging)
-        try:
-            run = future.result(timeout=STOP_CHECK_S)
-        except TimeoutError:
-            continue
-        except Exception:  # the worker died, or the reader's stage reads the store
-            staging.broken = True
-            break
+    """Write the run a worker staged, or stage it here where no worker could (the worker died,
+    or the reader's stage reads the store)."""
+    if run is not None:
         _write(run, staging.store, staging.routed, staging=staging)
         return
+    lines, listed = piece
     for item in lines.json_records():  # as one process stages them
-        _check_stop(staging)
+        work.check_stop()
         _stage_here(item, listed, lines.name, staging=staging)
 
 
@@ -271,10 +208,3 @@ def _stage_here(item: JsonRecord, listed: str, file_name: str, *, staging: _Stag
     role = staging.routed.route(item, listed, file_name, tally=staging.tally)
     if role is not None:
         staging.reader.stage_item(staging.store, role, item, notes=staging.notes)
-
-
-def _check_stop(staging: _Staging) -> None:
-    """Raise the stop a signal asked for (see :func:`~importer.commands.stopping.stops_setting`),
-    here where no lock of the pool is held."""
-    if staging.stop.is_set():
-        raise KeyboardInterrupt

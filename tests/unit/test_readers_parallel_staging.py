@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from importer.readers import open_export
+from importer.readers import open_export, ordered_work
 from importer.readers import parallel_staging as parallel
 from importer.readers.read_counts import ReadCounts, counting_reads
 from importer.readers.routing import RoutedItems
@@ -163,7 +163,7 @@ def test_outside_staging_workers_nothing_is_forked(
     def no_pool(*args: Any, **kwargs: Any) -> Iterator[None]:
         raise AssertionError("a pool was started")
 
-    monkeypatch.setattr(parallel, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(ordered_work, "ProcessPoolExecutor", no_pool)
     export = _zendesk_export(tmp_path)
     assert parallel.current_staging_workers() is None
     with open_export([export], "zendesk") as opened:
