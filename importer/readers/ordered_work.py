@@ -26,9 +26,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import Generic, TypeVar
 
+from importer.readers.staging import Closing
 from importer.worker_process import become_worker
 
 P = TypeVar("P")
@@ -72,7 +72,7 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-class OrderedWork(Generic[P, R]):
+class OrderedWork(Closing, Generic[P, R]):
     """``work`` (a module-level function, or a partial of one: it is pickled) done on each piece
     in worker processes; :meth:`put` and :meth:`drain` give ``(piece, result)`` in the order
     the pieces were put, ``result`` ``None`` where no worker could do it (do it here)."""
@@ -137,14 +137,3 @@ class OrderedWork(Generic[P, R]):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
