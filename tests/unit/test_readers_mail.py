@@ -397,7 +397,7 @@ def test_a_mail_that_cannot_be_placed_is_an_error_and_the_rest_is_read(tmp_path:
 def test_an_exception_on_one_mail_never_stops_the_rest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import importer.readers.mail.reader as mail_module
+    import importer.readers.mail.read as mail_module
 
     real = mail_module.mail_body
 

@@ -168,3 +168,36 @@ def test_outside_staging_workers_nothing_is_forked(
     assert parallel.current_staging_workers() is None
     with open_export([export], "zendesk") as opened:
         assert sum(1 for _ in opened.records()) >= 24
+
+
+def _mail_records(export_path: Path, *, jobs: int) -> list[Any]:
+    with (
+        open_export([export_path], "mail") as export,
+        parallel.staging_workers(jobs, threading.Event()),
+    ):
+        records = list(export.records())
+    return [(r.location, r.source_id, r.data, r.error, r.warnings) for r in records]
+
+
+def _mixed_archive(folder: Path) -> Path:
+    """The sample's mails twice (every Message-ID repeated), a hostile archive between, and a
+    mail over the record bound."""
+    sample = next((ROOT / "samples/mail/export").glob("*.mbox")).read_bytes()
+    hostile = (ROOT / "tests/data/readers/mail-hostile/leading-whitespace.mbox").read_bytes()
+    big = b"From x@y Mon Jan 03 08:06:20 +0000 2022\nSubject: big\n\n" + b"a" * 300_000 + b"\n"
+    archive = folder / "mixed.mbox"
+    archive.write_bytes(sample + b"\n" + hostile + b"\n" + big + sample)
+    return archive
+
+
+@pytest.mark.parametrize("archive", ["samples/mail/export", "mixed"])
+def test_mails_read_in_workers_make_what_one_process_makes(
+    archive: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importer.readers.mail import read as mail_read
+
+    monkeypatch.setattr(mail_read, "RUN_MAILS", 2)  # many runs, several in flight
+    path = _mixed_archive(tmp_path) if archive == "mixed" else ROOT / archive
+    one = _mail_records(path, jobs=1)
+    assert len(one) > 2
+    assert _mail_records(path, jobs=2) == one

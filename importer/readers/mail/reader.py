@@ -31,24 +31,31 @@ from importer.findings import Finding
 from importer.model import CLOSED_LIKE
 from importer.readers.base import Reader, RoleFile, files_in_order, without_conversations
 from importer.readers.mail.mapping import MailMapping, mail_mapping
-from importer.readers.mail.message import mail_body, mail_head
 from importer.readers.mail.parse import (
     EML,
     MBOX,
     RawMail,
     iter_raw_mails,
-    parse,
     raw_message_id,
     sniff_mail,
 )
+from importer.readers.mail.read import (
+    PARSE,
+    MailRead,
+    MailRun,
+    MailUnread,
+    mail_runs,
+    read_mail,
+    read_mail_run,
+)
 from importer.readers.mail.thread import Threads
+from importer.readers.ordered_work import OrderedWork, current_staging_workers
 from importer.readers.source import FormatInfo, SourceRecord, read_safely
 from importer.readers.staging import StagingStore
 
 BODY = "body"
 UNREAD = "unread"
 RAW_TEXT_LIMIT = 20_000
-PARSE = "mail.parse"
 
 
 class _Team:
@@ -168,26 +175,56 @@ class MailReader(Reader):
         threads: Threads,
         store: StagingStore,
     ) -> int:
-        """Read every mail once: heads threaded, bodies staged, unreadable mails kept aside."""
-        number = 0
+        """Read every mail once: heads threaded, bodies staged, unreadable mails kept aside.
+        Within ``staging_workers`` of more than one job (``--jobs``), mails are parsed in
+        worker processes, in runs, and staged here in archive order."""
+        staged = _Staged(team, threads, store)
+        workers = current_staging_workers()
+        if workers is None or workers.jobs < 2:
+            for raw in self._raw_mails(files):
+                staged.add(raw, read_mail(raw, staged.mails + 1, rules))
+            return staged.mails
+        with OrderedWork(partial(read_mail_run, rules), workers) as work:
+            for run in mail_runs(self._raw_mails(files), first_number=1):
+                for done in work.put(run):
+                    staged.add_run(*done, rules=rules)
+            for done in work.drain():
+                staged.add_run(*done, rules=rules)
+        return staged.mails
+
+    def _raw_mails(self, files: Mapping[str, Sequence[RoleFile]]) -> Iterator[RawMail]:
         for input_file in files_in_order(files, self.roles):
-            for raw in iter_raw_mails(input_file):
-                number += 1
-                if raw.problem is not None:  # over the bound, or no mail: never parsed
-                    _put_unread(store, raw, raw.problem, code=raw.code)
-                    continue
-                try:
-                    message = parse(raw)
-                    head = mail_head(message, raw, number, rules=rules)
-                    body = mail_body(message)
-                except Exception as exc:  # one mail's trouble is its own
-                    _put_unread(store, raw, str(exc), code=PARSE)
-                    continue
-                if head["sent"] and head["from"] and head["sole_sender"]:
-                    team.learned.add(head["from"][0])
-                store.put(BODY, str(number), raw.location, record=body)
-                threads.add(head, raw.location)
-        return number
+            yield from iter_raw_mails(input_file)
+
+
+class _Staged:
+    """The mails staged so far: bodies in the store, heads threaded, the team's senders
+    learned, the mails that cannot be read kept aside (what needs the whole archive: done in
+    the main process, in archive order)."""
+
+    def __init__(self, team: _Team, threads: Threads, store: StagingStore) -> None:
+        self.team = team
+        self.threads = threads
+        self.store = store
+        self.mails = 0  # the number of the last mail staged
+
+    def add(self, raw: RawMail, read: MailRead) -> None:
+        self.mails += 1
+        if isinstance(read, MailUnread):
+            _put_unread(self.store, raw, read.reason, code=read.code)
+            return
+        head, body = read
+        if head["sent"] and head["from"] and head["sole_sender"]:
+            self.team.learned.add(head["from"][0])
+        self.store.put(BODY, str(self.mails), raw.location, record=body)
+        self.threads.add(head, raw.location)
+
+    def add_run(self, run: MailRun, read: list[MailRead] | None, *, rules: MailMapping) -> None:
+        """The mails of a run a worker read (``None``: no worker could: read here)."""
+        if read is None:
+            read = read_mail_run(rules, run)
+        for raw, mail in zip(run.mails, read, strict=True):
+            self.add(raw, mail)
 
 
 def _put_unread(store: StagingStore, raw: RawMail, reason: str, *, code: str) -> None:
