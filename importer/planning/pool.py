@@ -43,7 +43,7 @@ from importer.readers.batches import BATCH_SIZE, ReadRecords, RecordBatch
 from importer.readers.parallel_staging import staging_workers
 from importer.settings import TransformSettings
 from importer.transform.plan import ConversationPlan, InvalidConversation, PlanContext
-from importer.worker_process import become_worker
+from importer.worker_process import become_worker, release_freed_memory
 
 log = logging.getLogger("importer.plan")
 
@@ -196,6 +196,7 @@ class PlanningPool:
         if self._broken:
             return None
         if self._executor is None:
+            release_freed_memory()  # the workers fork at the first batch: after the staging
             self._executor = ProcessPoolExecutor(
                 self.jobs,
                 mp_context=self._context,

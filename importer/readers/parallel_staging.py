@@ -44,7 +44,7 @@ __all__ = ["current_staging_workers", "stage_in_workers", "staging_workers"]
 
 #: lines of an NDJSON file a worker stages at once, and their bytes at most
 RUN_LINES = 1_000
-RUN_BYTES = 4 << 20
+RUN_BYTES = 1 << 20
 
 #: a row as a worker encoded it: kind, key, location, the encoded record, and the reader's
 #: ``later_wins`` for a main record staged once (else ``None``)

@@ -20,7 +20,7 @@ PARSE = "mail.parse"
 #: mails a worker reads at once, and their bytes at most (a run ends at the mail that reaches
 #: either)
 RUN_MAILS = 200
-RUN_BYTES = 4 << 20
+RUN_BYTES = 1 << 20
 
 
 class MailUnread(NamedTuple):
