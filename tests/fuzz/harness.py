@@ -35,6 +35,8 @@ from click.testing import CliRunner
 
 from importer.cli import cli
 from importer.commands import validate as validate_command
+from importer.readers import parallel_staging
+from importer.readers.mail import read as mail_read
 from tests.fuzz.model import Seed, load_seed
 from tests.fuzz.mutations import Mutated, apply, drop_units, poison_units, wrap
 
@@ -126,23 +128,28 @@ def run_cli(root: Path, case: Case, command: str | None = None) -> Outcome:
 
 
 #: with ``--jobs 2``, batches (and the staged readers' slices) of this many conversations, so that
-#: a sample's few dozen are built and planned in the workers, not in one batch in this process
+#: a sample's few dozen are built and planned in the workers, not in one batch in this process;
+#: and staging runs of this many lines (mails), so that they are staged (read) in several runs
 JOBS_BATCH_SIZE = 3
+JOBS_RUN_LINES = 3
+JOBS_RUN_MAILS = 2
 
 
 @contextlib.contextmanager
 def _small_batches(jobs: int) -> Iterator[None]:
     """For a case run with workers, ``run_offline`` (which the CLI imports when called) cuts
-    the export into small batches; with one job nothing changes."""
+    the export into small batches, and staging reads it in small runs; with one job nothing
+    changes."""
     if jobs < 2:
         yield
         return
-    real = validate_command.run_offline
-    validate_command.run_offline = functools.partial(real, batch_size=JOBS_BATCH_SIZE)
+    saved = (validate_command.run_offline, parallel_staging.RUN_LINES, mail_read.RUN_MAILS)
+    validate_command.run_offline = functools.partial(saved[0], batch_size=JOBS_BATCH_SIZE)
+    parallel_staging.RUN_LINES, mail_read.RUN_MAILS = JOBS_RUN_LINES, JOBS_RUN_MAILS
     try:
         yield
     finally:
-        validate_command.run_offline = real
+        validate_command.run_offline, parallel_staging.RUN_LINES, mail_read.RUN_MAILS = saved
 
 
 def write_tree(root: Path, tree: dict[str, bytes]) -> None:

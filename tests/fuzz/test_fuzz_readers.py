@@ -223,19 +223,29 @@ def test_a_failure_file_round_trips(tmp_path: Path) -> None:
 def test_a_case_with_two_jobs_is_built_and_planned_in_the_workers(
     monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
-    """A case drawn with ``jobs=2`` reads its export through the planning workers (slices of the
-    staging store), in small batches, so the fuzzer checks that path too; one job never does."""
+    """A case drawn with ``jobs=2`` stages its export in the staging workers, in small runs, and
+    reads it through the planning workers (slices of the staging store), in small batches, so
+    the fuzzer checks both paths too; one job never does."""
     from importer.planning import pool
+    from importer.readers import ordered_work
 
     submitted: list[int] = []
+    staged: list[int] = []
     real = pool.PlanningPool._submit
+    real_put = ordered_work.OrderedWork.put
 
     def counted(self: pool.PlanningPool, batch: Any) -> Any:
         submitted.append(1)
         return real(self, batch)
 
+    def counted_put(self: Any, piece: Any) -> Any:
+        staged.append(1)
+        return real_put(self, piece)
+
     monkeypatch.setattr(pool.PlanningPool, "_submit", counted)
+    monkeypatch.setattr(ordered_work.OrderedWork, "put", counted_put)
     swap = [{"op": "swap", "file": 0, "unit": 3, "a": 7, "b": 0}]
     case = Case("zendesk", "samples/zendesk", swap, jobs=jobs)
     assert [] == runner().run(case)
     assert (jobs == 2) == (len(submitted) > 3)
+    assert (jobs == 2) == (len(staged) > 3)
