@@ -117,7 +117,7 @@ class StagedRun:
 
 def stage_run(reader: StagedReader[Any], lines: JsonLines, listed: str) -> StagedRun:
     """Parse, route and stage one run of lines (listed under ``listed``) against a
-    :class:`RecordingStore`: what a worker does, and the main process where no worker can."""
+    :class:`RecordingStore`: what a staging worker does."""
     recorder = RecordingStore()
     routed = RoutedItems(reader, {})
     tally: defaultdict[tuple[str, str], int] = defaultdict(int)
@@ -130,8 +130,9 @@ def stage_run(reader: StagedReader[Any], lines: JsonLines, listed: str) -> Stage
     return StagedRun(recorder.rows, kinds, dict(tally), routed.passed_over(), notes)
 
 
-def _write(run: StagedRun, store: StagingStore, routed: RoutedItems, *, staging: _Staging) -> None:
+def _write(run: StagedRun, staging: _Staging) -> None:
     """Write a worker's run to the store, and count it, as if staged here."""
+    store = staging.store
     store.add_record_kinds(run.record_kinds)
     for kind, key, location, text, later_wins in run.rows:
         if later_wins is None:
@@ -141,7 +142,7 @@ def _write(run: StagedRun, store: StagingStore, routed: RoutedItems, *, staging:
     if staging.tally is not None:
         for counted, count in run.tally.items():
             staging.tally[counted] += count
-    routed.add_passed_over(run.passed)
+    staging.routed.add_passed_over(run.passed)
     staging.notes.merge(run.notes)
 
 
@@ -196,7 +197,7 @@ def _settle(
     """Write the run a worker staged, or stage it here where no worker could (the worker died,
     or the reader's stage reads the store)."""
     if run is not None:
-        _write(run, staging.store, staging.routed, staging=staging)
+        _write(run, staging)
         return
     lines, listed = piece
     for item in lines.json_records():  # as one process stages them
