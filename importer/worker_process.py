@@ -10,14 +10,38 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar
 
 from importer.commands.stopping import ignore_stops_in_worker
 
 #: How often a worker checks that the process that started it is still there.
 PARENT_CHECK_S = 1.0
+#: How often the main process, waiting for a worker, checks whether it was asked to stop.
+STOP_CHECK_S = 0.1
+
+R = TypeVar("R")
+
+
+def can_fork() -> bool:
+    """Whether workers can be forked (not on Windows)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def result_checking_stops(future: Future[R], check_stop: Callable[[], None]) -> R:
+    """What ``future``'s worker gives (or raises), calling ``check_stop`` (which raises the
+    stop) every :data:`STOP_CHECK_S` while waiting: a stop is never held up by a worker."""
+    while True:
+        check_stop()
+        try:
+            return future.result(timeout=STOP_CHECK_S)
+        except TimeoutError:
+            continue
 
 
 def release_freed_memory() -> None:

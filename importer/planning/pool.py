@@ -43,7 +43,12 @@ from importer.readers.batches import BATCH_SIZE, ReadRecords, RecordBatch
 from importer.readers.parallel_staging import staging_workers
 from importer.settings import TransformSettings
 from importer.transform.plan import ConversationPlan, InvalidConversation, PlanContext
-from importer.worker_process import become_worker, release_freed_memory
+from importer.worker_process import (
+    become_worker,
+    can_fork,
+    release_freed_memory,
+    result_checking_stops,
+)
 
 log = logging.getLogger("importer.plan")
 
@@ -60,8 +65,6 @@ AHEAD_BYTES = 48 << 20
 HEAVY_BATCH_BYTES = 16 << 20
 #: Workers by default at most: each holds about 60 MB, and one main process keeps four busy.
 DEFAULT_JOBS_MAX = 4
-#: How often the main process, waiting for a worker, checks whether it was asked to stop.
-STOP_CHECK_S = 0.1
 
 
 Outcome = PlanSummary | InvalidConversation
@@ -129,11 +132,6 @@ def _start_worker(job: PlanningJob, parent: int, stopped: EventType) -> None:
     global _job, _stopped
     _job, _stopped = job, stopped
     become_worker(parent)  # the main process decides when to stop, and ends a worker
-
-
-def can_fork() -> bool:
-    """Whether workers can be forked (not on Windows)."""
-    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def default_jobs() -> int:
@@ -212,15 +210,11 @@ class PlanningPool:
     def _settled(
         self, batch: RecordBatch, future: Future[list[Outcome]] | None
     ) -> tuple[RecordBatch, list[Outcome]]:
-        while future is not None:
-            self._check_stop()
+        if future is not None:
             try:
-                return batch, future.result(timeout=STOP_CHECK_S)
-            except TimeoutError:
-                continue
+                return batch, result_checking_stops(future, self._check_stop)
             except Exception as exc:
                 self._give_up(exc)
-                break
         self._check_stop()
         return batch, plan_batch(batch, self.job)
 

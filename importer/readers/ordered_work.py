@@ -29,15 +29,13 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from importer.readers.staging import Closing
-from importer.worker_process import become_worker
+from importer.worker_process import become_worker, can_fork, result_checking_stops
 
 P = TypeVar("P")
 R = TypeVar("R")
 
 #: pieces sent ahead per worker: enough that none waits, few enough that memory stays flat
 PIECES_AHEAD = 2
-#: how often the main process, waiting for a worker, checks whether it was asked to stop
-STOP_CHECK_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -65,11 +63,6 @@ def staging_workers(jobs: int, stop: threading.Event) -> Iterator[None]:
 def current_staging_workers() -> StagingWorkers | None:
     """The :func:`staging_workers` the read runs within, ``None`` outside any."""
     return _workers.get()
-
-
-def can_fork() -> bool:
-    """Whether workers can be forked (not on Windows)."""
-    return "fork" in multiprocessing.get_all_start_methods()
 
 
 class OrderedWork(Closing, Generic[P, R]):
@@ -118,15 +111,11 @@ class OrderedWork(Closing, Generic[P, R]):
             return None
 
     def _settle(self, piece: P, future: Future[R] | None) -> tuple[P, R | None]:
-        while future is not None:
-            self.check_stop()
+        if future is not None:
             try:
-                return piece, future.result(timeout=STOP_CHECK_S)
-            except TimeoutError:
-                continue
+                return piece, result_checking_stops(future, self.check_stop)
             except Exception:  # the worker died, or the work failed there: done here
                 self.broken = True
-                break
         self.check_stop()
         return piece, None
 
