@@ -11,13 +11,15 @@ import click
 
 from importer.errors import SandboxError
 from importer.sandbox.options import sandbox_config, sandbox_options
-from importer.sandbox.server import serve_until_signal
 
 
 @click.command()
 @sandbox_options
 def sandbox_command(**options: Any) -> None:
     """Serve the local Help Scout emulator (Mailbox API 2.0) until Ctrl-C or SIGTERM."""
+    # imported here: aiohttp's server is a quarter of a second no other command needs
+    from importer.sandbox.server import serve_until_signal
+
     try:
         asyncio.run(serve_until_signal(sandbox_config(options)))
     except SandboxError as exc:
