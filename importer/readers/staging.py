@@ -18,8 +18,9 @@ on), then walks one kind in source order and fetches the records of another by k
 A parsed record is a :class:`StagedRecord` (its data, bytes read as cp1252, the place of the
 copy read), kept in :mod:`marshal`'s encoding (exact for every value JSON parses to, NaN and
 integers past 64 bits included, and four times cheaper to write than JSON text); anything else a
-reader keeps (a user's summary, a duplicate's place) is a JSON value kept as JSON text. Both are
-in one SQLite table indexed by (kind, key, seq) and (kind, seq).
+reader keeps (a user's summary, a duplicate's place, a mail's head) is a JSON value, kept the same
+way (as JSON text when marshal refuses it). Both are in one SQLite table indexed by (kind, key,
+seq) and (kind, seq).
 ``seq`` is the order of ``put``, so "source order" is the order the reader read the files in;
 ``location`` is where a record was first put. Memory stays bounded by SQLite's page cache
 whatever the size of the export; the file is created 0600 in the reader's work folder and goes
@@ -62,15 +63,20 @@ _COLUMNS = "seq, kind, key, location, record"
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
-def _encode_record(data: Any, replaced: int, location: str | None = None) -> bytes | str:
-    """A staged record's row: :mod:`marshal` bytes of ``(data, replaced[, location])`` (4 times
-    cheaper to write than JSON, half again cheaper to read: measured on Zendesk comments), or
-    JSON text for a value marshal refuses (nested past its stack, a type of no JSON value)."""
-    value = (data, replaced) if location is None else (data, replaced, location)
+def _encode_value(value: Any) -> bytes | str:
+    """A row's record: :mod:`marshal` bytes (4 times cheaper to write than JSON, half again
+    cheaper to read: measured on Zendesk comments), or JSON text for a value marshal refuses
+    (nested past its stack, a type of no JSON value). A value reads back as it was put, but for
+    a tuple, which marshal keeps a tuple (JSON text made it a list)."""
     try:
         return marshal.dumps(value)
     except ValueError:
         return _encode(value)
+
+
+def _encode_record(data: Any, replaced: int, location: str | None = None) -> bytes | str:
+    """A staged record's row: ``(data, replaced[, location])``."""
+    return _encode_value((data, replaced) if location is None else (data, replaced, location))
 
 
 def _decode(stored: bytes | str) -> Any:
@@ -190,7 +196,7 @@ class StagingStore(Closing):
     # as fast as the untyped lists before it (columns of their own cost 15% more a put).
     def put(self, kind: str, key: str | None, location: str, *, record: Any) -> int:
         """Stage ``record`` (any JSON value) under ``kind`` and ``key``; return its ``seq``."""
-        return self._insert(kind, key, location, text=_encode(record))
+        return self._insert(kind, key, location, text=_encode_value(record))
 
     def put_record(self, kind: str, key: str | None, record: StagedRecord) -> int:
         """Stage a parsed record under ``kind`` and ``key``, at its location; its ``seq``."""
@@ -269,7 +275,9 @@ class StagingStore(Closing):
         """Replace the record staged as ``seq`` (its kind, key and location stay)."""
         self._flush()
         with writing(self._name):
-            self._db.execute("UPDATE staged SET record = ? WHERE seq = ?", (_encode(record), seq))
+            self._db.execute(
+                "UPDATE staged SET record = ? WHERE seq = ?", (_encode_value(record), seq)
+            )
 
     def replace_record(self, seq: int, record: StagedRecord) -> None:
         """Replace the record staged as ``seq`` by a later copy read at ``record.location``
