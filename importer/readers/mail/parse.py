@@ -35,6 +35,7 @@ from typing import BinaryIO
 
 from importer.readers.inputs import InputFile
 from importer.readers.limits import over_record_bound
+from importer.readers.mail.lines import BlockLines, last_blank_line, unquoted
 from importer.readers.text import strip_bom
 
 MBOX = "mbox"
@@ -168,7 +169,7 @@ class _Splitter:
     ``HEAD_BYTES``, until the next separator; it becomes one :class:`RawMail` with a problem."""
 
     def __init__(self, stream: BinaryIO, input_file: InputFile) -> None:
-        self.stream = stream
+        self.lines = BlockLines(stream)
         self.name = input_file.name
         self.limits = input_file.limits
         self.bound = input_file.limits.max_record_bytes
@@ -188,7 +189,7 @@ class _Splitter:
         if self.pushed is not None:
             found, self.pushed = self.pushed, None
             return found
-        piece = self.stream.readline(size)
+        piece = self.lines.readline(size)
         starts = self.starts
         if starts and piece:
             self.number += 1
@@ -219,6 +220,11 @@ class _Splitter:
             self._add(piece, starts)
         previous_blank = False
         while True:
+            if self.starts and self.pushed is None and not self.head:
+                taken = self._take_lines()
+                if taken is not None:
+                    previous_blank = taken
+                    continue
             piece, starts, number = self._piece(self._room())
             if not piece:
                 break
@@ -246,6 +252,21 @@ class _Splitter:
             yield self._mail()
         else:
             yield self._lead(confirmed=False)
+
+    def _take_lines(self) -> bool | None:
+        """Add at once the whole lines up to the next ``From `` line that fit the bound (read
+        one by one, each would be added as it is); whether the last of them is blank, ``None``
+        when there are none (the next line is read by itself)."""
+        lines = self.lines.lines_before_from(self.bound - self.size)
+        if not lines:
+            return None
+        self.number += lines.count(b"\n")
+        if self.separator is not None:  # an mbox's >From lines; not in text before one
+            lines = unquoted(lines)
+        self.size += len(lines)
+        self.buffer.write(lines)
+        self.last_blank = last_blank_line(lines)
+        return self.last_blank > 0
 
     def _separator_line(self, piece: bytes) -> bytes:
         """The From line that begins with ``piece`` (the rest of a long one is passed over)."""
