@@ -14,8 +14,10 @@ separator (at ``file:line`` of its first line) is a mail of its own when it star
 headers, else an invalid record (``mail.not_mail``): it is never dropped unsaid, and a file of
 several mails is never read as one.
 
-Reading is bounded by the file's ``--max-record-bytes`` (its ``limits``): a line is read in
-pieces (``readline(n)``), never whole; a mail that grows past the bound is dropped as it is read
+Reading is bounded by the file's ``--max-record-bytes`` (its ``limits``): the file is read in
+blocks (:class:`~importer.readers.mail.lines.BlockLines`), the lines up to the next ``From `` line
+taken at once while they fit the bound, a line that does not read in pieces
+(``readline(n)``), never whole; a mail that grows past the bound is dropped as it is read
 (past its first 64 KiB, for its Message-ID) up to the next separator, and becomes one invalid
 record (``record_over_bound``) with its place, its size and the bound. Each mail is parsed with
 ``email.parser.BytesParser`` (its structure with ``policy.compat32``, see :func:`parse`).
