@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple, cast
 
 from importer.outputs import create_private, open_private, writing
-from importer.readers.staging import Closing, written_as
+from importer.readers.closing import Closing
+from importer.readers.staging import written_as
 
 # -- rows grouped in one sorted pass -------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from importer.readers.staging import Closing
+from importer.readers.closing import Closing
 from importer.worker_process import become_worker, can_fork, result_checking_stops
 
 P = TypeVar("P")

@@ -39,10 +39,11 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, NamedTuple, Self, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 from importer.outputs import create_private, writing
+from importer.readers.closing import Closing
+from importer.readers.key_filter import KeyFilter
 
 STORE_FILE = "staging.sqlite"
 #: the kind of the copies of a main record passed over (:meth:`StagingStore.put_once`)
@@ -126,24 +127,6 @@ class Staged:
         return record
 
 
-class Closing:
-    """A context manager that calls ``close()`` on the way out."""
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
 class StagingStore(Closing):
     """Records by kind and key in a SQLite file of ``folder``; a context manager."""
 
@@ -160,6 +143,7 @@ class StagingStore(Closing):
         self._seq = 0  # the last seq given
         self._rows: list[tuple[int, str, str | None, str, bytes | str]] = []  # put, not yet sent
         self._row_keys: set[tuple[str, str | None]] = set()  # (kind, key) of those rows
+        self._filter: KeyFilter | None = KeyFilter()  # every (kind, key) put (None: not known)
         #: ``(kind, first seq, last seq)``: :meth:`of_kind` of that kind gives only those rows
         self.window: tuple[str, int, int] | None = None
 
@@ -177,7 +161,7 @@ class StagingStore(Closing):
         store._kinds = None if kinds is None else set(kinds)
         store._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         store._pending, store.window = 0, None
-        store._seq, store._rows, store._row_keys = 0, [], set()
+        store._seq, store._rows, store._row_keys, store._filter = 0, [], set(), None
         return store
 
     @property
@@ -247,6 +231,8 @@ class StagingStore(Closing):
             self._kinds.add(kind)
         self._rows.append((self._seq, kind, key, location, text))
         self._row_keys.add((kind, key))
+        if self._filter is not None:
+            self._filter.add(kind, key)
         if len(self._rows) >= INSERT_BATCH:
             self._flush()
         return self._seq
@@ -295,10 +281,18 @@ class StagingStore(Closing):
         self._pending = 0
 
     # -- reading -----------------------------------------------------------------------------
+    def _never_put(self, kind: str, key: str | None) -> bool:
+        """Whether nothing was put under ``kind`` and ``key``, known without a query: a kind
+        the export has none of (metrics, duplicates), a key never put (a main record's first
+        copy, a mail's own Message-ID: most look-ups while staging)."""
+        if self._kinds is not None and kind not in self._kinds:
+            return True
+        return self._filter is not None and not self._filter.may_hold(kind, key)
+
     def first(self, kind: str, key: str | None) -> Staged | None:
         """The first record put under ``kind`` and ``key``, ``None`` when there is none."""
-        if self._kinds is not None and kind not in self._kinds:
-            return None  # a kind the export has none of (metrics, duplicates): no query
+        if self._never_put(kind, key):
+            return None
         self._flush_for(kind, key)
         row = self._db.execute(
             f"SELECT {_COLUMNS} FROM staged WHERE kind = ? AND key IS ? ORDER BY seq LIMIT 1",
@@ -308,7 +302,7 @@ class StagingStore(Closing):
 
     def by_key(self, kind: str, key: str | None) -> Iterator[Staged]:
         """Every record of ``kind`` put under ``key``, in the order they were put."""
-        if self._kinds is not None and kind not in self._kinds:
+        if self._never_put(kind, key):
             return
         self._flush_for(kind, key)
         rows = self._db.execute(

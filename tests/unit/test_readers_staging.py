@@ -205,6 +205,25 @@ def test_plain_values_are_kept_as_marshal_bytes_or_json_text_when_marshal_refuse
         reading.close()
 
 
+def test_a_key_never_put_is_looked_up_without_a_query(tmp_path: Path) -> None:
+    """Most look-ups while staging are of keys not put yet (a ticket's first copy, a mail's own
+    Message-ID): the store's filter answers them without SQLite, and every key put is found."""
+    with StagingStore(tmp_path) as store:
+        for number in range(3000):
+            store.put("nodes", f"m{number}@x", f"a.mbox:{number}", record=number)
+        queries: list[str] = []
+        store._db.set_trace_callback(queries.append)
+        assert all(store.first("nodes", f"other{n}@x") is None for n in range(3000))
+        assert all(list(store.by_key("nodes", f"other{n}@x")) == [] for n in range(3000))
+        assert sum("SELECT" in query for query in queries) < 10  # the filter's rare "perhaps"
+        found = [store.first("nodes", f"m{n}@x") for n in range(3000)]
+        assert [staged.record for staged in found if staged is not None] == list(range(3000))
+        store.commit()
+        reading = StagingStore.reading(store.path, store.record_kinds, store.kinds)
+        assert reading.first("nodes", "m7@x") is not None  # no filter: asks SQLite
+        reading.close()
+
+
 def test_a_kind_never_put_is_looked_up_without_a_query(tmp_path: Path) -> None:
     """The store knows the kinds put; one opened read-only is told them. A look-up of any other
     kind answers at once: a reading store told fewer kinds than the file holds shows it."""
