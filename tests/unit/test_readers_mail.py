@@ -310,6 +310,32 @@ def test_bounces_auto_replies_and_internal_mail_are_left_out_with_a_warning(
     assert all("<m" in message for code, message in warnings(records) if code != "mail.team")
 
 
+def test_a_delivery_status_report_is_a_bounce_whoever_sends_it(tmp_path: Path) -> None:
+    report = b"--b\nContent-Type: text/plain\n\nYour mail could not be delivered.\n--b--\n"
+    path = archive(
+        tmp_path,
+        mail(1, "ann@example.com"),
+        mail(
+            2,
+            "delivery@mail.example.com",
+            subject="Returned",
+            content_type='multipart/report; report-type="Delivery-Status"; boundary="b"',
+            body=report,
+        ),
+        mail(
+            3,
+            "bob@example.com",
+            subject="Read",
+            content_type='multipart/report; report-type=disposition-notification; boundary="b"',
+            body=report,
+        ),
+    )
+    records = read(path, TEAM_MAPPING)
+    left = [w.code for r in records for w in r.warnings if w.code != "mail.team"]
+    assert left == ["mail.bounce"]
+    assert len(conversations(records)) == 2  # Ann's mail, and Bob's read receipt
+
+
 def test_the_mapping_keeps_them(tmp_path: Path) -> None:
     keep = {"keep_auto_replies": True, "keep_bounces": True, "keep_team_internal": True}
     records = read(_automatic(tmp_path), {**TEAM_MAPPING, **keep})

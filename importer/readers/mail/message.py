@@ -135,11 +135,9 @@ def _left_out(
     if skipped:
         return "label", f"it carries the Gmail label {skipped[0]!r} (skipped_labels)"
     sender = senders[0][0] if senders else ""
-    content_type = message.get_content_type()
-    report = str(message.get_param("report-type", "") or "").lower()
     if (
         sender.partition("@")[0] in BOUNCE_SENDERS
-        or (content_type == "multipart/report" and report == "delivery-status")
+        or _is_delivery_report(message)
         or headers.all("x-failed-recipients")
     ):
         if rules.keep_bounces:
@@ -158,12 +156,23 @@ def _left_out(
     return None, None
 
 
+def _is_delivery_report(message: Message) -> bool:
+    """Whether the mail is a ``multipart/report`` of ``report-type=delivery-status`` (its
+    parameters read only then: parsing them was a fifth of reading a mail's head)."""
+    if message.get_content_type() != "multipart/report":
+        return False
+    return str(message.get_param("report-type", "") or "").lower() == "delivery-status"
+
+
 # -- the body ---------------------------------------------------------------------------------
 
 
-def _candidates(part: Message, found: list[Message]) -> None:
-    """The text leaves that may be the body, depth first, not inside an attached mail."""
-    if part.get_content_maintype() == "message":
+def _candidates(part: Message, found: list[tuple[Message, str]]) -> None:
+    """The text leaves that may be the body, with their content types, depth first, not inside
+    an attached mail (each part's content type looked up once: every look-up scans its
+    headers)."""
+    content_type = part.get_content_type()
+    if content_type.partition("/")[0] == "message":
         return
     if part.is_multipart():
         for inner in part.get_payload():
@@ -171,22 +180,22 @@ def _candidates(part: Message, found: list[Message]) -> None:
                 _candidates(inner, found)
         return
     if (
-        part.get_content_type() in ("text/html", "text/plain")
+        content_type in ("text/html", "text/plain")
         and part.get_content_disposition() != "attachment"
         and not part.get_filename()
     ):
-        found.append(part)
+        found.append((part, content_type))
 
 
-def _body_part(message: Message) -> Message | None:
-    """The body: the first ``text/html`` part that is no attachment, else the first
-    ``text/plain`` one (as ``EmailMessage.get_body`` prefers them)."""
-    found: list[Message] = []
+def _body_part(message: Message) -> tuple[Message, str] | None:
+    """The body and its content type: the first ``text/html`` part that is no attachment,
+    else the first ``text/plain`` one (as ``EmailMessage.get_body`` prefers them)."""
+    found: list[tuple[Message, str]] = []
     _candidates(message, found)
     for wanted in ("text/html", "text/plain"):
-        for part in found:
-            if part.get_content_type() == wanted:
-                return part
+        for part, content_type in found:
+            if content_type == wanted:
+                return part, content_type
     return None
 
 
@@ -195,11 +204,12 @@ def mail_body(message: Message) -> dict[str, Any]:
     ``notes`` (warnings) of its decoding."""
     notes: list[str] = []
     body: dict[str, Any] = {}
-    chosen = _body_part(message)
-    if chosen is not None:
+    found = _body_part(message)
+    chosen = None
+    if found is not None:
+        chosen, content_type = found
         text = _text_of(chosen, notes)
-        key = "body_html" if chosen.get_content_subtype() == "html" else "body_text"
-        body[key] = text
+        body["body_html" if content_type == "text/html" else "body_text"] = text
     else:
         body["body_text"] = ""
     attachments: list[dict[str, Any]] = []
@@ -257,18 +267,14 @@ def _collect(
             if isinstance(inner, Message):
                 _collect(inner, chosen, found, notes=notes)
         return
-    if part is chosen or part.get_content_maintype() == "message":
+    main_type = content_type.partition("/")[0]
+    if part is chosen or main_type == "message":
         return
     disposition = part.get_content_disposition()
     name = part.get_filename()
     name = decoded_word(name) if name else None
     content_id = part.get("content-id")
-    if (
-        part.get_content_maintype() == "text"
-        and disposition != "attachment"
-        and not name
-        and not content_id
-    ):
+    if main_type == "text" and disposition != "attachment" and not name and not content_id:
         return  # the other alternative of the body (text/plain beside text/html)
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
