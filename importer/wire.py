@@ -14,12 +14,20 @@ from typing import Any
 import orjson
 
 
-def json_bytes(value: Any) -> bytes:
-    """``value`` as a request body."""
+def orjson_bytes(value: Any) -> bytes | None:
+    """``value`` as a request body when orjson writes it, else None."""
     try:
         return orjson.dumps(value)
     except (TypeError, orjson.JSONEncodeError):
+        return None
+
+
+def json_bytes(value: Any) -> bytes:
+    """``value`` as a request body."""
+    encoded = orjson_bytes(value)
+    if encoded is None:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return encoded
 
 
 #: a string longer than this is measured without encoding it (orjson reserves about eight

@@ -143,8 +143,12 @@ def customer_marker(key: str) -> str:
 
 
 def _api_time(moment: datetime, conv: NormalConversation, thread_times: list[str]) -> str:
-    """``moment`` in Help Scout's format, taken from the threads' when it is the first or the
-    last message's own time."""
+    """``moment`` in Help Scout's format, taken from the conversation's own times or the
+    threads' when it is one of them (the first or the last message's)."""
+    if moment is conv.created_at and conv.api_created_at is not None:
+        return conv.api_created_at
+    if moment is conv.closed_at and conv.api_closed_at is not None:
+        return conv.api_closed_at
     if thread_times:
         if moment is conv.messages[0].created_at:
             return thread_times[0]

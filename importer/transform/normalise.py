@@ -83,6 +83,10 @@ class NormalConversation:
     assignee_id: str | None
     warnings: list[Finding] = field(default_factory=list)
     left_out: list[Finding] = field(default_factory=list)
+    #: ``created_at`` and ``closed_at`` in Help Scout's format, when read from the record's own
+    #: fields (not taken from a message)
+    api_created_at: str | None = None
+    api_closed_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -218,11 +222,6 @@ class _Clock:
             text = format_api_time(moment)
         return moment, text
 
-    def moment(self, value: Any, code: str, where: str | None) -> datetime | None:
-        """The UTC time of ``value``; None (an error found) when it is no timestamp."""
-        read = self.read(value, code, where)
-        return None if read is None else read[0]
-
 
 def _has_text(value: str | None) -> TypeGuard[str]:
     """Whether ``value`` holds more than whitespace."""
@@ -319,16 +318,11 @@ def normalise(conv: Conversation, ctx: NormaliseContext) -> NormalConversation:
     clock = _Clock(ctx, found)
     customer = _customer(conv, found)
     messages = _messages(conv, ctx, clock)
-    created_at = None
-    if conv.created_at is not None:
-        created_at = clock.moment(conv.created_at, "created_at", None)
-    closed_at = None
-    if conv.closed_at is not None:
-        closed_at = clock.moment(conv.closed_at, "closed_at", None)
+    created = None if conv.created_at is None else clock.read(conv.created_at, "created_at", None)
+    closed = None if conv.closed_at is None else clock.read(conv.closed_at, "closed_at", None)
     if found.errors:
         raise InvalidConversationError(found.errors + found.left_out)
-    if created_at is None:
-        created_at = messages[0].created_at
+    created_at = messages[0].created_at if created is None else created[0]
     return NormalConversation(
         source_id=conv.source_id,
         source=conv.source,
@@ -336,7 +330,7 @@ def normalise(conv: Conversation, ctx: NormaliseContext) -> NormalConversation:
         type=conv.type,
         status=conv.status,
         created_at=created_at,
-        closed_at=closed_at,
+        closed_at=None if closed is None else closed[0],
         customer=customer,
         messages=messages,
         tags=_tags(conv, ctx.extra_tags),
@@ -345,4 +339,6 @@ def normalise(conv: Conversation, ctx: NormaliseContext) -> NormalConversation:
         assignee_id=conv.assignee_id,
         warnings=found.warnings,
         left_out=found.left_out,
+        api_created_at=None if created is None else created[1],
+        api_closed_at=None if closed is None else closed[1],
     )

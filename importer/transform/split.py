@@ -19,8 +19,14 @@ from typing import Any
 from importer.errors import InvalidConversationError
 from importer.findings import Finding
 from importer.settings import MAX_THREADS_PER_CONVERSATION
-from importer.transform.payload import PENDING_CUSTOMER_ID, AttachmentDraft, Draft, email_key
-from importer.wire import json_bytes, json_size
+from importer.transform.payload import (
+    PENDING_CUSTOMER_ID,
+    AttachmentDraft,
+    Draft,
+    ThreadDraft,
+    email_key,
+)
+from importer.wire import LARGE_TEXT, json_bytes, json_size, orjson_bytes
 
 PART_SUFFIX_RESERVE = " (part 999/999)"
 _ID_RESERVE = 12  # digits a real customer id may add over the placeholder
@@ -133,13 +139,23 @@ def _pending_refs(draft: Draft) -> bool:
     return bool(draft.base.get("customer", {}).get("id") == PENDING_CUSTOMER_ID)
 
 
-def _base_size(draft: Draft) -> int:
+def _base_probe(draft: Draft) -> dict[str, Any]:
+    """The base of any part of ``draft`` at its largest (the longest subject, a ``closedAt``),
+    without threads."""
     probe = dict(draft.base)
     probe["subject"] = str(probe["subject"]) + PART_SUFFIX_RESERVE
     probe.setdefault("closedAt", "2000-01-01T00:00:00Z")
     probe["threads"] = []
-    extra = _STATUS_RESERVE + (_ID_RESERVE if _pending_refs(draft) else 0)
-    return json_size(probe) + extra
+    return probe
+
+
+def _base_reserve(draft: Draft) -> int:
+    """Bytes a part's base may gain when it is sent: a status, a real customer id."""
+    return _STATUS_RESERVE + (_ID_RESERVE if _pending_refs(draft) else 0)
+
+
+def _base_size(draft: Draft) -> int:
+    return json_size(_base_probe(draft)) + _base_reserve(draft)
 
 
 #: bytes a thread may gain for each URL attachment that cannot be fetched at send time: the
@@ -151,15 +167,43 @@ def _url_notes_reserve(attachments: list[AttachmentDraft]) -> int:
     return URL_NOTE_RESERVE * sum(1 for a in attachments if a.source.url)
 
 
+def _thread_reserve(thread: ThreadDraft, id_reserve: int) -> int:
+    """Bytes a thread may gain when it is sent: a real customer id, a note per URL attachment."""
+    return (id_reserve if "customer" in thread.body else 0) + (
+        _url_notes_reserve(thread.attachments) if thread.attachments else 0
+    )
+
+
 def _thread_sizes(draft: Draft) -> list[int]:
     id_reserve = _ID_RESERVE if _pending_refs(draft) else 0
     return [
-        json_size(thread.body)
-        + 1
-        + (id_reserve if "customer" in thread.body else 0)
-        + (_url_notes_reserve(thread.attachments) if thread.attachments else 0)
-        for thread in draft.threads
+        json_size(thread.body) + 1 + _thread_reserve(thread, id_reserve) for thread in draft.threads
     ]
+
+
+def _has_long_text(thread: ThreadDraft) -> bool:
+    text = thread.body.get("text")
+    return isinstance(text, str) and len(text) > LARGE_TEXT
+
+
+def fits_one_request(draft: Draft, *, max_bytes: int, max_threads: int) -> bool:
+    """Whether ``draft`` goes whole in one request: ``_base_size`` plus every one of
+    ``_thread_sizes`` within ``max_bytes``, and ``max_threads`` threads at most; then no thread
+    is too big alone and :func:`cut_points` gives ``[0]``. Measured in one encoding of the base
+    and the threads together, which is as long as each encoded apart plus a comma or bracket
+    each. False, to measure each apart, when a thread's text is long (:func:`json_size` counts
+    it without encoding it) or orjson refuses a value."""
+    threads = draft.threads
+    if len(threads) > max_threads or any(_has_long_text(thread) for thread in threads):
+        return False
+    encoded = orjson_bytes([_base_probe(draft), *[thread.body for thread in threads]])
+    if encoded is None:
+        return False
+    id_reserve = _ID_RESERVE if _pending_refs(draft) else 0
+    # "[" base ("," thread)... "]": the base, each thread with its separator, two brackets
+    size = len(encoded) - 2 + _base_reserve(draft)
+    size += sum(_thread_reserve(thread, id_reserve) for thread in threads)
+    return size <= max_bytes
 
 
 def cut_points(sizes: list[int], base: int, max_bytes: int, *, max_threads: int) -> list[int]:
@@ -268,12 +312,15 @@ def split_draft(
     max_threads: int = MAX_THREADS_PER_CONVERSATION,
 ) -> tuple[list[Part], list[Finding]]:
     """Cut ``draft`` into parts; returns them with the attachments left out on the way."""
-    base = _base_size(draft)
-    sizes = _thread_sizes(draft)
-    too_big = _oversized(draft, sizes, base, max_bytes=max_bytes)
-    if too_big:
-        raise InvalidConversationError(too_big)
-    starts = cut_points(sizes, base, max_bytes, max_threads=max_threads)
+    if fits_one_request(draft, max_bytes=max_bytes, max_threads=max_threads):
+        starts = [0]  # the common case, measured without measuring each thread
+    else:
+        base = _base_size(draft)
+        sizes = _thread_sizes(draft)
+        too_big = _oversized(draft, sizes, base, max_bytes=max_bytes)
+        if too_big:
+            raise InvalidConversationError(too_big)
+        starts = cut_points(sizes, base, max_bytes, max_threads=max_threads)
     bounds = list(zip(starts, [*starts[1:], len(draft.threads)], strict=True))
     count = len(bounds)
     parts: list[Part] = []

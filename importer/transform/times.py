@@ -18,6 +18,9 @@ from importer.errors import UsageError
 
 API_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 API_TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+#: what :data:`API_TIME_PATTERN` matches in ASCII text, checked about twice as fast (``$``
+#: also matches before a last newline); ``\d`` also takes other scripts' digits
+_ASCII_API_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\n?")
 _API_TIME_TEXT = "%04d-%02d-%02dT%02d:%02d:%02dZ"
 _EPOCH_MS_THRESHOLD = 10**11
 
@@ -93,10 +96,10 @@ def _api_moment_by_fields(value: str) -> datetime:
 def _ascii_api_moment(value: str) -> datetime | None:
     """The moment of ``value`` when it is a real date in Help Scout's format with ASCII digits
     (which :func:`format_api_time` writes back unchanged), else None."""
-    if len(value) == 20 and API_TIME_PATTERN.match(value):
+    if len(value) == 20 and _ASCII_API_TIME.fullmatch(value):
         try:
             return datetime.fromisoformat(value)  # in UTC: the value ends in Z
-        except ValueError:  # digits other than ASCII, or no real date
+        except ValueError:  # no real date
             return None
     return None
 
@@ -172,8 +175,12 @@ def format_api_time(moment: datetime) -> str:
 
 
 def is_api_time(text: object) -> bool:
-    """Whether ``text`` is already in Help Scout's date format."""
-    return isinstance(text, str) and bool(API_TIME_PATTERN.match(text))
+    """Whether ``text`` is already in Help Scout's date format (:data:`API_TIME_PATTERN`)."""
+    if not isinstance(text, str):
+        return False
+    if _ASCII_API_TIME.fullmatch(text):
+        return True
+    return not text.isascii() and bool(API_TIME_PATTERN.match(text))
 
 
 _BARE_DATE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$")

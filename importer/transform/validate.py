@@ -88,15 +88,14 @@ class _CustomerChecks:
         self.pending = pending
         self._by_object: dict[int, CustomerProblems] = {}
 
-    def check(self, customer: Any, path: str, report: Report, *, field: str = "") -> None:
-        """Report the problems of ``customer``, found at ``path`` + ``field``."""
+    def problems(self, customer: Any) -> CustomerProblems:
+        """The problems of ``customer``: (path below it, message) pairs."""
         problems = self._by_object.get(id(customer))
         if problems is None:  # the payload holds every object it names while it is checked
             problems = self._by_object[id(customer)] = _customer_problems(
                 customer, pending=self.pending
             )
-        for below, message in problems:
-            report(f"{path}{field}{below}", message)
+        return problems
 
 
 def _check_time(payload: dict[str, Any], key: str, report: Report, *, under: str = "") -> bool:
@@ -122,25 +121,31 @@ def _check_attachments(attachments: Any, path: str, report: Report) -> None:
                 report(f"{path}[{index}].{key}", "may not be empty")
 
 
-def _check_thread(thread: Any, path: str, report: Report, *, customers: _CustomerChecks) -> None:
+def _check_thread(thread: Any, index: int, report: Report, *, customers: _CustomerChecks) -> None:
+    """Report what is wrong with ``threads[index]``: its path is written only for a problem."""
     if not isinstance(thread, dict):
-        report(path, "a thread must be an object")
+        report(f"threads[{index}]", "a thread must be an object")
         return
     kind = thread.get("type")
     if kind not in THREAD_TYPES:
-        report(f"{path}.type", f"expected one of {', '.join(sorted(THREAD_TYPES))}, got {kind!r}")
+        report(
+            f"threads[{index}].type",
+            f"expected one of {', '.join(sorted(THREAD_TYPES))}, got {kind!r}",
+        )
     text = thread.get("text")
     if not isinstance(text, str) or not text or text.isspace():
-        report(f"{path}.text", "may not be empty")
+        report(f"threads[{index}].text", "may not be empty")
     if kind in THREADS_NEEDING_CUSTOMER:
-        customers.check(thread.get("customer"), path, report, field=".customer")
+        for below, message in customers.problems(thread.get("customer")):
+            report(f"threads[{index}].customer{below}", message)
     if "user" in thread and not _is_id(thread["user"]):
-        report(f"{path}.user", f"invalid identifier {thread['user']!r}")
-    _check_time(thread, "createdAt", report, under=path)
+        report(f"threads[{index}].user", f"invalid identifier {thread['user']!r}")
+    if "createdAt" in thread and not is_api_time(thread["createdAt"]):  # no call for a good one
+        _check_time(thread, "createdAt", report, under=f"threads[{index}]")
     if thread.get("imported") is not True:
-        report(f"{path}.imported", "imported threads must say imported: true")
+        report(f"threads[{index}].imported", "imported threads must say imported: true")
     if "attachments" in thread:
-        _check_attachments(thread["attachments"], f"{path}.attachments", report)
+        _check_attachments(thread["attachments"], f"threads[{index}].attachments", report)
 
 
 def _check_fields(fields: Any, report: Report) -> None:
@@ -181,7 +186,8 @@ def check_payload(
         report("mailboxId", f"invalid identifier {payload.get('mailboxId')!r}")
     pending = payload.get("customer", {}).get("id") == PENDING_CUSTOMER_ID
     customers = _CustomerChecks(pending=pending)
-    customers.check(payload.get("customer"), "customer", report)
+    for below, message in customers.problems(payload.get("customer")):
+        report(f"customer{below}", message)
     created_ok = _check_time(payload, "createdAt", report)
     closed_ok = _check_time(payload, "closedAt", report)
     if created_ok and closed_ok and payload["closedAt"] < payload["createdAt"]:
@@ -197,7 +203,7 @@ def check_payload(
         if len(threads) > MAX_THREADS_PER_CONVERSATION:
             report("threads", f"{len(threads)} threads; at most {MAX_THREADS_PER_CONVERSATION}")
         for index, thread in enumerate(threads):
-            _check_thread(thread, f"threads[{index}]", report, customers=customers)
+            _check_thread(thread, index, report, customers=customers)
     tags = payload.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         report("tags", "tags must be a list of names")
