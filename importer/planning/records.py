@@ -118,7 +118,7 @@ def readable_created_at(record: Any, zone: tzinfo) -> datetime | None:
     for value in values:
         try:
             moments.append(parse_timestamp(value, zone))
-        except TimestampError:
+        except (TimestampError, ValueError, OverflowError):  # an invalid record's: never raised
             continue
     return min(moments, default=None)
 

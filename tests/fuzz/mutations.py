@@ -39,6 +39,11 @@ TIME_VALUES: list[Any] = [
     "9999-12-31T23:59:59Z",
     "0001-01-01T00:00:00Z",
     "2023-02-30T10:00:00Z",
+    # zones and moments past what a datetime holds (these crashed validate once)
+    "2024-01-01T00:00:00+25:00",
+    "0001-01-01T00:00:00+23:59",
+    "9999-12-31T23:59:59.999999-01:00",
+    "2024-03-04T09:00:00.123+01:00",
     None,
     True,
     {"at": 1},

@@ -174,3 +174,25 @@ def test_files_no_reader_reads_are_named_never_lost(tmp_path: Path) -> None:
     passed_over = [w for w in report["warnings"] if w["code"] == "unused_records"]
     assert [w["location"] for w in passed_over] == [f"{export / 'settings.json'}:1"]
     assert not any("logo.png" in str(w) for w in report["warnings"])
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_times_past_what_a_datetime_holds_are_invalid_records_not_a_crash(
+    tmp_path: Path, jobs: str
+) -> None:
+    """A zone of +25:00, year 1 east of UTC: datetime raised ValueError and OverflowError out of
+    the planner's safety net (an invalid record's creation time is read again) and validate
+    crashed. Now each is one invalid record, the others read as before."""
+    lines = _lines()
+    records = [json.loads(line) for line in lines[:4]]
+    records[1]["created_at"] = "2024-01-01T00:00:00+25:00"
+    records[2]["messages"][0]["created_at"] = "0001-01-01T00:00:00+23:59"
+    records[2].pop("created_at", None)
+    export = tmp_path / "conversations.jsonl"
+    export.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    code, report, _ = _validate(str(export), "--jobs", jobs, report=tmp_path / "r.json")
+    assert code == 1
+    assert (report["source_conversations"], report["valid"], report["invalid"]) == (4, 2, 2)
+    by_place = {error["location"]: error["message"] for error in report["errors"]}
+    assert "no real time zone" in by_place[f"{export}:2"]
+    assert "out of range" in by_place[f"{export}:3"]

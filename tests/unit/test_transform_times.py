@@ -60,3 +60,23 @@ def test_epoch_values_out_of_range_are_not_timestamps(value: object) -> None:
     """No crash: the record is invalid with a reason."""
     with pytest.raises(TimestampError, match="out of range"):
         parse_timestamp(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("2024-01-01T00:00:00+25:00", "no real time zone"),
+        ("2024-01-01 00:00:00 -2400", "no real time zone"),
+        ("0001-01-01T00:00:00+23:59", "out of range"),
+        ("0001-01-01T00:00:00.123+01:00", "out of range"),
+        ("9999-12-31T23:59:59-01:00", "out of range"),
+    ],
+)
+def test_zones_and_moments_past_what_a_datetime_holds_are_not_timestamps(
+    value: str, why: str
+) -> None:
+    """A zone of 24 hours or more, a moment before year 1 or after 9999 once in UTC: a
+    ValueError or OverflowError of datetime's crashed validate; now the record is invalid."""
+    with pytest.raises(TimestampError, match=why):
+        parse_timestamp(value)
+    assert "9999-12-31T22:59:59Z" == format_api_time(parse_timestamp("9999-12-31T23:59:59+01:00"))
