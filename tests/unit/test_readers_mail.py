@@ -18,6 +18,7 @@ from importer.readers import open_export
 from importer.readers.base import READERS
 from importer.readers.detect import detect_file
 from importer.readers.inputs import list_input_files
+from importer.readers.mail import reader as mail_reader
 from importer.readers.mail.mapping import mail_mapping
 from importer.readers.mail.parse import sniff_mail
 from importer.readers.mail.thread import normalised_subject
@@ -562,3 +563,26 @@ def test_formats_lists_mail() -> None:
     result = CliRunner().invoke(cli, ["formats"])
     assert result.exit_code == 0
     assert any(line.split()[:1] == ["mail"] for line in result.output.splitlines()), result.output
+
+
+def test_the_team_answers_as_the_mapping_and_what_was_learned_in_bounded_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The mapping's answer for an address is kept (each head asks of every address), in a
+    bounded cache; an address learned later (a Sent mail's sender) is the team's at once."""
+    monkeypatch.setattr(mail_reader, "TEAM_CACHE_SIZE", 10)
+    rules = mail_mapping(
+        {"team_addresses": ["sam@a.example"], "team_domains": ["northwind.example"]}
+    )
+    team = mail_reader._Team(rules)
+    addresses = [
+        f"user{n}@{host}" for n in range(30) for host in ("x.example", "eu.northwind.example")
+    ]
+    for _ in range(2):
+        assert [a in team for a in addresses] == [rules.is_team(a) for a in addresses]
+        assert len(team._by_mapping) <= 10
+    assert "sam@a.example" in team
+    assert "ann@x.example" not in team
+    team.learned.add("ann@x.example")
+    assert "ann@x.example" in team
+    assert None not in team

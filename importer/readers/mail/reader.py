@@ -56,6 +56,8 @@ from importer.readers.staging import StagingStore
 BODY = "body"
 UNREAD = "unread"
 RAW_TEXT_LIMIT = 20_000
+#: addresses whose answer from the mapping is kept (the team's and the customers' of the day)
+TEAM_CACHE_SIZE = 50_000
 
 
 class _Team:
@@ -64,9 +66,21 @@ class _Team:
     def __init__(self, rules: MailMapping) -> None:
         self.rules = rules
         self.learned: set[str] = set()
+        #: the mapping's answer for the addresses asked about lately (every head asks of each
+        #: of its addresses, a domain at a time: a fifth of building the conversations)
+        self._by_mapping: dict[str, bool] = {}
 
     def __contains__(self, address: object) -> bool:
-        return isinstance(address, str) and (address in self.learned or self.rules.is_team(address))
+        if not isinstance(address, str):
+            return False
+        if address in self.learned:
+            return True
+        known = self._by_mapping.get(address)
+        if known is None:
+            if len(self._by_mapping) >= TEAM_CACHE_SIZE:
+                self._by_mapping.clear()  # bounded: recent addresses are asked again
+            known = self._by_mapping[address] = self.rules.is_team(address)
+        return known
 
     def internal(self, head: dict[str, Any]) -> bool:
         """Whether a mail went from the team to the team only."""
@@ -278,11 +292,13 @@ def _kept_and_skipped(
             seen.add(head["id"])
         if head["out"] not in (None, "note"):
             skipped.append((head, head["out"], head["why"]))
-        elif team.internal(head) and not rules.keep_team_internal:
+            continue
+        internal = team.internal(head)
+        if internal and not rules.keep_team_internal:
             why = "the team sent it to itself only (keep_team_internal)"
             skipped.append((head, "internal", why))
         else:
-            kept.append((head, head["out"] == "note" or team.internal(head)))
+            kept.append((head, head["out"] == "note" or internal))
     return kept, skipped
 
 
