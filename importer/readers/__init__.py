@@ -21,7 +21,6 @@ import logging
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from importer.errors import FormatError, UsageError
@@ -29,6 +28,7 @@ from importer.findings import Finding
 from importer.mappings import load_mapping
 from importer.readers.base import READERS, Reader, RoleFile, without_conversations
 from importer.readers.batches import BATCH_SIZE, ReadRecords, RecordBatch
+from importer.readers.closing import Closing
 from importer.readers.detect import (
     CsvSniffer,
     assign_roles,
@@ -60,7 +60,7 @@ def __getattr__(name: str) -> dict[str, FormatInfo]:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class Export:
+class Export(Closing):
     """An opened export: its format, mapping and files by role. Use it as a context manager.
 
     ``warnings`` are the export's own findings (streams or files passed over); they go with the
@@ -155,17 +155,6 @@ class Export:
         if self._workdir is not None:
             self._workdir.cleanup()
             self._workdir = None
-
-    def __enter__(self) -> Export:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _not_registered(format_name: str) -> FormatError:
