@@ -149,9 +149,14 @@ def _base_probe(draft: Draft) -> dict[str, Any]:
     return probe
 
 
+def _id_reserve(draft: Draft) -> int:
+    """Bytes a customer id may gain when the placeholder is replaced at send time."""
+    return _ID_RESERVE if _pending_refs(draft) else 0
+
+
 def _base_reserve(draft: Draft) -> int:
     """Bytes a part's base may gain when it is sent: a status, a real customer id."""
-    return _STATUS_RESERVE + (_ID_RESERVE if _pending_refs(draft) else 0)
+    return _STATUS_RESERVE + _id_reserve(draft)
 
 
 def _base_size(draft: Draft) -> int:
@@ -175,7 +180,7 @@ def _thread_reserve(thread: ThreadDraft, id_reserve: int) -> int:
 
 
 def _thread_sizes(draft: Draft) -> list[int]:
-    id_reserve = _ID_RESERVE if _pending_refs(draft) else 0
+    id_reserve = _id_reserve(draft)
     return [
         json_size(thread.body) + 1 + _thread_reserve(thread, id_reserve) for thread in draft.threads
     ]
@@ -199,7 +204,7 @@ def fits_one_request(draft: Draft, *, max_bytes: int, max_threads: int) -> bool:
     encoded = orjson_bytes([_base_probe(draft), *[thread.body for thread in threads]])
     if encoded is None:
         return False
-    id_reserve = _ID_RESERVE if _pending_refs(draft) else 0
+    id_reserve = _id_reserve(draft)
     # "[" base ("," thread)... "]": the base, each thread with its separator, two brackets
     size = len(encoded) - 2 + _base_reserve(draft)
     size += sum(_thread_reserve(thread, id_reserve) for thread in threads)
