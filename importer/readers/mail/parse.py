@@ -37,6 +37,7 @@ from typing import BinaryIO
 
 from importer.readers.inputs import InputFile
 from importer.readers.limits import over_record_bound
+from importer.readers.mail.indexed import IndexedMessage
 from importer.readers.mail.lines import BlockLines, last_blank_line, unquoted
 from importer.readers.text import strip_bom
 
@@ -81,7 +82,7 @@ MAIL_HEADERS = frozenset(
         b"sender",
     }
 )
-_PARSER = BytesParser(policy=policy.compat32)
+_PARSER = BytesParser(IndexedMessage, policy=policy.compat32)
 
 
 def _header_names(lines: list[bytes]) -> list[bytes] | None:
@@ -344,4 +345,4 @@ def parse(raw: RawMail) -> Message:
     """The mail's MIME structure (parsed with ``policy.compat32``: the ``default`` policy's
     parser reads every header through its header registry while it parses, eight times slower;
     headers that need decoding go through ``policy.default`` in :class:`Headers`)."""
-    return _PARSER.parsebytes(raw.data)
+    return _PARSER.parsebytes(raw.data)  # an IndexedMessage
