@@ -23,13 +23,13 @@ from __future__ import annotations
 import re
 from abc import abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from importer.findings import Finding
-from importer.readers.base import Reader, RoleFile, RoutedItems, no_conversations
+from importer.readers.base import Reader, RoleFile, RoutedItems
 from importer.readers.batches import RecordBatch
 from importer.readers.containers import JsonRecord
 from importer.readers.parallel_staging import (
@@ -37,6 +37,7 @@ from importer.readers.parallel_staging import (
     current_staging_workers,
     stage_in_workers,
 )
+from importer.readers.routing import with_warnings_first
 from importer.readers.source import SourceRecord
 from importer.readers.staged_batches import staged_batches
 from importer.readers.staging import DUPLICATES, LaterWins, Staged, StagedRecord, StagingStore
@@ -251,25 +252,6 @@ def staged_data(record: Any) -> Mapping[str, Any] | None:
     return data
 
 
-def with_warnings_first(
-    records: Iterable[SourceRecord],
-    pending: list[Finding],
-    reader: Reader,
-    *,
-    files: Mapping[str, Sequence[RoleFile]],
-) -> Iterator[SourceRecord]:
-    """``records``, the first one carrying ``pending`` before its own warnings; none at all:
-    :func:`~importer.readers.base.no_conversations` (the warnings still reach the report)."""
-    yielded = False
-    for record in records:
-        record.warnings[:0] = pending
-        pending = []
-        yielded = True
-        yield record
-    if not yielded:
-        yield from no_conversations(reader, files, pending)
-
-
 # -- the staged read ----------------------------------------------------------------------------
 
 
@@ -309,6 +291,15 @@ class StagedReader(Reader, Generic[RulesT]):
 
     def check_mapping(self, mapping: dict[str, Any]) -> None:
         self.mapping_rules(mapping)
+
+    @property
+    def slice_kind(self) -> str:
+        """Planning workers build slices of the main kind's records (``roles[0]``)."""
+        return self.roles[0]
+
+    def slice_rules(self, mapping: dict[str, Any], store: StagingStore) -> RulesT:
+        """The mapping's rules: all that building needs besides the store."""
+        return self.mapping_rules(mapping)
 
     def read(
         self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path

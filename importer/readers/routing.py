@@ -7,7 +7,7 @@ for every platform; :func:`no_conversations` is what a reader yields when the ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING
 
 from importer.errors import FormatError
@@ -157,3 +157,22 @@ def without_conversations(message: str, warnings: Sequence[Finding]) -> SourceRe
     location = next((w.location for w in warnings if w.location), None) or "export"
     error = Finding("read", "no_conversations", message, location)
     return SourceRecord(location, None, None, error=error, warnings=list(warnings))
+
+
+def with_warnings_first(
+    records: Iterable[SourceRecord],
+    pending: list[Finding],
+    reader: Reader,
+    *,
+    files: Mapping[str, Sequence[RoleFile]],
+) -> Iterator[SourceRecord]:
+    """``records``, the first one carrying ``pending`` before its own warnings; none at all:
+    :func:`~importer.readers.base.no_conversations` (the warnings still reach the report)."""
+    yielded = False
+    for record in records:
+        record.warnings[:0] = pending
+        pending = []
+        yielded = True
+        yield record
+    if not yielded:
+        yield from no_conversations(reader, files, pending)

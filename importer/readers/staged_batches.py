@@ -23,7 +23,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from importer.findings import Finding
 from importer.readers.batches import RecordBatch, batched
@@ -39,14 +39,30 @@ if TYPE_CHECKING:
 _opened: dict[tuple[int, Path], tuple[StagingStore, Any]] = {}
 
 
+class SliceBuilder(Protocol):
+    """A reader whose staged export planning workers build in slices: a
+    :class:`~importer.readers.common.StagedReader` (slices of its main kind), the mail reader
+    (slices of threads)."""
+
+    @property
+    def slice_kind(self) -> str:
+        """The kind whose rows a slice is a run of (``store.window``)."""
+
+    def slice_rules(self, mapping: dict[str, Any], store: StagingStore) -> Any:
+        """What building needs besides the store (made once a process)."""
+
+    def records(self, store: StagingStore, rules: Any) -> Iterator[SourceRecord]:
+        """The conversations of the staged export; of the window's rows when it is set."""
+
+
 @dataclass
 class StagedSlice(RecordBatch):
-    """Consecutive records of the main kind of a staged export (``first``..``last``, ``count``
-    of them), built into conversations wherever :meth:`records` is called. ``pending`` are the
+    """Consecutive rows of the reader's ``slice_kind`` (``first``..``last``), the ``count``
+    conversations they make built wherever :meth:`records` is called. ``pending`` are the
     read's warnings, carried by the slice's first conversation (the first slice of a read that
     yields nothing before it)."""
 
-    reader: StagedReader[Any]
+    reader: SliceBuilder
     mapping: dict[str, Any]
     path: Path
     record_kinds: frozenset[str]
@@ -58,8 +74,7 @@ class StagedSlice(RecordBatch):
 
     def records(self) -> Iterator[SourceRecord]:
         store, rules = self._store()
-        kind = self.reader.roles[0]
-        store.window = (kind, self.first, self.last)
+        store.window = (self.reader.slice_kind, self.first, self.last)
         built = self.reader.records(store, rules)
         try:
             # zip asks the range first: no record is built past the slice's last
@@ -79,11 +94,11 @@ class StagedSlice(RecordBatch):
         opened = _opened.get(key)
         if opened is None:
             store = StagingStore.reading(self.path, self.record_kinds, self.kinds)
-            opened = _opened[key] = (store, self.reader.mapping_rules(self.mapping))
+            opened = _opened[key] = (store, self.reader.slice_rules(self.mapping, store))
         return opened
 
 
-def _forget(path: Path) -> None:
+def forget_store(path: Path) -> None:
     """Close what this process opened of the store at ``path`` (its read has ended)."""
     opened = _opened.pop((os.getpid(), path), None)
     if opened is not None:
@@ -145,6 +160,6 @@ def staged_batches(
             yield from batched(pending.on_first(reader.records(store, rules)), size)
         finally:
             store.window = None
-            _forget(store.path)
+            forget_store(store.path)
         if not pending.given:
             yield from batched(no_conversations(reader, files, pending.take()), size)

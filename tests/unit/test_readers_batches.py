@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -85,13 +86,25 @@ def test_staged_formats_are_batched_as_slices_built_where_planned(tmp_path: Path
     assert serial == built == again
 
 
-def test_other_formats_are_batched_as_records_read_here(tmp_path: Path) -> None:
+def test_mail_is_batched_as_slices_of_threads_and_its_unread_mails_as_records_read_here(
+    tmp_path: Path,
+) -> None:
+    """Mail archives too are built where planned (slices of threads,
+    ``tests/property/test_mail_slices.py``); a mail that cannot be read is a record read here."""
     root = Path(__file__).resolve().parents[2]
-    with open_export([root / "samples/mail/export"]) as export:
-        serial = [(r.location, r.source_id) for r in export.records()]
-        batches = list(export.record_batches(2))
-    assert all(isinstance(b, ReadRecords) for b in batches)
-    assert serial == [(r.location, r.source_id) for b in batches for r in b.records()]
+    export_dir = tmp_path / "export"
+    shutil.copytree(root / "samples/mail/export", export_dir)
+    with (export_dir / "broken.eml").open("wb") as broken:
+        broken.write(b"From: a@b.example\nMessage-ID: <q@b>\nSubject: no date\n\nno time\n")
+    with open_export([export_dir]) as export:
+        serial = [(r.location, r.source_id, r.error) for r in export.records()]
+        batches = [pickle.loads(pickle.dumps(b)) for b in export.record_batches(2)]
+        built = [(r.location, r.source_id, r.error) for b in batches for r in b.records()]
+    assert isinstance(batches[0], ReadRecords)  # the mail that cannot be read, first
+    assert [r.error is not None for r in batches[0].records()] == [True]
+    assert len(batches) > 2
+    assert all(isinstance(b, StagedSlice) for b in batches[1:])
+    assert serial == built
 
 
 def test_line_runs_end_at_their_byte_budget_and_read_the_same(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from importer.readers import open_export
 from importer.readers.base import READERS
 from importer.readers.detect import detect_file
 from importer.readers.inputs import list_input_files
-from importer.readers.mail import reader as mail_reader
+from importer.readers.mail import build as mail_build
 from importer.readers.mail.mapping import mail_mapping
 from importer.readers.mail.parse import sniff_mail
 from importer.readers.mail.thread import normalised_subject
@@ -570,11 +570,11 @@ def test_the_team_answers_as_the_mapping_and_what_was_learned_in_bounded_memory(
 ) -> None:
     """The mapping's answer for an address is kept (each head asks of every address), in a
     bounded cache; an address learned later (a Sent mail's sender) is the team's at once."""
-    monkeypatch.setattr(mail_reader, "TEAM_CACHE_SIZE", 10)
+    monkeypatch.setattr(mail_build, "TEAM_CACHE_SIZE", 10)
     rules = mail_mapping(
         {"team_addresses": ["sam@a.example"], "team_domains": ["northwind.example"]}
     )
-    team = mail_reader._Team(rules)
+    team = mail_build.Team(rules)
     addresses = [
         f"user{n}@{host}" for n in range(30) for host in ("x.example", "eu.northwind.example")
     ]

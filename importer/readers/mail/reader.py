@@ -20,16 +20,24 @@ that names its Message-ID and its place (``file:line`` of its ``From `` line, or
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from importer.errors import FormatError
 from importer.findings import Finding
-from importer.model import CLOSED_LIKE
-from importer.readers.base import Reader, RoleFile, files_in_order, without_conversations
+from importer.readers.base import Reader, RoleFile, files_in_order
+from importer.readers.batches import RecordBatch
+from importer.readers.mail.build import (
+    BODY,
+    Team,
+    conversations,
+    finished,
+    last_carries,
+    yields_conversation,
+)
 from importer.readers.mail.mapping import MailMapping, mail_mapping
 from importer.readers.mail.parse import (
     EML,
@@ -48,59 +56,14 @@ from importer.readers.mail.read import (
     read_mail,
     read_mail_run,
 )
-from importer.readers.mail.thread import Threads
+from importer.readers.mail.slices import mail_batches
+from importer.readers.mail.thread import THREAD, Threads
 from importer.readers.ordered_work import OrderedWork, current_staging_workers
-from importer.readers.source import FormatInfo, SourceRecord, read_safely
+from importer.readers.source import FormatInfo, SourceRecord
 from importer.readers.staging import StagingStore
 
-BODY = "body"
 UNREAD = "unread"
 RAW_TEXT_LIMIT = 20_000
-#: addresses whose answer from the mapping is kept (the team's and the customers' of the day)
-TEAM_CACHE_SIZE = 50_000
-
-
-class _Team:
-    """The team's addresses: the mapping's, and the senders of mails labelled ``Sent``."""
-
-    def __init__(self, rules: MailMapping) -> None:
-        self.rules = rules
-        self.learned: set[str] = set()
-        #: the mapping's answer for the addresses asked about lately (every head asks of each
-        #: of its addresses, a domain at a time: a fifth of building the conversations)
-        self._by_mapping: dict[str, bool] = {}
-
-    def __contains__(self, address: object) -> bool:
-        if not isinstance(address, str):
-            return False
-        if address in self.learned:
-            return True
-        known = self._by_mapping.get(address)
-        if known is None:
-            if len(self._by_mapping) >= TEAM_CACHE_SIZE:
-                self._by_mapping.clear()  # bounded: recent addresses are asked again
-            known = self._by_mapping[address] = self.rules.is_team(address)
-        return known
-
-    def internal(self, head: dict[str, Any]) -> bool:
-        """Whether a mail went from the team to the team only."""
-        sender = head["from"][0] if head["from"] else None
-        return sender in self and all(address in self for address, _ in head["rcpt"])
-
-    def customer_of(self, heads: list[dict[str, Any]]) -> tuple[str, str] | None:
-        """The first outside party of a conversation: a sender, else a recipient."""
-        for head in heads:
-            sender = head["from"]
-            if sender and sender[0] not in self:
-                return sender[0], sender[1]
-            for address, name in head["rcpt"]:
-                if address not in self:
-                    return address, name
-        return None
-
-
-def _mail_id(head: dict[str, Any]) -> str:
-    return f"<{head['id']}>" if head["id"] else "(no Message-ID)"
 
 
 class MailReader(Reader):
@@ -129,62 +92,89 @@ class MailReader(Reader):
         self, files: Mapping[str, Sequence[RoleFile]], mapping: dict[str, Any], workdir: Path
     ) -> Iterator[SourceRecord]:
         rules = mail_mapping(mapping)
-        team = _Team(rules)
         with StagingStore(workdir) as store:
-            threads = Threads(store)
-            mails = self._stage(files, rules, team, threads=threads, store=store)
-            if not mails:
-                names = ", ".join(f.name for f in files_in_order(files, self.roles)[:3])
-                raise FormatError(f"no mail found in {names}: give the export's mbox or .eml files")
-            store.commit()
+            threads, team, pending = self.staged(files, rules, store, note_kept=False)
+            built = conversations(threads, store, rules, team=team, pending=pending)
+            yield from finished(chain(self.unread_records(store), built), pending)
 
-            def counts(head: dict[str, Any]) -> bool:
-                return head["out"] is None and not team.internal(head)
+    def record_batches(
+        self,
+        files: Mapping[str, Sequence[RoleFile]],
+        mapping: dict[str, Any],
+        workdir: Path,
+        *,
+        size: int,
+    ) -> Iterator[RecordBatch]:
+        """Staged and threaded here, each slice of threads built in a planning worker
+        (:mod:`importer.readers.mail.slices`)."""
+        return mail_batches(self, files, mapping, workdir=workdir, size=size)
 
-            threads.join_by_subject(rules.subject_window_days, team.customer_of, counts)
-            pending: list[Finding] = []
-            if not rules.names_the_team and not team.learned:
-                pending.append(
-                    Finding(
-                        "read",
-                        "mail.team",
-                        "the mail mapping names no team address and no mail is labelled Sent: "
-                        "every mail is read as a customer's; name the shared mailbox and the "
-                        "agents in team_addresses or team_domains (--mapping)",
-                        files_in_order(files, self.roles)[0].name,
-                    )
+    def staged(
+        self,
+        files: Mapping[str, Sequence[RoleFile]],
+        rules: MailMapping,
+        store: StagingStore,
+        *,
+        note_kept: bool,
+    ) -> tuple[Threads, Team, list[Finding]]:
+        """Every mail of ``files`` staged and threaded (threads of the same subject joined;
+        with ``note_kept``, which threads make a conversation noted for
+        :meth:`~importer.readers.mail.thread.Threads.finals`); the threads, the team and the
+        read's warnings so far."""
+        team = Team(rules)
+        threads = Threads(store)
+        mails = self._stage(files, rules, team, threads=threads, store=store)
+        if not mails:
+            names = ", ".join(f.name for f in files_in_order(files, self.roles)[:3])
+            raise FormatError(f"no mail found in {names}: give the export's mbox or .eml files")
+        store.commit()
+
+        def counts(head: dict[str, Any]) -> bool:
+            return head["out"] is None and not team.internal(head)
+
+        keeps = partial(yields_conversation, rules=rules, team=team) if note_kept else None
+        threads.join_by_subject(rules.subject_window_days, team.customer_of, counts, keeps=keeps)
+        pending: list[Finding] = []
+        if not rules.names_the_team and not team.learned:
+            pending.append(
+                Finding(
+                    "read",
+                    "mail.team",
+                    "the mail mapping names no team address and no mail is labelled Sent: "
+                    "every mail is read as a customer's; name the shared mailbox and the "
+                    "agents in team_addresses or team_domains (--mapping)",
+                    files_in_order(files, self.roles)[0].name,
                 )
-            held: SourceRecord | None = None
-            for staged in store.of_kind(UNREAD):
-                record = _unread_record(staged.location, staged.record)
-                if held is not None:
-                    yield held
-                held = record
-            for heads in threads.conversations():
-                location = heads[0]["loc"]
-                build = partial(_conversation, heads, store, rules, team=team, pending=pending)
-                record = read_safely(build, location, heads[0]["id"])
-                if record.data is None and record.error is None:
-                    continue  # nothing kept: its warnings wait in ``pending``
-                record.warnings[:0], pending = pending, []
-                if held is not None:
-                    yield held
-                held = record
-            if held is not None:
-                held.warnings.extend(pending)
-                yield held
-            elif pending:
-                yield without_conversations(
-                    "no mail of the archive makes a conversation: every one was left out "
-                    "(see the warnings)",
-                    pending,
-                )
+            )
+        return threads, team, pending
+
+    def unread_records(self, store: StagingStore) -> Iterator[SourceRecord]:
+        """The invalid records of the mails that are not read, in archive order."""
+        for staged in store.of_kind(UNREAD):
+            yield _unread_record(staged.location, staged.record)
+
+    # -- building in a planning worker (a slice of threads: importer.readers.mail.slices) ----
+    slice_kind = THREAD
+
+    def slice_rules(self, mapping: dict[str, Any], store: StagingStore) -> tuple[MailMapping, Team]:
+        """What building needs besides the store: the mapping and the team learned."""
+        rules = mail_mapping(mapping)
+        return rules, Team.of_store(rules, store)
+
+    def records(
+        self, store: StagingStore, rules: tuple[MailMapping, Team]
+    ) -> Iterator[SourceRecord]:
+        """The conversations of the threads of ``store.window``."""
+        mapping_rules, team = rules
+        pending: list[Finding] = []
+        built = conversations(Threads(store), store, mapping_rules, team=team, pending=pending)
+        return last_carries(built, pending)
 
     def _stage(
         self,
         files: Mapping[str, Sequence[RoleFile]],
         rules: MailMapping,
-        team: _Team,
+        team: Team,
         *,
         threads: Threads,
         store: StagingStore,
@@ -216,7 +206,7 @@ class _Staged:
     learned, the mails that cannot be read kept aside (what needs the whole archive: done in
     the main process, in archive order)."""
 
-    def __init__(self, team: _Team, threads: Threads, store: StagingStore) -> None:
+    def __init__(self, team: Team, threads: Threads, store: StagingStore) -> None:
         self.team = team
         self.threads = threads
         self.store = store
@@ -259,127 +249,6 @@ def _unread_record(location: str, staged: list[Any]) -> SourceRecord:
     )
     error = Finding("read", code, message, location, mail_id)
     return SourceRecord(location, None, mail_id, error=error, raw_text=text)
-
-
-def _left_out(head: dict[str, Any], code: str, why: str, *, source_id: str | None) -> Finding:
-    message = f"the mail {_mail_id(head)} is left out: {why}"
-    return Finding("read", f"mail.{code}", message, head["loc"], source_id)
-
-
-def _source_id(head: dict[str, Any]) -> str:
-    if head["id"]:
-        return str(head["id"])
-    sender = head["from"][0] if head["from"] else ""
-    digest = hashlib.sha1(f"{sender}\n{head['at']}\n{head['subject']}".encode()).hexdigest()
-    return f"mail-{digest[:20]}"
-
-
-def _kept_and_skipped(
-    heads: list[dict[str, Any]], rules: MailMapping, team: _Team
-) -> tuple[list[tuple[dict[str, Any], bool]], list[tuple[dict[str, Any], str, str]]]:
-    """The mails of a thread that are read, ``(head, a private note)``, and those left out,
-    ``(head, code, why)``: a repeated Message-ID, a mail its reading left out, the team
-    writing to itself (unless ``keep_team_internal``)."""
-    kept: list[tuple[dict[str, Any], bool]] = []
-    skipped: list[tuple[dict[str, Any], str, str]] = []
-    seen: set[str] = set()
-    for head in heads:
-        if head["id"] and head["id"] in seen:
-            why = "the same Message-ID is in the archive twice (several files?); one is read"
-            skipped.append((head, "duplicate", why))
-            continue
-        if head["id"]:
-            seen.add(head["id"])
-        if head["out"] not in (None, "note"):
-            skipped.append((head, head["out"], head["why"]))
-            continue
-        internal = team.internal(head)
-        if internal and not rules.keep_team_internal:
-            why = "the team sent it to itself only (keep_team_internal)"
-            skipped.append((head, "internal", why))
-        else:
-            kept.append((head, head["out"] == "note" or internal))
-    return kept, skipped
-
-
-def _message(
-    head: dict[str, Any],
-    private: bool,
-    store: StagingStore,
-    *,
-    team: _Team,
-    notes: list[Finding],
-    source_id: str | None,
-) -> dict[str, Any]:
-    """The message of one mail read: its head and its staged body; the notes of its reading
-    (its time, its encoding) added to ``notes``."""
-    staged = store.first(BODY, str(head["n"]))
-    body: dict[str, Any] = staged.record if staged is not None else {"body_text": ""}
-    for note in [*head["notes"], *body.pop("notes", [])]:
-        code = "mail.time" if "Date" in note or "the mail has no" in note else "encoding"
-        notes.append(Finding("read", code, f"{_mail_id(head)}: {note}", head["loc"], source_id))
-    sender = head["from"] or [None, None]
-    return {
-        "source_id": head["id"],
-        "created_at": head["at"],
-        "author_role": "agent" if private or sender[0] in team else "customer",
-        "author_email": sender[0],
-        "author_name": sender[1] or None,
-        "private": private,
-        **body,
-    }
-
-
-def _conversation(
-    heads: list[dict[str, Any]],
-    store: StagingStore,
-    rules: MailMapping,
-    *,
-    team: _Team,
-    pending: list[Finding],
-) -> SourceRecord:
-    """One conversation of a thread's mail heads; ``data`` ``None`` (and no error) when every
-    mail was left out, their warnings then added to ``pending``."""
-    kept, skipped = _kept_and_skipped(heads, rules, team)
-    source_id = _source_id(kept[0][0]) if kept else None
-    notes = [_left_out(head, code, why, source_id=source_id) for head, code, why in skipped]
-    if not kept:
-        pending.extend(notes)
-        return SourceRecord(heads[0]["loc"], None, None)
-    customer = team.customer_of([head for head, _ in kept])
-    messages = [
-        _message(head, private, store, team=team, notes=notes, source_id=source_id)
-        for head, private in kept
-    ]
-    first = kept[0][0]
-    data: dict[str, Any] = {
-        "source_id": source_id,
-        "source": "mail",
-        "type": "email",
-        "subject": first["subject"] or None,
-        "status": rules.status,
-        "created_at": first["at"],
-        "customer": _customer(customer),
-        "messages": messages,
-    }
-    if rules.status in CLOSED_LIKE:
-        data["closed_at"] = kept[-1][0]["at"]
-    record = SourceRecord(first["loc"], data, source_id, warnings=notes)
-    record.message_locations = [head["loc"] for head, _ in kept]
-    return record
-
-
-def _customer(customer: tuple[str, str] | None) -> dict[str, Any]:
-    if customer is None:
-        return {}
-    address, name = customer
-    first, _, last = name.partition(" ")
-    found: dict[str, Any] = {"id": address, "email": address}
-    if first:
-        found["first_name"] = first
-    if last.strip():
-        found["last_name"] = last.strip()
-    return found
 
 
 READER = MailReader()

@@ -50,6 +50,8 @@ _REPLY = re.compile(
 
 #: ``(address, name)`` of a conversation's customer, from its mail heads in time order
 CustomerOf = Callable[[list[dict[str, Any]]], tuple[str, str] | None]
+#: whether a thread of these mail heads (in time order) makes a conversation
+Keeps = Callable[[list[dict[str, Any]]], bool]
 
 
 def normalised_subject(subject: str) -> str:
@@ -79,6 +81,8 @@ class Threads:
     def __init__(self, store: StagingStore) -> None:
         self.store = store
         self._threads = 0
+        #: per thread, 1 when it makes a conversation (noted by join_by_subject's ``keeps``)
+        self._keeps: bytearray | None = None
         self._nodes = _Cache()
         self._parents = _Cache()
 
@@ -135,12 +139,19 @@ class Threads:
                 return thread
             thread = parent
 
-    def _roots(self) -> Iterator[int]:
-        """Every thread not joined into another, in the order each began."""
+    def _roots(self) -> Iterator[tuple[int, int]]:
+        """``(seq of its THREAD row, thread)`` of every thread not joined into another, in the
+        order each began (those of ``store.window`` only, when it is set on THREAD)."""
         for staged in self.store.of_kind(THREAD):
             thread = int(str(staged.key))
             if self.root(thread) == thread:
-                yield thread
+                yield staged.seq, thread
+
+    def _finals(self) -> Iterator[tuple[int, int]]:
+        """:meth:`_roots` less those joined to another by subject: each a conversation."""
+        for seq, thread in self._roots():
+            if self.store.first(MERGE, str(thread)) is None:
+                yield seq, thread
 
     def heads(self, thread: int) -> list[dict[str, Any]]:
         """The mail heads of ``thread`` and of the threads joined into it, in time order."""
@@ -155,16 +166,29 @@ class Threads:
 
     # -- pass two -----------------------------------------------------------------------------
     def join_by_subject(
-        self, window_days: float, customer_of: CustomerOf, counts: Callable[[dict[str, Any]], bool]
+        self,
+        window_days: float,
+        customer_of: CustomerOf,
+        counts: Callable[[dict[str, Any]], bool],
+        *,
+        keeps: Keeps | None = None,
     ) -> None:
         """Join each thread that starts with a reply whose parent is missing to the latest
         earlier thread of the same subject and customer within ``window_days``; ``counts``
-        says which mails count (those not left out)."""
-        if window_days <= 0:
+        says which mails count (those not left out). With ``keeps``, which threads make a
+        conversation is noted on the way, for :meth:`finals`."""
+        if keeps is not None:
+            self._keeps = bytearray(self._threads + 1)
+        elif window_days <= 0:
             return
         window = window_days * DAY_S
-        for thread in self._roots():
-            heads = [head for head in self.heads(thread) if counts(head)]
+        for _, thread in self._roots():
+            heads = self.heads(thread)
+            if self._keeps is not None and keeps is not None and keeps(heads):
+                self._keeps[thread] = 1
+            if window_days <= 0:
+                continue
+            heads = [head for head in heads if counts(head)]
             if not heads:
                 continue
             customer = customer_of(heads)
@@ -174,6 +198,8 @@ class Threads:
             if is_reply(heads[0]):
                 self.store.put(ORPHAN, str(thread), heads[0]["loc"], record=[key, first])
         self.store.commit()
+        if window_days <= 0:
+            return
         for staged in self.store.of_kind(ORPHAN):
             thread = int(str(staged.key))
             key, first = staged.record
@@ -194,9 +220,7 @@ class Threads:
     def conversations(self) -> Iterator[list[dict[str, Any]]]:
         """The mail heads of each final thread (after :meth:`join_by_subject`), in time order,
         threads in the order they began."""
-        for thread in self._roots():
-            if self.store.first(MERGE, str(thread)) is not None:
-                continue  # read with the thread it joined
+        for _, thread in self._finals():
             heads = self.heads(thread)
             pending = [thread]
             while pending:
@@ -207,3 +231,21 @@ class Threads:
                     pending.append(joined)
             heads.sort(key=lambda head: (head["epoch"], head["n"]))
             yield heads
+
+    def finals(self) -> Iterator[tuple[int, bool]]:
+        """``(seq of its THREAD row, whether it makes a conversation)`` of each thread
+        :meth:`conversations` gives, in its order; after :meth:`join_by_subject` with ``keeps``
+        (a thread joined of others makes one when any of them does)."""
+        if self._keeps is None:
+            raise ValueError("which threads make a conversation was not noted (keeps)")
+        for seq, thread in self._finals():
+            yield seq, self._makes_one(thread, self._keeps)
+
+    def _makes_one(self, thread: int, keeps: bytearray) -> bool:
+        pending = [thread]
+        while pending:
+            joined = pending.pop()
+            if keeps[joined]:
+                return True
+            pending.extend(int(staged.record) for staged in self.store.by_key(MERGED, str(joined)))
+        return False
