@@ -19,8 +19,10 @@ A parsed record is a :class:`StagedRecord` (its data, bytes read as cp1252, the 
 copy read), kept in :mod:`marshal`'s encoding (exact for every value JSON parses to, NaN and
 integers past 64 bits included, and four times cheaper to write than JSON text); anything else a
 reader keeps (a user's summary, a duplicate's place, a mail's head) is a JSON value, kept the same
-way (as JSON text when marshal refuses it). Both are in one SQLite table indexed by (kind, key,
-seq) and (kind, seq).
+way (as JSON text when marshal refuses it). Both are appended to a file of records
+(:class:`~importer.readers.payloads.PayloadFile`); one SQLite table, indexed by (kind, key, seq)
+and (kind, seq), says where each is (records inline made every insert and look-up touch pages
+of records: 35% of a mail archive's staging).
 ``seq`` is the order of ``put``, so "source order" is the order the reader read the files in;
 ``location`` is where a record was first put. Memory stays bounded by SQLite's page cache
 whatever the size of the export; the file is created 0600 in the reader's work folder and goes
@@ -33,8 +35,6 @@ A reader that only ever needs every record of each conversation together, once, 
 
 from __future__ import annotations
 
-import json
-import marshal
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -44,47 +44,32 @@ from typing import Any, NamedTuple, TypeAlias
 from importer.outputs import create_private, writing
 from importer.readers.closing import Closing
 from importer.readers.key_filter import KeyFilter
+from importer.readers.payloads import PayloadFile, decode_value, encode_record, encode_value
 
 STORE_FILE = "staging.sqlite"
+#: the suffix of the store's file of records
+RECORDS_SUFFIX = ".records"
 #: the kind of the copies of a main record passed over (:meth:`StagingStore.put_once`)
 DUPLICATES = "duplicates"
 COMMIT_EVERY = 10_000
 #: rows sent to SQLite at once (``executemany``): a third of a put's cost was the call itself
 INSERT_BATCH = 1_000
+#: the writing store's page cache (KiB; SQLite's default is 2,000): the (kind, key) index of a
+#: large export is inserted at random places, half of a put's cost; 8 MB took 10-20% off it
+CACHE_KIB = 8_000
 
 _SCHEMA = """
 CREATE TABLE staged (
     seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT, location TEXT NOT NULL,
-    record BLOB NOT NULL);
+    at INTEGER NOT NULL, size INTEGER NOT NULL);
 CREATE INDEX staged_by_key ON staged (kind, key, seq);
 CREATE INDEX staged_in_order ON staged (kind, seq);
 """
-_COLUMNS = "seq, kind, key, location, record"
-#: one encoder for every record (``json.dumps`` with options builds a new one each call)
-_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_COLUMNS = "seq, kind, key, location, at, size"
 
 
-def _encode_value(value: Any) -> bytes | str:
-    """A row's record: :mod:`marshal` bytes (4 times cheaper to write than JSON, half again
-    cheaper to read: measured on Zendesk comments), or JSON text for a value marshal refuses
-    (nested past its stack, a type of no JSON value). A value reads back as it was put, but for
-    a tuple, which marshal keeps a tuple (JSON text made it a list)."""
-    try:
-        return marshal.dumps(value)
-    except ValueError:
-        return _encode(value)
-
-
-def _encode_record(data: Any, replaced: int, location: str | None = None) -> bytes | str:
-    """A staged record's row: ``(data, replaced[, location])``."""
-    return _encode_value((data, replaced) if location is None else (data, replaced, location))
-
-
-def _decode(stored: bytes | str) -> Any:
-    """A row's record as it was put: marshal bytes or JSON text."""
-    if type(stored) is bytes:
-        return marshal.loads(stored)
-    return json.loads(stored)
+def _records_path(path: Path) -> Path:
+    return path.with_name(path.name + RECORDS_SUFFIX)
 
 
 def written_as(path: Path) -> str:
@@ -138,10 +123,14 @@ class StagingStore(Closing):
         with writing(self._name):
             create_private(self.path)  # before SQLite opens it: its journal gets its mode
             self._db = sqlite3.connect(self.path)
-            self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
+            self._db.executescript(
+                "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; "
+                f"PRAGMA cache_size = -{CACHE_KIB};" + _SCHEMA
+            )
+        self._records = PayloadFile(_records_path(self.path), self._name)
         self._pending = 0
         self._seq = 0  # the last seq given
-        self._rows: list[tuple[int, str, str | None, str, bytes | str]] = []  # put, not yet sent
+        self._rows: list[tuple[int, str, str | None, str, int, int]] = []  # put, not yet sent
         self._row_keys: set[tuple[str, str | None]] = set()  # (kind, key) of those rows
         self._filter: KeyFilter | None = KeyFilter()  # every (kind, key) put (None: not known)
         #: ``(kind, first seq, last seq)``: :meth:`of_kind` of that kind gives only those rows
@@ -160,6 +149,7 @@ class StagingStore(Closing):
         store._record_kinds = set(record_kinds)
         store._kinds = None if kinds is None else set(kinds)
         store._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        store._records = PayloadFile.reading(_records_path(path), store._name)
         store._pending, store.window = 0, None
         store._seq, store._rows, store._row_keys, store._filter = 0, [], set(), None
         return store
@@ -180,13 +170,13 @@ class StagingStore(Closing):
     # as fast as the untyped lists before it (columns of their own cost 15% more a put).
     def put(self, kind: str, key: str | None, location: str, *, record: Any) -> int:
         """Stage ``record`` (any JSON value) under ``kind`` and ``key``; return its ``seq``."""
-        return self._insert(kind, key, location, text=_encode_value(record))
+        return self._insert(kind, key, location, text=encode_value(record))
 
     def put_record(self, kind: str, key: str | None, record: StagedRecord) -> int:
         """Stage a parsed record under ``kind`` and ``key``, at its location; its ``seq``."""
         data, replaced, location = record
         self._record_kinds.add(kind)
-        return self._insert(kind, key, location, text=_encode_record(data, replaced))
+        return self._insert(kind, key, location, text=encode_record(data, replaced))
 
     def put_once(
         self, kind: str, key: str | None, record: StagedRecord, *, later_wins: LaterWins
@@ -197,7 +187,7 @@ class StagingStore(Closing):
         location; as record the location of the copy read instead, when the later one won, else
         ``None``)."""
         self._record_kinds.add(kind)
-        text = _encode_record(record.data, record.replaced)
+        text = encode_record(record.data, record.replaced)
         self.put_encoded_once(kind, key, record.location, text=text, later_wins=later_wins)
 
     def put_encoded_once(
@@ -209,7 +199,7 @@ class StagingStore(Closing):
         if earlier is None:
             self._insert(kind, key, location, text=text)
             return
-        data, replaced = _decode(text)[:2]
+        data, replaced = decode_value(text)[:2]
         kept = earlier.staged_record
         if later_wins(data, kept.data):
             self.replace_record(earlier.seq, StagedRecord(data, replaced, location))
@@ -229,7 +219,7 @@ class StagingStore(Closing):
         self._seq += 1
         if self._kinds is not None:
             self._kinds.add(kind)
-        self._rows.append((self._seq, kind, key, location, text))
+        self._rows.append((self._seq, kind, key, location, *self._records.append_value(text)))
         self._row_keys.add((kind, key))
         if self._filter is not None:
             self._filter.add(kind, key)
@@ -242,8 +232,9 @@ class StagingStore(Closing):
         them flushes first)."""
         if not self._rows:
             return
+        self._records.flush()  # a row SQLite has is a record that can be read
         try:
-            self._db.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?)", self._rows)
+            self._db.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?)", self._rows)
             self._pending += len(self._rows)
             if self._pending >= COMMIT_EVERY:
                 self._db.commit()
@@ -261,17 +252,20 @@ class StagingStore(Closing):
         """Replace the record staged as ``seq`` (its kind, key and location stay)."""
         self._flush()
         with writing(self._name):
-            self._db.execute(
-                "UPDATE staged SET record = ? WHERE seq = ?", (_encode_value(record), seq)
-            )
+            self._update(seq, encode_value(record))
 
     def replace_record(self, seq: int, record: StagedRecord) -> None:
         """Replace the record staged as ``seq`` by a later copy read at ``record.location``
         (its kind, key and the location it was first put at stay)."""
         self._flush()
         with writing(self._name):
-            row = _encode_record(record.data, record.replaced, record.location)
-            self._db.execute("UPDATE staged SET record = ? WHERE seq = ?", (row, seq))
+            self._update(seq, encode_record(record.data, record.replaced, record.location))
+
+    def _update(self, seq: int, text: bytes | str) -> None:
+        """Row ``seq`` made to point at ``text``, written after the others."""
+        at, size = self._records.append_value(text)
+        self._records.flush()
+        self._db.execute("UPDATE staged SET at = ?, size = ? WHERE seq = ?", (at, size, seq))
 
     def commit(self) -> None:
         """Write what was put so far (also done every ``COMMIT_EVERY`` records)."""
@@ -376,9 +370,9 @@ class StagingStore(Closing):
         total: int = self._db.execute(query, args).fetchone()[0]
         return total
 
-    def _staged(self, row: tuple[int, str, str | None, str, bytes | str]) -> Staged:
-        seq, kind, key, location, text = row
-        record = _decode(text)
+    def _staged(self, row: tuple[int, str, str | None, str, int, int]) -> Staged:
+        seq, kind, key, location, at, size = row
+        record = decode_value(self._records.read_value(at, size))
         if kind in self._record_kinds:
             if len(record) == 2:  # read where it was put
                 record = (*record, location)
@@ -392,3 +386,4 @@ class StagingStore(Closing):
         self._rows = []  # not written: nothing reads them any more
         with writing(self._name):
             self._db.close()
+        self._records.close()

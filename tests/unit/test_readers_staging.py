@@ -190,12 +190,16 @@ def test_plain_values_are_kept_as_marshal_bytes_or_json_text_when_marshal_refuse
         seq = store.put("summaries", "k", "m.mbox:1", record=[1, 2.5, "k"])
         store.replace(seq, [3, 4.5, "k"])
         store.commit()
-        rows = store._db.execute("SELECT key, record FROM staged ORDER BY seq").fetchall()
-        assert [(key, type(record)) for key, record in rows] == [
+        rows = store._db.execute("SELECT key, at, size FROM staged ORDER BY seq").fetchall()
+        # in the file of records: marshal bytes, or JSON text (its size negative)
+        written = [(key, store._records.read_value(at, size)) for key, at, size in rows]
+        assert [(key, type(record)) for key, record in written] == [
             ("1", bytes),
             ("2", str),
             ("k", bytes),
         ]
+        assert written[1][1] == '{"id":"c@d"}'
+        assert [size > 0 for _, _, size in rows] == [True, False, True]
         reading = StagingStore.reading(store.path, store.record_kinds)
         for source in (store, reading):
             assert [row.record for row in source.of_kind("members")] == [head, {"id": "c@d"}]
