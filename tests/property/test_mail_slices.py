@@ -86,16 +86,22 @@ def _seen(records: list[SourceRecord]) -> list[tuple[Any, ...]]:
     mails=st.lists(mail, min_size=1, max_size=25),
     size=st.integers(1, 4),
     named_team=st.booleans(),
+    window_days=st.sampled_from([30, 0]),
 )
 def test_slices_of_threads_read_as_the_archive_reads(
-    tmp_path_factory: Any, mails: list[dict[str, Any]], size: int, named_team: bool
+    tmp_path_factory: Any,
+    mails: list[dict[str, Any]],
+    size: int,
+    named_team: bool,
+    window_days: int,
 ) -> None:
     folder = tmp_path_factory.mktemp("mail")
     export = folder / "export"
     export.mkdir()
     (export / "inbox.mbox").write_text(_mbox(mails), encoding="utf-8")
     mapping = folder / "mail.toml"
-    mapping.write_text(f'team_addresses = ["{TEAM}"]\n' if named_team else "", encoding="utf-8")
+    team = f'team_addresses = ["{TEAM}"]\n' if named_team else ""
+    mapping.write_text(f"{team}subject_window_days = {window_days}\n", encoding="utf-8")
     with open_export([export], "mail", mapping) as opened:
         serial = _seen(list(opened.records()))
         batches = [pickle.loads(pickle.dumps(b)) for b in opened.record_batches(size)]
@@ -104,6 +110,8 @@ def test_slices_of_threads_read_as_the_archive_reads(
     assert built == serial
     assert again == serial
     slices = [b for b in batches if isinstance(b, StagedSlice)]
+    # built by the workers whenever a thread makes a conversation (else all here, as read())
+    assert bool(slices) == any(data is not None for _, _, data, _, _ in serial)
     assert all(len(list(b.records())) == b.count <= size for b in slices[:-1])
 
 
