@@ -273,6 +273,9 @@ class StagingStore(Closing):
         with writing(self._name):
             self._db.commit()
         self._pending = 0
+        # the page cache given back (refilled by later look-ups): planning workers fork after
+        # the staging, and each one's RSS would count the cache's pages again
+        self._db.execute("PRAGMA shrink_memory")
 
     # -- reading -----------------------------------------------------------------------------
     def _never_put(self, kind: str, key: str | None) -> bool:
