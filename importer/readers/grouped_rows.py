@@ -9,14 +9,14 @@ come in random order, in the same bounded memory.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, cast
+from typing import NamedTuple
 
-from importer.outputs import create_private, open_private, writing
+from importer.outputs import create_private, writing
 from importer.readers.closing import Closing
+from importer.readers.payloads import PayloadFile
 from importer.readers.staging import written_as
 
 # -- rows grouped in one sorted pass -------------------------------------------------------------
@@ -90,26 +90,17 @@ class GroupedRows(Closing):
                 "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; "
                 f"PRAGMA cache_size = -{CACHE_KIB};" + _GROUPED_SCHEMA
             )
-        with writing(self._payload_name):
-            out = open_private(self.payload_path, "wb", buffering=1 << 20)
-        self._out: BinaryIO | None = cast(BinaryIO, out)
-        self._in: int | None = None
-        self._end = 0
+        self._payloads = PayloadFile(self.payload_path, self._payload_name)
+        self._adding = True
         self._pending: list[tuple[int, str | None, bool, int, int]] = []
         self._seq = 0
 
     def add(self, key: str | None, parent: bool, payload: bytes) -> int:
         """Add a row; return its ``seq`` (1, 2, ... in the order of adding)."""
-        assert self._out is not None, "rows are added before groups() is called"
+        assert self._adding, "rows are added before groups() is called"
         self._seq += 1
-        size = len(payload)
-        try:  # writing() only when it fails: around every row it costs about 2 µs
-            self._out.write(payload)
-        except OSError:
-            with writing(self._payload_name):
-                raise
-        self._pending.append((self._seq, key, parent, self._end, size))
-        self._end += size
+        at = self._payloads.append(payload)
+        self._pending.append((self._seq, key, parent, at, len(payload)))
         if len(self._pending) >= INSERT_BATCH:
             self._flush()
         return self._seq
@@ -120,31 +111,27 @@ class GroupedRows(Closing):
                 self._db.executemany("INSERT INTO row VALUES (?, ?, ?, ?, ?)", self._pending)
             self._pending = []
 
-    def _reading(self) -> int:
-        """The payload file open for reading, once every row is added."""
-        if self._in is None:
+    def _reading(self) -> None:
+        """Every row added written, for reading (no row is added after)."""
+        if self._adding:
             self._flush()
             with writing(self._name):
                 self._db.commit()
-            if self._out is not None:
-                out, self._out = self._out, None
-                with writing(self._payload_name):
-                    out.close()
-            self._in = os.open(self.payload_path, os.O_RDONLY)
-        return self._in
+            self._payloads.flush()
+            self._adding = False
 
     def payload(self, seq: int) -> bytes | None:
         """The payload of row ``seq``, ``None`` when there is no such row (ends the adding)."""
-        fd = self._reading()
+        self._reading()
         found = self._db.execute("SELECT at, size FROM row WHERE seq = ?", (seq,)).fetchone()
-        return None if found is None else os.pread(fd, found[1], found[0])
+        return None if found is None else self._payloads.read(found[0], found[1])
 
     def groups(self, orphans_last: bool = False) -> Iterator[Sequence[GroupedRow]]:
         """Every row, once, in its group (class doc); the groups in order, each a list. Called
         once, when every row is added."""
-        fd = self._reading()
+        self._reading()
         self._db.executescript(_FIRSTS)
-        read, new = os.pread, tuple.__new__
+        read, new = self._payloads.read, tuple.__new__
         group: list[GroupedRow] = []
         current = 0  # no group: seq starts at 1
         for grp, seq, key, parent, at, size, first in self._db.execute(
@@ -155,18 +142,12 @@ class GroupedRows(Closing):
                     yield group
                 group, current = [], grp
             # tuple.__new__: the named tuple without a Python call
-            group.append(new(GroupedRow, (seq, key, parent == 1, read(fd, size, at), first)))
+            group.append(new(GroupedRow, (seq, key, parent == 1, read(at, size), first)))
         if group:
             yield group
 
     def close(self) -> None:
         """Close both files (they are removed with the reader's work folder)."""
-        if self._out is not None:
-            out, self._out = self._out, None
-            with writing(self._payload_name):
-                out.close()
-        if self._in is not None:
-            os.close(self._in)
-            self._in = None
+        self._payloads.close()
         with writing(self._name):
             self._db.close()

@@ -177,15 +177,14 @@ class Threads:
         earlier thread of the same subject and customer within ``window_days``; ``counts``
         says which mails count (those not left out). With ``keeps``, which threads make a
         conversation is noted on the way, for :meth:`finals`."""
-        if keeps is not None:
-            self._keeps = bytearray(self._threads + 1)
-        elif window_days <= 0:
+        noted = self._keeps = None if keeps is None else bytearray(self._threads + 1)
+        if noted is None and window_days <= 0:
             return
         window = window_days * DAY_S
         for _, thread in self._roots():
             heads = self.heads(thread)
-            if self._keeps is not None and keeps is not None and keeps(heads):
-                self._keeps[thread] = 1
+            if noted is not None and keeps is not None and keeps(heads):
+                noted[thread] = 1
             if window_days <= 0:
                 continue
             heads = [head for head in heads if counts(head)]
