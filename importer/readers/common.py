@@ -72,6 +72,11 @@ def id_text(value: Any) -> str | None:
     written, stripped (``"0042"`` stays); ``None``, blank text and booleans are ``None``."""
     if type(value) is int:  # the common case, first: ids are read for every message
         return str(value)
+    if type(value) is str:  # the other common case: text without a dot needs no pattern
+        text = value.strip()
+        if "." in text and _WHOLE_NUMBER_AS_FLOAT.fullmatch(text):
+            text = text.split(".", 1)[0]
+        return text or None
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float):

@@ -67,15 +67,24 @@ def results(value: Any) -> list[Mapping[str, Any]]:
 
 def moment(record: Mapping[str, Any], *keys: str) -> Any:
     """The first of ``keys`` that holds a time."""
-    return next((record[key] for key in keys if record.get(key) not in (None, "")), None)
+    for key in keys:
+        value = record.get(key)
+        if value is not None and value != "":
+            return value
+    return None
 
 
-def _sort_key(item: tuple[Any, int]) -> tuple[float, int]:
-    value, order = item
+def _seconds(value: Any) -> float:
+    """A time as a number to sort by: an unreadable one (or NaN) sorts last; the time check
+    reports it."""
     try:
-        return float(value), order
+        seconds = float(value)
     except (TypeError, ValueError):
-        return float("inf"), order  # an unreadable time sorts last; the time check reports it
+        return _LAST
+    return _LAST if seconds != seconds else seconds
+
+
+_LAST = float("inf")
 
 
 def _handle_fields(handle: str | None) -> dict[str, str]:
@@ -270,24 +279,51 @@ def _assignee(conversation: Mapping[str, Any], teammates: Lookup) -> dict[str, A
     return {"assignee_id": ident, **({"assignee_email": email} if email else {})}
 
 
-def ordered(
-    conversation: Mapping[str, Any], location: str, messages: Iterable[Located]
-) -> list[Located]:
-    """The nested messages and the separate ones (each id once), oldest first."""
-    seen: set[str] = set()
+def _each_id_once(items: Iterable[Located], seen: set[str]) -> list[Located]:
+    """``items`` without those whose id is in ``seen`` or came earlier (added to ``seen``)."""
     found: list[Located] = []
-    for item, where in [*((m, location) for m in results(conversation.get("messages"))), *messages]:
+    for item, where in items:
         ident = id_text(item.get("id"))
-        if ident is not None and ident in seen:
-            continue
         if ident is not None:
+            if ident in seen:
+                continue
             seen.add(ident)
         found.append((item, where))
-    keyed = sorted(
-        ((moment(item, "created_at", "posted_at"), n) for n, (item, _) in enumerate(found)),
-        key=_sort_key,
-    )
-    return [found[n] for _, n in keyed]
+    return found
+
+
+def _by_time(items: Sequence[Located], group: int) -> list[tuple[tuple[float, int, int], int]]:
+    """Each item's place in ``items`` with its sort key: time, then ``group``, then place."""
+    return [
+        ((_seconds(moment(item, "created_at", "posted_at")), group, n), n)
+        for n, (item, _) in enumerate(items)
+    ]
+
+
+def messages_and_notes(
+    conversation: Mapping[str, Any],
+    location: str,
+    messages: Iterable[Located],
+    comments: Iterable[Located],
+) -> tuple[list[Located], set[int]]:
+    """Every message and comment (nested ones first, each id once: a comment with a message's
+    id is left out) oldest first, a message before a comment of the same time; and which are
+    comments (by ``id()``). One sort: what sorting the messages, the comments, then the two
+    lists one after the other gave."""
+    seen: set[str] = set()
+    nested = ((m, location) for m in results(conversation.get("messages")))
+    found = _each_id_once([*nested, *messages], seen)
+    nested_comments = ((c, location) for c in results(conversation.get("comments")))
+    notes = _each_id_once([*nested_comments, *comments], set())
+    notes = [(item, where) for item, where in notes if _unseen(item, seen)]
+    keyed = sorted(_by_time(found, 0) + [(key, n + len(found)) for key, n in _by_time(notes, 1)])
+    everything = found + notes
+    return [everything[n] for _, n in keyed], {id(item) for item, _ in notes}
+
+
+def _unseen(item: Mapping[str, Any], seen: set[str]) -> bool:
+    ident = id_text(item.get("id"))
+    return ident is None or ident not in seen
 
 
 def conversation_record(
@@ -314,11 +350,7 @@ def conversation_record(
             location,
         )
         return SourceRecord(location, None, None, error=error)
-    everything = ordered(conversation, location, messages)
-    nested_comments = [(c, location) for c in results(conversation.get("comments"))]
-    notes = ordered({}, location, [*nested_comments, *comments])
-    merged = ordered({}, location, [*everything, *notes])
-    is_comment = {id(item) for item, _ in notes}
+    merged, is_comment = messages_and_notes(conversation, location, messages, comments)
     for item, where in merged:
         if id(item) in is_comment:
             conversion.add_comment(item, where)
