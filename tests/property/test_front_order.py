@@ -85,7 +85,7 @@ def test_one_sort_orders_as_three_did(
 ) -> None:
     conversation: dict[str, Any] = {"id": "cnv_1", "messages": nested}
     conversation["comments"] = {"_results": nested_comments} if paged else nested_comments
-    merged, is_comment = messages_and_notes(conversation, "c.jsonl:1", messages, comments)
+    merged, is_comment = messages_and_notes(conversation, "c.jsonl:1", messages, comments=comments)
     expected, expected_comments = _three_sorts(conversation, "c.jsonl:1", messages, comments)
     assert [(id(i), w) for i, w in merged] == [(id(i), w) for i, w in expected]
     assert [id(i) in is_comment for i, _ in merged] == [
@@ -101,6 +101,8 @@ def test_a_nan_time_sorts_last_as_unreadable_ones_do() -> None:
         {"id": "com_1", "posted_at": 6},
     )
     messages = [(nan, "m:1"), (unreadable, "m:2"), (first, "m:3")]
-    merged, is_comment = messages_and_notes({"id": "cnv_1"}, "c:1", messages, [(later, "c:2")])
+    merged, is_comment = messages_and_notes(
+        {"id": "cnv_1"}, "c:1", messages, comments=[(later, "c:2")]
+    )
     assert [item["id"] for item, _ in merged] == ["msg_1", "com_1", "msg_2", "msg_3"]
     assert is_comment == {id(later)}

@@ -304,6 +304,7 @@ def messages_and_notes(
     conversation: Mapping[str, Any],
     location: str,
     messages: Iterable[Located],
+    *,
     comments: Iterable[Located],
 ) -> tuple[list[Located], set[int]]:
     """Every message and comment (nested ones first, each id once: a comment with a message's
@@ -350,7 +351,7 @@ def conversation_record(
             location,
         )
         return SourceRecord(location, None, None, error=error)
-    merged, is_comment = messages_and_notes(conversation, location, messages, comments)
+    merged, is_comment = messages_and_notes(conversation, location, messages, comments=comments)
     for item, where in merged:
         if id(item) in is_comment:
             conversion.add_comment(item, where)
