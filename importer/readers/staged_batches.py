@@ -89,13 +89,27 @@ class StagedSlice(RecordBatch):
             store.window = None
 
     def _store(self) -> tuple[StagingStore, Any]:
-        """The store opened read-only by this process (a forked worker opens its own)."""
-        key = (os.getpid(), self.path)
-        opened = _opened.get(key)
-        if opened is None:
-            store = StagingStore.reading(self.path, self.record_kinds, self.kinds)
-            opened = _opened[key] = (store, self.reader.slice_rules(self.mapping, store))
-        return opened
+        return opened_store(
+            self.reader, self.mapping, self.path, record_kinds=self.record_kinds, kinds=self.kinds
+        )
+
+
+def opened_store(
+    reader: SliceBuilder,
+    mapping: dict[str, Any],
+    path: Path,
+    *,
+    record_kinds: frozenset[str],
+    kinds: frozenset[str] | None,
+) -> tuple[StagingStore, Any]:
+    """The store at ``path`` opened read-only by this process (a forked worker opens its own),
+    with the reader's :meth:`~SliceBuilder.slice_rules`."""
+    key = (os.getpid(), path)
+    opened = _opened.get(key)
+    if opened is None:
+        store = StagingStore.reading(path, record_kinds, kinds)
+        opened = _opened[key] = (store, reader.slice_rules(mapping, store))
+    return opened
 
 
 def forget_store(path: Path) -> None:

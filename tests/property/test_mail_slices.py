@@ -8,20 +8,27 @@ to the next conversation, or to the last one: a slice must never end between suc
 the conversation that takes its warnings.
 Hypothesis writes archives of small threads of those mails, joined by In-Reply-To and by
 subject, with mails that cannot be read, and compares every record (place, id, data, error and
-warnings in order) of the slices, pickled as a worker gets them, with the serial read.
+warnings in order) of the slices, pickled as a worker gets them, with the serial read; half
+the time within ``staging_workers`` of two jobs, where the threads are summed up for the join by
+subject in worker processes, two a run (:mod:`importer.readers.mail.join`).
 """
 
 from __future__ import annotations
 
 import pickle
+import threading
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from importer.readers import open_export
+from importer.readers.mail import join
 from importer.readers.mail.slices import slice_cuts
+from importer.readers.ordered_work import staging_workers
 from importer.readers.source import SourceRecord
 from importer.readers.staged_batches import StagedSlice
 
@@ -87,6 +94,7 @@ def _seen(records: list[SourceRecord]) -> list[tuple[Any, ...]]:
     size=st.integers(1, 4),
     named_team=st.booleans(),
     window_days=st.sampled_from([30, 0]),
+    in_workers=st.booleans(),
 )
 def test_slices_of_threads_read_as_the_archive_reads(
     tmp_path_factory: Any,
@@ -94,6 +102,7 @@ def test_slices_of_threads_read_as_the_archive_reads(
     size: int,
     named_team: bool,
     window_days: int,
+    in_workers: bool,
 ) -> None:
     folder = tmp_path_factory.mktemp("mail")
     export = folder / "export"
@@ -102,8 +111,11 @@ def test_slices_of_threads_read_as_the_archive_reads(
     mapping = folder / "mail.toml"
     team = f'team_addresses = ["{TEAM}"]\n' if named_team else ""
     mapping.write_text(f"{team}subject_window_days = {window_days}\n", encoding="utf-8")
-    with open_export([export], "mail", mapping) as opened:
+    with open_export([export], "mail", mapping) as opened, ExitStack() as workers:
         serial = _seen(list(opened.records()))
+        if in_workers:
+            workers.enter_context(staging_workers(2, threading.Event()))
+            workers.enter_context(patch.object(join, "RUN_THREADS", 2))
         batches = [pickle.loads(pickle.dumps(b)) for b in opened.record_batches(size)]
         built = _seen([r for b in batches for r in b.records()])
         again = _seen([r for b in batches for r in b.records()])
@@ -163,3 +175,49 @@ def test_a_thread_left_out_that_a_later_thread_joins_by_subject_makes_a_conversa
     assert [source_id for _, source_id, *_ in serial] == ["m5@x.example", "m7@x.example"]
     assert [b.count for b in batches if isinstance(b, StagedSlice)] == [1, 1]
     assert built == serial
+
+
+def _no_worker_can(run: join.RootRun) -> list[join.RootSummary]:
+    raise OSError("this worker cannot read the store")
+
+
+def test_threads_no_worker_could_sum_up_are_summed_up_here(tmp_path: Path) -> None:
+    """A run of roots a worker failed on is summed up in the main process: same records."""
+    export = tmp_path / "export"
+    export.mkdir()
+    mails = [
+        {"id": n, "parent": None, "subject": "Re: Refund" if n % 2 else "Refund"}
+        | {"sender": "customer", "customer": CUSTOMERS[n % 2], "day": n + 1, "dated": True}
+        for n in range(9)
+    ]
+    (export / "inbox.mbox").write_text(_mbox(mails), encoding="utf-8")
+    with open_export([export], "mail") as opened:
+        serial = _seen(list(opened.records()))
+        with (
+            staging_workers(2, threading.Event()),
+            patch.object(join, "RUN_THREADS", 2),
+            patch.object(join, "summed_up_run", _no_worker_can),
+        ):
+            batches = list(opened.record_batches(2))
+        built = _seen([r for b in batches for r in b.records()])
+    assert built == serial
+    assert sum(1 for _, _, data, _, _ in serial if data is not None) == 6  # 4 replies in one
+
+
+def test_workers_sum_up_threads_with_the_team_learned_from_sent_mails(tmp_path: Path) -> None:
+    """A reply from an address the team is known by only through its Sent mails joins its
+    customer's thread by subject in the workers too (they read the team from the store)."""
+    export = tmp_path / "export"
+    export.mkdir()
+    first = {"id": 0, "parent": None, "subject": "Refund", "sender": "customer", "day": 2}
+    sent = {"id": 1, "parent": None, "subject": "Re: Refund", "sender": "sent", "day": 1}
+    reply = {"id": 2, "parent": 9, "subject": "Re: Refund", "sender": "sent", "day": 3}
+    mails = [m | {"customer": CUSTOMERS[0], "dated": True} for m in (sent, first, reply)]
+    (export / "inbox.mbox").write_text(_mbox(mails), encoding="utf-8")
+    with open_export([export], "mail") as opened:
+        serial = _seen(list(opened.records()))
+        with staging_workers(2, threading.Event()), patch.object(join, "RUN_THREADS", 1):
+            batches = list(opened.record_batches(1))
+        built = _seen([r for b in batches for r in b.records()])
+    assert built == serial
+    assert sum(1 for _, _, data, _, _ in serial if data is not None) == 2  # the reply joined

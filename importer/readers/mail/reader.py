@@ -36,8 +36,8 @@ from importer.readers.mail.build import (
     conversations,
     finished,
     last_carries,
-    yields_conversation,
 )
+from importer.readers.mail.join import JoinRules, RootRun, join_store, summed_up
 from importer.readers.mail.mapping import MailMapping, mail_mapping
 from importer.readers.mail.parse import (
     EML,
@@ -93,7 +93,9 @@ class MailReader(Reader):
     ) -> Iterator[SourceRecord]:
         rules = mail_mapping(mapping)
         with StagingStore(workdir) as store:
-            threads, team, pending = self.staged(files, rules, store, note_kept=False)
+            threads, team, pending = self.staged(
+                files, rules, store, mapping=mapping, note_kept=False
+            )
             built = conversations(threads, store, rules, team=team, pending=pending)
             yield from finished(chain(self.unread_records(store), built), pending)
 
@@ -115,25 +117,33 @@ class MailReader(Reader):
         rules: MailMapping,
         store: StagingStore,
         *,
+        mapping: dict[str, Any],
         note_kept: bool,
     ) -> tuple[Threads, Team, list[Finding]]:
         """Every mail of ``files`` staged and threaded (threads of the same subject joined;
         with ``note_kept``, which threads make a conversation noted for
-        :meth:`~importer.readers.mail.thread.Threads.finals`); the threads, the team and the
-        read's warnings so far."""
+        :meth:`~importer.readers.mail.thread.Threads.finals`); the threads, the team (kept in
+        ``store``) and the read's warnings so far. ``mapping``: the mapping ``rules`` were
+        read from, for the workers that sum up threads (:mod:`importer.readers.mail.join`)."""
         team = Team(rules)
         threads = Threads(store)
         mails = self._stage(files, rules, team, threads=threads, store=store)
         if not mails:
             names = ", ".join(f.name for f in files_in_order(files, self.roles)[:3])
             raise FormatError(f"no mail found in {names}: give the export's mbox or .eml files")
+        team.keep(store)  # what a worker summing up threads, or building them, knows of it
         store.commit()
-
-        def counts(head: dict[str, Any]) -> bool:
-            return head["out"] is None and not team.internal(head)
-
-        keeps = partial(yields_conversation, rules=rules, team=team) if note_kept else None
-        threads.join_by_subject(rules.subject_window_days, team.customer_of, counts, keeps=keeps)
+        asked = JoinRules(noting=note_kept, window_on=rules.subject_window_days > 0)
+        worker_run = partial(
+            RootRun, self, mapping, store.path, store.record_kinds, store.kinds, asked
+        )
+        summaries = summed_up(
+            threads.roots(), asked, threads=threads, rules=rules, team=team, worker_run=worker_run
+        )
+        with join_store(store) as joins:
+            threads.join_by_subject(
+                rules.subject_window_days, summaries, joins=joins, noting=note_kept
+            )
         pending: list[Finding] = []
         if not rules.names_the_team and not team.learned:
             pending.append(

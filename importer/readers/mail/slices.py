@@ -1,8 +1,9 @@
 """A staged mail archive in slices of threads that planning workers build (``--jobs``).
 
 The main process reads, stages and threads every mail (what needs the whole archive: the
-threads, the team learned, the join by subject: ``MailReader.staged``) and yields the mails
-that cannot be read. Then it cuts the final threads, in the order their
+threads, the team learned, the join by subject: ``MailReader.staged``; what the join needs of
+each thread is summed up by the staging workers, :mod:`importer.readers.mail.join`) and yields
+the mails that cannot be read. Then it cuts the final threads, in the order their
 conversations come, into runs: a :class:`~importer.readers.staged_batches.StagedSlice` over
 rows of the ``thread`` kind, a few numbers; the worker that plans it opens the staging store
 read-only and builds those conversations with
@@ -74,9 +75,7 @@ def mail_batches(
     conversations: staged here, built by the planning workers (module doc)."""
     rules = mail_mapping(mapping)
     with StagingStore(workdir) as store:
-        threads, team, pending = reader.staged(files, rules, store, note_kept=True)
-        team.keep(store)
-        store.commit()
+        threads, team, pending = reader.staged(files, rules, store, mapping=mapping, note_kept=True)
         cuts = slice_cuts(threads.finals(), size)
         first_cut = next(cuts, None)
         if first_cut is None:  # no thread makes a conversation: what read() does, here

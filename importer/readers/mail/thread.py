@@ -17,10 +17,13 @@ the mapping's window. Then :meth:`Threads.conversations` gives each final thread
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from importer.readers.staging import StagingStore
+
+if TYPE_CHECKING:
+    from importer.readers.mail.join import RootSummary
 
 NODE = "node"
 THREAD = "thread"
@@ -47,11 +50,6 @@ _LEADING = re.compile(
 _REPLY = re.compile(
     r"^\s*(re|aw|sv|vs|antw|ref|rif|odp|r)\s*(\[\d+\]|\(\d+\))?\s*[:：]", re.IGNORECASE
 )
-
-#: ``(address, name)`` of a conversation's customer, from its mail heads in time order
-CustomerOf = Callable[[list[dict[str, Any]]], tuple[str, str] | None]
-#: whether a thread of these mail heads (in time order) makes a conversation
-Keeps = Callable[[list[dict[str, Any]]], bool]
 
 
 def normalised_subject(subject: str) -> str:
@@ -81,7 +79,7 @@ class Threads:
     def __init__(self, store: StagingStore) -> None:
         self.store = store
         self._threads = 0
-        #: per thread, 1 when it makes a conversation (noted by join_by_subject's ``keeps``)
+        #: per thread, 1 when it makes a conversation (noted by join_by_subject's ``noting``)
         self._keeps: bytearray | None = None
         self._nodes = _Cache()
         self._parents = _Cache()
@@ -139,6 +137,10 @@ class Threads:
                 return thread
             thread = parent
 
+    def roots(self) -> Iterator[int]:
+        """Every thread not joined into another, in the order each began."""
+        return (thread for _, thread in self._roots())
+
     def _roots(self) -> Iterator[tuple[int, int]]:
         """``(seq of its THREAD row, thread)`` of every thread not joined into another, in the
         order each began (those of ``store.window`` only, when it is set on THREAD)."""
@@ -168,42 +170,38 @@ class Threads:
     def join_by_subject(
         self,
         window_days: float,
-        customer_of: CustomerOf,
-        counts: Callable[[dict[str, Any]], bool],
+        summaries: Iterable[tuple[int, RootSummary]],
         *,
-        keeps: Keeps | None = None,
+        joins: StagingStore,
+        noting: bool,
     ) -> None:
         """Join each thread that starts with a reply whose parent is missing to the latest
-        earlier thread of the same subject and customer within ``window_days``; ``counts``
-        says which mails count (those not left out). With ``keeps``, which threads make a
-        conversation is noted on the way, for :meth:`finals`."""
-        noted = self._keeps = None if keeps is None else bytearray(self._threads + 1)
+        earlier thread of the same subject and customer within ``window_days``.
+        ``summaries``: ``(thread, summary)`` of each root thread (:meth:`roots`, in order),
+        from :mod:`importer.readers.mail.join`; they are written to ``joins``, a store of
+        their own. With ``noting``, which threads make a conversation is noted on the way,
+        for :meth:`finals`."""
+        noted = self._keeps = bytearray(self._threads + 1) if noting else None
         if noted is None and window_days <= 0:
             return
         window = window_days * DAY_S
-        for _, thread in self._roots():
-            heads = self.heads(thread)
-            if noted is not None and keeps is not None and keeps(heads):
+        for thread, (keep, summary) in summaries:
+            if keep and noted is not None:
                 noted[thread] = 1
-            if window_days <= 0:
+            if summary is None:
                 continue
-            heads = [head for head in heads if counts(head)]
-            if not heads:
-                continue
-            customer = customer_of(heads)
-            key = f"{normalised_subject(heads[0]['subject'])}\n{customer[0] if customer else ''}"
-            first, last = heads[0]["epoch"], heads[-1]["epoch"]
-            self.store.put(SUMMARY, key, heads[0]["loc"], record=[thread, first, last])
-            if is_reply(heads[0]):
-                self.store.put(ORPHAN, str(thread), heads[0]["loc"], record=[key, first])
-        self.store.commit()
+            key, first, last, location, reply = summary
+            joins.put(SUMMARY, key, location, record=[thread, first, last])
+            if reply:
+                joins.put(ORPHAN, str(thread), location, record=[key, first])
+        joins.commit()
         if window_days <= 0:
             return
-        for staged in self.store.of_kind(ORPHAN):
+        for staged in joins.of_kind(ORPHAN):
             thread = int(str(staged.key))
             key, first = staged.record
             best: tuple[float, int] | None = None
-            for candidate in self.store.by_key(SUMMARY, key):
+            for candidate in joins.by_key(SUMMARY, key):
                 other, other_first, other_last = candidate.record
                 if other == thread or (other_first, other) >= (first, thread):
                     continue
@@ -233,7 +231,7 @@ class Threads:
 
     def finals(self) -> Iterator[tuple[int, bool]]:
         """``(seq of its THREAD row, whether it makes a conversation)`` of each thread
-        :meth:`conversations` gives, in its order; after :meth:`join_by_subject` with ``keeps``
+        :meth:`conversations` gives, in its order; after :meth:`join_by_subject` with ``noting``
         (a thread joined of others makes one when any of them does)."""
         if self._keeps is None:
             raise ValueError("which threads make a conversation was not noted (keeps)")
