@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from importer.readers.mail.build import Team, yields_conversation
 from importer.readers.mail.mapping import MailMapping
+from importer.readers.mail.read import MailRead, MailRun, read_mail_run
 from importer.readers.mail.thread import Threads, is_reply, normalised_subject
 from importer.readers.ordered_work import OrderedWork, current_staging_workers
 from importer.readers.staged_batches import opened_store
@@ -96,6 +97,26 @@ def summed_up_run(run: RootRun) -> list[RootSummary]:
     ]
 
 
+#: the staging workers of a mail archive: a run of mails read, or a run of threads summed up
+MailWork = OrderedWork[Any, Any]
+
+
+def mail_work(rules: MailMapping, piece: MailRun | RootRun) -> list[MailRead] | list[RootSummary]:
+    """What a mail reader's staging worker does with ``piece``."""
+    if isinstance(piece, RootRun):
+        return summed_up_run(piece)
+    return read_mail_run(rules, piece)
+
+
+def mail_workers(rules: MailMapping) -> MailWork | None:
+    """The staging workers of a read within ``staging_workers`` of two jobs or more (not
+    started until given a piece), else ``None``."""
+    workers = current_staging_workers()
+    if workers is None or workers.jobs < 2:
+        return None
+    return OrderedWork(partial(mail_work, rules), workers)
+
+
 def summed_up(
     roots: Iterable[int],
     asked: JoinRules,
@@ -103,24 +124,23 @@ def summed_up(
     threads: Threads,
     rules: MailMapping,
     team: Team,
-    worker_run: partial[RootRun] | None,
+    work: MailWork | None,
+    worker_run: partial[RootRun],
 ) -> Iterator[tuple[int, RootSummary]]:
-    """``(thread, summary)`` of each root, in order: over the staging workers when there are
-    two or more and ``worker_run`` (a :class:`RootRun` but its threads) says where the
-    committed store is, else here."""
-    workers = current_staging_workers()
-    if worker_run is None or workers is None or workers.jobs < 2:
+    """``(thread, summary)`` of each root, in order: over ``work`` when given (``worker_run``:
+    a :class:`RootRun` but its threads, where the committed store is), else here. ``work``
+    is closed once every summary is given: no worker reads the store after."""
+    if work is None:
         for thread in roots:
             yield thread, root_summary(threads.heads(thread), asked, rules=rules, team=team)
         return
     pending = iter(roots)
-    with OrderedWork(summed_up_run, workers) as work:
-        while run_threads := list(islice(pending, RUN_THREADS)):
-            for run, done in work.put(worker_run(threads=run_threads)):
-                yield from _settled(run, done, threads=threads, rules=rules, team=team)
-        for run, done in work.drain():
+    while run_threads := list(islice(pending, RUN_THREADS)):
+        for run, done in work.put(worker_run(threads=run_threads)):
             yield from _settled(run, done, threads=threads, rules=rules, team=team)
-    # the pool has ended here: no worker reads the store any more
+    for run, done in work.drain():
+        yield from _settled(run, done, threads=threads, rules=rules, team=team)
+    work.close()
 
 
 def _settled(

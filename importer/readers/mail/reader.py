@@ -21,10 +21,11 @@ that names its Message-ID and its place (``file:line`` of its ``From `` line, or
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from importer.errors import FormatError
 from importer.findings import Finding
@@ -37,7 +38,14 @@ from importer.readers.mail.build import (
     finished,
     last_carries,
 )
-from importer.readers.mail.join import JoinRules, RootRun, join_store, summed_up
+from importer.readers.mail.join import (
+    JoinRules,
+    MailWork,
+    RootRun,
+    join_store,
+    mail_workers,
+    summed_up,
+)
 from importer.readers.mail.mapping import MailMapping, mail_mapping
 from importer.readers.mail.parse import (
     EML,
@@ -58,7 +66,6 @@ from importer.readers.mail.read import (
 )
 from importer.readers.mail.slices import mail_batches
 from importer.readers.mail.thread import THREAD, Threads
-from importer.readers.ordered_work import OrderedWork, current_staging_workers
 from importer.readers.source import FormatInfo, SourceRecord
 from importer.readers.staging import StagingStore
 
@@ -127,23 +134,33 @@ class MailReader(Reader):
         read from, for the workers that sum up threads (:mod:`importer.readers.mail.join`)."""
         team = Team(rules)
         threads = Threads(store)
-        mails = self._stage(files, rules, team, threads=threads, store=store)
-        if not mails:
-            names = ", ".join(f.name for f in files_in_order(files, self.roles)[:3])
-            raise FormatError(f"no mail found in {names}: give the export's mbox or .eml files")
-        team.keep(store)  # what a worker summing up threads, or building them, knows of it
-        store.commit()
-        asked = JoinRules(noting=note_kept, window_on=rules.subject_window_days > 0)
-        worker_run = partial(
-            RootRun, self, mapping, store.path, store.record_kinds, store.kinds, asked
-        )
-        summaries = summed_up(
-            threads.roots(), asked, threads=threads, rules=rules, team=team, worker_run=worker_run
-        )
-        with join_store(store) as joins:
-            threads.join_by_subject(
-                rules.subject_window_days, summaries, joins=joins, noting=note_kept
+        # one pool for reading the mails and summing up the threads: forked while the main
+        # process is small (a pool forked for the join counted its pages again in each worker)
+        work = mail_workers(rules)
+        with work if work is not None else nullcontext():
+            mails = self._stage(files, rules, team, threads=threads, store=store, work=work)
+            if not mails:
+                names = ", ".join(f.name for f in files_in_order(files, self.roles)[:3])
+                raise FormatError(f"no mail found in {names}: give the export's mbox or .eml files")
+            team.keep(store)  # what a worker summing up threads, or building them, knows of it
+            store.commit()
+            asked = JoinRules(noting=note_kept, window_on=rules.subject_window_days > 0)
+            worker_run = partial(
+                RootRun, self, mapping, store.path, store.record_kinds, store.kinds, asked
             )
+            summaries = summed_up(
+                threads.roots(),
+                asked,
+                threads=threads,
+                rules=rules,
+                team=team,
+                work=work,
+                worker_run=worker_run,
+            )
+            with join_store(store) as joins:
+                threads.join_by_subject(
+                    rules.subject_window_days, summaries, joins=joins, noting=note_kept
+                )
         pending: list[Finding] = []
         if not rules.names_the_team and not team.learned:
             pending.append(
@@ -188,22 +205,21 @@ class MailReader(Reader):
         *,
         threads: Threads,
         store: StagingStore,
+        work: MailWork | None,
     ) -> int:
         """Read every mail once: heads threaded, bodies staged, unreadable mails kept aside.
-        Within ``staging_workers`` of more than one job (``--jobs``), mails are parsed in
-        worker processes, in runs, and staged here in archive order."""
+        With ``work`` (``staging_workers`` of more than one job, ``--jobs``), mails are parsed
+        in worker processes, in runs, and staged here in archive order."""
         staged = _Staged(team, threads, store)
-        workers = current_staging_workers()
-        if workers is None or workers.jobs < 2:
+        if work is None:
             for raw in self._raw_mails(files):
                 staged.add(raw, read_mail(raw, staged.mails + 1, rules))
             return staged.mails
-        with OrderedWork(partial(read_mail_run, rules), workers) as work:
-            for run in mail_runs(self._raw_mails(files), first_number=1):
-                for done in work.put(run):
-                    staged.add_run(*done, rules=rules)
-            for done in work.drain():
-                staged.add_run(*done, rules=rules)
+        for run in mail_runs(self._raw_mails(files), first_number=1):
+            for piece, done in work.put(run):
+                staged.add_run(cast(MailRun, piece), cast(list[MailRead] | None, done), rules=rules)
+        for piece, done in work.drain():
+            staged.add_run(cast(MailRun, piece), cast(list[MailRead] | None, done), rules=rules)
         return staged.mails
 
     def _raw_mails(self, files: Mapping[str, Sequence[RoleFile]]) -> Iterator[RawMail]:
