@@ -21,9 +21,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The package compiled ahead: where PYTHONDONTWRITEBYTECODE is set, each `importer` started
-# compiled every module again (0.4 of the 1.1 s `importer formats` took); the tests start it
-# hundreds of times. Python reads the files whatever that variable says; a module edited since
-# is compiled again in memory, as before.
+# compiled every module again (0.4 of the 1.1 s `importer formats` took), in every batch job's
+# command and every test that drives the CLI. Python reads the files whatever that variable
+# says; a module edited since is compiled again in memory, as before.
 bytecode: $(STAMP)
 	$(BIN)/python -m compileall -q importer
 
