@@ -23,6 +23,8 @@ import orjson
 IN_MEMORY = 10_000
 #: the last entries also kept in memory: what a run's settling reads back (its latest errors)
 TAIL = 256
+#: the bytes of entries read back from disk at once
+READ_BLOCK = 1 << 20
 
 
 class SpooledEntries:
@@ -33,6 +35,7 @@ class SpooledEntries:
         self._head: list[dict[str, Any]] = []
         self._spill: IO[bytes] | None = None
         self._spilled = 0
+        self._at_end = True  # the file's position is its end (where the next entry goes)
         self._tail: deque[dict[str, Any]] = deque(maxlen=TAIL)
         self.extend(entries)
 
@@ -43,7 +46,9 @@ class SpooledEntries:
             return
         if self._spill is None:
             self._spill = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the report)
-        self._spill.seek(0, 2)
+        if not self._at_end:  # a read moved the position (a seek flushes: not one per entry)
+            self._spill.seek(0, 2)
+            self._at_end = True
         self._spill.write(_line(entry))
         self._spilled += 1
 
@@ -71,7 +76,8 @@ class SpooledEntries:
         offset, rest = 0, b""
         while count:
             spill.seek(offset)
-            block = spill.read(1 << 20)
+            self._at_end = False
+            block = spill.read(READ_BLOCK)
             if not block:
                 return
             offset += len(block)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from importer import spooled as spooled_module
 from importer.report import json_text
 from importer.spooled import SpooledEntries
 
@@ -59,3 +61,44 @@ def test_a_report_body_is_written_as_json_dumps_writes_it(
     plain = {**body, "errors": entries, "warnings": []}
     assert "".join(json_text(body)) == json.dumps(plain, indent=2, ensure_ascii=False) + "\n"
     assert "".join(json_text({})) == json.dumps({}) + "\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    operations=st.lists(
+        st.one_of(
+            st.tuples(st.just("append"), ENTRY),
+            st.tuples(st.just("read"), st.integers(0, 30)),  # read that many, then append
+            st.tuples(st.just("index"), st.integers(-40, 40)),
+        ),
+        max_size=60,
+    ),
+    in_memory=st.integers(0, 4),
+)
+def test_appends_after_reads_go_to_the_end(operations: list[Any], in_memory: int) -> None:
+    """Reading the entries on disk moves the file's position; an entry appended after a read,
+    or in the middle of one, still goes after the others (blocks of 64 bytes: a read stops
+    short of the end)."""
+    with patch.object(spooled_module, "READ_BLOCK", 64):
+        _appends_after_reads(operations, in_memory)
+
+
+def _appends_after_reads(operations: list[Any], in_memory: int) -> None:
+    spooled = SpooledEntries(in_memory=in_memory)
+    model: list[dict[str, Any]] = []
+    for kind, value in operations:
+        if kind == "append":
+            spooled.append(value)
+            model.append(value)
+        elif kind == "read":
+            reading = iter(spooled)
+            seen = [entry for _, entry in zip(range(value), reading, strict=False)]
+            assert seen == model[:value]
+            appended = {"source_id": None, "message": f"during {len(model)}"}
+            spooled.append(appended)
+            model.append(appended)
+            rest = list(reading)  # the read goes on: the entries in order, the new one or not
+            assert seen + rest == model[: len(seen) + len(rest)]
+        elif -len(model) <= value < len(model):
+            assert spooled[value] == model[value]
+    assert list(spooled) == model
