@@ -145,12 +145,26 @@ def json_text(body: dict[str, Any]) -> Iterator[str]:
                 continue
             yield "["
             for number, entry in enumerate(value):
-                text = json.dumps(entry, indent=2, ensure_ascii=False).replace("\n", "\n    ")
-                yield ("," if number else "") + "\n    " + text
+                yield ("," if number else "") + "\n    " + _entry_text(entry)
             yield "\n  ]"
         else:
             yield json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
     yield "\n}\n"
+
+
+_SCALARS = (str, int, float, bool, type(None))
+_scalar_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _entry_text(entry: dict[str, Any]) -> str:
+    """One entry of a list in the report, as ``json.dumps(entry, indent=2)`` writes it at that
+    depth. An entry of text keys and plain values (a finding: every entry but a few) is put
+    together from the C encoder's pieces (``indent`` takes json's Python encoder: 38 s for
+    the 1.9 million warnings of a million mails)."""
+    if entry and all(type(key) is str and type(item) in _SCALARS for key, item in entry.items()):
+        fields = [f"{_scalar_text(key)}: {_scalar_text(item)}" for key, item in entry.items()]
+        return "{\n      " + ",\n      ".join(fields) + "\n    }"
+    return json.dumps(entry, indent=2, ensure_ascii=False).replace("\n", "\n    ")
 
 
 def write_json_atomic(body: dict[str, Any], path: Path) -> None:

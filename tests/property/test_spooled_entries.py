@@ -15,7 +15,13 @@ from importer.spooled import SpooledEntries
 
 ENTRY = st.fixed_dictionaries(
     {"source_id": st.one_of(st.none(), st.text(max_size=4)), "message": st.text(max_size=12)},
-    optional={"part": st.integers(0, 5), "reasons": st.lists(st.just({"a": "é"}), max_size=2)},
+    optional={
+        "part": st.integers(-(2**63), 2**63 - 1),
+        "reasons": st.lists(st.just({"a": "é"}), max_size=2),
+        "size": st.floats(allow_nan=False, allow_infinity=False),
+        "known": st.booleans(),
+        "where": st.text(alphabet=st.characters(codec="utf-8"), max_size=6),
+    },
 )
 
 
