@@ -75,8 +75,8 @@ class SpooledEntries:
         spill.flush()
         offset, rest = 0, b""
         while count:
+            self._at_end = False  # before the seek: an append after it seeks to the end
             spill.seek(offset)
-            self._at_end = False
             block = spill.read(READ_BLOCK)
             if not block:
                 return

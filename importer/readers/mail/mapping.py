@@ -6,6 +6,7 @@ Every value choice of the mail reader lives in that file; :func:`mail_mapping` t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,12 +82,18 @@ def _flag(mapping: dict[str, Any], key: str, default: bool) -> bool:
     return value
 
 
-def _number(mapping: dict[str, Any], key: str, default: float) -> float:
+def _number(mapping: dict[str, Any], key: str, default: float, *, finite: bool = False) -> float:
+    """A number of 0 or more (``finite``: not infinity either); never NaN (TOML writes ``nan``:
+    a window of NaN days joined every reply, a year of NaN crashed)."""
     value = mapping.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise MappingError(
-            f"{key} in the mail mapping must be a number of 0 or more, not {value!r}"
-        )
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not value >= 0  # NaN too
+        or (finite and not math.isfinite(value))
+    ):
+        what = "a finite number" if finite else "a number"
+        raise MappingError(f"{key} in the mail mapping must be {what} of 0 or more, not {value!r}")
     return float(value)
 
 
@@ -123,6 +130,6 @@ def mail_mapping(mapping: dict[str, Any]) -> MailMapping:
         keep_team_internal=_flag(mapping, "keep_team_internal", False),
         skip_list_mail=_flag(mapping, "skip_list_mail", False),
         subject_window_days=_number(mapping, "subject_window_days", 30),
-        earliest_year=int(_number(mapping, "earliest_year", 1980)),
+        earliest_year=int(_number(mapping, "earliest_year", 1980, finite=True)),
         status=status.strip().lower(),
     )
