@@ -4,6 +4,7 @@ the built-in readers' defaults for users to read and start an override from."""
 
 from __future__ import annotations
 
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,28 @@ def merge_tables(base: dict[str, Any], override: dict[str, Any]) -> dict[str, An
     return merged
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Read one TOML file, naming the file and line of a syntax error."""
+def read_toml(path: Path, what: str = "mapping file") -> dict[str, Any]:
+    """Read one TOML file, naming the file and line of a syntax error. Only a regular file is
+    read: a pipe (``--mapping <(...)``) would read empty the second time the export is opened,
+    and the mapping be silently left out."""
     try:
+        mode = path.stat().st_mode  # before opening: a named pipe with no writer would block
+        if stat.S_ISDIR(mode):
+            raise MappingError(f"{what} {path} is a directory: give a TOML file")
+        if not stat.S_ISREG(mode):
+            raise MappingError(
+                f"{what} {path} is not a regular file (a pipe or a device is read only "
+                "once, and the mapping is read more than once): save it to a file and "
+                "give that"
+            )
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError as exc:
-        raise MappingError(f"mapping file not found: {path}") from exc
+        raise MappingError(f"{what} not found: {path}") from exc
+    except OSError as exc:
+        raise MappingError(f"{what} {path} cannot be read ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise MappingError(f"{path}: not UTF-8 ({exc.reason}); save the file as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(
             f"{path}: not valid TOML ({exc}); fix the file or leave out --mapping"

@@ -88,7 +88,7 @@ def load_users_file(path: Path) -> dict[str, int]:
     if not path.exists():
         raise UsageError(f"--users {path}: file not found")
     if path.suffix.lower() == ".toml":
-        table = read_toml(path).get("users")
+        table = read_toml(path, "--users file").get("users")
         if not isinstance(table, dict):
             raise UsageError(f"--users {path}: expected a [users] table of source = user id")
         pairs = list(table.items())
