@@ -58,8 +58,12 @@ def release_freed_memory() -> None:
 
 
 def become_worker(parent: int) -> None:
-    """Make this (forked) process a worker of ``parent``: stops ignored, orphans exit."""
+    """Make this (forked) process a worker of ``parent``: stops ignored, orphans exit, the
+    objects it was forked with frozen (:func:`gc.freeze`)."""
     ignore_stops_in_worker()
+    # what the worker inherited lives as long as it does: kept out of its collections, which
+    # then walk only the worker's own objects (and leave the shared pages uncopied)
+    gc.freeze()
     watch = threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True)
     watch.start()
 

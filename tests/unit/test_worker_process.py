@@ -79,3 +79,40 @@ def test_a_staging_store_gives_its_page_cache_back_when_the_staging_is_committed
     )
     released = int(result.stdout.strip())
     assert released > 4 << 20, f"only {released >> 10} KB went back"
+
+
+#: in a fresh interpreter: a forked child made a worker; what it inherited is frozen (out of its
+#: collections) and what it makes afterwards is not
+_FREEZE_PROBE = """
+import gc, os
+from importer.worker_process import become_worker
+inherited = [[n] for n in range(10_000)]
+parent = os.getpid()
+read, write = os.pipe()
+child = os.fork()
+if child == 0:
+    become_worker(parent)
+    frozen = gc.get_freeze_count()
+    made = [[n] for n in range(100)]
+    tracked = sum(1 for item in gc.get_objects() if item in made)
+    os.write(write, f"{frozen} {tracked}".encode())
+    os._exit(0)
+os.waitpid(child, 0)
+print(os.read(read, 100).decode(), gc.get_freeze_count())
+"""
+
+
+def test_a_worker_freezes_what_it_was_forked_with() -> None:
+    """A worker's collections walk only its own objects: those of the main process it was
+    forked from are frozen (gc.freeze), the main process's own are not."""
+    result = subprocess.run(
+        [sys.executable, "-c", _FREEZE_PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    frozen_in_worker, tracked_after, frozen_in_parent = map(int, result.stdout.split())
+    assert frozen_in_worker > 10_000  # the inherited lists at least
+    assert tracked_after == 100  # what the worker makes is collected as before
+    assert frozen_in_parent == 0
