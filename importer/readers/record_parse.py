@@ -23,6 +23,7 @@ import orjson
 from importer.readers.envelopes import JsonRecord, records_of
 from importer.readers.limits import (
     DEFAULT_LIMITS,
+    NOT_PARSED,
     ReadLimits,
     json_depth_over,
     nesting_message,
@@ -82,11 +83,12 @@ def parse_record(
         message = over_record_bound(f"the record at line {line}", len(raw), limits)
         yield _refused(location, stream, message, raw=raw, path=path)
         return
-    if json_depth_over(raw, limits.max_json_depth) is not None:
+    value = _fast_parsed(raw)  # orjson refuses a value nested past its bound (1,024 deep)
+    parsed = NOT_PARSED if value is _NOT_FAST else value
+    if json_depth_over(raw, limits.max_json_depth, parsed=parsed) is not None:
         message = nesting_message(f"the record at line {line}", limits)
         yield _refused(location, stream, message, raw=raw, path=path)
         return
-    value = _fast_parsed(raw)
     if value is _NOT_FAST:
         text, replaced = decode_bytes(raw)
         # _parsed inlined: every record passes here, and this costs it no generator nor _At (no

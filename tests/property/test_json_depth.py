@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,3 +56,34 @@ def test_deep_records_and_brackets_in_strings() -> None:
     thread = {"threads": [{"id": n, "to": ["a@x.io"], "body": "[{"} for n in range(400)]}
     assert json_depth_over(json.dumps(thread), 512) is None  # many brackets, 4 deep
     assert json_depth_over(json.dumps(thread), 3) == 4
+
+
+def _nested(depth: int, leaf: Any) -> Any:
+    value = leaf
+    for level in range(depth):
+        value = [value] if level % 2 else {"k[": value, "s": "]}"}
+    return value
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    depth=st.sampled_from([0, 3, 100, 253, 254, 255, 256, 300, 511, 512, 513, 600, 900]),
+    leaf=JSON_VALUES,
+    limit=st.sampled_from([0, 2, 5, 100, 253, 254, 255, 300, 511, 512, 513, 1_000]),
+)
+def test_the_parsed_value_answers_as_the_text_does(depth: int, leaf: Any, limit: int) -> None:
+    """Given the value orjson read (the reader parses first), the check answers as the scan of
+    the text, at every depth and limit: below orjson's own bound of writing and above it."""
+    data = json.dumps(_nested(depth, leaf)).encode()
+    expected = _scanned(data, limit)
+    assert json_depth_over(data, limit) == expected
+    assert json_depth_over(data, limit, parsed=orjson.loads(data)) == expected
