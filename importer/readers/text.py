@@ -113,6 +113,16 @@ def read_header(input_file: InputFile, delimiter: str) -> list[str] | None:
 HTML_SIGN = re.compile(r"<[A-Za-z/!][^>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
 
 
+def may_show_images(markup: str) -> bool:
+    """Whether an image search that ignores case (``<img``, Intercom's ``[Image``) may find
+    anything in ``markup``: every match holds ``mg`` or ``mage`` in some case, and no letter
+    but M and G matches ``m`` or ``g`` without regard to case (``<img`` spelt with a dotless
+    i passes). A fourth of the search's cost, on the bodies of nearly every message, which
+    show no image."""
+    lowered = markup.lower()
+    return "mg" in lowered or "mage" in lowered
+
+
 def has_markup(body: str) -> bool:
     """Whether ``body`` holds a tag or an HTML entity (a body without ``<`` or ``&`` is not
     searched)."""

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 from importer.readers.freshdesk.mapping import FreshdeskMapping
 from importer.readers.freshdesk.records import text_of
+from importer.readers.text import may_show_images
 
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
@@ -126,5 +127,5 @@ def inline_images(
             images.append(image)
         return match.group(0)
 
-    cleaned = _IMG_TAG.sub(visit, body)
+    cleaned = _IMG_TAG.sub(visit, body) if may_show_images(body) else body
     return cleaned, images, problems

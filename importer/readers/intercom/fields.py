@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from importer.readers.common import id_text, text_value
 from importer.readers.intercom.mapping import IntercomMapping
+from importer.readers.text import may_show_images
 
 #: an ``[Image "..."]`` placeholder or an ``<img src>``, in the order the body shows them
 IMAGE_REFERENCE = re.compile(
@@ -129,21 +130,12 @@ def _data_image(data: re.Match[str], number: int) -> dict[str, Any] | None:
     }
 
 
-def could_show_images(body: str) -> bool:
-    """Whether :data:`IMAGE_REFERENCE` may find anything in ``body``: every match holds ``mg``
-    or ``mage`` in some case (``<img``, ``[Image``), and no letter but M and G matches ``m`` or
-    ``g`` without regard to case. A fourth of the search's cost, on the bodies of nearly every
-    message, which show no image."""
-    lowered = body.lower()
-    return "mg" in lowered or "mage" in lowered
-
-
 def body_images(
     body: str, kept: list[dict[str, Any]], label: str
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Attachments for the images a body shows (``[Image "..."]`` placeholders, ``<img src>``)
     that are not already among ``kept``; an image without an address is a problem."""
-    if not could_show_images(body):
+    if not may_show_images(body):
         return [], []
     known = {a["url"] for a in kept} | {a["file_name"] for a in kept}
     references = [

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from importer.findings import Finding
+from importer.readers.text import may_show_images
 
 _LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,3}[.)])\s+")
 _ORDERED_ITEM = re.compile(r"^\s{0,3}\d{1,3}[.)]\s+")
@@ -190,14 +191,14 @@ def without_data_images(markup: str) -> str:
         number += 1
         return f"[image: {_data_image_name(number, data.group(1).lower())}]"
 
-    return _IMG_TAG.sub(placeholder, markup)
+    return _IMG_TAG.sub(placeholder, markup) if may_show_images(markup) else markup
 
 
 def _inline_images(markup: str, seen_urls: set[str]) -> list[dict[str, Any]]:
     """Images of an HTML body that its attachment list does not hold."""
     found: list[dict[str, Any]] = []
     data_images = 0
-    for match in _IMG_SRC.finditer(markup):
+    for match in _IMG_SRC.finditer(markup) if may_show_images(markup) else ():
         src = html.unescape(match.group(2)).strip()
         if not src or src in seen_urls:
             continue
