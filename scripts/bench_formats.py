@@ -187,6 +187,26 @@ def bench_plan(export: Path, *, code: Path, work: Path) -> dict[str, Any]:
     return row
 
 
+def _commit(code: Path) -> str:
+    """The commit the measured code is at (``+changes`` when its tree differs), else its path."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(code), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", str(code), "status", "--porcelain", "--untracked-files=no", "importer"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return str(code)
+    return commit + ("+changes" if changed else "")
+
+
 def markdown(f: dict[str, Any]) -> list[str]:
     lines = [
         SECTION,
@@ -196,8 +216,9 @@ def markdown(f: dict[str, Any]) -> list[str]:
         "(`scripts/floor_join.py`: one process that only parses and joins the same files). "
         "Elapsed: the median of the runs (each run's and the load average at its start in "
         "brackets); CPU: user + system of validate and its workers; peak RSS: the sum over "
-        "validate and its workers, sampled every 0.2 s. The machine's 2 cores were shared with "
-        "other work: compare CPU seconds rather than elapsed ones.",
+        "validate and its workers, sampled every 0.2 s. A run's load average counts the bench's "
+        "own processes (the run before it, the floor): well above 2, other work shared the 2 "
+        "cores, and CPU seconds compare better than elapsed ones.",
         "",
         "| format | conversations (mails) | input | runs | elapsed (each; load) | per s | CPU "
         "| peak RSS, all processes | floor: elapsed, per s, CPU, RSS (load) | exit |",
@@ -247,7 +268,7 @@ def bench_all(
         "measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}",
-        "code": str(code),
+        "code": _commit(code),
         "rows": [],
     }
     for index, size in enumerate(sizes):
