@@ -16,7 +16,12 @@ from importer.events import EventLog
 from importer.findings import Finding
 from importer.outputs import OutputFile, staging_writes
 from importer.planning.pool import planned_by_workers
-from importer.planning.records import canonical_output, counted_reading, plan_context
+from importer.planning.records import (
+    canonical_output,
+    counted_reading,
+    plan_context,
+    unwritten,
+)
 from importer.planning.stream import planned_conversations
 from importer.planning.summary import PlanSummary
 from importer.progress import Progress
@@ -81,9 +86,12 @@ def run_offline(
             )
             stack.callback(planned_all.close)
             for planned in planned_all:
-                _count(planned, tally=tally, progress=progress, events=events)
+                line = None
                 if out is not None and not isinstance(planned, InvalidConversation):
-                    out.write(_canonical_line(planned, zone, export.format) + "\n")
+                    line, planned = _canonical_line(planned, zone, export.format)
+                _count(planned, tally=tally, progress=progress, events=events)
+                if out is not None and line is not None:
+                    out.write(line + "\n")
         report.warn(leftover)
     report.elapsed_s = time.monotonic() - started
     if report_path is not None:
@@ -136,7 +144,15 @@ def _count(
     )
 
 
-def _canonical_line(planned: ConversationPlan | PlanSummary, zone: tzinfo, source: str) -> str:
+def _canonical_line(
+    planned: ConversationPlan | PlanSummary, zone: tzinfo, source: str
+) -> tuple[str | None, ConversationPlan | PlanSummary | InvalidConversation]:
+    """The canonical line of a valid conversation, or ``None`` and the conversation made
+    invalid when it cannot be written (its failure alone, never the command's)."""
     if isinstance(planned, PlanSummary) and planned.converted is not None:
-        return planned.converted
-    return json.dumps(canonical_output(planned.record, zone, source), ensure_ascii=False)
+        return planned.converted, planned
+    try:
+        body = canonical_output(planned.record, zone, source)
+        return json.dumps(body, ensure_ascii=False), planned
+    except Exception as exc:
+        return None, unwritten(planned, exc)

@@ -34,7 +34,13 @@ from typing import Any, Protocol
 from importer.commands.stopping import stops_setting
 from importer.errors import ImporterError
 from importer.findings import Finding
-from importer.planning.records import canonical_output, count_outcome, count_record, plan_record
+from importer.planning.records import (
+    canonical_output,
+    count_outcome,
+    count_record,
+    plan_record,
+    unwritten,
+)
 from importer.planning.selection import DateRange, Selection, parse_date_range
 from importer.planning.summary import PlanSummary
 from importer.readers import Export
@@ -121,8 +127,13 @@ def outcome_of(planned: ConversationPlan | InvalidConversation, job: PlanningJob
         return planned
     converted = None
     if job.convert_zone is not None:
-        body = canonical_output(planned.record, job.convert_zone, job.source_name)
-        converted = json.dumps(body, ensure_ascii=False)
+        try:
+            body = canonical_output(planned.record, job.convert_zone, job.source_name)
+            converted = json.dumps(body, ensure_ascii=False)
+        except Exception as exc:  # this conversation's failure, never the worker's death
+            failed = unwritten(planned, exc)
+            failed.agents_unmatched = met
+            return failed
     summary = PlanSummary.of(planned, converted, requests=job.requests)
     summary.agents_unmatched = met
     return summary

@@ -20,6 +20,7 @@ from typing import Any
 from importer.deadletter import written_back
 from importer.findings import Finding
 from importer.model import RAW_TEXT_KEY, Conversation
+from importer.planning.summary import PlanSummary
 from importer.readers import Export, SourceRecord, read_attachment_bytes
 from importer.readers.base import ReadCounts, counting_reads
 from importer.settings import TransformSettings
@@ -88,21 +89,51 @@ def plan_record(record: SourceRecord, ctx: PlanContext) -> Planned:
     try:
         planned = _plan_record(record, ctx)
     except Exception as exc:
-        log.error("%s: the transform failed: %s", record.location, exc)
-        reason = f"unexpected {type(exc).__name__} in the transform: {exc}"
-        finding = Finding("transform", "internal", reason, record.location, record.source_id)
-        planned = InvalidConversation(
-            record.source_id,
-            record.location,
-            [finding],
-            record.data,
-            list(record.warnings),
-            internal=reason,
-            trace="".join(traceback.format_exception(exc)),
+        planned = failed_transform(
+            exc, record.source_id, record.location, record.data, list(record.warnings)
         )
     if isinstance(planned, InvalidConversation) and planned.created_at is None:
         planned.created_at = readable_created_at(planned.record, ctx.source_tz)
     return planned
+
+
+def failed_transform(
+    exc: Exception,
+    source_id: str | None,
+    location: str,
+    record: Any,
+    warnings: list[Finding],
+    *,
+    what: str = "the transform",
+) -> InvalidConversation:
+    """The invalid conversation of a record ``what`` raised ``exc`` on (``internal``: the
+    report names the exception; the trace goes to the dead letter)."""
+    log.error("%s: %s failed: %s", location, what, exc)
+    reason = f"unexpected {type(exc).__name__} in {what}: {exc}"
+    finding = Finding("transform", "internal", reason, location, source_id)
+    return InvalidConversation(
+        source_id,
+        location,
+        [finding],
+        record,
+        warnings,
+        internal=reason,
+        trace="".join(traceback.format_exception(exc)),
+    )
+
+
+def unwritten(planned: ConversationPlan | PlanSummary, exc: Exception) -> InvalidConversation:
+    """A valid conversation whose canonical line ``convert`` could not write: invalid, alone."""
+    failed = failed_transform(
+        exc,
+        planned.source_id,
+        planned.location,
+        planned.record,
+        list(planned.warnings),
+        what="writing the canonical record",
+    )
+    failed.created_at = planned.created_at
+    return failed
 
 
 def readable_created_at(record: Any, zone: tzinfo) -> datetime | None:
@@ -205,7 +236,12 @@ def canonical_output(
     ``source`` kept (the input format when the record has none, so placeholder addresses made
     from the converted file are the ones the original export would give)."""
     conversation = Conversation.model_validate(record)
-    dumped = conversation.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    # custom field values are JSON as read, any depth the read bound allows: carried as they
+    # are (pydantic's serializer refuses a value nested past about 250)
+    dumped = conversation.model_dump(
+        mode="json", exclude_none=True, exclude_defaults=False, exclude={"custom_fields"}
+    )
+    dumped["custom_fields"] = conversation.custom_fields
     body = written_back(dumped, source_name, zone)
     for message in body["messages"]:
         for attachment in message.get("attachments", []):

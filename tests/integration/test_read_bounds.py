@@ -196,3 +196,85 @@ def test_times_past_what_a_datetime_holds_are_invalid_records_not_a_crash(
     by_place = {error["location"]: error["message"] for error in report["errors"]}
     assert "no real time zone" in by_place[f"{export}:2"]
     assert "out of range" in by_place[f"{export}:3"]
+
+
+def _nested(depth: int) -> Any:
+    value: Any = {"leaf": "vip"}
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("depth", [260, 500])
+def test_a_record_nested_within_the_bound_converts_whole(
+    tmp_path: Path, jobs: str, depth: int
+) -> None:
+    """Past orjson's and pydantic's bounds of writing (about 254 deep) and within the read bound
+    (512): the record is valid, and convert writes it with its field as it was."""
+    lines = _lines()
+    deep = json.loads(lines[2])
+    deep["custom_fields"] = {"deep": _nested(depth - 3)}  # the line: record, fields, list...
+    lines[2] = json.dumps(deep)
+    export = tmp_path / "conversations.jsonl"
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(
+        cli,
+        ["convert", str(export), "-o", str(output), "--jobs", jobs, "--no-progress", "-q"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    written = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert len(written) == len(lines)
+    [converted] = [record for record in written if record["source_id"] == deep["source_id"]]
+    assert converted["custom_fields"] == deep["custom_fields"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_record_convert_cannot_write_is_its_own_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: str
+) -> None:
+    """Whatever writing one canonical line raises (in the main process or a worker) is that
+    conversation's failure (invalid, the reason named), never the command's: the others are
+    written."""
+    from importer.commands import validate
+    from importer.planning import pool
+
+    lines = _lines()
+    export = tmp_path / "conversations.jsonl"
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    victim = json.loads(lines[4])["source_id"]
+    real = pool.canonical_output
+
+    def failing(record: dict[str, Any], *args: Any) -> dict[str, Any]:
+        if record.get("source_id") == victim:
+            raise ValueError("Maximum serialization depth exceeded")
+        return real(record, *args)
+
+    monkeypatch.setattr(pool, "canonical_output", failing)
+    monkeypatch.setattr(validate, "canonical_output", failing)
+    output, report = tmp_path / "out.jsonl", tmp_path / "r.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "convert",
+            str(export),
+            "-o",
+            str(output),
+            "--jobs",
+            "1",
+            "--no-progress",
+            "-q",
+            "--report",
+            str(report),
+        ],
+        catch_exceptions=False,
+    )
+    written = json.loads(report.read_text(encoding="utf-8"))
+    assert result.exit_code == 1, result.output
+    assert (written["invalid"], written["valid"]) == (1, len(lines) - 1)
+    [error] = written["errors"]
+    assert error["source_id"] == victim
+    assert "writing the canonical record" in error["message"]
+    assert len(output.read_text(encoding="utf-8").splitlines()) == len(lines) - 1
