@@ -30,6 +30,9 @@ def filler(size: int, salt: int) -> str:
 
 BAD_BYTES = [b"\x00", b"\xff\xfe", b"\xc3", b"\xed\xa0\x80", b"\x80", b"\x00\x00\x00", b"\r", b'"']
 NEST_DEPTHS = [100, 513, 5000, 200_000]
+#: ``nest_inside``: within the read bound (512 with the record and its object around it) and past
+#: what orjson and pydantic write (about 254): a value every stage must carry (convert crashed)
+NEST_INSIDE_DEPTHS = [260, 400, 505]
 TIME_VALUES: list[Any] = [
     1_700_000_000,
     1.7e9,
@@ -63,6 +66,7 @@ UNIT_OPS = [
     "timestamp",
     "remove_key",
     "foreign",
+    "nest_inside",
 ]
 FILE_OPS = ["truncate_file", "raw_insert", "raw_flip", "split", "envelope"]
 ENVELOPES = ["airbyte", "singer", "pages", "by_path"]
@@ -138,6 +142,14 @@ def _json_edit(data: bytes, op: str, a: int, b: int, max_record: int) -> bytes |
     elif op == "blow_up":
         texts = [k for k in keys if isinstance(record[k], str)] or keys
         record[texts[a % len(texts)]] = filler(max_record + 1 + b % 4096, b)
+    elif op == "nest_inside":  # a value nested deep inside one of the record's objects
+        holders = [k for k in keys if isinstance(record[k], dict)]
+        if not holders:
+            return None
+        deep: Any = {"v": 1}
+        for _ in range(NEST_INSIDE_DEPTHS[b % len(NEST_INSIDE_DEPTHS)]):
+            deep = [deep]
+        record[holders[a % len(holders)]]["fuzz_nested"] = deep
     elif op == "nest":
         depth = NEST_DEPTHS[b % len(NEST_DEPTHS)]
         text = json.dumps(record, ensure_ascii=False)
@@ -228,7 +240,7 @@ def _unit_op(f: File, m: dict[str, Any], max_record: int, out: Mutated) -> None:
         assert other_piece.unit is not None
         out.units.add(other_piece.unit)
         f.pieces[index], f.pieces[other] = other_piece, piece
-    elif op in ("nest", "blow_up", "timestamp", "remove_key"):
+    elif op in ("nest", "blow_up", "timestamp", "remove_key", "nest_inside"):
         if f.kind in ("json", "ndjson"):
             edited = _json_edit(data, op, a, b, max_record)
             if edited is not None and f.kind == "ndjson":
