@@ -86,12 +86,9 @@ def run_offline(
             )
             stack.callback(planned_all.close)
             for planned in planned_all:
-                line = None
                 if out is not None and not isinstance(planned, InvalidConversation):
-                    line, planned = _canonical_line(planned, zone, export.format)
+                    planned = _written(out, planned, zone=zone, source=export.format)
                 _count(planned, tally=tally, progress=progress, events=events)
-                if out is not None and line is not None:
-                    out.write(line + "\n")
         report.warn(leftover)
     report.elapsed_s = time.monotonic() - started
     if report_path is not None:
@@ -144,15 +141,17 @@ def _count(
     )
 
 
-def _canonical_line(
-    planned: ConversationPlan | PlanSummary, zone: tzinfo, source: str
-) -> tuple[str | None, ConversationPlan | PlanSummary | InvalidConversation]:
-    """The canonical line of a valid conversation, or ``None`` and the conversation made
-    invalid when it cannot be written (its failure alone, never the command's)."""
+def _written(
+    out: OutputFile, planned: ConversationPlan | PlanSummary, *, zone: tzinfo, source: str
+) -> ConversationPlan | PlanSummary | InvalidConversation:
+    """``planned`` once its canonical line is written to ``out``; made invalid instead when
+    the line cannot be made (its failure alone, never the command's)."""
     if isinstance(planned, PlanSummary) and planned.converted is not None:
-        return planned.converted, planned
-    try:
-        body = canonical_output(planned.record, zone, source)
-        return json.dumps(body, ensure_ascii=False), planned
-    except Exception as exc:
-        return None, unwritten(planned, exc)
+        line = planned.converted
+    else:
+        try:
+            line = json.dumps(canonical_output(planned.record, zone, source), ensure_ascii=False)
+        except Exception as exc:
+            return unwritten(planned, exc)
+    out.write(line + "\n")
+    return planned

@@ -90,7 +90,11 @@ def plan_record(record: SourceRecord, ctx: PlanContext) -> Planned:
         planned = _plan_record(record, ctx)
     except Exception as exc:
         planned = failed_transform(
-            exc, record.source_id, record.location, record.data, list(record.warnings)
+            exc,
+            record.source_id,
+            record.location,
+            record=record.data,
+            warnings=list(record.warnings),
         )
     if isinstance(planned, InvalidConversation) and planned.created_at is None:
         planned.created_at = readable_created_at(planned.record, ctx.source_tz)
@@ -101,9 +105,9 @@ def failed_transform(
     exc: Exception,
     source_id: str | None,
     location: str,
+    *,
     record: Any,
     warnings: list[Finding],
-    *,
     what: str = "the transform",
 ) -> InvalidConversation:
     """The invalid conversation of a record ``what`` raised ``exc`` on (``internal``: the
@@ -128,8 +132,8 @@ def unwritten(planned: ConversationPlan | PlanSummary, exc: Exception) -> Invali
         exc,
         planned.source_id,
         planned.location,
-        planned.record,
-        list(planned.warnings),
+        record=planned.record,
+        warnings=list(planned.warnings),
         what="writing the canonical record",
     )
     failed.created_at = planned.created_at
