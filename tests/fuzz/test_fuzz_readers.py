@@ -178,7 +178,7 @@ def test_a_planted_reader_crash_is_reported(monkeypatch: pytest.MonkeyPatch) -> 
     fresh = Runner(Path(tempfile.mkdtemp(prefix="fuzz-planted-")))
     case = Case("canonical", "samples/canonical", [{"op": "flip", "unit": 3, "a": 5, "b": 1}])
     fresh.baseline(load_seed(case.reader, case.seed), case)
-    monkeypatch.setattr(validate, "_canonical_line", boom)
+    monkeypatch.setattr(validate, "_count", boom)  # outside every conversation's own net
     problems = fresh.run(case)
     assert ["crash"] == kinds(problems)
     assert "KeyError" in problems[0].signature
