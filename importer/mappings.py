@@ -44,11 +44,11 @@ def read_toml(path: Path, what: str = "mapping file") -> dict[str, Any]:
     except OSError as exc:
         raise MappingError(f"{what} {path} cannot be read ({exc.strerror or exc})") from exc
     except UnicodeDecodeError as exc:
-        raise MappingError(f"{path}: not UTF-8 ({exc.reason}); save the file as UTF-8") from exc
-    except tomllib.TOMLDecodeError as exc:
         raise MappingError(
-            f"{path}: not valid TOML ({exc}); fix the file or leave out --mapping"
+            f"{what} {path}: not UTF-8 ({exc.reason}); save the file as UTF-8"
         ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(f"{what} {path}: not valid TOML ({exc}); fix the file") from exc
 
 
 def load_mapping(format_name: str, override: Path | None = None) -> dict[str, Any]:

@@ -4,7 +4,6 @@ send nothing. ``convert`` also writes each valid conversation as canonical JSONL
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Generator
 from contextlib import ExitStack
@@ -18,6 +17,7 @@ from importer.outputs import OutputFile, staging_writes
 from importer.planning.pool import planned_by_workers
 from importer.planning.records import (
     canonical_output,
+    canonical_text,
     counted_reading,
     plan_context,
     unwritten,
@@ -150,7 +150,7 @@ def _written(
         line = planned.converted
     else:
         try:
-            line = json.dumps(canonical_output(planned.record, zone, source), ensure_ascii=False)
+            line = canonical_text(canonical_output(planned.record, zone, source))
         except Exception as exc:
             return unwritten(planned, exc)
     out.write(line + "\n")

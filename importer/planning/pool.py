@@ -16,7 +16,6 @@ waits only for the ones running (a fraction of a second); a worker whose parent 
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
@@ -36,6 +35,7 @@ from importer.errors import ImporterError
 from importer.findings import Finding
 from importer.planning.records import (
     canonical_output,
+    canonical_text,
     count_outcome,
     count_record,
     plan_record,
@@ -129,7 +129,7 @@ def outcome_of(planned: ConversationPlan | InvalidConversation, job: PlanningJob
     if job.convert_zone is not None:
         try:
             body = canonical_output(planned.record, job.convert_zone, job.source_name)
-            converted = json.dumps(body, ensure_ascii=False)
+            converted = canonical_text(body)
         except Exception as exc:  # this conversation's failure, never the worker's death
             failed = unwritten(planned, exc)
             failed.agents_unmatched = met

@@ -9,6 +9,7 @@ record ``convert`` writes.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import mimetypes
 import traceback
@@ -233,6 +234,23 @@ def counted_reading(
         emit(READ_COUNTS_EVENT, counts.event())
 
 
+def _json_values(value: Any) -> Any:
+    """``value`` (JSON as read, nested up to the read bound) with what JSON cannot hold, a NaN
+    or an infinity, as ``null``, as pydantic writes them."""
+    return json.loads(json.dumps(value), parse_constant=lambda _constant: None)
+
+
+def canonical_text(body: dict[str, Any]) -> str:
+    """A canonical record's line: UTF-8 text, a lone surrogate (which ``json`` reads from an
+    escape and UTF-8 cannot hold) written as its escape."""
+    line = json.dumps(body, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(body)
+    return line
+
+
 def canonical_output(
     record: dict[str, Any], zone: tzinfo, source_name: str | None = None
 ) -> dict[str, Any]:
@@ -240,12 +258,13 @@ def canonical_output(
     ``source`` kept (the input format when the record has none, so placeholder addresses made
     from the converted file are the ones the original export would give)."""
     conversation = Conversation.model_validate(record)
-    # custom field values are JSON as read, any depth the read bound allows: carried as they
-    # are (pydantic's serializer refuses a value nested past about 250)
-    dumped = conversation.model_dump(
-        mode="json", exclude_none=True, exclude_defaults=False, exclude={"custom_fields"}
-    )
-    dumped["custom_fields"] = conversation.custom_fields
+    try:
+        dumped = conversation.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    except ValueError:  # a custom field nested past pydantic's bound of writing (about 250)
+        dumped = conversation.model_dump(
+            mode="json", exclude_none=True, exclude_defaults=False, exclude={"custom_fields"}
+        )
+        dumped["custom_fields"] = _json_values(conversation.custom_fields)
     body = written_back(dumped, source_name, zone)
     for message in body["messages"]:
         for attachment in message.get("attachments", []):

@@ -198,6 +198,19 @@ def test_times_past_what_a_datetime_holds_are_invalid_records_not_a_crash(
     assert "out of range" in by_place[f"{export}:3"]
 
 
+def _converted(lines: list[str], folder: Path, jobs: str) -> Path:
+    """``lines`` converted by the CLI (exit 0): the converted file."""
+    export, output = folder / "conversations.jsonl", folder / "out.jsonl"
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli,
+        ["convert", str(export), "-o", str(output), "--jobs", jobs, "--no-progress", "-q"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return output
+
+
 def _nested(depth: int) -> Any:
     value: Any = {"leaf": "vip"}
     for _ in range(depth):
@@ -216,15 +229,7 @@ def test_a_record_nested_within_the_bound_converts_whole(
     deep = json.loads(lines[2])
     deep["custom_fields"] = {"deep": _nested(depth - 3)}  # the line: record, fields, list...
     lines[2] = json.dumps(deep)
-    export = tmp_path / "conversations.jsonl"
-    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    output = tmp_path / "out.jsonl"
-    result = CliRunner().invoke(
-        cli,
-        ["convert", str(export), "-o", str(output), "--jobs", jobs, "--no-progress", "-q"],
-        catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
+    output = _converted(lines, tmp_path, jobs)
     written = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert len(written) == len(lines)
     [converted] = [record for record in written if record["source_id"] == deep["source_id"]]
@@ -263,7 +268,7 @@ def test_a_record_convert_cannot_write_is_its_own_failure(
             "-o",
             str(output),
             "--jobs",
-            "1",
+            jobs,
             "--no-progress",
             "-q",
             "--report",
@@ -278,3 +283,36 @@ def test_a_record_convert_cannot_write_is_its_own_failure(
     assert error["source_id"] == victim
     assert "writing the canonical record" in error["message"]
     assert len(output.read_text(encoding="utf-8").splitlines()) == len(lines) - 1
+
+
+def _reject_constant(name: str) -> Any:
+    raise AssertionError(f"{name} is not JSON")
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_convert_writes_strict_utf8_json_whatever_the_field_holds(
+    tmp_path: Path, jobs: str
+) -> None:
+    """NaN, infinities and a lone surrogate, which Python's json reads, become null and an
+    escape in the converted line, shallow or nested past pydantic's bound of writing."""
+    lines = _lines()
+    odd = json.loads(lines[2])
+    odd["custom_fields"] = {"deep": _nested(300)}
+    text = json.dumps(odd).replace(
+        '"custom_fields": {', '"custom_fields": {"score": NaN, "big": 1e400, "s": "\\ud800x", ', 1
+    )
+    text = text.replace('{"leaf": "vip"}', '{"leaf": -Infinity}')
+    lines[2] = text
+    output = _converted(lines, tmp_path, jobs)
+    written = [
+        json.loads(line, parse_constant=_reject_constant)
+        for line in output.read_bytes().decode("utf-8").splitlines()
+    ]
+    assert len(written) == len(lines)
+    [converted] = [record for record in written if record["source_id"] == odd["source_id"]]
+    fields = converted["custom_fields"]
+    assert (fields["score"], fields["big"], fields["s"]) == (None, None, "\ud800x")
+    leaf = fields["deep"]
+    for _ in range(300):
+        [leaf] = leaf
+    assert leaf == {"leaf": None}

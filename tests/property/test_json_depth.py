@@ -87,3 +87,28 @@ def test_the_parsed_value_answers_as_the_text_does(depth: int, leaf: Any, limit:
     expected = _scanned(data, limit)
     assert json_depth_over(data, limit) == expected
     assert json_depth_over(data, limit, parsed=orjson.loads(data)) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    dropped=st.sampled_from([0, 5, 300, 513, 900]),
+    kept=st.sampled_from([0, 5, 300]),
+    escapes=st.sampled_from(["", "\\u005b", "\\u007B" * 600, "\\\\u005b" * 600, "[" * 3]),
+    limit=st.sampled_from([5, 100, 512]),
+)
+def test_a_key_given_twice_does_not_hide_its_first_value(
+    dropped: int, kept: int, escapes: str, limit: int
+) -> None:
+    """orjson keeps a key's last value: a deep first value is in the text, not in the value,
+    and the text still decides. Brackets spelt as escapes are in the value, not the text."""
+    text = (
+        '{"s": "'
+        + escapes
+        + '", "x": '
+        + json.dumps(_nested(dropped, 1))
+        + ', "x": '
+        + json.dumps(_nested(kept, 1))
+        + "}"
+    )
+    data = text.encode()
+    assert json_depth_over(data, limit, parsed=orjson.loads(data)) == _scanned(data, limit)
