@@ -244,6 +244,8 @@ def canonical_text(body: dict[str, Any]) -> str:
     """A canonical record's line: UTF-8 text, a lone surrogate (which ``json`` reads from an
     escape and UTF-8 cannot hold) written as its escape."""
     line = json.dumps(body, ensure_ascii=False)
+    if line.isascii():  # known without a scan: nothing to check
+        return line
     try:
         line.encode("utf-8")
     except UnicodeEncodeError:

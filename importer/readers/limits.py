@@ -142,8 +142,7 @@ def _escaped_brackets(data: bytes) -> int:
     so the counts agree only when no bracket was dropped."""
     if b"\\u" not in data:
         return 0
-    lowered = data.lower()
-    return lowered.count(b"\\u005b") + lowered.count(b"\\u007b")
+    return sum(data.count(b"\\u00" + code) for code in (b"5b", b"5B", b"7b", b"7B"))
 
 
 @cache

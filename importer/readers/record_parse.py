@@ -84,12 +84,11 @@ def parse_record(
         yield _refused(location, stream, message, raw=raw, path=path)
         return
     value = _fast_parsed(raw)  # orjson refuses a value nested past its bound (1,024 deep)
-    parsed = NOT_PARSED if value is _NOT_FAST else value
-    if json_depth_over(raw, limits.max_json_depth, parsed=parsed) is not None:
+    if json_depth_over(raw, limits.max_json_depth, parsed=value) is not None:
         message = nesting_message(f"the record at line {line}", limits)
         yield _refused(location, stream, message, raw=raw, path=path)
         return
-    if value is _NOT_FAST:
+    if value is NOT_PARSED:
         text, replaced = decode_bytes(raw)
         # _parsed inlined: every record passes here, and this costs it no generator nor _At (no
         # benchmark recorded; one more dict look-up a record, for the raw rows: 40 ns)
@@ -107,21 +106,18 @@ def parse_record(
     yield from records_of(value, location, stream, replaced=replaced, path=path)
 
 
-_NOT_FAST = object()
-
-
 def _fast_parsed(raw: bytes) -> Any:
-    """``raw`` parsed by orjson (twice as fast as ``json``), or ``_NOT_FAST`` where orjson could
+    """``raw`` parsed by orjson (twice as fast as ``json``), or ``NOT_PARSED`` where orjson could
     read it otherwise than ``json`` or not at all: a number of 19 digits or more (orjson reads an
     integer past 64 bits as a float, ``json`` exactly), or anything orjson refuses (text that is
     not UTF-8, ``NaN``, ``1e400``, a lone surrogate escape, broken JSON): ``json`` then reads it
     as before, with its own error message. Where both read a text, they read the same value."""
     if _LONG_NUMBER in raw.translate(_DIGITS_AS_ZERO):
-        return _NOT_FAST
+        return NOT_PARSED
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return _NOT_FAST
+        return NOT_PARSED
 
 
 class _At(NamedTuple):
